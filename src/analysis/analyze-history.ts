@@ -1,0 +1,119 @@
+// Analysis: pure functions from a history to per-cell figures. Nothing here touches a socket
+// or a clock, so every number in a report can be recomputed from trials.jsonl.
+import type { CellRecord, ErrorClass, HistoryRecord, ProbeSummary, ProxyLogReason, RunRecord, TrialRecord } from '../history/records.js';
+import type { CloseMode, Method, RetryPolicy } from '../scenario/sweep-config.js';
+import { wilsonInterval } from '../util/stats.js';
+import { binTrials, isFailure, windowEdges, type GapBin, type WindowEdges } from './bins.js';
+
+export interface CellAnalysis {
+  id: string;
+  proxyTimeoutMs: number;
+  upstreamTimeoutMs: number;
+  upstreamClose: CloseMode;
+  closeStyle: 'fin' | 'rst';
+  effectiveCloseMs: number;
+  method: Method;
+  retry: RetryPolicy;
+  probe: ProbeSummary;
+  boundaries: CellRecord['boundaries'];
+  completed: boolean;
+  trials: number;
+  ok: number;
+  status502: number;
+  /** Every trial that did not get a successful answer: 502s, other 5xx, closes, resets, timeouts. */
+  failures: number;
+  failureRate: number;
+  rate502: number;
+  failureRateCi95: [number, number];
+  rate502Ci95: [number, number];
+  errorClasses: Partial<Record<ErrorClass, number>>;
+  bins: GapBin[];
+  window: WindowEdges[];
+  /** Failed upstream attempts in the proxy's error log for this cell (trials and primes). */
+  proxyLog: { attempts: number; reasons: Partial<Record<ProxyLogReason, number>> };
+  /** Of the failed trials, how many the upstream saw arrive (it logs every request's trial id). */
+  failedReachedUpstream: number;
+}
+
+export interface RunAnalysis {
+  run: RunRecord | null;
+  cells: CellAnalysis[];
+}
+
+export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0.95): RunAnalysis {
+  const cells = records.filter((r): r is CellRecord => r.type === 'cell');
+  const trialsByCell = new Map<string, TrialRecord[]>(cells.map((cell) => [cell.id, []]));
+  const completedCells = new Set<string>();
+  const trialsSeenUpstream = new Set<string>();
+  const logByPrefix = new Map<string, { attempts: number; reasons: Partial<Record<ProxyLogReason, number>> }>();
+  for (const record of records) {
+    if (record.type === 'trial') trialsByCell.get(record.cell)?.push(record);
+    else if (record.type === 'cell-end' && record.completed) completedCells.add(record.cell);
+    else if (record.type === 'upstream' && record.ev === 'request' && record.trial) trialsSeenUpstream.add(record.trial);
+    else if (record.type === 'proxy-log' && record.trial) {
+      const prefix = record.trial.slice(0, record.trial.indexOf('.'));
+      let entry = logByPrefix.get(prefix);
+      if (!entry) logByPrefix.set(prefix, (entry = { attempts: 0, reasons: {} }));
+      entry.attempts++;
+      entry.reasons[record.reason] = (entry.reasons[record.reason] ?? 0) + 1;
+    }
+  }
+  return {
+    run: records.find((r): r is RunRecord => r.type === 'run') ?? null,
+    cells: cells.map((cell) => analyzeCell(cell, trialsByCell.get(cell.id) ?? [], {
+      completed: completedCells.has(cell.id),
+      proxyLog: logByPrefix.get(cell.trialPrefix) ?? { attempts: 0, reasons: {} },
+      trialsSeenUpstream,
+      confidence,
+    })),
+  };
+}
+
+interface CellContext {
+  completed: boolean;
+  proxyLog: CellAnalysis['proxyLog'];
+  trialsSeenUpstream: ReadonlySet<string>;
+  confidence: number;
+}
+
+export function analyzeCell(cell: CellRecord, trials: readonly TrialRecord[], context: CellContext): CellAnalysis {
+  const errorClasses: Partial<Record<ErrorClass, number>> = {};
+  let failures = 0;
+  let failedReachedUpstream = 0;
+  for (const trial of trials) {
+    errorClasses[trial.errorClass] = (errorClasses[trial.errorClass] ?? 0) + 1;
+    if (isFailure(trial)) {
+      failures++;
+      if (context.trialsSeenUpstream.has(trial.id)) failedReachedUpstream++;
+    }
+  }
+  const status502 = errorClasses['502'] ?? 0;
+  const n = trials.length;
+  const bins = binTrials(trials, context.confidence);
+  return {
+    id: cell.id,
+    proxyTimeoutMs: cell.proxyTimeoutMs,
+    upstreamTimeoutMs: cell.upstreamTimeoutMs,
+    upstreamClose: cell.upstreamClose,
+    closeStyle: cell.closeStyle,
+    effectiveCloseMs: cell.effectiveCloseMs,
+    method: cell.method,
+    retry: cell.retry,
+    probe: cell.probe,
+    boundaries: cell.boundaries,
+    completed: context.completed,
+    trials: n,
+    ok: errorClasses.ok ?? 0,
+    status502,
+    failures,
+    failureRate: n === 0 ? 0 : failures / n,
+    rate502: n === 0 ? 0 : status502 / n,
+    failureRateCi95: wilsonInterval(failures, n, context.confidence),
+    rate502Ci95: wilsonInterval(status502, n, context.confidence),
+    errorClasses,
+    bins,
+    window: windowEdges(bins),
+    proxyLog: context.proxyLog,
+    failedReachedUpstream,
+  };
+}

@@ -1,0 +1,77 @@
+// Rates per bin of measured idle gap: the shape of the race window.
+import type { TrialRecord } from '../history/records.js';
+import type { BoundaryKind } from '../scenario/cells.js';
+import { wilsonInterval } from '../util/stats.js';
+
+export const BIN_MS = 0.5;
+
+/** A bin covers gap offsets in [gapOffsetMs, gapOffsetMs + BIN_MS). */
+export interface GapBin {
+  boundary: BoundaryKind;
+  gapOffsetMs: number;
+  trials: number;
+  failures: number;
+  status502: number;
+  failureRate: number;
+  failureRateCi95: [number, number];
+}
+
+/** Failed as the client sees it: anything but a successful answer. */
+export function isFailure(trial: TrialRecord): boolean {
+  return trial.errorClass !== 'ok';
+}
+
+export function binStart(gapOffsetMs: number): number {
+  // Snap before flooring so that 0.49999999 (float noise) lands in the bin a person expects.
+  return Math.floor(Math.round(gapOffsetMs * 1e6) / 1e6 / BIN_MS) * BIN_MS;
+}
+
+export function binTrials(trials: readonly TrialRecord[], confidence = 0.95): GapBin[] {
+  const bins = new Map<string, { boundary: BoundaryKind; gapOffsetMs: number; trials: number; failures: number; status502: number }>();
+  for (const trial of trials) {
+    const gapOffsetMs = binStart(trial.gapOffsetMs);
+    const key = `${trial.boundary}:${gapOffsetMs}`;
+    let bin = bins.get(key);
+    if (!bin) bins.set(key, (bin = { boundary: trial.boundary, gapOffsetMs, trials: 0, failures: 0, status502: 0 }));
+    bin.trials++;
+    if (isFailure(trial)) bin.failures++;
+    if (trial.errorClass === '502') bin.status502++;
+  }
+  return [...bins.values()]
+    .sort((a, b) => a.boundary.localeCompare(b.boundary) || a.gapOffsetMs - b.gapOffsetMs)
+    .map((bin) => ({ ...bin, failureRate: bin.failures / bin.trials, failureRateCi95: wilsonInterval(bin.failures, bin.trials, confidence) }));
+}
+
+export interface WindowEdges {
+  boundary: BoundaryKind;
+  /** [first, last) gap offset of bins failing at >= coreRate: where the race reliably bites. */
+  coreMs: [number, number] | null;
+  /** [first, last) gap offset of bins with any failure: the tails. */
+  anyMs: [number, number] | null;
+  /** The bin with the highest failure rate (ties: the earliest). */
+  peak: { gapOffsetMs: number; failureRate: number; trials: number } | null;
+}
+
+export const CORE_RATE = 0.1;
+
+/**
+ * Window edges per boundary. Bins with fewer than `minTrials` are too thin to call core; the
+ * `any` edges count every bin, so a single stray failure shows up as a tail.
+ */
+export function windowEdges(bins: readonly GapBin[], minTrials = 10): WindowEdges[] {
+  const boundaries = [...new Set(bins.map((bin) => bin.boundary))];
+  return boundaries.map((boundary) => {
+    const own = bins.filter((bin) => bin.boundary === boundary);
+    const span = (selected: GapBin[]): [number, number] | null => selected.length === 0 ? null
+      : [Math.min(...selected.map((b) => b.gapOffsetMs)), Math.max(...selected.map((b) => b.gapOffsetMs)) + BIN_MS];
+    const core = own.filter((bin) => bin.trials >= minTrials && bin.failureRate >= CORE_RATE);
+    const failing = own.filter((bin) => bin.failures > 0);
+    const peakBin = failing.reduce<GapBin | null>((best, bin) => (!best || bin.failureRate > best.failureRate ? bin : best), null);
+    return {
+      boundary,
+      coreMs: span(core),
+      anyMs: span(failing),
+      peak: peakBin ? { gapOffsetMs: peakBin.gapOffsetMs, failureRate: peakBin.failureRate, trials: peakBin.trials } : null,
+    };
+  });
+}

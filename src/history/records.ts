@@ -1,0 +1,87 @@
+// The history: every record a run produces, in the order it happened, as JSON lines.
+// Analysis reads nothing else, so a report can always be recomputed from a stored run.
+import type { BoundaryKind, CellSpec } from '../scenario/cells.js';
+
+/** How a trial ended, as the client saw it. */
+export type ErrorClass = 'ok' | '502' | 'other-5xx' | 'other-status' | 'eof' | 'reset' | 'timeout' | 'error';
+
+export interface RunRecord {
+  type: 'run';
+  startedAt: string;
+  runtime: string;
+  proxy: string;
+  versions: Record<string, string>;
+  settings: Record<string, unknown>;
+}
+
+export interface ProbeSummary {
+  samples: number;
+  medianCloseMs: number;
+  p5CloseMs: number;
+  p95CloseMs: number;
+  closedBy: Record<string, number>;
+  advertisedKeepAlive: string | null;
+}
+
+export interface CellRecord extends CellSpec {
+  type: 'cell';
+  /** Prefix of this cell's trial ids (and of its priming requests' ids). */
+  trialPrefix: string;
+  effectiveCloseMs: number;
+  probe: ProbeSummary;
+  boundaries: { kind: BoundaryKind; atMs: number }[];
+  lanes: number;
+}
+
+export interface TrialRecord {
+  type: 'trial';
+  cell: string;
+  id: string;
+  lane: number;
+  method: string;
+  boundary: BoundaryKind;
+  /** Idle gap the scheduler aimed for, relative to the boundary. */
+  intendedOffsetMs: number;
+  /** Idle gap measured by the client (end of previous response -> request write). */
+  gapMs: number;
+  /** gapMs minus the boundary's time: what analysis bins by. */
+  gapOffsetMs: number;
+  status: number | null;
+  errorClass: ErrorClass;
+  latencyMs: number;
+  /** Epoch ms of the request write and of the end of the answer (or error). */
+  sentAt: number;
+  endedAt: number;
+}
+
+export type ProxyLogReason = 'prematurely_closed' | 'reset_by_peer' | 'broken_pipe' | 'refused' | 'timed_out' | 'other';
+
+export interface ProxyLogRecord {
+  type: 'proxy-log';
+  /** Epoch ms when the harness read the line (nginx's own timestamps have whole seconds). */
+  at: number;
+  level: string;
+  reason: ProxyLogReason;
+  trial: string | null;
+  message: string;
+}
+
+export interface UpstreamEventRecord {
+  type: 'upstream';
+  t: number;
+  ev: 'open' | 'request' | 'response' | 'close';
+  conn: number;
+  trial?: string;
+  by?: string;
+  idleMs?: number | null;
+}
+
+export interface CellEndRecord {
+  type: 'cell-end';
+  cell: string;
+  completed: boolean;
+  reason?: string;
+  seconds: number;
+}
+
+export type HistoryRecord = RunRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord;

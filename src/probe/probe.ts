@@ -1,0 +1,88 @@
+// Boundary discovery: how long after a response does the upstream really close an idle
+// keep-alive connection? Configuration is not evidence (Node 20 closes at keepAliveTimeout +
+// 1000 ms), so this opens connections straight to any HTTP/1.1 address, sends one request on
+// each, and times the end of the response to the FIN or RST.
+import net from 'node:net';
+import pLimit from 'p-limit';
+import type { ProbeSummary } from '../history/records.js';
+import type { Endpoint } from '../runtime/runtime.js';
+import { quantile } from '../util/stats.js';
+import { parseResponse } from '../workload/http-connection.js';
+
+export interface ProbeOptions {
+  samples?: number;
+  /** Connections open at once. */
+  concurrency?: number;
+  /** Give up on a connection that has not closed after this long. */
+  maxWaitMs?: number;
+  path?: string;
+}
+
+export interface ProbeResult extends ProbeSummary {
+  closeTimesMs: number[];
+}
+
+interface Sample {
+  closeMs: number | null;
+  closedBy: 'fin' | 'rst' | 'still-open' | 'error';
+  keepAliveHeader: string | null;
+}
+
+export async function probeIdleClose(endpoint: Endpoint, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const { samples = 40, concurrency = 20, maxWaitMs = 120_000, path = '/' } = options;
+  const limit = pLimit(concurrency);
+  const results = await Promise.all(Array.from({ length: samples }, () => limit(() => oneSample(endpoint, path, maxWaitMs))));
+  const closeTimesMs = results.flatMap((sample) => (sample.closeMs === null ? [] : [sample.closeMs]));
+  const closedBy: Record<string, number> = {};
+  for (const sample of results) closedBy[sample.closedBy] = (closedBy[sample.closedBy] ?? 0) + 1;
+  if (closeTimesMs.length === 0) {
+    const how = Object.entries(closedBy).map(([k, v]) => `${v} ${k}`).join(', ');
+    throw new Error(`probe: ${endpoint.host}:${endpoint.port} closed no idle connection within ${maxWaitMs} ms (${how}); raise the probe's max wait or check the address`);
+  }
+  return {
+    samples: closeTimesMs.length,
+    medianCloseMs: round3(quantile(closeTimesMs, 0.5)),
+    p5CloseMs: round3(quantile(closeTimesMs, 0.05)),
+    p95CloseMs: round3(quantile(closeTimesMs, 0.95)),
+    closedBy,
+    advertisedKeepAlive: results.find((sample) => sample.keepAliveHeader)?.keepAliveHeader ?? null,
+    closeTimesMs,
+  };
+}
+
+function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number): Promise<Sample> {
+  return new Promise((resolve) => {
+    const socket = net.connect(endpoint.port, endpoint.host);
+    socket.setNoDelay(true);
+    let data = Buffer.alloc(0);
+    let responseEndNs: bigint | null = null;
+    let keepAliveHeader: string | null = null;
+    let settled = false;
+    const settle = (closedBy: Sample['closedBy']) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const closeMs = responseEndNs !== null && (closedBy === 'fin' || closedBy === 'rst')
+        ? Number(process.hrtime.bigint() - responseEndNs) / 1e6 : null;
+      resolve({ closeMs, closedBy: responseEndNs === null && closedBy !== 'still-open' ? 'error' : closedBy, keepAliveHeader });
+    };
+    const timer = setTimeout(() => settle('still-open'), maxWaitMs);
+    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${endpoint.host}:${endpoint.port}\r\nUser-Agent: keepalive-lab-probe\r\n\r\n`));
+    socket.on('data', (chunk: Buffer) => {
+      if (responseEndNs !== null) return;
+      data = Buffer.concat([data, chunk]);
+      const parsed = parseResponse(data);
+      if (!parsed) return;
+      responseEndNs = process.hrtime.bigint();
+      keepAliveHeader = parsed.headers['keep-alive'] ?? null;
+    });
+    socket.on('end', () => settle('fin'));
+    socket.on('error', (error: NodeJS.ErrnoException) => settle(error.code === 'ECONNRESET' ? 'rst' : 'error'));
+    socket.on('close', () => settle('fin'));
+  });
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,73 @@
+// nginx as a local child process: own prefix dir, `daemon off`, error log read from stderr.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { startChild, waitUntil, type ManagedChild } from '../../util/child.js';
+import { UsageError } from '../../util/errors.js';
+import { which } from '../../util/which.js';
+import { renderNginxConf, type NginxSpec } from './render.js';
+
+export const NGINX_INSTALL_HINT = 'install it with "sudo apt-get install -y nginx-light", or name the binary with --nginx-bin / KEEPALIVE_LAB_NGINX_BIN';
+
+export function resolveNginxBinary(configured?: string): string {
+  const wanted = configured ?? process.env.KEEPALIVE_LAB_NGINX_BIN ?? 'nginx';
+  const found = which(wanted);
+  if (!found) throw new UsageError(`nginx binary "${wanted}" not found: ${NGINX_INSTALL_HINT}`);
+  return found;
+}
+
+export function nginxVersion(binary: string): string {
+  // `nginx -v` prints "nginx version: nginx/1.22.1" on stderr.
+  const result = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  return /nginx\/(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? 'unknown';
+}
+
+export interface LocalNginx {
+  child: ManagedChild;
+  confPath: string;
+  stop(): Promise<void>;
+}
+
+export interface LocalNginxOptions {
+  binary: string;
+  spec: NginxSpec;
+  listenPort: number;
+  upstream: string;
+  prefix: string;
+  onErrorLine: (line: string) => void;
+}
+
+export async function startLocalNginx(options: LocalNginxOptions): Promise<LocalNginx> {
+  const { binary, spec, listenPort, upstream, prefix } = options;
+  const confPath = path.join(prefix, 'nginx.conf');
+  fs.writeFileSync(confPath, renderNginxConf(spec, { listen: `127.0.0.1:${listenPort}`, upstream, prefix }));
+  const startupLines: string[] = [];
+  const child = startChild(binary, ['-p', prefix, '-c', confPath, '-e', 'stderr'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    onStderrLine: (line) => {
+      if (startupLines.length < 20) startupLines.push(line);
+      options.onErrorLine(line);
+    },
+  });
+  let exitedEarly: number | string | null = null;
+  void child.exited.then((code) => { exitedEarly = code; });
+  try {
+    await waitUntil(async () => {
+      if (exitedEarly !== null) throw new Error(`nginx exited (${exitedEarly}) at start: ${startupLines.filter((l) => /\[(emerg|alert|crit|error)\]/.test(l)).join(' | ') || startupLines.join(' | ')}`);
+      return canConnect(listenPort);
+    }, 10_000, () => `nginx did not listen on 127.0.0.1:${listenPort} within 10 s`);
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  return { child, confPath, stop: child.stop };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}

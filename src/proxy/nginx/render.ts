@@ -1,0 +1,79 @@
+// Renders nginx.conf for a topology from the shared template in containers/nginx/.
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { RetryPolicy } from '../../scenario/sweep-config.js';
+
+export interface NginxSpec {
+  /** Number of lanes; each gets its own `upstream` block, so its pool holds only its connection. */
+  lanes: number;
+  /** Upstream `keepalive_timeout` (P): how long nginx keeps an idle upstream connection. */
+  keepaliveTimeoutMs: number;
+  keepaliveRequests: number;
+  /** Idle connections cached per upstream block and worker (`keepalive N`). */
+  keepaliveConnections: number;
+  retry: RetryPolicy;
+  workerProcesses: number;
+}
+
+export interface NginxAddresses {
+  /** Where nginx listens, as `host:port`. */
+  listen: string;
+  /** Where nginx sends requests (the upstream, or a fault layer in front of it), as `host:port`. */
+  upstream: string;
+  /** nginx's prefix directory (temp paths, pid, access log). */
+  prefix: string;
+}
+
+const TEMPLATE_PATH = fileURLToPath(new URL('../../../containers/nginx/nginx.conf.template', import.meta.url));
+
+/** nginx's retry directive per policy; `default` leaves nginx's own (`error timeout`). */
+const RETRY_DIRECTIVE: Record<RetryPolicy, string | null> = {
+  default: null,
+  off: 'proxy_next_upstream off;',
+  non_idempotent: 'proxy_next_upstream error timeout non_idempotent;',
+};
+
+export function laneUpstreamName(lane: number): string {
+  return `lane_${lane}`;
+}
+
+/** The request path of a lane; the trial id rides in the query so logs can name the trial. */
+export function lanePath(lane: number): string {
+  return `/lane/${lane}/`;
+}
+
+export function renderNginxConf(spec: NginxSpec, addresses: NginxAddresses): string {
+  const upstreams: string[] = [];
+  const locations: string[] = [];
+  const retry = RETRY_DIRECTIVE[spec.retry];
+  for (let lane = 0; lane < spec.lanes; lane++) {
+    upstreams.push(
+      `    upstream ${laneUpstreamName(lane)} {\n` +
+      `        server ${addresses.upstream};\n` +
+      `        keepalive ${spec.keepaliveConnections};\n` +
+      `        keepalive_timeout ${spec.keepaliveTimeoutMs}ms;\n` +
+      `        keepalive_requests ${spec.keepaliveRequests};\n` +
+      `    }\n`);
+    locations.push(
+      `        location ${lanePath(lane)} {\n` +
+      `            proxy_pass http://${laneUpstreamName(lane)};\n` +
+      `            proxy_http_version 1.1;\n` +
+      `            proxy_set_header Connection "";\n` +
+      (retry ? `            ${retry}\n` : '') +
+      `        }`);
+  }
+  const values: Record<string, string> = {
+    workerProcesses: String(spec.workerProcesses),
+    // Each lane holds one client and one upstream connection; leave room for retries and probes.
+    workerConnections: String(Math.max(1024, spec.lanes * 4 + 64)),
+    prefix: addresses.prefix,
+    listen: addresses.listen,
+    upstreams: upstreams.join('\n'),
+    locations: locations.join('\n'),
+  };
+  return fs.readFileSync(TEMPLATE_PATH, 'utf8').replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`nginx template names an unknown value {{${name}}}`);
+    return value;
+  });
+}

@@ -1,0 +1,86 @@
+// Local runtime: the upstream and nginx as child processes on free 127.0.0.1 ports, in a temp
+// dir that goes away with them.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { onCleanup } from '../util/cleanup.js';
+import { freePort } from '../util/ports.js';
+import type { ProxyLogRecord } from '../history/records.js';
+import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
+import { nginxVersion, resolveNginxBinary, startLocalNginx } from '../proxy/nginx/local-nginx.js';
+import { startLocalUpstream } from '../upstream/local-upstream.js';
+import type { Runtime, StartedTopology, TopologySpec } from './runtime.js';
+
+export interface LocalRuntimeOptions {
+  nginxBinary?: string;
+}
+
+export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
+  // Resolve the binary up front: a missing nginx is a one-line error before anything starts.
+  const nginxBinary = resolveNginxBinary(options.nginxBinary);
+  const versions = { nginx: nginxVersion(nginxBinary), node: process.version };
+  return {
+    name: 'local',
+    versions,
+    start: (spec) => startLocalTopology(spec, nginxBinary, versions),
+  };
+}
+
+async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versions: Record<string, string>): Promise<StartedTopology> {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-'));
+  const removeWorkDir = onCleanup(() => fs.rmSync(workDir, { recursive: true, force: true }));
+  const errorLog = fs.createWriteStream(path.join(workDir, 'error.log'));
+  let proxyLog: ProxyLogRecord[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
+    await new Promise((resolve) => errorLog.end(resolve));
+    copyArtifacts(spec, workDir);
+    await removeWorkDir();
+  };
+  try {
+    const upstream = await startLocalUpstream(spec.upstream, await freePort(), path.join(workDir, 'upstream-events.jsonl'));
+    stops.push(upstream.stop);
+    const proxyPort = await freePort();
+    const nginx = await startLocalNginx({
+      binary: nginxBinary,
+      spec: spec.proxy.nginx,
+      listenPort: proxyPort,
+      upstream: `127.0.0.1:${upstream.port}`,
+      prefix: workDir,
+      onErrorLine: (line) => {
+        const readAt = Date.now();
+        errorLog.write(`${new Date(readAt).toISOString()} ${line}\n`);
+        const record = parseNginxErrorLine(line, readAt);
+        if (record) proxyLog.push(record);
+      },
+    });
+    stops.push(nginx.stop);
+    return {
+      runtime: 'local',
+      proxy: { host: '127.0.0.1', port: proxyPort },
+      upstream: { host: '127.0.0.1', port: upstream.port },
+      versions: { ...versions, upstreamNode: upstream.nodeVersion },
+      drainProxyLog() {
+        const drained = proxyLog;
+        proxyLog = [];
+        return drained;
+      },
+      drainUpstreamEvents: upstream.drainEvents,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function copyArtifacts(spec: TopologySpec, workDir: string): void {
+  if (!spec.artifactsDir) return;
+  const name = spec.artifactsName ?? 'topology';
+  fs.mkdirSync(spec.artifactsDir, { recursive: true });
+  for (const file of ['nginx.conf', 'error.log', 'access.log']) {
+    const from = path.join(workDir, file);
+    if (fs.existsSync(from)) fs.copyFileSync(from, path.join(spec.artifactsDir, `${name}.${file}`));
+  }
+}

@@ -1,0 +1,40 @@
+// The runtime-neutral interface: a described topology (data) goes in, a started topology
+// (addresses, logs, stop) comes out. Suites and the CLI never know which runtime runs them.
+import type { ProxyLogRecord, UpstreamEventRecord } from '../history/records.js';
+import type { NginxSpec } from '../proxy/nginx/render.js';
+import type { UpstreamSpec } from '../upstream/upstream-spec.js';
+
+export interface TopologySpec {
+  proxy: { flavour: 'nginx'; nginx: NginxSpec };
+  upstream: UpstreamSpec;
+  /** Folder to copy the proxy's config and logs into when the topology stops. */
+  artifactsDir?: string;
+  /** Name for the copied artifacts (several topologies may share a folder). */
+  artifactsName?: string;
+}
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface StartedTopology {
+  runtime: string;
+  /** Where clients send requests through the proxy. */
+  proxy: Endpoint;
+  /** The upstream itself, reachable without the proxy (for the probe). */
+  upstream: Endpoint;
+  versions: Record<string, string>;
+  /** Proxy log records read since the last call. */
+  drainProxyLog(): ProxyLogRecord[];
+  /** Upstream connection events recorded since the last call. */
+  drainUpstreamEvents(): UpstreamEventRecord[];
+  stop(): Promise<void>;
+}
+
+export interface Runtime {
+  name: string;
+  /** Versions known before anything starts (proxy binary, harness Node). */
+  versions: Record<string, string>;
+  start(spec: TopologySpec): Promise<StartedTopology>;
+}

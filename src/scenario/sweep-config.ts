@@ -1,0 +1,61 @@
+// What a sweep measures, validated in one schema shared by the CLI flags and the config file.
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+import { UsageError } from '../util/errors.js';
+
+/** A duration given as text ("500ms", "1s") or as a number of milliseconds. */
+const durationMs = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+const positiveDurationMs = durationMs.pipe(z.number().positive('must be above 0'));
+const list = <T extends z.ZodType>(item: T) => z.array(item).min(1, 'needs at least one value');
+
+export const RETRY_POLICIES = ['default', 'off', 'non_idempotent'] as const;
+export const METHODS = ['GET', 'POST'] as const;
+export const CLOSE_MODES = ['exact', 'stock'] as const;
+export const BOUNDARY_CHOICES = ['auto', 'upstream', 'proxy', 'both'] as const;
+
+/** Offsets (ms from the boundary): -3..+3 ms in 0.5 ms steps, where the race lives, plus far points. */
+export const DEFAULT_OFFSETS_MS = [-20, -10, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 10, 20];
+
+export const sweepConfigSchema = z.object({
+  proxy: z.literal('nginx').default('nginx'),
+  proxyTimeout: list(positiveDurationMs).default([60_000, 50]),
+  upstreamTimeout: list(positiveDurationMs).default([100]),
+  upstreamClose: list(z.enum(CLOSE_MODES)).default(['exact']),
+  closeStyle: z.enum(['fin', 'rst']).default('fin'),
+  methods: list(z.enum(METHODS)).default(['GET', 'POST']),
+  retry: list(z.enum(RETRY_POLICIES)).default(['default', 'off']),
+  offsets: list(durationMs).default(DEFAULT_OFFSETS_MS),
+  trials: z.number().int().positive().max(1_000_000).default(100).describe('trials per offset per cell and boundary'),
+  boundaries: z.enum(BOUNDARY_CHOICES).default('auto'),
+  lanes: z.number().int().min(1).max(1024).default(64),
+  keepaliveRequests: z.number().int().positive().default(1_000_000),
+  workerProcesses: z.number().int().positive().max(64).default(1),
+  probeSamples: z.number().int().min(3).max(10_000).default(40),
+  maxCellSeconds: z.number().positive().default(600),
+  seed: z.number().int().nonnegative().default(1),
+  nginxBin: z.string().min(1).optional(),
+  out: z.string().min(1).optional(),
+}).strict();
+
+export type SweepConfigInput = z.input<typeof sweepConfigSchema>;
+export type SweepConfig = z.output<typeof sweepConfigSchema>;
+export type RetryPolicy = (typeof RETRY_POLICIES)[number];
+export type Method = (typeof METHODS)[number];
+export type CloseMode = (typeof CLOSE_MODES)[number];
+
+/** Validates a sweep configuration; the error names the field and the fix. */
+export function parseSweepConfig(input: unknown, source = 'config'): SweepConfig {
+  const result = sweepConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  throw new UsageError(`${source}: ${field}: ${issue.message}`);
+}

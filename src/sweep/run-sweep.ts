@@ -1,0 +1,111 @@
+// A sweep: for each topology (pairing x close mode x retry policy) start it, probe the
+// upstream's effective close, fire each cell's trials at the boundaries, and stream every
+// record to the history. Knows nothing of verdicts: that is analysis.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { HistorySink } from '../history/history-file.js';
+import type { CellRecord, TrialRecord } from '../history/records.js';
+import { probeIdleClose } from '../probe/probe.js';
+import type { Runtime, TopologySpec } from '../runtime/runtime.js';
+import { boundariesFor, expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
+import type { SweepConfig } from '../scenario/sweep-config.js';
+import { runBoundaryTrials } from '../workload/boundary-trials.js';
+
+/** nginx writes its error line before it answers, but the pipe and the upstream's buffered
+ *  event file lag a little: wait this long before the last drain of a cell. */
+const LOG_SETTLE_MS = 150;
+
+export interface SweepHooks {
+  /** Called once the plan is known, with the number of trials it will fire. */
+  onPlan?: (totalTrials: number) => void;
+  onTrial?: (trial: TrialRecord) => void;
+  onCell?: (cell: CellRecord) => void;
+  /** Scheduler spin window in ms (see PreciseScheduler). */
+  spinMs?: number;
+}
+
+export interface SweepOutcome {
+  completed: boolean;
+  reason?: string;
+}
+
+export function topologySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpec {
+  return {
+    proxy: {
+      flavour: 'nginx',
+      nginx: {
+        lanes: config.lanes,
+        keepaliveTimeoutMs: group.proxyTimeoutMs,
+        keepaliveRequests: config.keepaliveRequests,
+        keepaliveConnections: 1,
+        retry: group.retry,
+        workerProcesses: config.workerProcesses,
+      },
+    },
+    upstream: { keepAliveTimeoutMs: group.upstreamTimeoutMs, closeMode: group.upstreamClose, closeStyle: group.closeStyle },
+    ...(config.out ? { artifactsDir: `${config.out}/logs`, artifactsName: group.key } : {}),
+  };
+}
+
+export async function runSweep(config: SweepConfig, runtime: Runtime, history: HistorySink, hooks: SweepHooks = {}): Promise<SweepOutcome> {
+  const groups = expandTopologyGroups(config);
+  history.append({
+    type: 'run',
+    startedAt: new Date().toISOString(),
+    runtime: runtime.name,
+    proxy: config.proxy,
+    versions: runtime.versions,
+    settings: { ...config },
+  });
+  // Boundaries per cell are known only after the probe; plan with the most a cell can have.
+  const perBoundary = config.offsets.length * config.trials;
+  hooks.onPlan?.(groups.reduce((sum, group) => sum + group.cells.length * perBoundary * (config.boundaries === 'both' || config.boundaries === 'auto' ? 2 : 1), 0));
+  let cellIndex = 0;
+  for (const group of groups) {
+    const topology = await runtime.start(topologySpecFor(group, config));
+    const drain = () => {
+      for (const record of topology.drainProxyLog()) history.append(record);
+      for (const record of topology.drainUpstreamEvents()) history.append(record);
+    };
+    const drainTimer = setInterval(drain, 500);
+    try {
+      const probe = await probeIdleClose(topology.upstream, {
+        samples: config.probeSamples,
+        maxWaitMs: Math.max(30_000, 3 * group.upstreamTimeoutMs + 5_000),
+      });
+      const effectiveCloseMs = probe.medianCloseMs;
+      const { closeTimesMs: _samples, ...probeSummary } = probe;
+      for (const cell of group.cells) {
+        const trialPrefix = `c${cellIndex++}`;
+        const boundaries = boundariesFor(config.boundaries, group.proxyTimeoutMs, effectiveCloseMs)
+          .map((kind) => ({ kind, atMs: kind === 'upstream' ? effectiveCloseMs : group.proxyTimeoutMs }));
+        const cellRecord: CellRecord = { type: 'cell', ...cell, trialPrefix, effectiveCloseMs, probe: probeSummary, boundaries, lanes: config.lanes };
+        history.append(cellRecord);
+        hooks.onCell?.(cellRecord);
+        const started = Date.now();
+        const outcome = await runBoundaryTrials(topology.proxy, {
+          cell,
+          trialPrefix,
+          boundaries,
+          offsetsMs: config.offsets,
+          trialsPerOffset: config.trials,
+          lanes: config.lanes,
+          seed: config.seed + cellIndex,
+          maxSeconds: config.maxCellSeconds,
+          spinMs: hooks.spinMs,
+          onTrial: hooks.onTrial,
+        }, history);
+        await delay(LOG_SETTLE_MS);
+        drain();
+        history.append({ type: 'cell-end', cell: cell.id, completed: outcome.completed, ...(outcome.reason ? { reason: outcome.reason } : {}), seconds: (Date.now() - started) / 1000 });
+        if (!outcome.completed && !outcome.reason?.startsWith('time limit')) return { completed: false, reason: `${cell.id}: ${outcome.reason}` };
+      }
+    } finally {
+      clearInterval(drainTimer);
+      await delay(LOG_SETTLE_MS);
+      drain();
+      await topology.stop();
+    }
+  }
+  return { completed: true };
+}
+

@@ -1,0 +1,60 @@
+// The upstream program as a local child process of the harness's own Node binary.
+import fs from 'node:fs';
+import { startChild, waitUntil, type ManagedChild } from '../util/child.js';
+import type { UpstreamEventRecord } from '../history/records.js';
+import { UPSTREAM_PROGRAM, upstreamArgs, type UpstreamSpec } from './upstream-spec.js';
+
+export interface LocalUpstream {
+  port: number;
+  nodeVersion: string;
+  child: ManagedChild;
+  /** Events written since the last call (the program appends them to a file, buffered). */
+  drainEvents(): UpstreamEventRecord[];
+  stop(): Promise<void>;
+}
+
+export async function startLocalUpstream(spec: UpstreamSpec, port: number, eventsPath: string, nodeBinary = process.execPath): Promise<LocalUpstream> {
+  let ready: { port: number; node: string } | null = null;
+  const errors: string[] = [];
+  const child = startChild(nodeBinary, [UPSTREAM_PROGRAM, ...upstreamArgs(spec), '--port', String(port), '--events', eventsPath, '--exit-with-stdin'], {
+    onStdoutLine: (line) => {
+      try {
+        const message = JSON.parse(line) as { event?: string; port: number; node: string };
+        if (message.event === 'listening') ready = message;
+      } catch { /* not a control line */ }
+    },
+    onStderrLine: (line) => errors.push(line),
+  });
+  let exitCode: number | string | null = null;
+  void child.exited.then((code) => { exitCode = code; });
+  try {
+    await waitUntil(() => {
+      if (exitCode !== null) throw new Error(`upstream exited (${exitCode}) at start: ${errors.join(' | ')}`);
+      return ready !== null;
+    }, 10_000, () => `upstream did not listen within 10 s: ${errors.join(' | ')}`);
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  const started = ready as unknown as { port: number; node: string };
+  let offset = 0;
+  let carry = '';
+  return {
+    port: started.port,
+    nodeVersion: started.node,
+    child,
+    drainEvents() {
+      if (!fs.existsSync(eventsPath)) return [];
+      const fd = fs.openSync(eventsPath, 'r');
+      const fresh = Buffer.alloc(Math.max(0, fs.fstatSync(fd).size - offset));
+      fs.readSync(fd, fresh, 0, fresh.length, offset);
+      fs.closeSync(fd);
+      offset += fresh.length;
+      const text = carry + fresh.toString('utf8');
+      const lines = text.split('\n');
+      carry = lines.pop() ?? '';
+      return lines.filter((line) => line !== '').map((line) => ({ type: 'upstream', ...JSON.parse(line) }) as UpstreamEventRecord);
+    },
+    stop: child.stop,
+  };
+}

@@ -1,0 +1,43 @@
+// Process-wide teardown: everything a run starts (child processes, temp dirs) registers its
+// undo here, so that success, failure, an exception, SIGINT and SIGTERM all end the same way.
+
+type Undo = () => Promise<void> | void;
+
+const pending = new Set<Undo>();
+let signalsInstalled = false;
+
+/** Registers an undo; the returned function runs it once and unregisters it. */
+export function onCleanup(undo: Undo): () => Promise<void> {
+  installSignalHandlers();
+  let done = false;
+  const runOnce = async () => {
+    if (done) return;
+    done = true;
+    pending.delete(runOnce);
+    await undo();
+  };
+  pending.add(runOnce);
+  return runOnce;
+}
+
+/** Runs every registered undo, newest first; errors are reported, never thrown. */
+export async function cleanupAll(): Promise<void> {
+  for (const undo of [...pending].reverse()) {
+    try {
+      await undo();
+    } catch (error) {
+      process.stderr.write(`keepalive-lab: cleanup failed: ${(error as Error).message}\n`);
+    }
+  }
+}
+
+function installSignalHandlers(): void {
+  if (signalsInstalled) return;
+  signalsInstalled = true;
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\nkeepalive-lab: ${signal} received, stopping everything started\n`);
+      void cleanupAll().finally(() => process.exit(code));
+    });
+  }
+}

@@ -1,0 +1,59 @@
+// The one place that computes intervals and quantiles.
+
+/** Two-sided standard normal quantile for a confidence level (0.95 -> 1.96). */
+export function zForConfidence(confidence: number): number {
+  // Acklam's rational approximation of the inverse normal CDF (relative error < 1.2e-9).
+  const p = 1 - (1 - confidence) / 2;
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const pLow = 0.02425;
+  if (p > 1 - pLow) {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    return -(((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
+      ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  }
+  const q = p - 0.5;
+  const r = q * q;
+  return (((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q /
+    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+}
+
+/**
+ * Wilson score interval for a binomial proportion. Unlike the normal approximation it stays
+ * inside [0, 1] and gives a non-zero upper bound for zero failures, which is what a
+ * "safe" claim is asserted against.
+ */
+export function wilsonInterval(successes: number, trials: number, confidence = 0.95): [number, number] {
+  if (trials === 0) return [0, 1];
+  const z = zForConfidence(confidence);
+  const p = successes / trials;
+  const z2 = z * z;
+  const denominator = 1 + z2 / trials;
+  const centre = (p + z2 / (2 * trials)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / denominator;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/** Quantile by linear interpolation over a sorted copy; NaN for no values. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((x, y) => x - y);
+  const position = (sorted.length - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.ceil(position);
+  return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower);
+}
+
+/** Smallest number of trials with zero failures whose upper bound falls below `rate`. */
+export function trialsToBoundZeroFailures(rate: number, confidence = 0.95): number {
+  let n = 1;
+  while (wilsonInterval(0, n, confidence)[1] >= rate) n = Math.ceil(n * 1.05) + 1;
+  let low = Math.floor(n / 1.05) - 1;
+  while (low < n - 1) {
+    const mid = Math.floor((low + n) / 2);
+    if (wilsonInterval(0, mid, confidence)[1] < rate) n = mid; else low = mid;
+  }
+  return n;
+}

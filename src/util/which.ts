@@ -1,0 +1,23 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Finds an executable on PATH (plus the sbin folders, where Debian puts nginx). */
+export function which(command: string): string | null {
+  if (command.includes('/')) return isExecutable(command) ? command : null;
+  const folders = (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/sbin', '/usr/local/sbin', '/sbin']);
+  for (const folder of folders) {
+    if (!folder) continue;
+    const candidate = path.join(folder, command);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return null;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,163 @@
+// A minimal HTTP/1.1 keep-alive client connection with one exchange in flight. Hand-written on
+// purpose: the workload needs the exact instant a request is written and the instant its
+// answer ends, and must tell a reset from a close without a response; an HTTP client library
+// hides all three behind its own pooling and retries.
+import net from 'node:net';
+import type { ErrorClass } from '../history/records.js';
+import type { Endpoint } from '../runtime/runtime.js';
+
+export interface ExchangeResult {
+  status: number | null;
+  errorClass: ErrorClass;
+  /** hrtime (ns) when the request was handed to the socket. */
+  sentAtNs: bigint;
+  /** hrtime (ns) when the answer was complete, or the connection failed. */
+  endedAtNs: bigint;
+  /** The server will close this connection (Connection: close), or it is gone. */
+  connectionDone: boolean;
+  headers: Record<string, string>;
+}
+
+interface Pending {
+  sentAtNs: bigint;
+  resolve: (result: ExchangeResult) => void;
+  timer: NodeJS.Timeout;
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+export class HttpConnection {
+  private socket: net.Socket | null = null;
+  private buffered: Buffer = Buffer.alloc(0);
+  private pending: Pending | null = null;
+
+  constructor(private readonly endpoint: Endpoint) {}
+
+  get isOpen(): boolean {
+    return this.socket !== null && !this.socket.destroyed;
+  }
+
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(this.endpoint.port, this.endpoint.host);
+      socket.setNoDelay(true);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve();
+      });
+      socket.once('error', reject);
+      // Events of a socket this connection has already replaced must not touch the new one.
+      const current = () => this.socket === socket;
+      socket.on('data', (chunk: Buffer) => current() && this.onData(chunk));
+      socket.on('error', (error: NodeJS.ErrnoException) => current() && this.fail(error.code === 'ECONNRESET' || error.code === 'EPIPE' ? 'reset' : 'error'));
+      socket.on('close', () => current() && this.fail('eof'));
+      this.socket = socket;
+      this.buffered = Buffer.alloc(0);
+    });
+  }
+
+  /** Writes `request` now and resolves with how the exchange ended. */
+  send(request: Buffer | string, timeoutMs: number): Promise<ExchangeResult> {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) throw new Error('send on a closed connection');
+    if (this.pending) throw new Error('one exchange at a time');
+    return new Promise((resolve) => {
+      const sentAtNs = process.hrtime.bigint();
+      const timer = setTimeout(() => this.fail('timeout'), timeoutMs);
+      this.pending = { sentAtNs, resolve, timer };
+      socket.write(request);
+    });
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = null;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    if (!this.pending) return;
+    const parsed = parseResponse(this.buffered);
+    if (!parsed) return;
+    this.buffered = this.buffered.subarray(parsed.length);
+    this.finish({
+      status: parsed.status,
+      errorClass: classifyStatus(parsed.status),
+      connectionDone: parsed.headers.connection === 'close',
+      headers: parsed.headers,
+    });
+  }
+
+  private fail(errorClass: ErrorClass): void {
+    const socket = this.socket;
+    this.socket = null;
+    socket?.destroy();
+    if (this.pending) this.finish({ status: null, errorClass, connectionDone: true, headers: {} });
+  }
+
+  private finish(outcome: Omit<ExchangeResult, 'sentAtNs' | 'endedAtNs'>): void {
+    const endedAtNs = process.hrtime.bigint();
+    const pending = this.pending!;
+    this.pending = null;
+    clearTimeout(pending.timer);
+    pending.resolve({ ...outcome, sentAtNs: pending.sentAtNs, endedAtNs });
+  }
+}
+
+export function classifyStatus(status: number): ErrorClass {
+  if (status >= 200 && status < 400) return 'ok';
+  if (status === 502) return '502';
+  if (status >= 500) return 'other-5xx';
+  return 'other-status';
+}
+
+interface ParsedResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Bytes the whole response took in the buffer. */
+  length: number;
+}
+
+/** Parses one complete response from the start of `data`, or returns null if more is needed. */
+export function parseResponse(data: Buffer): ParsedResponse | null {
+  const headerEnd = data.indexOf(HEADER_END);
+  if (headerEnd < 0) return null;
+  const lines = data.subarray(0, headerEnd).toString('latin1').split('\r\n');
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1] ?? NaN);
+  if (!Number.isFinite(status)) throw new Error(`not an HTTP response: ${lines[0]}`);
+  const headers: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const bodyStart = headerEnd + HEADER_END.length;
+  if (headers['transfer-encoding']?.toLowerCase().includes('chunked')) {
+    const end = chunkedBodyEnd(data, bodyStart);
+    return end < 0 ? null : { status, headers, length: end };
+  }
+  const contentLength = Number(headers['content-length'] ?? 0);
+  if (data.length < bodyStart + contentLength) return null;
+  return { status, headers, length: bodyStart + contentLength };
+}
+
+/** Offset just past a chunked body that starts at `start`, or -1 if it is not complete. */
+function chunkedBodyEnd(data: Buffer, start: number): number {
+  let position = start;
+  for (;;) {
+    const lineEnd = data.indexOf('\r\n', position);
+    if (lineEnd < 0) return -1;
+    const size = parseInt(data.subarray(position, lineEnd).toString('latin1'), 16);
+    if (!Number.isFinite(size)) throw new Error('bad chunk size in response');
+    position = lineEnd + 2;
+    if (size === 0) {
+      // Trailers (rare) end with an empty line.
+      const trailerEnd = data.indexOf('\r\n', position);
+      if (trailerEnd < 0) return -1;
+      if (trailerEnd === position) return position + 2;
+      const end = data.indexOf(HEADER_END, position);
+      return end < 0 ? -1 : end + 4;
+    }
+    if (data.length < position + size + 2) return -1;
+    position += size + 2;
+  }
+}

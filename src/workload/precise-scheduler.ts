@@ -1,0 +1,63 @@
+// Fires callbacks at hrtime instants. Node's timers have whole-millisecond resolution and fire
+// up to ~1.6 ms early on this kind of machine (RACE.md), which would smear a 2 ms window. So
+// a timer takes us to within `spinMs` of the next instant, and from there the loop polls with
+// setImmediate (I/O still runs between polls) until the instant has passed. With spinMs = 0 it
+// is a plain timer scheduler: cheaper, later, and analysis bins by the measured gap either way.
+
+interface Entry {
+  dueNs: bigint;
+  fire: () => void;
+}
+
+export class PreciseScheduler {
+  private readonly queue: Entry[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private readonly spinNs: bigint;
+
+  constructor(spinMs = 2) {
+    this.spinNs = BigInt(Math.round(spinMs * 1e6));
+  }
+
+  /** Resolves at (not before) the hrtime instant `dueNs`. */
+  at(dueNs: bigint): Promise<void> {
+    return new Promise((resolve) => {
+      // Keep the queue sorted by due time: lanes are few (hundreds), so a binary-search insert
+      // is cheaper than a heap's bookkeeping.
+      let low = 0;
+      let high = this.queue.length;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if (this.queue[mid]!.dueNs <= dueNs) low = mid + 1; else high = mid;
+      }
+      this.queue.splice(low, 0, { dueNs, fire: resolve });
+      if (low === 0) this.arm();
+    });
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const next = this.queue[0];
+    if (!next) return;
+    const remainingNs = next.dueNs - process.hrtime.bigint();
+    if (remainingNs > this.spinNs) {
+      // Aim the coarse timer a millisecond short: it may fire early or late by about that much.
+      const delayMs = Math.max(0, Number(remainingNs - this.spinNs) / 1e6 - 1);
+      this.timer = setTimeout(() => this.poll(), delayMs);
+    } else if (!this.immediate) {
+      this.immediate = setImmediate(() => this.poll());
+    }
+  }
+
+  private poll(): void {
+    this.immediate = null;
+    this.timer = null;
+    const now = process.hrtime.bigint();
+    let due = 0;
+    while (due < this.queue.length && this.queue[due]!.dueNs <= now) due++;
+    const fired = this.queue.splice(0, due);
+    for (const entry of fired) entry.fire();
+    this.arm();
+  }
+}
