@@ -136,15 +136,28 @@ server.on('request', (req, res) => {
   res.on('finish', () => {
     conn.lastResponseEnd = performance.timeOrigin + performance.now();
     emit({ ev: 'response', conn: conn.id, trial });
-    if (closeMode === 'exact' && !socket.destroyed) {
-      conn.idleTimer = setTimeout(() => {
-        conn.idleTimer = null;
-        conn.closedBy ??= 'server-idle';
-        if (closeStyle === 'rst') socket.resetAndDestroy(); else socket.destroy();
-      }, keepAliveTimeout);
-    }
+    if (closeMode === 'exact' && !socket.destroyed) armIdleClose(socket, conn, performance.now() + keepAliveTimeout);
   });
 });
+
+/**
+ * Closes the idle connection at `deadline` (performance.now() ms), never before it. A plain
+ * setTimeout(K) fires early by however stale libuv's cached loop time was when it was set (a
+ * busy loop iteration: up to a few ms, seen here), so the timer re-checks the clock and
+ * re-arms for what is left; it fires late by at most about one timer tick.
+ * @param {import('node:net').Socket} socket
+ * @param {{idleTimer: NodeJS.Timeout | null, closedBy: string | null}} conn
+ * @param {number} deadline
+ */
+function armIdleClose(socket, conn, deadline) {
+  const remaining = deadline - performance.now();
+  conn.idleTimer = setTimeout(() => {
+    conn.idleTimer = null;
+    if (performance.now() < deadline) return armIdleClose(socket, conn, deadline);
+    conn.closedBy ??= 'server-idle';
+    if (closeStyle === 'rst') socket.resetAndDestroy(); else socket.destroy();
+  }, Math.max(1, Math.ceil(remaining)));
+}
 
 server.listen(port, host, () => {
   const address = server.address();

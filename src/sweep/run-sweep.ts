@@ -18,7 +18,8 @@ export interface SweepHooks {
   /** Called once the plan is known, with the number of trials it will fire. */
   onPlan?: (totalTrials: number) => void;
   onTrial?: (trial: TrialRecord) => void;
-  onCell?: (cell: CellRecord) => void;
+  /** Called as a cell starts, with its planned trials and what onPlan estimated for it. */
+  onCell?: (cell: CellRecord, plannedTrials: { actual: number; estimated: number }) => void;
   /** Scheduler spin window in ms (see PreciseScheduler). */
   spinMs?: number;
 }
@@ -56,9 +57,10 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
     versions: runtime.versions,
     settings: { ...config },
   });
-  // Boundaries per cell are known only after the probe; plan with the most a cell can have.
+  // A cell's boundaries are known only after the probe; estimate with K for the effective close.
   const perBoundary = config.offsets.length * config.trials;
-  hooks.onPlan?.(groups.reduce((sum, group) => sum + group.cells.length * perBoundary * (config.boundaries === 'both' || config.boundaries === 'auto' ? 2 : 1), 0));
+  const estimate = (group: TopologyGroup) => perBoundary * boundariesFor(config.boundaries, group.proxyTimeoutMs, group.upstreamTimeoutMs).length;
+  hooks.onPlan?.(groups.reduce((sum, group) => sum + group.cells.length * estimate(group), 0));
   let cellIndex = 0;
   for (const group of groups) {
     const topology = await runtime.start(topologySpecFor(group, config));
@@ -80,7 +82,7 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
           .map((kind) => ({ kind, atMs: kind === 'upstream' ? effectiveCloseMs : group.proxyTimeoutMs }));
         const cellRecord: CellRecord = { type: 'cell', ...cell, trialPrefix, effectiveCloseMs, probe: probeSummary, boundaries, lanes: config.lanes };
         history.append(cellRecord);
-        hooks.onCell?.(cellRecord);
+        hooks.onCell?.(cellRecord, { actual: perBoundary * boundaries.length, estimated: estimate(group) });
         const started = Date.now();
         const outcome = await runBoundaryTrials(topology.proxy, {
           cell,

@@ -33,7 +33,8 @@ export function wilsonInterval(successes: number, trials: number, confidence = 0
   const denominator = 1 + z2 / trials;
   const centre = (p + z2 / (2 * trials)) / denominator;
   const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / denominator;
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  // At 0 or n the bound is exactly 0 or 1; the subtraction would leave float dust (1e-18).
+  return [successes === 0 ? 0 : Math.max(0, centre - half), successes === trials ? 1 : Math.min(1, centre + half)];
 }
 
 /** Quantile by linear interpolation over a sorted copy; NaN for no values. */

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// The keepalive-lab command: a thin layer over the library. Bad input is one line and exit 2;
+// a run that fails is one line and exit 1; both after everything started has been stopped.
+import { Command, CommanderError } from 'commander';
+import { cleanupAll } from '../util/cleanup.js';
+import { UsageError } from '../util/errors.js';
+import { probeCommand } from './probe-command.js';
+import { reportCommand } from './report-command.js';
+import { sweepCommand } from './sweep-command.js';
+
+const program = new Command('keepalive-lab')
+  .description('measure the keep-alive race between a proxy and its upstream (502s at the idle-timeout boundary)')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) })
+  .addCommand(sweepCommand())
+  .addCommand(probeCommand())
+  .addCommand(reportCommand());
+for (const command of program.commands) {
+  command.exitOverride().configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) });
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  await cleanupAll();
+  if (error instanceof CommanderError) {
+    // commander has printed its one-line message already; help and version are not errors.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof UsageError) {
+    process.stderr.write(`keepalive-lab: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`keepalive-lab: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,168 @@
+// `keepalive-lab sweep`: flags and/or a JSON config file -> a validated sweep -> a run directory.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { openHistoryFile } from '../history/history-file.js';
+import { summaryTable } from '../report/summary-table.js';
+import type { RunAnalysis } from '../analysis/analyze-history.js';
+import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
+import { localRuntime } from '../runtime/local-runtime.js';
+import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
+import { runSweep } from '../sweep/run-sweep.js';
+import { onCleanup } from '../util/cleanup.js';
+import { UsageError } from '../util/errors.js';
+import { expandOffsets, splitList } from './parse-list.js';
+
+/** Flag name -> config field; the order is the order of `--help`. */
+const FLAG_FIELDS = {
+  proxyTimeout: '--proxy-timeout',
+  upstreamTimeout: '--upstream-timeout',
+  upstreamClose: '--upstream-close',
+  closeStyle: '--close-style',
+  methods: '--methods',
+  retry: '--retry',
+  offsets: '--offsets',
+  trials: '--trials',
+  boundaries: '--boundaries',
+  lanes: '--lanes',
+  probeSamples: '--probe-samples',
+  maxCellSeconds: '--max-cell-seconds',
+  seed: '--seed',
+  nginxBin: '--nginx-bin',
+  out: '--out',
+} as const;
+
+interface SweepFlags {
+  config?: string;
+  proxyTimeout?: string;
+  upstreamTimeout?: string;
+  upstreamClose?: string;
+  closeStyle?: string;
+  methods?: string;
+  retry?: string;
+  offsets?: string;
+  trials?: string;
+  boundaries?: string;
+  lanes?: string;
+  probeSamples?: string;
+  maxCellSeconds?: string;
+  seed?: string;
+  nginxBin?: string;
+  out?: string;
+  spinMs?: string;
+  progress: boolean;
+}
+
+export function sweepCommand(): Command {
+  return new Command('sweep')
+    .description('measure failure rates at the keep-alive boundary for each timeout pairing (local runtime: real nginx and Node)')
+    .option('--config <file>', 'JSON file with any of the settings below (flags win)')
+    .option('--proxy-timeout <list>', 'nginx upstream keepalive_timeout values P, e.g. 500ms,60s (default 60s,50ms)')
+    .option('--upstream-timeout <list>', 'upstream keepAliveTimeout values K, e.g. 100ms,1s (default 100ms)')
+    .option('--upstream-close <list>', 'exact (close K ms after the last response) and/or stock (Node\'s own handling) (default exact)')
+    .option('--close-style <style>', 'fin or rst, for exact closes (default fin)')
+    .option('--methods <list>', 'GET,POST (default GET,POST)')
+    .option('--retry <list>', 'nginx retry policies: default,off,non_idempotent (default default,off)')
+    .option('--offsets <list>', 'idle-gap offsets from the boundary: durations and ranges FROM..TO@STEP (default -20ms,-10ms,-3ms..3ms@0.5ms,10ms,20ms)')
+    .option('--trials <n>', 'trials per offset, per cell and boundary (default 100)')
+    .option('--boundaries <which>', 'auto (the close that comes first), upstream, proxy or both (default auto)')
+    .option('--lanes <n>', 'concurrent lanes, each with its own nginx upstream pool (default 64)')
+    .option('--probe-samples <n>', 'idle connections the probe times per topology (default 40)')
+    .option('--max-cell-seconds <n>', 'stop starting trials in a cell after this many seconds (default 600)')
+    .option('--seed <n>', 'seed of the trial order (default 1)')
+    .option('--nginx-bin <path>', 'nginx binary (default: nginx on PATH, or KEEPALIVE_LAB_NGINX_BIN)')
+    .option('--out <dir>', 'run directory for trials.jsonl, summary.json, summary.csv, report.md (default runs/<time>)')
+    .addOption(new Option('--spin-ms <ms>', 'scheduler spin window before each trial (0: timers only)').default('2'))
+    .option('--no-progress', 'no progress bar')
+    .action(async (flags: SweepFlags) => {
+      const config = sweepConfigFromFlags(flags);
+      process.exitCode = await runSweepCommand(config, flags);
+    });
+}
+
+export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
+  let fileInput: Record<string, unknown> = {};
+  if (flags.config) {
+    let text: string;
+    try {
+      text = fs.readFileSync(flags.config, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--config: cannot read ${flags.config}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    try {
+      fileInput = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new UsageError(`--config ${flags.config}: not valid JSON: ${(error as Error).message}`);
+    }
+    parseSweepConfig(fileInput, `config file ${flags.config}`);
+  }
+  const fromFlags: Record<string, unknown> = {};
+  const lists = ['proxyTimeout', 'upstreamTimeout', 'upstreamClose', 'methods', 'retry'] as const;
+  const numbers = ['trials', 'lanes', 'probeSamples', 'maxCellSeconds', 'seed'] as const;
+  for (const key of lists) if (flags[key] !== undefined) fromFlags[key] = splitList(flags[key]!);
+  for (const key of numbers) if (flags[key] !== undefined) fromFlags[key] = toNumber(flags[key]!, FLAG_FIELDS[key]);
+  for (const key of ['closeStyle', 'boundaries', 'nginxBin', 'out'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  if (flags.offsets !== undefined) {
+    try {
+      fromFlags.offsets = expandOffsets(flags.offsets);
+    } catch (error) {
+      throw new UsageError(`--offsets: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return parseSweepConfig({ ...fileInput, ...fromFlags }, 'flags');
+  } catch (error) {
+    // Name the flag rather than the schema field: it is what the user typed.
+    const message = (error as Error).message.replace(/^flags: (\w+)(?:\.\d+)?:/, (whole, field: string) =>
+      field in FLAG_FIELDS ? `${FLAG_FIELDS[field as keyof typeof FLAG_FIELDS]}:` : whole);
+    throw new UsageError(message);
+  }
+}
+
+function toNumber(text: string, flag: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new UsageError(`${flag}: "${text}" is not a number`);
+  return value;
+}
+
+async function runSweepCommand(config: SweepConfig, flags: SweepFlags): Promise<number> {
+  const spinMs = toNumber(flags.spinMs ?? '2', '--spin-ms');
+  // Resolve the runtime before creating anything: a missing nginx must leave nothing behind.
+  const runtime = localRuntime(config.nginxBin ? { nginxBinary: config.nginxBin } : {});
+  const out = config.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  fs.mkdirSync(out, { recursive: true });
+  const historyPath = path.join(out, HISTORY_FILE);
+  if (fs.existsSync(historyPath) && fs.statSync(historyPath).size > 0) {
+    throw new UsageError(`--out ${out} already holds a run (${HISTORY_FILE}); choose another directory or remove it`);
+  }
+  const history = openHistoryFile(historyPath);
+  // Registered first, so it runs last on Ctrl-C: after the processes stopped, the history is
+  // flushed and the reports are written from what was measured.
+  let analysis: RunAnalysis | null = null;
+  const finish = onCleanup(async () => {
+    await history.close();
+    analysis = writeRunOutputs(out);
+  });
+  const bar = flags.progress && process.stderr.isTTY
+    ? new cliProgress.SingleBar({ format: 'sweep [{bar}] {value}/{total} trials | {cell} | {eta_formatted} left', etaBuffer: 500 }, cliProgress.Presets.shades_classic)
+    : null;
+  let cellName = '';
+  const outcome = await runSweep({ ...config, out }, runtime, history, {
+    spinMs,
+    onPlan: (total) => bar?.start(total, 0, { cell: '' }),
+    onCell: (cell, plannedTrials) => {
+      cellName = cell.id;
+      bar?.setTotal(bar.getTotal() + plannedTrials.actual - plannedTrials.estimated);
+      if (!bar) process.stderr.write(`cell ${cell.id}: effective close ${cell.effectiveCloseMs} ms\n`);
+    },
+    onTrial: () => bar?.increment(1, { cell: cellName }),
+  }).finally(() => bar?.stop());
+  await finish();
+  process.stdout.write(`${summaryTable(analysis!.cells)}\n\nWrote ${out}/{${HISTORY_FILE},summary.json,summary.csv,report.md}\n`);
+  if (!outcome.completed) {
+    process.stderr.write(`keepalive-lab: the sweep stopped early: ${outcome.reason}\n`);
+    return 1;
+  }
+  return 0;
+}

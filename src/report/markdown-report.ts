@@ -1,0 +1,47 @@
+// report.md: the summary table, then per cell the probe, the window and the rate per gap bin.
+import type { CellAnalysis, RunAnalysis } from '../analysis/analyze-history.js';
+import { BIN_MS, CORE_RATE } from '../analysis/bins.js';
+import { interval, markdownTable, percent, span } from './format.js';
+import { summaryTable } from './summary-table.js';
+
+export function markdownReport(analysis: RunAnalysis): string {
+  const run = analysis.run;
+  const versions = Object.entries(run?.versions ?? {}).map(([name, version]) => `${name} ${version}`).join(', ');
+  return [
+    '# keepalive-lab sweep',
+    '',
+    `Runtime: ${run?.runtime ?? '?'}; proxy: ${run?.proxy ?? '?'}; versions: ${versions || '?'}; started ${run?.startedAt ?? '?'}.`,
+    '',
+    'Each row is a cell: a proxy idle timeout P, an upstream idle timeout K (closed the Node way',
+    '(`stock`) or exactly K after the last response (`exact`)), a method and nginx\'s retry policy.',
+    '"effective close" is when the upstream really closed idle connections (probe median). A trial',
+    'reuses a proxy-to-upstream connection that has been idle for the boundary plus an offset; a',
+    'failure is any trial without a successful answer. The rate\'s 95% interval is Wilson\'s; the',
+    `core window is the span of ${BIN_MS} ms bins failing at >= ${percent(CORE_RATE, 0)}, offsets relative to the boundary.`,
+    '',
+    summaryTable(analysis.cells),
+    '',
+    ...analysis.cells.flatMap(cellSection),
+  ].join('\n');
+}
+
+function cellSection(cell: CellAnalysis): string[] {
+  const probe = cell.probe;
+  const classes = Object.entries(cell.errorClasses).map(([name, count]) => `${name} ${count}`).join(', ');
+  const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${reason} ${count}`).join(', ') || 'none';
+  const binRows = cell.bins.map((bin) => [bin.boundary, bin.gapOffsetMs.toFixed(1), bin.trials, bin.failures, bin.status502, percent(bin.failureRate, 1), interval(bin.failureRateCi95)]);
+  return [
+    `## ${cell.id}${cell.completed ? '' : ' (incomplete)'}`,
+    '',
+    `- Probe: ${probe.samples} idle connections closed at median ${probe.medianCloseMs} ms (p5 ${probe.p5CloseMs}, p95 ${probe.p95CloseMs}); ` +
+      `closed by ${Object.entries(probe.closedBy).map(([k, v]) => `${k} ${v}`).join(', ')}; Keep-Alive header: ${probe.advertisedKeepAlive ?? 'none'}.`,
+    `- Boundaries: ${cell.boundaries.map((b) => `${b.kind} at ${b.atMs} ms`).join(', ')}.`,
+    `- Trials ${cell.trials}: ${classes}. Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)}; 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}.`,
+    ...cell.window.map((w) => `- Window at the ${w.boundary} boundary: core ${span(w.coreMs)} ms, any failure ${span(w.anyMs)} ms` +
+      (w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials).` : '.')),
+    `- nginx error log: ${cell.proxyLog.attempts} failed upstream attempts (${reasons}). Failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.`,
+    '',
+    markdownTable(['boundary', 'gap offset (ms)', 'trials', 'failures', '502s', 'rate', '95% CI'], binRows),
+    '',
+  ];
+}

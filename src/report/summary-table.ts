@@ -1,0 +1,39 @@
+// The summary table printed at the end of a sweep and at the top of report.md.
+import type { CellAnalysis } from '../analysis/analyze-history.js';
+import { formatDuration, interval, markdownTable, percent, span } from './format.js';
+
+export function summaryTable(cells: readonly CellAnalysis[]): string {
+  const header = ['proxy P', 'upstream K', 'close', 'effective close', 'method', 'retry', 'trials', 'failures', 'rate', '95% CI', '502s', 'window (core)', 'nginx log', 'verdict'];
+  const rows = cells.map((cell) => {
+    const windows = cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-';
+    const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${count} ${reason}`).join(', ') || '-';
+    return [
+      formatDuration(cell.proxyTimeoutMs),
+      formatDuration(cell.upstreamTimeoutMs),
+      cell.upstreamClose,
+      `${cell.effectiveCloseMs.toFixed(1)} ms`,
+      cell.method,
+      cell.retry,
+      cell.trials,
+      cell.failures,
+      percent(cell.failureRate),
+      interval(cell.failureRateCi95),
+      cell.status502,
+      windows,
+      reasons,
+      verdict(cell),
+    ];
+  });
+  return markdownTable(header, rows);
+}
+
+/** A plain-language reading of the interval, for a person scanning the table. */
+export function verdict(cell: CellAnalysis): string {
+  if (cell.trials === 0) return 'no trials';
+  const [low, high] = cell.failureRateCi95;
+  const suffix = cell.completed ? '' : ' (incomplete)';
+  if (low > 0) return `races${suffix}`;
+  if (cell.failures === 0 && cell.proxyLog.attempts > 0) return `masked: proxy retried ${cell.proxyLog.attempts}${suffix}`;
+  if (cell.failures === 0) return `no failure (< ${percent(high)})${suffix}`;
+  return `inconclusive${suffix}`;
+}

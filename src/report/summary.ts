@@ -1,0 +1,74 @@
+// summary.json and summary.csv: the contract users' scripts read (keep these field names).
+import type { RunAnalysis } from '../analysis/analyze-history.js';
+
+const round = (value: number, digits = 6) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+export function summaryJson(analysis: RunAnalysis) {
+  return {
+    runtime: analysis.run?.runtime ?? 'unknown',
+    proxy: analysis.run?.proxy ?? 'unknown',
+    versions: analysis.run?.versions ?? {},
+    startedAt: analysis.run?.startedAt ?? null,
+    settings: analysis.run?.settings ?? {},
+    cells: analysis.cells.map((cell) => ({
+      id: cell.id,
+      proxyTimeoutMs: cell.proxyTimeoutMs,
+      upstreamTimeoutMs: cell.upstreamTimeoutMs,
+      upstreamClose: cell.upstreamClose,
+      closeStyle: cell.closeStyle,
+      effectiveCloseMs: cell.effectiveCloseMs,
+      probe: cell.probe,
+      method: cell.method,
+      retry: cell.retry,
+      boundaries: cell.boundaries,
+      completed: cell.completed,
+      trials: cell.trials,
+      ok: cell.ok,
+      status502: cell.status502,
+      failures: cell.failures,
+      failureRate: round(cell.failureRate),
+      rate502: round(cell.rate502),
+      failureRateCi95: cell.failureRateCi95.map((v) => round(v)),
+      rate502Ci95: cell.rate502Ci95.map((v) => round(v)),
+      errorClasses: cell.errorClasses,
+      window: cell.window,
+      proxyLog: cell.proxyLog,
+      failedReachedUpstream: cell.failedReachedUpstream,
+      bins: cell.bins.map((bin) => ({ boundary: bin.boundary, gapOffsetMs: bin.gapOffsetMs, trials: bin.trials, failures: bin.failures, status502: bin.status502 })),
+    })),
+  };
+}
+
+const CSV_COLUMNS = ['id', 'proxyTimeoutMs', 'upstreamTimeoutMs', 'upstreamClose', 'effectiveCloseMs', 'method', 'retry',
+  'trials', 'ok', 'status502', 'failures', 'failureRate', 'failureRateCi95Low', 'failureRateCi95High', 'rate502',
+  'windowCoreFromMs', 'windowCoreToMs', 'proxyLogAttempts', 'failedReachedUpstream', 'completed'] as const;
+
+export function summaryCsv(analysis: RunAnalysis): string {
+  const rows = analysis.cells.map((cell) => {
+    const core = cell.window.find((w) => w.boundary === 'upstream')?.coreMs ?? null;
+    const values: Record<(typeof CSV_COLUMNS)[number], string | number | boolean> = {
+      id: cell.id,
+      proxyTimeoutMs: cell.proxyTimeoutMs,
+      upstreamTimeoutMs: cell.upstreamTimeoutMs,
+      upstreamClose: cell.upstreamClose,
+      effectiveCloseMs: cell.effectiveCloseMs,
+      method: cell.method,
+      retry: cell.retry,
+      trials: cell.trials,
+      ok: cell.ok,
+      status502: cell.status502,
+      failures: cell.failures,
+      failureRate: round(cell.failureRate),
+      failureRateCi95Low: round(cell.failureRateCi95[0]),
+      failureRateCi95High: round(cell.failureRateCi95[1]),
+      rate502: round(cell.rate502),
+      windowCoreFromMs: core?.[0] ?? '',
+      windowCoreToMs: core?.[1] ?? '',
+      proxyLogAttempts: cell.proxyLog.attempts,
+      failedReachedUpstream: cell.failedReachedUpstream,
+      completed: cell.completed,
+    };
+    return CSV_COLUMNS.map((column) => String(values[column])).join(',');
+  });
+  return [CSV_COLUMNS.join(','), ...rows].join('\n') + '\n';
+}

@@ -1,0 +1,18 @@
+// Everything a run directory holds beside its history is derived from the history.
+import fs from 'node:fs';
+import path from 'node:path';
+import { analyzeHistory, type RunAnalysis } from '../analysis/analyze-history.js';
+import { readHistoryFile } from '../history/history-file.js';
+import { markdownReport } from './markdown-report.js';
+import { summaryCsv, summaryJson } from './summary.js';
+
+export const HISTORY_FILE = 'trials.jsonl';
+
+/** Reads DIR/trials.jsonl and (re)writes summary.json, summary.csv and report.md. */
+export function writeRunOutputs(dir: string): RunAnalysis {
+  const analysis = analyzeHistory(readHistoryFile(path.join(dir, HISTORY_FILE)));
+  fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summaryJson(analysis), null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'summary.csv'), summaryCsv(analysis));
+  fs.writeFileSync(path.join(dir, 'report.md'), markdownReport(analysis));
+  return analysis;
+}
