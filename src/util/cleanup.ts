@@ -36,7 +36,7 @@ function installSignalHandlers(): void {
   signalsInstalled = true;
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(signal, () => {
-      process.stderr.write(`\nkeepalive-lab: ${signal} received, stopping everything started\n`);
+      if (pending.size > 0) process.stderr.write(`\nkeepalive-lab: ${signal} received, stopping everything started\n`);
       void cleanupAll().finally(() => process.exit(code));
     });
   }

@@ -1,0 +1,41 @@
+// The library entry for users' own scripts and vitest suites: one call measures a sweep and
+// returns its analysis, with the raw history for anything the analysis does not say.
+import { analyzeHistory, type RunAnalysis } from './analysis/analyze-history.js';
+import { memoryHistory, openHistoryFile, teeHistory } from './history/history-file.js';
+import type { HistoryRecord } from './history/records.js';
+import { localRuntime } from './runtime/local-runtime.js';
+import type { Runtime } from './runtime/runtime.js';
+import { parseSweepConfig, type SweepConfigInput } from './scenario/sweep-config.js';
+import { runSweep, type SweepHooks } from './sweep/run-sweep.js';
+
+export interface SweepOptions extends SweepHooks {
+  /** Defaults to the local runtime (nginx on PATH). */
+  runtime?: Runtime;
+  /** Also append the history to this JSON-lines file. */
+  historyFile?: string;
+}
+
+export interface SweepResult extends RunAnalysis {
+  history: HistoryRecord[];
+}
+
+export async function sweep(input: SweepConfigInput, options: SweepOptions = {}): Promise<SweepResult> {
+  const config = parseSweepConfig(input);
+  const runtime = options.runtime ?? localRuntime(config.nginxBin ? { nginxBinary: config.nginxBin } : {});
+  const memory = memoryHistory();
+  const history = options.historyFile ? teeHistory(memory, openHistoryFile(options.historyFile)) : memory;
+  try {
+    const outcome = await runSweep(config, runtime, history, options);
+    if (!outcome.completed) throw new Error(`sweep stopped early: ${outcome.reason}`);
+  } finally {
+    await history.close();
+  }
+  return { ...analyzeHistory(memory.records), history: memory.records };
+}
+
+/** The cell with this method and retry policy (and pairing, when the sweep had several). */
+export function findCell(result: RunAnalysis, where: Partial<Pick<RunAnalysis['cells'][number], 'method' | 'retry' | 'proxyTimeoutMs' | 'upstreamTimeoutMs' | 'upstreamClose'>>) {
+  const matches = result.cells.filter((cell) => Object.entries(where).every(([key, value]) => cell[key as keyof typeof cell] === value));
+  if (matches.length !== 1) throw new Error(`expected one cell matching ${JSON.stringify(where)}, found ${matches.length}`);
+  return matches[0]!;
+}

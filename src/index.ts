@@ -1,0 +1,31 @@
+/**
+ * keepalive-lab measures the keep-alive race between a proxy and its upstream.
+ *
+ * A *scenario* describes a topology (proxy flavour and its config, the upstream and its
+ * keep-alive settings, later faults), a workload and the cells to measure (`scenario/`). A
+ * *runtime* starts the described topology (`runtime/`: local processes; containers later) and
+ * returns a started topology with addresses, logs and `stop()`. The *probe* (`probe/`) measures
+ * when the upstream really closes idle connections. The *workload* (`workload/`) fires trials
+ * that reuse a proxy-to-upstream connection at the boundary plus an offset, and writes every
+ * trial to a *history* (`history/`: JSON lines, written as they complete, together with the
+ * proxy's error log and the upstream's connection events). *Analysis* (`analysis/`) is pure
+ * functions over the history: counts, rates, Wilson intervals, 0.5 ms bins, window edges, log
+ * reasons. *Reports* (`report/`) and *vitest matchers* (`matchers/`) read the analysis. The CLI
+ * (`cli/`) and the suites are thin layers over that; `sweep()` is the same pipeline as a call.
+ */
+export { sweep, findCell, type SweepOptions, type SweepResult } from './api.js';
+export { analyzeHistory, analyzeCell, type CellAnalysis, type RunAnalysis } from './analysis/analyze-history.js';
+export { binTrials, windowEdges, BIN_MS, type GapBin, type WindowEdges } from './analysis/bins.js';
+export { readHistoryFile, openHistoryFile, memoryHistory, type HistorySink } from './history/history-file.js';
+export type * from './history/records.js';
+export { probeIdleClose, type ProbeOptions, type ProbeResult } from './probe/probe.js';
+export { localRuntime } from './runtime/local-runtime.js';
+export type { Runtime, StartedTopology, TopologySpec, Endpoint } from './runtime/runtime.js';
+export { parseSweepConfig, sweepConfigSchema, type SweepConfig, type SweepConfigInput } from './scenario/sweep-config.js';
+export { renderNginxConf, type NginxSpec } from './proxy/nginx/render.js';
+export { parseNginxErrorLine, classifyNginxMessage } from './proxy/nginx/error-log.js';
+export { runSweep } from './sweep/run-sweep.js';
+export { writeRunOutputs } from './report/write-outputs.js';
+export { summaryJson } from './report/summary.js';
+export { wilsonInterval } from './util/stats.js';
+export { parseDuration, formatDuration } from './util/duration.js';

@@ -1,0 +1,59 @@
+// vitest matchers over a cell's analysis: assertions that read like the claim, and that print
+// the evidence (counts, interval, worst bins, log reasons) when the claim does not hold.
+//   import 'keepalive-lab/vitest';
+//   expect(cell).toShowRace();                 // the 95% lower bound of the failure rate is above 0
+//   expect(cell).toHaveFailureRateBelow(0.001) // the 95% upper bound is below 0.1%
+import { expect } from 'vitest';
+import type { CellAnalysis } from '../analysis/analyze-history.js';
+import { evidence } from './evidence.js';
+
+interface RaceOptions {
+  /** The lower bound must exceed this rate (default 0: at least one failure, beyond chance). */
+  atLeast?: number;
+}
+
+export interface KeepaliveLabMatchers<R = unknown> {
+  toShowRace(options?: RaceOptions): R;
+  toHaveFailureRateBelow(rate: number): R;
+  toHave502RateBelow(rate: number): R;
+  /** No trial failed at the client, while the proxy's log shows failed upstream attempts. */
+  toMaskFailuresByRetry(): R;
+}
+
+declare module 'vitest' {
+  interface Matchers<T = any> extends KeepaliveLabMatchers<T> {}
+}
+
+const percent = (rate: number) => `${(rate * 100).toFixed(3)}%`;
+
+expect.extend({
+  toShowRace(cell: CellAnalysis, options: RaceOptions = {}) {
+    const atLeast = options.atLeast ?? 0;
+    const [low] = cell.failureRateCi95;
+    return {
+      pass: low > atLeast,
+      message: () => `expected ${cell.id} ${this.isNot ? 'not ' : ''}to show the race (95% lower bound of the failure rate ${percent(low)} ${this.isNot ? '<=' : '>'} ${percent(atLeast)})\n${evidence(cell)}`,
+    };
+  },
+  toHaveFailureRateBelow(cell: CellAnalysis, rate: number) {
+    const [, high] = cell.failureRateCi95;
+    return {
+      pass: high < rate,
+      message: () => `expected ${cell.id}'s failure rate ${this.isNot ? 'not ' : ''}to be below ${percent(rate)} (95% upper bound ${percent(high)})\n${evidence(cell)}`,
+    };
+  },
+  toHave502RateBelow(cell: CellAnalysis, rate: number) {
+    const [, high] = cell.rate502Ci95;
+    return {
+      pass: high < rate,
+      message: () => `expected ${cell.id}'s 502 rate ${this.isNot ? 'not ' : ''}to be below ${percent(rate)} (95% upper bound ${percent(high)})\n${evidence(cell)}`,
+    };
+  },
+  toMaskFailuresByRetry(cell: CellAnalysis) {
+    return {
+      pass: cell.failures === 0 && cell.proxyLog.attempts > 0,
+      message: () => `expected ${cell.id} ${this.isNot ? 'not ' : ''}to mask the race: no failure at the client (saw ${cell.failures}) ` +
+        `while the proxy logged failed upstream attempts (saw ${cell.proxyLog.attempts})\n${evidence(cell)}`,
+    };
+  },
+});

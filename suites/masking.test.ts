@@ -1,0 +1,36 @@
+// Claim (RACE.md, ngx_http_upstream_next): nginx gives a failed *cached* connection one more
+// try on a new connection, for idempotent methods. So with nginx's default retry policy a GET
+// hides the race from the client entirely, while the error log records every failed attempt.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { findCell, sweep, type SweepResult } from '../src/index.js';
+
+describe('GET through nginx default retry, K=100ms exact < P=60s', () => {
+  let result: SweepResult;
+  beforeAll(async () => {
+    result = await sweep({
+      proxyTimeout: ['60s'],
+      upstreamTimeout: ['100ms'],
+      methods: ['GET'],
+      retry: ['default'],
+      offsets: Array.from({ length: 13 }, (_, i) => -3 + i * 0.5),
+      trials: 60,
+      lanes: 64,
+    });
+  });
+
+  it('no 502 reaches the client, while nginx logs failed upstream attempts', () => {
+    const cell = findCell(result, { method: 'GET', retry: 'default' });
+    expect(cell).toMaskFailuresByRetry();
+    expect(cell.status502).toBe(0);
+  });
+
+  it('the retried requests did reach the upstream, on a new connection', () => {
+    const cell = findCell(result, { method: 'GET', retry: 'default' });
+    const retried = new Set(result.history.flatMap((r) => (r.type === 'proxy-log' && r.trial ? [r.trial] : [])));
+    const arrivals = new Map<string, number>();
+    for (const r of result.history) if (r.type === 'upstream' && r.ev === 'request' && r.trial && retried.has(r.trial)) arrivals.set(r.trial, (arrivals.get(r.trial) ?? 0) + 1);
+    // Each failed attempt was followed by exactly one arrival: the retry (the first try died unseen).
+    expect(cell.proxyLog.attempts).toBeGreaterThan(0);
+    expect([...retried].filter((trial) => !trial.includes('.p')).every((trial) => arrivals.get(trial) === 1)).toBe(true);
+  });
+});

@@ -1,0 +1,60 @@
+// Claim (RACE.md, nginx + Node): an upstream that closes idle connections sooner than nginx
+// keeps them (K = 100 ms < P = 60 s) makes requests that reuse a connection at the moment of
+// the close fail. POST is not retried by nginx, so it reaches the client as a 502; GET shows
+// it too once `proxy_next_upstream off` disables the retry. The upstream never sees the
+// failed request.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { findCell, sweep, type SweepResult } from '../src/index.js';
+
+describe('K=100ms exact upstream behind nginx P=60s', () => {
+  let result: SweepResult;
+  beforeAll(async () => {
+    result = await sweep({
+      proxyTimeout: ['60s'],
+      upstreamTimeout: ['100ms'],
+      upstreamClose: ['exact'],
+      methods: ['GET', 'POST'],
+      retry: ['default', 'off'],
+      offsets: Array.from({ length: 13 }, (_, i) => -3 + i * 0.5),
+      trials: 60,
+      lanes: 64,
+    });
+  });
+
+  it('POST with nginx default retry fails at the boundary, as 502s', () => {
+    const cell = findCell(result, { method: 'POST', retry: 'default' });
+    // Measured ~10% over -3..+3 ms (peak ~30% per bin); 2% keeps the claim true every run.
+    expect(cell).toShowRace({ atLeast: 0.02 });
+    expect(cell.status502).toBe(cell.failures);
+  });
+
+  it('GET with proxy_next_upstream off fails at the boundary', () => {
+    expect(findCell(result, { method: 'GET', retry: 'off' })).toShowRace({ atLeast: 0.02 });
+  });
+
+  it('POST with retry off fails too', () => {
+    expect(findCell(result, { method: 'POST', retry: 'off' })).toShowRace({ atLeast: 0.02 });
+  });
+
+  it('the window sits at the upstream close: failures peak within a few ms of it', () => {
+    for (const cell of result.cells.filter((c) => c.failures > 0)) {
+      const window = cell.window.find((w) => w.boundary === 'upstream')!;
+      expect(window.peak!.gapOffsetMs).toBeGreaterThanOrEqual(-3);
+      expect(window.peak!.gapOffsetMs).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('failed requests never reached the upstream, and nginx logged each failed attempt', () => {
+    for (const cell of result.cells.filter((c) => c.retry === 'off' || c.method === 'POST')) {
+      expect(cell.failedReachedUpstream).toBe(0);
+      expect(cell.proxyLog.attempts).toBe(cell.failures);
+      const known = (cell.proxyLog.reasons.prematurely_closed ?? 0) + (cell.proxyLog.reasons.reset_by_peer ?? 0) + (cell.proxyLog.reasons.broken_pipe ?? 0);
+      expect(known).toBe(cell.proxyLog.attempts);
+    }
+  });
+
+  it('the safe-pairing assertion rejects this pairing (the gate can fail)', () => {
+    const cell = findCell(result, { method: 'POST', retry: 'off' });
+    expect(() => expect(cell).toHaveFailureRateBelow(0.001)).toThrow(/upper bound/);
+  });
+});

@@ -1,0 +1,42 @@
+// Claim (RACE.md, measured): stock Node does not close where keepAliveTimeout says. v20.20
+// closes at K + 1000 ms (a hard-coded buffer); newer lines have keepAliveTimeoutBuffer. The
+// suite asserts against what *this* Node does, read from the upstream's own close events, not
+// against a constant: the probe finds that close, the race sits there, and nothing races at
+// the configured K.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { findCell, sweep, type SweepResult } from '../src/index.js';
+import { quantile } from '../src/util/stats.js';
+
+const K = 100;
+const AROUND = Array.from({ length: 13 }, (_, i) => -3 + i * 0.5);
+
+describe(`stock Node ${process.version}, keepAliveTimeout ${K} ms, behind nginx P=60s`, () => {
+  let atClose: SweepResult;
+  let atConfigured: SweepResult;
+  const base = { proxyTimeout: ['60s'], upstreamTimeout: [K], upstreamClose: ['stock' as const], methods: ['POST' as const], retry: ['off' as const], lanes: 128 };
+
+  beforeAll(async () => {
+    atClose = await sweep({ ...base, offsets: AROUND, trials: 50 });
+    // Aim a second sweep at the configured K: offsets relative to the effective close.
+    const effective = atClose.cells[0]!.effectiveCloseMs;
+    atConfigured = await sweep({ ...base, offsets: AROUND.map((offset) => Math.round((K - effective + offset) * 10) / 10), trials: 50 });
+  });
+
+  it('the probe finds the close where this Node really closes idle connections', () => {
+    const cell = atClose.cells[0]!;
+    // The upstream logs, server side, how long each connection was idle when it closed it.
+    const serverSide = atClose.history.flatMap((r) => (r.type === 'upstream' && r.ev === 'close' && r.by === 'server-idle' && typeof r.idleMs === 'number' ? [r.idleMs] : []));
+    expect(serverSide.length).toBeGreaterThan(20);
+    expect(Math.abs(cell.effectiveCloseMs - quantile(serverSide, 0.5))).toBeLessThan(3);
+    // Not at K: stock Node keeps idle sockets longer than its setting says (v20: +1000 ms).
+    expect(cell.effectiveCloseMs).toBeGreaterThan(K + 5);
+  });
+
+  it('the race sits at the effective close', () => {
+    expect(findCell(atClose, { method: 'POST' })).toShowRace({ atLeast: 0.02 });
+  });
+
+  it('nothing races at the configured keepAliveTimeout', () => {
+    expect(findCell(atConfigured, { method: 'POST' })).toHaveFailureRateBelow(0.01);
+  });
+});

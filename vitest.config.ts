@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['suites/**/*.test.ts'],
+    // Timing suites measure real processes on 2 cores: one file at a time, so that no other
+    // file's nginx and Node compete with the one being measured.
+    fileParallelism: false,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    setupFiles: ['./src/matchers/index.ts'],
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+  },
+});
