@@ -5,6 +5,16 @@ type Undo = () => Promise<void> | void;
 
 const pending = new Set<Undo>();
 let signalsInstalled = false;
+let shuttingDown = false;
+
+/**
+ * True once a SIGINT/SIGTERM arrived. From then on the topology is being torn down (and a
+ * terminal's Ctrl-C reaches nginx and the upstream directly too), so what a trial sees is the
+ * teardown, not the race: the workload records nothing more.
+ */
+export function isShuttingDown(): boolean {
+  return shuttingDown;
+}
 
 /** Registers an undo; the returned function runs it once and unregisters it. */
 export function onCleanup(undo: Undo): () => Promise<void> {
@@ -36,6 +46,7 @@ function installSignalHandlers(): void {
   signalsInstalled = true;
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(signal, () => {
+      shuttingDown = true;
       if (pending.size > 0) process.stderr.write(`\nkeepalive-lab: ${signal} received, stopping everything started\n`);
       void cleanupAll().finally(() => process.exit(code));
     });

@@ -1,14 +1,14 @@
 // The workload: trials that reuse a proxy->upstream connection exactly when it has been idle
 // for (boundary + offset). Each lane has its own nginx upstream block, so the lane's previous
 // response is the last use of the connection its next request gets (nginx's pool is LIFO per
-// worker: lanes sharing a pool would not control the idle age). Lanes are p-limit slots;
-// every trial is written to the history the moment it completes.
-import pLimit from 'p-limit';
+// worker: lanes sharing a pool would not control the idle age). Each lane is a loop that owns
+// its client connection; every trial is written to the history the moment it completes.
 import type { HistorySink } from '../history/history-file.js';
 import type { ErrorClass, TrialRecord } from '../history/records.js';
 import { lanePath } from '../proxy/nginx/render.js';
 import type { BoundaryKind, CellSpec } from '../scenario/cells.js';
 import type { Endpoint } from '../runtime/runtime.js';
+import { isShuttingDown } from '../util/cleanup.js';
 import { seededRandom, shuffle } from '../util/random.js';
 import { HttpConnection } from './http-connection.js';
 import { PreciseScheduler } from './precise-scheduler.js';
@@ -27,6 +27,8 @@ export interface TrialPlan {
   responseTimeoutMs?: number;
   spinMs?: number;
   onTrial?: (trial: TrialRecord) => void;
+  /** Checked before each trial: true ends the run early (marked incomplete, with `stopReason`). */
+  stopWhen?: () => string | null;
 }
 
 export interface TrialRunOutcome {
@@ -54,16 +56,12 @@ const EPOCH_MS_AT_HR0 = Date.now() - Number(process.hrtime.bigint()) / 1e6;
 const epochMs = (ns: bigint) => Math.round((EPOCH_MS_AT_HR0 + Number(ns) / 1e6) * 1000) / 1000;
 
 export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, history: HistorySink): Promise<TrialRunOutcome> {
-  const planned = shuffle(
-    plan.boundaries.flatMap((boundary) => plan.offsetsMs.flatMap((offsetMs) =>
-      Array.from({ length: plan.trialsPerOffset }, (): PlannedTrial => ({ boundary: boundary.kind, boundaryMs: boundary.atMs, offsetMs })))),
-    seededRandom(plan.seed));
+  const nextTrial = trialOrder(plan);
   const scheduler = new PreciseScheduler(plan.spinMs ?? 2);
   const responseTimeoutMs = plan.responseTimeoutMs ?? 10_000;
   const deadline = Date.now() + plan.maxSeconds * 1000;
-  const idleLanes: Lane[] = Array.from({ length: plan.lanes }, (_, index) => ({ index, connection: new HttpConnection(proxy), lastEndNs: null, primes: 0 }));
-  const limit = pLimit(plan.lanes);
   let done = 0;
+  let sequence = 0;
   let stopReason: string | undefined;
 
   const request = (lane: Lane, id: string): string => {
@@ -87,60 +85,87 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
     throw new Error(`lane ${lane.index}: the proxy answered no priming request in 5 tries; is the upstream up?`);
   };
 
-  const runTrial = async (item: PlannedTrial, sequence: number): Promise<void> => {
-    if (stopReason) return;
-    if (Date.now() > deadline) {
-      stopReason = `time limit of ${plan.maxSeconds} s reached`;
-      return;
-    }
-    const lane = idleLanes.pop()!;
+  const runTrial = async (lane: Lane, item: PlannedTrial): Promise<void> => {
+    if (lane.lastEndNs === null) await prime(lane);
+    else if (!lane.connection.isOpen) await lane.connection.connect();
+    const idleSinceNs = lane.lastEndNs!;
+    await scheduler.at(idleSinceNs + BigInt(Math.round((item.boundaryMs + item.offsetMs) * 1e6)));
+    const id = `${plan.trialPrefix}.${sequence++}`;
+    const result = await lane.connection.send(request(lane, id), responseTimeoutMs);
+    if (isShuttingDown()) return;
+    const gapMs = Number(result.sentAtNs - idleSinceNs) / 1e6;
+    const trial: TrialRecord = {
+      type: 'trial',
+      cell: plan.cell.id,
+      id,
+      lane: lane.index,
+      method: plan.cell.method,
+      boundary: item.boundary,
+      intendedOffsetMs: item.offsetMs,
+      gapMs: round4(gapMs),
+      gapOffsetMs: round4(gapMs - item.boundaryMs),
+      status: result.status,
+      errorClass: result.errorClass,
+      latencyMs: round4(Number(result.endedAtNs - result.sentAtNs) / 1e6),
+      sentAt: epochMs(result.sentAtNs),
+      endedAt: epochMs(result.endedAtNs),
+    };
+    history.append(trial);
+    done++;
+    plan.onTrial?.(trial);
+    if (result.connectionDone) lane.connection.close();
+    // After a failure the proxy dropped the upstream connection: the next request would open
+    // a new one, whose idle age is not what the next trial intends. Prime again.
+    lane.lastEndNs = needsPrime(result.errorClass) ? null : result.endedAtNs;
+  };
+
+  /** A lane takes the next planned trial as soon as its previous one has ended. */
+  const runLane = async (index: number): Promise<void> => {
+    const lane: Lane = { index, connection: new HttpConnection(proxy), lastEndNs: null, primes: 0 };
     try {
-      if (lane.lastEndNs === null || !lane.connection.isOpen) {
-        if (lane.lastEndNs === null) await prime(lane);
-        else await lane.connection.connect();
+      for (;;) {
+        if (stopReason) return;
+        if (Date.now() > deadline) {
+          stopReason = `time limit of ${plan.maxSeconds} s reached`;
+          return;
+        }
+        const stop = plan.stopWhen?.();
+        if (stop) {
+          stopReason = stop;
+          return;
+        }
+        const item = nextTrial();
+        if (!item) return;
+        await runTrial(lane, item);
       }
-      const idleSinceNs = lane.lastEndNs!;
-      const targetMs = item.boundaryMs + item.offsetMs;
-      await scheduler.at(idleSinceNs + BigInt(Math.round(targetMs * 1e6)));
-      const id = `${plan.trialPrefix}.${sequence}`;
-      const result = await lane.connection.send(request(lane, id), responseTimeoutMs);
-      const gapMs = Number(result.sentAtNs - idleSinceNs) / 1e6;
-      const trial: TrialRecord = {
-        type: 'trial',
-        cell: plan.cell.id,
-        id,
-        lane: lane.index,
-        method: plan.cell.method,
-        boundary: item.boundary,
-        intendedOffsetMs: item.offsetMs,
-        gapMs: round4(gapMs),
-        gapOffsetMs: round4(gapMs - item.boundaryMs),
-        status: result.status,
-        errorClass: result.errorClass,
-        latencyMs: round4(Number(result.endedAtNs - result.sentAtNs) / 1e6),
-        sentAt: epochMs(result.sentAtNs),
-        endedAt: epochMs(result.endedAtNs),
-      };
-      history.append(trial);
-      done++;
-      plan.onTrial?.(trial);
-      if (result.connectionDone) lane.connection.close();
-      // After a failure the proxy dropped the upstream connection: the next request would open
-      // a new one, whose idle age is not what the next trial intends. Prime again.
-      lane.lastEndNs = needsPrime(result.errorClass) ? null : result.endedAtNs;
     } catch (error) {
       stopReason ??= (error as Error).message;
     } finally {
-      idleLanes.push(lane);
+      lane.connection.close();
     }
   };
 
-  try {
-    await Promise.all(planned.map((item, sequence) => limit(() => runTrial(item, sequence))));
-  } finally {
-    for (const lane of idleLanes) lane.connection.close();
-  }
+  await Promise.all(Array.from({ length: plan.lanes }, (_, index) => runLane(index)));
   return stopReason ? { trials: done, completed: false, reason: stopReason } : { trials: done, completed: true };
+}
+
+/**
+ * The trial order: rounds of every (boundary, offset) pair in a seeded random order, so that
+ * however early a run stops, each offset has been tried about as often as every other.
+ */
+function trialOrder(plan: TrialPlan): () => PlannedTrial | undefined {
+  const pairs: PlannedTrial[] = plan.boundaries.flatMap((boundary) =>
+    plan.offsetsMs.map((offsetMs) => ({ boundary: boundary.kind, boundaryMs: boundary.atMs, offsetMs })));
+  const random = seededRandom(plan.seed);
+  let round: PlannedTrial[] = [];
+  let rounds = 0;
+  return () => {
+    if (round.length === 0) {
+      if (rounds++ >= plan.trialsPerOffset) return undefined;
+      round = shuffle([...pairs], random);
+    }
+    return round.pop();
+  };
 }
 
 function needsPrime(errorClass: ErrorClass): boolean {

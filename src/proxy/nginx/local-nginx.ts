@@ -8,7 +8,7 @@ import { UsageError } from '../../util/errors.js';
 import { which } from '../../util/which.js';
 import { renderNginxConf, type NginxSpec } from './render.js';
 
-export const NGINX_INSTALL_HINT = 'install it with "sudo apt-get install -y nginx-light", or name the binary with --nginx-bin / KEEPALIVE_LAB_NGINX_BIN';
+export const NGINX_INSTALL_HINT = 'install it with "sudo apt-get install -y nginx", or name the binary with --nginx-bin / KEEPALIVE_LAB_NGINX_BIN';
 
 export function resolveNginxBinary(configured?: string): string {
   const wanted = configured ?? process.env.KEEPALIVE_LAB_NGINX_BIN ?? 'nginx';

@@ -1,0 +1,139 @@
+// The command as a user meets it: real processes, exit codes, files, and cleanup on Ctrl-C.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startLocalUpstream, type LocalUpstream } from '../src/upstream/local-upstream.js';
+import { freePort } from '../src/util/ports.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+let tmp: string;
+
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kal-cli-test-'));
+});
+afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs the CLI with its own TMPDIR, so that anything it leaves behind is visible. */
+function cli(args: string[]) {
+  const tmpdir = path.join(tmp, 'tmpdir');
+  fs.mkdirSync(tmpdir, { recursive: true });
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmpdir }, timeout: 120_000 });
+}
+
+function harnessProcesses(): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.includes(tmp));
+}
+
+describe('bad input', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['an unknown flag', ['sweep', '--bogus'], /unknown option '--bogus'/],
+    ['a bad duration', ['sweep', '--proxy-timeout', '60s,soon'], /--proxy-timeout: "soon" is not a duration/],
+    ['a bad method', ['sweep', '--methods', 'PUT'], /--methods:/],
+    ['a missing nginx', ['sweep', '--nginx-bin', '/nonexistent/nginx'], /nginx binary "\/nonexistent\/nginx" not found: install it with "sudo apt-get install -y nginx"/],
+    ['a bad config field', ['sweep', '--config', '__CONFIG__'], /config file .*: lanes: Too small/],
+    ['a probe URL that is not a URL', ['probe', '--url', 'nowhere'], /--url: "nowhere" is not a URL/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(`${what}: one line, exit 2, nothing started or written`, () => {
+      const config = path.join(tmp, 'bad.json');
+      fs.writeFileSync(config, JSON.stringify({ lanes: 0 }));
+      const out = path.join(tmp, 'out');
+      const result = cli([...args.map((arg) => (arg === '__CONFIG__' ? config : arg)), ...(args[0] === 'sweep' ? ['--out', out] : [])]);
+      expect(result.status).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(message);
+      expect(fs.existsSync(out)).toBe(false);
+      expect(fs.readdirSync(path.join(tmp, 'tmpdir'))).toEqual([]);
+      expect(harnessProcesses()).toEqual([]);
+    });
+  }
+
+  it('a probe of an address where nothing listens: one line, exit 1', async () => {
+    const result = cli(['probe', '--url', `http://127.0.0.1:${await freePort()}/`, '--samples', '3']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/ECONNREFUSED|closed no idle connection/);
+  });
+});
+
+describe('probe', () => {
+  let upstream: LocalUpstream;
+  afterEach(async () => upstream?.stop());
+
+  it('prints the contract fields as JSON, for any HTTP/1.1 address', async () => {
+    upstream = await startLocalUpstream({ keepAliveTimeoutMs: 200, closeMode: 'exact', closeStyle: 'fin' }, 0, path.join(tmp, 'events.jsonl'));
+    const result = cli(['probe', '--url', `http://127.0.0.1:${upstream.port}/`, '--samples', '12', '--json']);
+    expect(result.status).toBe(0);
+    const probe = JSON.parse(result.stdout) as { samples: number; medianCloseMs: number; p5CloseMs: number; p95CloseMs: number };
+    expect(probe.samples).toBe(12);
+    // exact mode never closes before K; the tolerance above covers timer ticks on a busy machine.
+    expect(probe.p5CloseMs).toBeGreaterThan(199);
+    expect(probe.medianCloseMs).toBeLessThan(210);
+    expect(probe.p95CloseMs).toBeGreaterThanOrEqual(probe.medianCloseMs);
+  });
+});
+
+describe('sweep', () => {
+  it('writes the run directory, and report DIR rebuilds it from trials.jsonl alone', () => {
+    const out = path.join(tmp, 'run');
+    const result = cli(['sweep', '--proxy-timeout', '60s', '--upstream-timeout', '100ms', '--methods', 'POST', '--retry', 'off',
+      '--offsets', '-2ms..1ms@0.5ms', '--trials', '10', '--lanes', '16', '--out', out, '--no-progress']);
+    expect(result.stderr).not.toMatch(/keepalive-lab: /);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/\| proxy P \| upstream K \|/);
+    for (const file of ['trials.jsonl', 'summary.json', 'summary.csv', 'report.md']) expect(fs.existsSync(path.join(out, file))).toBe(true);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ runtime: 'local', proxy: 'nginx', versions: { nginx: expect.any(String), node: process.version } });
+    expect(summary.cells).toHaveLength(1);
+    const [cell] = summary.cells;
+    for (const key of ['proxyTimeoutMs', 'upstreamTimeoutMs', 'upstreamClose', 'effectiveCloseMs', 'method', 'retry', 'trials', 'ok',
+      'status502', 'failures', 'failureRate', 'rate502', 'failureRateCi95', 'bins']) expect(cell).toHaveProperty(key);
+    expect(cell.trials).toBe(70);
+    expect(cell.bins[0]).toEqual({ boundary: 'upstream', gapOffsetMs: expect.any(Number), trials: expect.any(Number), failures: expect.any(Number), status502: expect.any(Number) });
+
+    const before = fs.readFileSync(path.join(out, 'summary.json'), 'utf8');
+    fs.rmSync(path.join(out, 'summary.json'));
+    fs.rmSync(path.join(out, 'report.md'));
+    expect(cli(['report', out]).status).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')).toBe(before);
+    expect(fs.existsSync(path.join(out, 'report.md'))).toBe(true);
+    expect(fs.readdirSync(path.join(tmp, 'tmpdir'))).toEqual([]);
+  });
+
+  it('Ctrl-C stops every process, removes temp dirs and keeps what was measured', async () => {
+    const out = path.join(tmp, 'interrupted');
+    const tmpdir = path.join(tmp, 'tmpdir');
+    fs.mkdirSync(tmpdir, { recursive: true });
+    // Its own process group, signalled as a whole: a terminal's Ctrl-C reaches nginx and the
+    // upstream too, not only the harness.
+    const child = spawn(process.execPath, [CLI, 'sweep', '--upstream-timeout', '1s', '--proxy-timeout', '60s', '--methods', 'POST', '--trials', '1000', '--lanes', '32', '--out', out, '--no-progress'],
+      { env: { ...process.env, TMPDIR: tmpdir }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const historyPath = path.join(out, 'trials.jsonl');
+    // Interrupt once trials are being written.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(fs.existsSync(historyPath) && fs.readFileSync(historyPath, 'utf8').includes('"type":"trial"'))) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(harnessProcesses().length).toBeGreaterThan(0);
+    process.kill(-child.pid!, 'SIGINT');
+    const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? signal)));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/SIGINT received/);
+    expect(harnessProcesses()).toEqual([]);
+    expect(fs.readdirSync(tmpdir)).toEqual([]);
+    const trials = fs.readFileSync(historyPath, 'utf8').split('\n').filter((line) => line.includes('"type":"trial"'));
+    expect(trials.length).toBeGreaterThan(0);
+    // Through nginx the client sees 200 or 502; a close or reset would be the teardown leaking
+    // into the measurement.
+    expect(trials.filter((line) => !/"errorClass":"(ok|502)"/.test(line))).toEqual([]);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    expect(summary.cells[0].trials).toBe(trials.length);
+    expect(summary.cells[0].completed).toBe(false);
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { sweepConfigFromFlags } from '../../src/cli/sweep-command.js';
+import { boundariesFor, expandTopologyGroups } from '../../src/scenario/cells.js';
+import { parseSweepConfig } from '../../src/scenario/sweep-config.js';
+
+describe('sweep config', () => {
+  it('has defaults that make a full sweep', () => {
+    const config = parseSweepConfig({});
+    expect(config.proxyTimeout).toEqual([60_000, 50]);
+    expect(config.offsets).toContain(-3);
+    expect(config.offsets).toContain(3);
+    expect(config.methods).toEqual(['GET', 'POST']);
+  });
+  it('names the bad field of a config file', () => {
+    expect(() => parseSweepConfig({ upstreamTimeout: ['1s', 'soon'] }, 'config file x.json')).toThrow(/^config file x\.json: upstreamTimeout\.1: "soon" is not a duration/);
+    expect(() => parseSweepConfig({ lanes: 0 })).toThrow(/lanes/);
+    expect(() => parseSweepConfig({ colour: 'red' })).toThrow(/Unrecognized key: "colour"/);
+  });
+  it('names the flag, not the schema field, for bad flags', () => {
+    expect(() => sweepConfigFromFlags({ proxyTimeout: '5x', progress: true })).toThrow('--proxy-timeout: "5x" is not a duration');
+    expect(() => sweepConfigFromFlags({ retry: 'sometimes', progress: true })).toThrow(/^--retry:/);
+    expect(() => sweepConfigFromFlags({ trials: 'many', progress: true })).toThrow('--trials: "many" is not a number');
+    expect(() => sweepConfigFromFlags({ config: '/nonexistent.json', progress: true })).toThrow('--config: cannot read /nonexistent.json: ENOENT');
+  });
+  it('groups cells that share a topology (methods share one)', () => {
+    const groups = expandTopologyGroups(parseSweepConfig({ proxyTimeout: ['500ms', '60s'], retry: ['default', 'off'], methods: ['GET', 'POST'] }));
+    expect(groups).toHaveLength(4);
+    expect(groups.every((group) => group.cells.length === 2)).toBe(true);
+    expect(new Set(groups.flatMap((group) => group.cells.map((cell) => cell.id))).size).toBe(8);
+  });
+  it('aims auto boundaries at the close that comes first', () => {
+    expect(boundariesFor('auto', 60_000, 100)).toEqual(['upstream']);
+    expect(boundariesFor('auto', 500, 1000)).toEqual(['proxy', 'upstream']);
+    expect(boundariesFor('both', 60_000, 100)).toEqual(['upstream', 'proxy']);
+  });
+});
