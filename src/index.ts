@@ -15,7 +15,7 @@
  */
 export { sweep, findCell, type SweepOptions, type SweepResult } from './api.js';
 export { analyzeHistory, analyzeCell, type CellAnalysis, type RunAnalysis } from './analysis/analyze-history.js';
-export { binTrials, windowEdges, BIN_MS, type GapBin, type WindowEdges } from './analysis/bins.js';
+export { binTrials, windowEdges, poolBins, BIN_MS, type GapBin, type WindowEdges, type PooledRate } from './analysis/bins.js';
 export { readHistoryFile, openHistoryFile, memoryHistory, type HistorySink } from './history/history-file.js';
 export type * from './history/records.js';
 export { probeIdleClose, type ProbeOptions, type ProbeResult } from './probe/probe.js';

@@ -18,6 +18,8 @@
 //   --events / EVENTS                  file for connection events as JSON lines, '-' for stdout
 //   --exit-with-stdin                  exit when stdin closes (the harness died)
 //
+// Each response carries `x-keepalive-lab-sent-at`: epoch ms (performance.timeOrigin based)
+// when it was written.
 // Ready signal: one JSON line {"event":"listening","port":N,...} on stdout.
 // Events: {"t":epochMs,"ev":"open"|"request"|"response"|"close","conn":N,...}; a request
 // carries the trial id from the `t` query parameter, a close says who closed.
@@ -77,6 +79,7 @@ if (closeMode !== 'stock' && closeMode !== 'exact') fail(`--close-mode must be s
 if (closeStyle !== 'fin' && closeStyle !== 'rst') fail(`--close-style must be fin or rst, got "${closeStyle}"`);
 if (closeMode === 'stock' && closeStyle === 'rst') fail('--close-style rst needs --close-mode exact (stock Node always closes with FIN)');
 
+const SENT_AT_HEADER = 'x-keepalive-lab-sent-at';
 const body = Buffer.alloc(bodySize, 'k');
 if (bodySize >= 1) body[bodySize - 1] = 0x0a;
 
@@ -128,7 +131,9 @@ server.on('request', (req, res) => {
   req.resume();
   req.on('end', () => {
     const answer = () => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
+      // When this response left, on the shared epoch clock: the harness measures a connection's
+      // idle age from here, free of the proxy's and its own delay in passing the answer on.
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, [SENT_AT_HEADER]: (performance.timeOrigin + performance.now()).toFixed(3) });
       res.end(body);
     };
     if (responseDelay > 0) setTimeout(answer, responseDelay); else answer();

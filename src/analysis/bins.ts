@@ -48,7 +48,7 @@ export interface WindowEdges {
   coreMs: [number, number] | null;
   /** [first, last) gap offset of bins with any failure: the tails. */
   anyMs: [number, number] | null;
-  /** The bin with the highest failure rate (ties: the earliest). */
+  /** The bin (of at least minTrials) with the highest failure rate (ties: the earliest). */
   peak: { gapOffsetMs: number; failureRate: number; trials: number } | null;
 }
 
@@ -66,7 +66,8 @@ export function windowEdges(bins: readonly GapBin[], minTrials = 10): WindowEdge
       : [Math.min(...selected.map((b) => b.gapOffsetMs)), Math.max(...selected.map((b) => b.gapOffsetMs)) + BIN_MS];
     const core = own.filter((bin) => bin.trials >= minTrials && bin.failureRate >= CORE_RATE);
     const failing = own.filter((bin) => bin.failures > 0);
-    const peakBin = failing.reduce<GapBin | null>((best, bin) => (!best || bin.failureRate > best.failureRate ? bin : best), null);
+    const peakBin = failing.filter((bin) => bin.trials >= minTrials)
+      .reduce<GapBin | null>((best, bin) => (!best || bin.failureRate > best.failureRate ? bin : best), null);
     return {
       boundary,
       coreMs: span(core),
@@ -74,4 +75,23 @@ export function windowEdges(bins: readonly GapBin[], minTrials = 10): WindowEdge
       peak: peakBin ? { gapOffsetMs: peakBin.gapOffsetMs, failureRate: peakBin.failureRate, trials: peakBin.trials } : null,
     };
   });
+}
+
+export interface PooledRate {
+  trials: number;
+  failures: number;
+  failureRate: number;
+  failureRateCi95: [number, number];
+}
+
+/** Pools the bins of one boundary whose start lies in [fromMs, toMs): a rate over a range of gaps. */
+export function poolBins(bins: readonly GapBin[], boundary: BoundaryKind, fromMs: number, toMs: number, confidence = 0.95): PooledRate {
+  let trials = 0;
+  let failures = 0;
+  for (const bin of bins) {
+    if (bin.boundary !== boundary || bin.gapOffsetMs < fromMs || bin.gapOffsetMs >= toMs) continue;
+    trials += bin.trials;
+    failures += bin.failures;
+  }
+  return { trials, failures, failureRate: trials === 0 ? 0 : failures / trials, failureRateCi95: wilsonInterval(failures, trials, confidence) };
 }

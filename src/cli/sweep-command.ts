@@ -67,7 +67,7 @@ export function sweepCommand(): Command {
     .option('--offsets <list>', 'idle-gap offsets from the boundary: durations and ranges FROM..TO@STEP (default -20ms,-10ms,-3ms..3ms@0.5ms,10ms,20ms)')
     .option('--trials <n>', 'trials per offset, per cell and boundary (default 100)')
     .option('--boundaries <which>', 'auto (the close that comes first), upstream, proxy or both (default auto)')
-    .option('--lanes <n>', 'concurrent lanes, each with its own nginx upstream pool (default 128)')
+    .option('--lanes <n>', 'concurrent lanes, each with its own nginx upstream pool; more is faster, fewer loads the proxy less (default 64)')
     .option('--probe-samples <n>', 'idle connections the probe times per topology (default 40)')
     .option('--max-cell-seconds <n>', 'stop starting trials in a cell after this many seconds (default 600)')
     .option('--seed <n>', 'seed of the trial order (default 1)')

@@ -42,10 +42,17 @@ export interface TrialRecord {
   boundary: BoundaryKind;
   /** Idle gap the scheduler aimed for, relative to the boundary. */
   intendedOffsetMs: number;
-  /** Idle gap measured by the client (end of previous response -> request write). */
+  /**
+   * The connection's idle gap: from when the previous answer left the upstream (its
+   * x-keepalive-lab-sent-at header) to this request's write, both on hrtime. With an upstream
+   * that sends no such header, from when the client received the previous answer instead,
+   * which reads the gap short by the proxy's and the client's delay in passing it on.
+   */
   gapMs: number;
   /** gapMs minus the boundary's time: what analysis bins by. */
   gapOffsetMs: number;
+  /** Where the gap starts: `upstream` (the upstream's send stamp) or `client` (the receipt). */
+  gapClock: 'upstream' | 'client';
   status: number | null;
   errorClass: ErrorClass;
   latencyMs: number;

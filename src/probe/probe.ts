@@ -1,12 +1,13 @@
 // Boundary discovery: how long after a response does the upstream really close an idle
 // keep-alive connection? Configuration is not evidence (Node 20 closes at keepAliveTimeout +
 // 1000 ms), so this opens connections straight to any HTTP/1.1 address, sends one request on
-// each, and times the end of the response to the FIN or RST.
+// each, and times the end of the response to the FIN or RST as the client receives it.
 import net from 'node:net';
 import pLimit from 'p-limit';
 import type { ProbeSummary } from '../history/records.js';
 import type { Endpoint } from '../runtime/runtime.js';
 import { quantile } from '../util/stats.js';
+import { answerSentAt } from '../workload/clock.js';
 import { parseResponse } from '../workload/http-connection.js';
 
 export interface ProbeOptions {
@@ -74,7 +75,9 @@ function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number): Promise
       data = Buffer.concat([data, chunk]);
       const parsed = parseResponse(data);
       if (!parsed) return;
-      responseEndNs = process.hrtime.bigint();
+      // The idle time starts when the answer left the server: its send stamp when it gives one
+      // (our upstream program does), else now. The workload measures gaps the same way.
+      responseEndNs = answerSentAt(parsed.headers, process.hrtime.bigint()).ns;
       keepAliveHeader = parsed.headers['keep-alive'] ?? null;
     });
     socket.on('end', () => settle('fin'));

@@ -35,7 +35,7 @@ export const sweepConfigSchema = z.object({
   offsets: list(durationMs).default(DEFAULT_OFFSETS_MS),
   trials: z.number().int().positive().max(1_000_000).default(100).describe('trials per offset per cell and boundary'),
   boundaries: z.enum(BOUNDARY_CHOICES).default('auto'),
-  lanes: z.number().int().min(1).max(1024).default(128),
+  lanes: z.number().int().min(1).max(1024).default(64),
   keepaliveRequests: z.number().int().positive().default(1_000_000),
   workerProcesses: z.number().int().positive().max(64).default(1),
   probeSamples: z.number().int().min(3).max(10_000).default(40),

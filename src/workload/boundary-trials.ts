@@ -10,6 +10,7 @@ import type { BoundaryKind, CellSpec } from '../scenario/cells.js';
 import type { Endpoint } from '../runtime/runtime.js';
 import { isShuttingDown } from '../util/cleanup.js';
 import { seededRandom, shuffle } from '../util/random.js';
+import { answerSentAt, hrToEpochMs } from './clock.js';
 import { HttpConnection } from './http-connection.js';
 import { PreciseScheduler } from './precise-scheduler.js';
 
@@ -40,8 +41,8 @@ export interface TrialRunOutcome {
 interface Lane {
   index: number;
   connection: HttpConnection;
-  /** hrtime of the end of the lane's last answer: when its upstream connection went idle. */
-  lastEndNs: bigint | null;
+  /** When the lane's upstream connection went idle: its last answer left the upstream. */
+  idleSince: { ns: bigint; clock: 'upstream' | 'client' } | null;
   primes: number;
 }
 
@@ -50,10 +51,6 @@ interface PlannedTrial {
   boundaryMs: number;
   offsetMs: number;
 }
-
-// hrtime has no epoch; trials carry epoch ms so they can be joined with proxy and upstream logs.
-const EPOCH_MS_AT_HR0 = Date.now() - Number(process.hrtime.bigint()) / 1e6;
-const epochMs = (ns: bigint) => Math.round((EPOCH_MS_AT_HR0 + Number(ns) / 1e6) * 1000) / 1000;
 
 export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, history: HistorySink): Promise<TrialRunOutcome> {
   const nextTrial = trialOrder(plan);
@@ -78,7 +75,7 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
       const result = await lane.connection.send(request(lane, `${plan.trialPrefix}.p${lane.index}.${lane.primes++}`), responseTimeoutMs);
       if (result.connectionDone) lane.connection.close();
       if (result.errorClass === 'ok') {
-        lane.lastEndNs = result.endedAtNs;
+        lane.idleSince = answerSentAt(result.headers, result.endedAtNs);
         return;
       }
     }
@@ -86,14 +83,14 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
   };
 
   const runTrial = async (lane: Lane, item: PlannedTrial): Promise<void> => {
-    if (lane.lastEndNs === null) await prime(lane);
+    if (lane.idleSince === null) await prime(lane);
     else if (!lane.connection.isOpen) await lane.connection.connect();
-    const idleSinceNs = lane.lastEndNs!;
-    await scheduler.at(idleSinceNs + BigInt(Math.round((item.boundaryMs + item.offsetMs) * 1e6)));
+    const idleSince = lane.idleSince!;
+    await scheduler.at(idleSince.ns + BigInt(Math.round((item.boundaryMs + item.offsetMs) * 1e6)));
     const id = `${plan.trialPrefix}.${sequence++}`;
     const result = await lane.connection.send(request(lane, id), responseTimeoutMs);
     if (isShuttingDown()) return;
-    const gapMs = Number(result.sentAtNs - idleSinceNs) / 1e6;
+    const gapMs = Number(result.sentAtNs - idleSince.ns) / 1e6;
     const trial: TrialRecord = {
       type: 'trial',
       cell: plan.cell.id,
@@ -104,11 +101,12 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
       intendedOffsetMs: item.offsetMs,
       gapMs: round4(gapMs),
       gapOffsetMs: round4(gapMs - item.boundaryMs),
+      gapClock: idleSince.clock,
       status: result.status,
       errorClass: result.errorClass,
       latencyMs: round4(Number(result.endedAtNs - result.sentAtNs) / 1e6),
-      sentAt: epochMs(result.sentAtNs),
-      endedAt: epochMs(result.endedAtNs),
+      sentAt: hrToEpochMs(result.sentAtNs),
+      endedAt: hrToEpochMs(result.endedAtNs),
     };
     history.append(trial);
     done++;
@@ -116,12 +114,12 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
     if (result.connectionDone) lane.connection.close();
     // After a failure the proxy dropped the upstream connection: the next request would open
     // a new one, whose idle age is not what the next trial intends. Prime again.
-    lane.lastEndNs = needsPrime(result.errorClass) ? null : result.endedAtNs;
+    lane.idleSince = needsPrime(result.errorClass) ? null : answerSentAt(result.headers, result.endedAtNs);
   };
 
   /** A lane takes the next planned trial as soon as its previous one has ended. */
   const runLane = async (index: number): Promise<void> => {
-    const lane: Lane = { index, connection: new HttpConnection(proxy), lastEndNs: null, primes: 0 };
+    const lane: Lane = { index, connection: new HttpConnection(proxy), idleSince: null, primes: 0 };
     try {
       for (;;) {
         if (stopReason) return;

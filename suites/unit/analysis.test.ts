@@ -15,7 +15,7 @@ function trial(gapOffsetMs: number, errorClass: ErrorClass): TrialRecord {
   const id = `c0.${sequence++}`;
   return {
     type: 'trial', cell: cell.id, id, lane: 0, method: 'POST', boundary: 'upstream', intendedOffsetMs: gapOffsetMs,
-    gapMs: 100.5 + gapOffsetMs, gapOffsetMs, status: errorClass === '502' ? 502 : errorClass === 'ok' ? 200 : null,
+    gapMs: 100.5 + gapOffsetMs, gapOffsetMs, gapClock: 'upstream', status: errorClass === '502' ? 502 : errorClass === 'ok' ? 200 : null,
     errorClass, latencyMs: 1, sentAt: 0, endedAt: 1,
   };
 }
