@@ -18,10 +18,11 @@
 //   --events / EVENTS                  file for connection events as JSON lines, '-' for stdout
 //   --exit-with-stdin                  exit when stdin closes (the harness died)
 //
-// Each response carries `x-keepalive-lab-sent-at`: epoch ms (performance.timeOrigin based)
-// when it was written.
+// Each response carries `x-keepalive-lab-sent-ns`: process.hrtime (CLOCK_MONOTONIC, shared by
+// every process on the machine) in ns when it was written. Event times `t` are the same clock
+// in ms. (performance.timeOrigin is not shared: two processes here disagreed by 1.2 ms.)
 // Ready signal: one JSON line {"event":"listening","port":N,...} on stdout.
-// Events: {"t":epochMs,"ev":"open"|"request"|"response"|"close","conn":N,...}; a request
+// Events: {"t":monotonicMs,"ev":"open"|"request"|"response"|"close","conn":N,...}; a request
 // carries the trial id from the `t` query parameter, a close says who closed.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -79,7 +80,8 @@ if (closeMode !== 'stock' && closeMode !== 'exact') fail(`--close-mode must be s
 if (closeStyle !== 'fin' && closeStyle !== 'rst') fail(`--close-style must be fin or rst, got "${closeStyle}"`);
 if (closeMode === 'stock' && closeStyle === 'rst') fail('--close-style rst needs --close-mode exact (stock Node always closes with FIN)');
 
-const SENT_AT_HEADER = 'x-keepalive-lab-sent-at';
+const SENT_AT_HEADER = 'x-keepalive-lab-sent-ns';
+const monotonicMs = () => Math.round(Number(process.hrtime.bigint()) / 1000) / 1000;
 const body = Buffer.alloc(bodySize, 'k');
 if (bodySize >= 1) body[bodySize - 1] = 0x0a;
 
@@ -88,7 +90,7 @@ const eventSink = eventsTarget === '-' ? process.stdout
   : eventsTarget ? fs.createWriteStream(eventsTarget, { flags: 'a' }) : null;
 /** @param {Record<string, unknown>} event */
 function emit(event) {
-  if (eventSink) eventSink.write(JSON.stringify({ t: performance.timeOrigin + performance.now(), ...event }) + '\n');
+  if (eventSink) eventSink.write(JSON.stringify({ t: monotonicMs(), ...event }) + '\n');
 }
 
 const server = http.createServer();
@@ -100,11 +102,11 @@ if (headersTimeout !== undefined) {
 }
 
 let nextConnId = 0;
-/** @type {WeakMap<import('node:net').Socket, {id: number, idleTimer: NodeJS.Timeout | null, closedBy: string | null, lastResponseEnd: number}>} */
+/** @type {WeakMap<import('node:net').Socket, {id: number, idleTimer: NodeJS.Timeout | NodeJS.Immediate | null, closedBy: string | null, lastResponseEnd: number}>} */
 const connections = new WeakMap();
 
 server.on('connection', (socket) => {
-  const conn = { id: ++nextConnId, idleTimer: /** @type {NodeJS.Timeout | null} */ (null), closedBy: /** @type {string | null} */ (null), lastResponseEnd: 0 };
+  const conn = { id: ++nextConnId, idleTimer: /** @type {NodeJS.Timeout | NodeJS.Immediate | null} */ (null), closedBy: /** @type {string | null} */ (null), lastResponseEnd: 0 };
   connections.set(socket, conn);
   emit({ ev: 'open', conn: conn.id, peer: socket.remotePort });
   // Who closed: a FIN from the peer first means the client closed; Node's keep-alive timeout
@@ -113,9 +115,9 @@ server.on('connection', (socket) => {
   socket.on('timeout', () => { conn.closedBy ??= 'server-idle'; });
   socket.on('error', (err) => { conn.closedBy ??= /** @type {NodeJS.ErrnoException} */ (err).code === 'ECONNRESET' ? 'client-reset' : 'error'; });
   socket.on('close', () => {
-    if (conn.idleTimer) clearTimeout(conn.idleTimer);
-    const now = performance.timeOrigin + performance.now();
-    emit({ ev: 'close', conn: conn.id, by: conn.closedBy ?? 'server', idleMs: conn.lastResponseEnd ? now - conn.lastResponseEnd : null });
+    cancelIdleClose(conn);
+    const idleMs = conn.lastResponseEnd ? Math.round((performance.now() - conn.lastResponseEnd) * 1000) / 1000 : null;
+    emit({ ev: 'close', conn: conn.id, by: conn.closedBy ?? 'server', idleMs });
   });
 });
 
@@ -123,7 +125,7 @@ server.on('request', (req, res) => {
   const socket = req.socket;
   const conn = connections.get(socket);
   if (!conn) return;
-  if (conn.idleTimer) { clearTimeout(conn.idleTimer); conn.idleTimer = null; }
+  cancelIdleClose(conn);
   const url = req.url ?? '/';
   const q = url.indexOf('t=');
   const trial = q >= 0 ? url.slice(q + 2).split('&')[0] : undefined;
@@ -131,37 +133,47 @@ server.on('request', (req, res) => {
   req.resume();
   req.on('end', () => {
     const answer = () => {
-      // When this response left, on the shared epoch clock: the harness measures a connection's
-      // idle age from here, free of the proxy's and its own delay in passing the answer on.
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, [SENT_AT_HEADER]: (performance.timeOrigin + performance.now()).toFixed(3) });
+      // When this response left, on the shared monotonic clock: the harness measures a
+      // connection's idle age from here, free of the proxy's and its own delay in passing it on.
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, [SENT_AT_HEADER]: String(process.hrtime.bigint()) });
       res.end(body);
     };
     if (responseDelay > 0) setTimeout(answer, responseDelay); else answer();
   });
   res.on('finish', () => {
-    conn.lastResponseEnd = performance.timeOrigin + performance.now();
+    conn.lastResponseEnd = performance.now();
     emit({ ev: 'response', conn: conn.id, trial });
     if (closeMode === 'exact' && !socket.destroyed) armIdleClose(socket, conn, performance.now() + keepAliveTimeout);
   });
 });
 
 /**
- * Closes the idle connection at `deadline` (performance.now() ms), never before it. A plain
- * setTimeout(K) fires early by however stale libuv's cached loop time was when it was set (a
- * busy loop iteration: up to a few ms, seen here), so the timer re-checks the clock and
- * re-arms for what is left; it fires late by at most about one timer tick.
+ * Closes the idle connection at `deadline` (performance.now() ms): never before it, and late
+ * by a fraction of a millisecond rather than a timer tick. A setTimeout fires up to a tick
+ * early or late (libuv counts whole milliseconds from a cached loop time), so the timer aims
+ * at the last whole millisecond and the remainder, if any, is waited out with setImmediate
+ * (I/O still runs in between). Measured here: a plain setTimeout(K) closed at K + 2.2 ms.
  * @param {import('node:net').Socket} socket
- * @param {{idleTimer: NodeJS.Timeout | null, closedBy: string | null}} conn
+ * @param {{idleTimer: NodeJS.Timeout | NodeJS.Immediate | null, closedBy: string | null}} conn
  * @param {number} deadline
  */
 function armIdleClose(socket, conn, deadline) {
   const remaining = deadline - performance.now();
-  conn.idleTimer = setTimeout(() => {
+  const check = () => {
     conn.idleTimer = null;
     if (performance.now() < deadline) return armIdleClose(socket, conn, deadline);
     conn.closedBy ??= 'server-idle';
     if (closeStyle === 'rst') socket.resetAndDestroy(); else socket.destroy();
-  }, Math.max(1, Math.ceil(remaining)));
+  };
+  conn.idleTimer = remaining >= 1 ? setTimeout(check, Math.floor(remaining)) : setImmediate(check);
+}
+
+/** @param {{idleTimer: NodeJS.Timeout | NodeJS.Immediate | null}} conn */
+function cancelIdleClose(conn) {
+  if (!conn.idleTimer) return;
+  if ('hasRef' in conn.idleTimer && 'refresh' in conn.idleTimer) clearTimeout(/** @type {NodeJS.Timeout} */ (conn.idleTimer));
+  else clearImmediate(/** @type {NodeJS.Immediate} */ (conn.idleTimer));
+  conn.idleTimer = null;
 }
 
 server.listen(port, host, () => {

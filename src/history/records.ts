@@ -5,9 +5,16 @@ import type { BoundaryKind, CellSpec } from '../scenario/cells.js';
 /** How a trial ended, as the client saw it. */
 export type ErrorClass = 'ok' | '502' | 'other-5xx' | 'other-status' | 'eof' | 'reset' | 'timeout' | 'error';
 
+/**
+ * Times in the history (`sentAt`, `endedAt`, `at`, `t`) are milliseconds of CLOCK_MONOTONIC
+ * (process.hrtime), which every process on the machine shares; the run record pairs it with
+ * the wall clock once, for people.
+ */
 export interface RunRecord {
   type: 'run';
   startedAt: string;
+  /** The monotonic clock (ms) at `startedAt`. */
+  monotonicAtStart: number;
   runtime: string;
   proxy: string;
   versions: Record<string, string>;
@@ -44,7 +51,7 @@ export interface TrialRecord {
   intendedOffsetMs: number;
   /**
    * The connection's idle gap: from when the previous answer left the upstream (its
-   * x-keepalive-lab-sent-at header) to this request's write, both on hrtime. With an upstream
+   * x-keepalive-lab-sent-ns header) to this request's write, both on hrtime. With an upstream
    * that sends no such header, from when the client received the previous answer instead,
    * which reads the gap short by the proxy's and the client's delay in passing it on.
    */
@@ -56,7 +63,7 @@ export interface TrialRecord {
   status: number | null;
   errorClass: ErrorClass;
   latencyMs: number;
-  /** Epoch ms of the request write and of the end of the answer (or error). */
+  /** Monotonic ms of the request write and of the end of the answer (or error). */
   sentAt: number;
   endedAt: number;
 }
@@ -65,7 +72,7 @@ export type ProxyLogReason = 'prematurely_closed' | 'reset_by_peer' | 'broken_pi
 
 export interface ProxyLogRecord {
   type: 'proxy-log';
-  /** Epoch ms when the harness read the line (nginx's own timestamps have whole seconds). */
+  /** Monotonic ms when the harness read the line (nginx's own timestamps have whole seconds). */
   at: number;
   level: string;
   reason: ProxyLogReason;

@@ -9,6 +9,7 @@ import type { ProxyLogRecord } from '../history/records.js';
 import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
 import { nginxVersion, resolveNginxBinary, startLocalNginx } from '../proxy/nginx/local-nginx.js';
 import { startLocalUpstream } from '../upstream/local-upstream.js';
+import { monotonicMs } from '../workload/clock.js';
 import type { Runtime, StartedTopology, TopologySpec } from './runtime.js';
 
 export interface LocalRuntimeOptions {
@@ -49,8 +50,8 @@ async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versi
       upstream: `127.0.0.1:${upstream.port}`,
       prefix: workDir,
       onErrorLine: (line) => {
-        const readAt = Date.now();
-        errorLog.write(`${new Date(readAt).toISOString()} ${line}\n`);
+        const readAt = monotonicMs();
+        errorLog.write(`${new Date().toISOString()} ${line}\n`);
         const record = parseNginxErrorLine(line, readAt);
         if (record) proxyLog.push(record);
       },

@@ -9,6 +9,7 @@ import type { Runtime, TopologySpec } from '../runtime/runtime.js';
 import { boundariesFor, expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
 import type { SweepConfig } from '../scenario/sweep-config.js';
 import { runBoundaryTrials } from '../workload/boundary-trials.js';
+import { monotonicMs } from '../workload/clock.js';
 
 /** nginx writes its error line before it answers, but the pipe and the upstream's buffered
  *  event file lag a little: wait this long before the last drain of a cell. */
@@ -52,6 +53,7 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
   history.append({
     type: 'run',
     startedAt: new Date().toISOString(),
+    monotonicAtStart: monotonicMs(),
     runtime: runtime.name,
     proxy: config.proxy,
     versions: runtime.versions,

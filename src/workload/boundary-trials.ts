@@ -10,7 +10,7 @@ import type { BoundaryKind, CellSpec } from '../scenario/cells.js';
 import type { Endpoint } from '../runtime/runtime.js';
 import { isShuttingDown } from '../util/cleanup.js';
 import { seededRandom, shuffle } from '../util/random.js';
-import { answerSentAt, hrToEpochMs } from './clock.js';
+import { answerSentAt, monotonicMs } from './clock.js';
 import { HttpConnection } from './http-connection.js';
 import { PreciseScheduler } from './precise-scheduler.js';
 
@@ -105,8 +105,8 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
       status: result.status,
       errorClass: result.errorClass,
       latencyMs: round4(Number(result.endedAtNs - result.sentAtNs) / 1e6),
-      sentAt: hrToEpochMs(result.sentAtNs),
-      endedAt: hrToEpochMs(result.endedAtNs),
+      sentAt: monotonicMs(result.sentAtNs),
+      endedAt: monotonicMs(result.endedAtNs),
     };
     history.append(trial);
     done++;

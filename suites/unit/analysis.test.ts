@@ -54,7 +54,7 @@ describe('analyzeHistory', () => {
     sequence = 0;
     const trials = [trial(-1, '502'), trial(-1, 'reset'), trial(-1, 'ok'), trial(5, 'ok')];
     const history: HistoryRecord[] = [
-      { type: 'run', startedAt: 'x', runtime: 'local', proxy: 'nginx', versions: { nginx: '1.22.1' }, settings: {} },
+      { type: 'run', startedAt: 'x', monotonicAtStart: 0, runtime: 'local', proxy: 'nginx', versions: { nginx: '1.22.1' }, settings: {} },
       cell,
       ...trials,
       { type: 'proxy-log', at: 0, level: 'error', reason: 'prematurely_closed', trial: 'c0.0', message: '' },
