@@ -136,4 +136,21 @@ describe('sweep', () => {
     expect(summary.cells[0].trials).toBe(trials.length);
     expect(summary.cells[0].completed).toBe(false);
   });
+
+  it('kill -9 of the harness: the reaper stops nginx and the upstream and removes the temp dir', async () => {
+    const out = path.join(tmp, 'killed');
+    const tmpdir = path.join(tmp, 'tmpdir');
+    fs.mkdirSync(tmpdir, { recursive: true });
+    const child = spawn(process.execPath, [CLI, 'sweep', '--upstream-timeout', '1s', '--proxy-timeout', '60s', '--trials', '1000', '--lanes', '16', '--out', out, '--no-progress'],
+      { env: { ...process.env, TMPDIR: tmpdir }, stdio: 'ignore' });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !harnessProcesses().some((line) => line.includes('nginx: master'))) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(harnessProcesses().some((line) => line.includes('nginx: master'))).toBe(true);
+    child.kill('SIGKILL');
+    // The reaper gives SIGTERM 2 s before SIGKILL; allow for that and a busy machine.
+    const gone = Date.now() + 10_000;
+    while (Date.now() < gone && (harnessProcesses().length > 0 || fs.readdirSync(tmpdir).length > 0)) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(harnessProcesses()).toEqual([]);
+    expect(fs.readdirSync(tmpdir)).toEqual([]);
+  });
 });

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { onCleanup } from '../util/cleanup.js';
+import { reapDirOnExit } from '../util/reaper.js';
 import { freePort } from '../util/ports.js';
 import type { ProxyLogRecord } from '../history/records.js';
 import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
@@ -29,7 +30,11 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
 
 async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versions: Record<string, string>): Promise<StartedTopology> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-'));
-  const removeWorkDir = onCleanup(() => fs.rmSync(workDir, { recursive: true, force: true }));
+  const forgetWorkDir = reapDirOnExit(workDir);
+  const removeWorkDir = onCleanup(() => {
+    fs.rmSync(workDir, { recursive: true, force: true });
+    forgetWorkDir();
+  });
   const errorLog = fs.createWriteStream(path.join(workDir, 'error.log'));
   let proxyLog: ProxyLogRecord[] = [];
   const stops: (() => Promise<void>)[] = [];

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import readline from 'node:readline';
 import { onCleanup } from './cleanup.js';
+import { reapPidOnExit } from './reaper.js';
 
 export interface ManagedChild {
   process: ChildProcess;
@@ -21,8 +22,13 @@ export interface ChildOptions extends SpawnOptions {
 export function startChild(command: string, args: string[], options: ChildOptions = {}): ManagedChild {
   const { onStdoutLine, onStderrLine, killAfterMs = 2000, ...spawnOptions } = options;
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOptions });
+  const forgetPid = child.pid !== undefined ? reapPidOnExit(child.pid) : () => {};
   const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    child.once('exit', (code, signal) => {
+      // Unregister at once: a pid the kernel may hand out again must not be reaped later.
+      forgetPid();
+      resolve(code ?? signal ?? 'unknown');
+    });
     child.once('error', (error) => resolve((error as NodeJS.ErrnoException).code ?? 'error'));
   });
   if (child.stdout) {
