@@ -93,7 +93,7 @@ describe('sweep', () => {
     for (const key of ['proxyTimeoutMs', 'upstreamTimeoutMs', 'upstreamClose', 'effectiveCloseMs', 'method', 'retry', 'trials', 'ok',
       'status502', 'failures', 'failureRate', 'rate502', 'failureRateCi95', 'bins']) expect(cell).toHaveProperty(key);
     expect(cell.trials).toBe(70);
-    expect(cell.bins[0]).toEqual({ boundary: 'upstream', gapOffsetMs: expect.any(Number), trials: expect.any(Number), failures: expect.any(Number), status502: expect.any(Number) });
+    expect(cell.bins[0]).toEqual({ boundary: 'upstream', gapOffsetMs: expect.any(Number), trials: expect.any(Number), failures: expect.any(Number), status502: expect.any(Number), failedAttempts: expect.any(Number) });
 
     const before = fs.readFileSync(path.join(out, 'summary.json'), 'utf8');
     fs.rmSync(path.join(out, 'summary.json'));

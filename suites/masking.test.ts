@@ -2,7 +2,7 @@
 // try on a new connection, for idempotent methods. So with nginx's default retry policy a GET
 // hides the race from the client entirely, while the error log records every failed attempt.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findCell, sweep, type SweepResult } from '../src/index.js';
+import { findCell, poolBins, sweep, type SweepResult } from '../src/index.js';
 
 describe('GET through nginx default retry, K=100ms exact < P=60s', () => {
   let result: SweepResult;
@@ -12,7 +12,7 @@ describe('GET through nginx default retry, K=100ms exact < P=60s', () => {
       upstreamTimeout: ['100ms'],
       methods: ['GET'],
       retry: ['default'],
-      offsets: Array.from({ length: 13 }, (_, i) => -3 + i * 0.5),
+      offsets: [-20, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 20],
       trials: 60,
       lanes: 64,
     });
@@ -22,6 +22,17 @@ describe('GET through nginx default retry, K=100ms exact < P=60s', () => {
     const cell = findCell(result, { method: 'GET', retry: 'default' });
     expect(cell).toMaskFailuresByRetry();
     expect(cell.status502).toBe(0);
+  });
+
+  it('the window is still there, in the proxy: failed attempts cluster at the close', () => {
+    const cell = findCell(result, { method: 'GET', retry: 'default' });
+    const attempts = (from: number, to: number) => poolBins(cell.bins, 'upstream', from, to, (bin) => bin.failedAttempts);
+    const near = attempts(-3, 3);
+    const far = [attempts(-Infinity, -15), attempts(15, Infinity)];
+    for (const side of far) {
+      expect(side.trials).toBeGreaterThan(40);
+      expect(side.failureRateCi95[1]).toBeLessThan(near.failureRateCi95[0]);
+    }
   });
 
   it('the retried requests did reach the upstream, on a new connection', () => {

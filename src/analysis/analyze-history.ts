@@ -45,12 +45,14 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
   const trialsByCell = new Map<string, TrialRecord[]>(cells.map((cell) => [cell.id, []]));
   const completedCells = new Set<string>();
   const trialsSeenUpstream = new Set<string>();
+  const trialsInProxyLog = new Set<string>();
   const logByPrefix = new Map<string, { attempts: number; reasons: Partial<Record<ProxyLogReason, number>> }>();
   for (const record of records) {
     if (record.type === 'trial') trialsByCell.get(record.cell)?.push(record);
     else if (record.type === 'cell-end' && record.completed) completedCells.add(record.cell);
     else if (record.type === 'upstream' && record.ev === 'request' && record.trial) trialsSeenUpstream.add(record.trial);
     else if (record.type === 'proxy-log' && record.trial) {
+      trialsInProxyLog.add(record.trial);
       const prefix = record.trial.slice(0, record.trial.indexOf('.'));
       let entry = logByPrefix.get(prefix);
       if (!entry) logByPrefix.set(prefix, (entry = { attempts: 0, reasons: {} }));
@@ -64,6 +66,7 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
       completed: completedCells.has(cell.id),
       proxyLog: logByPrefix.get(cell.trialPrefix) ?? { attempts: 0, reasons: {} },
       trialsSeenUpstream,
+      trialsInProxyLog,
       confidence,
     })),
   };
@@ -73,6 +76,7 @@ interface CellContext {
   completed: boolean;
   proxyLog: CellAnalysis['proxyLog'];
   trialsSeenUpstream: ReadonlySet<string>;
+  trialsInProxyLog: ReadonlySet<string>;
   confidence: number;
 }
 
@@ -89,7 +93,7 @@ export function analyzeCell(cell: CellRecord, trials: readonly TrialRecord[], co
   }
   const status502 = errorClasses['502'] ?? 0;
   const n = trials.length;
-  const bins = binTrials(trials, context.confidence);
+  const bins = binTrials(trials, context.confidence, (trial) => context.trialsInProxyLog.has(trial.id));
   return {
     id: cell.id,
     proxyTimeoutMs: cell.proxyTimeoutMs,

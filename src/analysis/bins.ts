@@ -12,6 +12,9 @@ export interface GapBin {
   trials: number;
   failures: number;
   status502: number;
+  /** Trials whose first upstream attempt failed in the proxy's log, retried or not: the
+   *  window as the proxy sees it, which a retry hides from the client. */
+  failedAttempts: number;
   failureRate: number;
   failureRateCi95: [number, number];
 }
@@ -26,16 +29,17 @@ export function binStart(gapOffsetMs: number): number {
   return Math.floor(Math.round(gapOffsetMs * 1e6) / 1e6 / BIN_MS) * BIN_MS;
 }
 
-export function binTrials(trials: readonly TrialRecord[], confidence = 0.95): GapBin[] {
-  const bins = new Map<string, { boundary: BoundaryKind; gapOffsetMs: number; trials: number; failures: number; status502: number }>();
+export function binTrials(trials: readonly TrialRecord[], confidence = 0.95, failedAttempt: (trial: TrialRecord) => boolean = () => false): GapBin[] {
+  const bins = new Map<string, Omit<GapBin, 'failureRate' | 'failureRateCi95'>>();
   for (const trial of trials) {
     const gapOffsetMs = binStart(trial.gapOffsetMs);
     const key = `${trial.boundary}:${gapOffsetMs}`;
     let bin = bins.get(key);
-    if (!bin) bins.set(key, (bin = { boundary: trial.boundary, gapOffsetMs, trials: 0, failures: 0, status502: 0 }));
+    if (!bin) bins.set(key, (bin = { boundary: trial.boundary, gapOffsetMs, trials: 0, failures: 0, status502: 0, failedAttempts: 0 }));
     bin.trials++;
     if (isFailure(trial)) bin.failures++;
     if (trial.errorClass === '502') bin.status502++;
+    if (failedAttempt(trial)) bin.failedAttempts++;
   }
   return [...bins.values()]
     .sort((a, b) => a.boundary.localeCompare(b.boundary) || a.gapOffsetMs - b.gapOffsetMs)
@@ -84,14 +88,18 @@ export interface PooledRate {
   failureRateCi95: [number, number];
 }
 
-/** Pools the bins of one boundary whose start lies in [fromMs, toMs): a rate over a range of gaps. */
-export function poolBins(bins: readonly GapBin[], boundary: BoundaryKind, fromMs: number, toMs: number, confidence = 0.95): PooledRate {
+/**
+ * Pools the bins of one boundary whose start lies in [fromMs, toMs): a rate over a range of
+ * gaps, of client failures by default or of whatever `count` takes from a bin.
+ */
+export function poolBins(bins: readonly GapBin[], boundary: BoundaryKind, fromMs: number, toMs: number,
+  count: (bin: GapBin) => number = (bin) => bin.failures, confidence = 0.95): PooledRate {
   let trials = 0;
   let failures = 0;
   for (const bin of bins) {
     if (bin.boundary !== boundary || bin.gapOffsetMs < fromMs || bin.gapOffsetMs >= toMs) continue;
     trials += bin.trials;
-    failures += bin.failures;
+    failures += count(bin);
   }
   return { trials, failures, failureRate: trials === 0 ? 0 : failures / trials, failureRateCi95: wilsonInterval(failures, trials, confidence) };
 }

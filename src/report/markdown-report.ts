@@ -29,7 +29,7 @@ function cellSection(cell: CellAnalysis): string[] {
   const probe = cell.probe;
   const classes = Object.entries(cell.errorClasses).map(([name, count]) => `${name} ${count}`).join(', ');
   const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${reason} ${count}`).join(', ') || 'none';
-  const binRows = cell.bins.map((bin) => [bin.boundary, bin.gapOffsetMs.toFixed(1), bin.trials, bin.failures, bin.status502, percent(bin.failureRate, 1), interval(bin.failureRateCi95)]);
+  const binRows = cell.bins.map((bin) => [bin.boundary, bin.gapOffsetMs.toFixed(1), bin.trials, bin.failures, bin.status502, percent(bin.failureRate, 1), interval(bin.failureRateCi95), bin.failedAttempts]);
   return [
     `## ${cell.id}${cell.completed ? '' : ' (incomplete)'}`,
     '',
@@ -37,11 +37,11 @@ function cellSection(cell: CellAnalysis): string[] {
       `closed by ${Object.entries(probe.closedBy).map(([k, v]) => `${k} ${v}`).join(', ')}; Keep-Alive header: ${probe.advertisedKeepAlive ?? 'none'}.`,
     `- Boundaries: ${cell.boundaries.map((b) => `${b.kind} at ${b.atMs} ms`).join(', ')}.`,
     `- Trials ${cell.trials}: ${classes}. Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)}; 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}.`,
-    ...cell.window.map((w) => `- Window at the ${w.boundary} boundary: core ${span(w.coreMs)} ms, any failure ${span(w.anyMs)} ms` +
+    ...cell.window.map((w) => `- Window at the ${w.boundary} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
       (w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials).` : '.')),
     `- nginx error log: ${cell.proxyLog.attempts} failed upstream attempts (${reasons}). Failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.`,
     '',
-    markdownTable(['boundary', 'gap offset (ms)', 'trials', 'failures', '502s', 'rate', '95% CI'], binRows),
+    markdownTable(['boundary', 'gap offset (ms)', 'trials', 'failures', '502s', 'rate', '95% CI', 'failed attempts in nginx log'], binRows),
     '',
   ];
 }

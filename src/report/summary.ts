@@ -34,7 +34,7 @@ export function summaryJson(analysis: RunAnalysis) {
       window: cell.window,
       proxyLog: cell.proxyLog,
       failedReachedUpstream: cell.failedReachedUpstream,
-      bins: cell.bins.map((bin) => ({ boundary: bin.boundary, gapOffsetMs: bin.gapOffsetMs, trials: bin.trials, failures: bin.failures, status502: bin.status502 })),
+      bins: cell.bins.map((bin) => ({ boundary: bin.boundary, gapOffsetMs: bin.gapOffsetMs, trials: bin.trials, failures: bin.failures, status502: bin.status502, failedAttempts: bin.failedAttempts })),
     })),
   };
 }

@@ -71,6 +71,8 @@ describe('analyzeHistory', () => {
       failedReachedUpstream: 1,
     });
     expect(analysis!.failureRateCi95[0]).toBeGreaterThan(0);
+    // The bin at -1 ms holds the two trials whose attempts nginx logged (c9.1 is another cell's).
+    expect(analysis!.bins.map((bin) => [bin.gapOffsetMs, bin.trials, bin.failedAttempts])).toEqual([[-1, 3, 2], [5, 1, 0]]);
   });
   it('marks a cell without its end record as incomplete (an interrupted run)', () => {
     expect(analyzeHistory([cell, trial(0, 'ok')]).cells[0]!.completed).toBe(false);
