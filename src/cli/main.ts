@@ -7,6 +7,7 @@ import { UsageError } from '../util/errors.js';
 import { probeCommand } from './probe-command.js';
 import { reportCommand } from './report-command.js';
 import { sweepCommand } from './sweep-command.js';
+import { toxiproxyCommand } from './toxiproxy-command.js';
 
 const program = new Command('keepalive-lab')
   .description('measure the keep-alive race between a proxy and its upstream (502s at the idle-timeout boundary)')
@@ -14,7 +15,8 @@ const program = new Command('keepalive-lab')
   .configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) })
   .addCommand(sweepCommand())
   .addCommand(probeCommand())
-  .addCommand(reportCommand());
+  .addCommand(reportCommand())
+  .addCommand(toxiproxyCommand());
 for (const command of program.commands) {
   command.exitOverride().configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) });
 }

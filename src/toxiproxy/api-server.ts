@@ -1,0 +1,175 @@
+// The HTTP API of Toxiproxy 2.x over the embedded proxies: same routes, JSON shapes and
+// status codes, so toxiproxy-node-client (and any other client) drives it unchanged.
+import http from 'node:http';
+import type net from 'node:net';
+import { PreciseScheduler } from '../workload/precise-scheduler.js';
+import { ApiError, ERRORS } from './api-error.js';
+import { ToxicProxy, splitAddress } from './proxy.js';
+import { isObject, toxicFromBody, updatedToxic } from './toxic-state.js';
+
+export const EMBEDDED_VERSION = 'keepalive-lab-embedded/2.x-api';
+
+export interface ToxiproxyServerOptions {
+  host?: string;
+  port?: number;
+  /** Spin window (ms) of the toxics' timers; see PreciseScheduler. */
+  spinMs?: number;
+}
+
+export interface RunningToxiproxy {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+type Handler = (params: string[], body: unknown) => Promise<[number, unknown]> | [number, unknown];
+
+export async function startToxiproxyServer(options: ToxiproxyServerOptions = {}): Promise<RunningToxiproxy> {
+  const host = options.host ?? '127.0.0.1';
+  const scheduler = new PreciseScheduler(options.spinMs ?? 0.5);
+  const proxies = new Map<string, ToxicProxy>();
+
+  const getProxy = (name: string) => {
+    const proxy = proxies.get(decodeURIComponent(name));
+    if (!proxy) throw ERRORS.proxyNotFound;
+    return proxy;
+  };
+  const createProxy = async (body: unknown, replace: boolean): Promise<ToxicProxy> => {
+    if (!isObject(body)) throw ERRORS.badBody('expected a JSON object');
+    const { name, listen = '127.0.0.1:0', upstream, enabled = true } = body;
+    if (typeof name !== 'string' || name === '') throw ERRORS.missingField('name');
+    if (typeof upstream !== 'string' || upstream === '') throw ERRORS.missingField('upstream');
+    if (typeof listen !== 'string' || typeof enabled !== 'boolean') throw ERRORS.badBody('listen must be a string and enabled a boolean');
+    splitAddress(listen, 'listen');
+    splitAddress(upstream, 'upstream');
+    const existing = proxies.get(name);
+    if (existing && !replace) throw ERRORS.proxyExists;
+    if (existing) {
+      if (existing.listen === listen && existing.upstream === upstream) {
+        await existing.update({ enabled });
+        return existing;
+      }
+      await existing.stop();
+      proxies.delete(name);
+    }
+    const proxy = new ToxicProxy(name, listen, upstream, scheduler);
+    if (enabled) await proxy.start();
+    proxies.set(name, proxy);
+    return proxy;
+  };
+
+  const routes: [string, RegExp, Handler][] = [
+    ['GET', /^\/version$/, () => [200, { version: EMBEDDED_VERSION }]],
+    ['POST', /^\/reset$/, async () => {
+      for (const proxy of proxies.values()) {
+        proxy.resetToxics();
+        if (!proxy.enabled) await proxy.start();
+      }
+      return [204, null];
+    }],
+    ['GET', /^\/proxies$/, () => [200, Object.fromEntries([...proxies].map(([name, proxy]) => [name, proxy]))]],
+    ['POST', /^\/proxies$/, async (_, body) => [201, await createProxy(body, false)]],
+    ['POST', /^\/populate$/, async (_, body) => {
+      if (!Array.isArray(body)) throw ERRORS.badBody('expected an array of proxies');
+      const created: ToxicProxy[] = [];
+      for (const entry of body) created.push(await createProxy(entry, true));
+      return [201, { proxies: created }];
+    }],
+    ['GET', /^\/proxies\/([^/]+)$/, ([name]) => [200, getProxy(name!)]],
+    ['POST|PATCH', /^\/proxies\/([^/]+)$/, async ([name], body) => {
+      const proxy = getProxy(name!);
+      if (!isObject(body)) throw ERRORS.badBody('expected a JSON object');
+      const { listen, upstream, enabled } = body;
+      if ((listen !== undefined && typeof listen !== 'string') || (upstream !== undefined && typeof upstream !== 'string') || (enabled !== undefined && typeof enabled !== 'boolean')) {
+        throw ERRORS.badBody('listen and upstream must be strings, enabled a boolean');
+      }
+      if (listen !== undefined) splitAddress(listen, 'listen');
+      await proxy.update({ ...(listen !== undefined && { listen }), ...(upstream !== undefined && { upstream }), ...(enabled !== undefined && { enabled }) });
+      return [200, proxy];
+    }],
+    ['DELETE', /^\/proxies\/([^/]+)$/, async ([name]) => {
+      const proxy = getProxy(name!);
+      await proxy.stop();
+      proxies.delete(proxy.name);
+      return [204, null];
+    }],
+    ['GET', /^\/proxies\/([^/]+)\/toxics$/, ([name]) => [200, getProxy(name!).toxics]],
+    ['POST', /^\/proxies\/([^/]+)\/toxics$/, ([name], body) => {
+      const proxy = getProxy(name!);
+      const toxic = toxicFromBody(body);
+      proxy.addToxic(toxic);
+      return [200, toxic];
+    }],
+    ['GET', /^\/proxies\/([^/]+)\/toxics\/([^/]+)$/, ([name, toxicName]) => {
+      const toxic = getProxy(name!).toxics.find((t) => t.name === decodeURIComponent(toxicName!));
+      if (!toxic) throw ERRORS.toxicNotFound;
+      return [200, toxic];
+    }],
+    ['POST|PATCH', /^\/proxies\/([^/]+)\/toxics\/([^/]+)$/, ([name, toxicName], body) => {
+      const proxy = getProxy(name!);
+      const current = proxy.toxics.find((t) => t.name === decodeURIComponent(toxicName!));
+      if (!current) throw ERRORS.toxicNotFound;
+      const toxic = updatedToxic(current, body);
+      proxy.replaceToxic(toxic);
+      return [200, toxic];
+    }],
+    ['DELETE', /^\/proxies\/([^/]+)\/toxics\/([^/]+)$/, ([name, toxicName]) => {
+      getProxy(name!).removeToxic(decodeURIComponent(toxicName!));
+      return [204, null];
+    }],
+  ];
+
+  const server = http.createServer(async (request, response) => {
+    const send = (status: number, payload: unknown) => {
+      const text = payload === null ? '' : JSON.stringify(payload);
+      response.writeHead(status, payload === null ? {} : { 'content-type': 'application/json' });
+      response.end(text);
+    };
+    try {
+      const path = (request.url ?? '/').split('?')[0]!;
+      const route = routes.find(([methods, pattern]) => methods.split('|').includes(request.method ?? '') && pattern.test(path));
+      if (!route) {
+        const known = routes.some(([, pattern]) => pattern.test(path));
+        throw new ApiError(known ? 'method not allowed' : 'not found', known ? 405 : 404);
+      }
+      const text = await readBody(request);
+      let body: unknown = undefined;
+      if (text.trim() !== '') {
+        try {
+          body = JSON.parse(text);
+        } catch (error) {
+          throw ERRORS.badBody((error as Error).message);
+        }
+      }
+      const [status, payload] = await route[2](route[1].exec(path)!.slice(1), body);
+      send(status, payload);
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : new ApiError((error as Error).message, 500);
+      send(apiError.status, { error: apiError.message, status: apiError.status });
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8474, host, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    async close() {
+      for (const proxy of proxies.values()) await proxy.stop();
+      proxies.clear();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+function readBody(request: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    request.on('data', (part: Buffer) => parts.push(part));
+    request.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    request.on('error', reject);
+  });
+}
