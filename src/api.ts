@@ -21,7 +21,7 @@ export interface SweepResult extends RunAnalysis {
 
 export async function sweep(input: SweepConfigInput, options: SweepOptions = {}): Promise<SweepResult> {
   const config = parseSweepConfig(input);
-  const runtime = options.runtime ?? localRuntime(config.nginxBin ? { nginxBinary: config.nginxBin } : {});
+  const runtime = options.runtime ?? localRuntime({ ...(config.nginxBin && { nginxBinary: config.nginxBin }), ...(config.toxiproxyBin && { toxiproxyBinary: config.toxiproxyBin }) });
   const memory = memoryHistory();
   const history = options.historyFile ? teeHistory(memory, openHistoryFile(options.historyFile)) : memory;
   try {

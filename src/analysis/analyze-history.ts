@@ -1,6 +1,7 @@
 // Analysis: pure functions from a history to per-cell figures. Nothing here touches a socket
 // or a clock, so every number in a report can be recomputed from trials.jsonl.
 import type { CellRecord, ErrorClass, HistoryRecord, ProbeSummary, ProxyLogReason, RunRecord, TrialRecord } from '../history/records.js';
+import type { Fault } from '../faults/fault.js';
 import type { CloseMode, Method, RetryPolicy } from '../scenario/sweep-config.js';
 import { wilsonInterval } from '../util/stats.js';
 import { binTrials, isFailure, windowEdges, type GapBin, type WindowEdges } from './bins.js';
@@ -14,6 +15,8 @@ export interface CellAnalysis {
   effectiveCloseMs: number;
   method: Method;
   retry: RetryPolicy;
+  faults: Fault[];
+  path: 'direct' | 'toxiproxy';
   probe: ProbeSummary;
   boundaries: CellRecord['boundaries'];
   completed: boolean;
@@ -37,6 +40,8 @@ export interface CellAnalysis {
 
 export interface RunAnalysis {
   run: RunRecord | null;
+  /** The run's versions with those learnt as topologies started (e.g. `toxiproxy`). */
+  versions: Record<string, string>;
   cells: CellAnalysis[];
 }
 
@@ -60,8 +65,19 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
       entry.reasons[record.reason] = (entry.reasons[record.reason] ?? 0) + 1;
     }
   }
+  const run = records.find((r): r is RunRecord => r.type === 'run') ?? null;
+  const versions: Record<string, string> = { ...run?.versions };
+  for (const record of records) {
+    if (record.type !== 'versions') continue;
+    for (const [name, version] of Object.entries(record.versions)) {
+      // Several topologies may report different values (e.g. no fault layer in one): list each once.
+      const seen = versions[name]?.split(', ') ?? [];
+      if (!seen.includes(version)) versions[name] = [...seen, version].join(', ');
+    }
+  }
   return {
-    run: records.find((r): r is RunRecord => r.type === 'run') ?? null,
+    run,
+    versions,
     cells: cells.map((cell) => analyzeCell(cell, trialsByCell.get(cell.id) ?? [], {
       completed: completedCells.has(cell.id),
       proxyLog: logByPrefix.get(cell.trialPrefix) ?? { attempts: 0, reasons: {} },
@@ -103,6 +119,8 @@ export function analyzeCell(cell: CellRecord, trials: readonly TrialRecord[], co
     effectiveCloseMs: cell.effectiveCloseMs,
     method: cell.method,
     retry: cell.retry,
+    faults: cell.faults,
+    path: cell.path,
     probe: cell.probe,
     boundaries: cell.boundaries,
     completed: context.completed,

@@ -29,10 +29,11 @@ export function binStart(gapOffsetMs: number): number {
   return Math.floor(Math.round(gapOffsetMs * 1e6) / 1e6 / BIN_MS) * BIN_MS;
 }
 
-export function binTrials(trials: readonly TrialRecord[], confidence = 0.95, failedAttempt: (trial: TrialRecord) => boolean = () => false): GapBin[] {
+export function binTrials(trials: readonly TrialRecord[], confidence = 0.95, failedAttempt: (trial: TrialRecord) => boolean = () => false,
+  gapOffsetOf: (trial: TrialRecord) => number = (trial) => trial.gapOffsetMs): GapBin[] {
   const bins = new Map<string, Omit<GapBin, 'failureRate' | 'failureRateCi95'>>();
   for (const trial of trials) {
-    const gapOffsetMs = binStart(trial.gapOffsetMs);
+    const gapOffsetMs = binStart(gapOffsetOf(trial));
     const key = `${trial.boundary}:${gapOffsetMs}`;
     let bin = bins.get(key);
     if (!bin) bins.set(key, (bin = { boundary: trial.boundary, gapOffsetMs, trials: 0, failures: 0, status502: 0, failedAttempts: 0 }));

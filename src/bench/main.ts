@@ -42,7 +42,7 @@ try {
   const trials: TrialRecord[] = [];
   let filledAtMs: number | null = null;
   const started = performance.now();
-  const cell = { proxyTimeoutMs: 60_000, upstreamTimeoutMs: K, upstreamClose: 'exact' as const, closeStyle: 'fin' as const, method: 'GET' as const, retry: 'off' as const };
+  const cell = { proxyTimeoutMs: 60_000, upstreamTimeoutMs: K, upstreamClose: 'exact' as const, closeStyle: 'fin' as const, method: 'GET' as const, retry: 'off' as const, faults: [], path: 'direct' as const };
   await runBoundaryTrials(topology.proxy, {
     cell: { id: cellId(cell), ...cell },
     trialPrefix: 'bench',

@@ -31,6 +31,9 @@ const FLAG_FIELDS = {
   seed: '--seed',
   nginxBin: '--nginx-bin',
   out: '--out',
+  faults: '--fault/--faults',
+  toxiproxy: '--through-toxiproxy',
+  toxiproxyBin: '--toxiproxy-bin',
 } as const;
 
 interface SweepFlags {
@@ -51,6 +54,10 @@ interface SweepFlags {
   nginxBin?: string;
   out?: string;
   spinMs?: string;
+  fault?: string[];
+  faults?: string;
+  throughToxiproxy?: boolean;
+  toxiproxyBin?: string;
   progress: boolean;
 }
 
@@ -71,6 +78,11 @@ export function sweepCommand(): Command {
     .option('--probe-samples <n>', 'idle connections the probe times per topology (default 40)')
     .option('--max-cell-seconds <n>', 'stop starting trials in a cell after this many seconds (default 600)')
     .option('--seed <n>', 'seed of the trial order (default 1)')
+    .option('--fault <spec>', 'a fault between nginx and the upstream, TYPE:STREAM[:VALUE][:KEY=VALUE], e.g. latency:upstream:10ms (repeat for several)',
+      (spec: string, all: string[]) => [...all, spec], [] as string[])
+    .option('--faults <sets>', 'several fault sets, each measured as its own cells: ";" between sets, "," within one, "none" for no faults')
+    .option('--through-toxiproxy', 'pass fault-free cells through Toxiproxy too (default: straight to the upstream)')
+    .option('--toxiproxy-bin <path>', 'a real toxiproxy-server (default: on PATH, or KEEPALIVE_LAB_TOXIPROXY_BIN, else the embedded one)')
     .option('--nginx-bin <path>', 'nginx binary (default: nginx on PATH, or KEEPALIVE_LAB_NGINX_BIN)')
     .option('--out <dir>', 'run directory for trials.jsonl, summary.json, summary.csv, report.md (default runs/<time>)')
     .addOption(new Option('--spin-ms <ms>', 'scheduler spin window before each trial (0: timers only)').default('2'))
@@ -102,7 +114,11 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
   const numbers = ['trials', 'lanes', 'probeSamples', 'maxCellSeconds', 'seed'] as const;
   for (const key of lists) if (flags[key] !== undefined) fromFlags[key] = splitList(flags[key]!);
   for (const key of numbers) if (flags[key] !== undefined) fromFlags[key] = toNumber(flags[key]!, FLAG_FIELDS[key]);
-  for (const key of ['closeStyle', 'boundaries', 'nginxBin', 'out'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  for (const key of ['closeStyle', 'boundaries', 'nginxBin', 'out', 'toxiproxyBin'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  if (flags.fault !== undefined && flags.fault.length > 0 && flags.faults !== undefined) throw new UsageError('--fault and --faults: give one of them');
+  if (flags.fault !== undefined && flags.fault.length > 0) fromFlags.faults = [flags.fault];
+  if (flags.faults !== undefined) fromFlags.faults = flags.faults.split(';').map((set) => (set.trim() === 'none' ? [] : splitList(set)));
+  if (flags.throughToxiproxy) fromFlags.toxiproxy = 'always';
   if (flags.offsets !== undefined) {
     try {
       fromFlags.offsets = expandOffsets(flags.offsets);
@@ -114,7 +130,7 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
     return parseSweepConfig({ ...fileInput, ...fromFlags }, 'flags');
   } catch (error) {
     // Name the flag rather than the schema field: it is what the user typed.
-    const message = (error as Error).message.replace(/^flags: (\w+)(?:\.\d+)?:/, (whole, field: string) =>
+    const message = (error as Error).message.replace(/^flags: (\w+)(?:\.\d+)*:/, (whole, field: string) =>
       field in FLAG_FIELDS ? `${FLAG_FIELDS[field as keyof typeof FLAG_FIELDS]}:` : whole);
     throw new UsageError(message);
   }
@@ -129,7 +145,7 @@ function toNumber(text: string, flag: string): number {
 async function runSweepCommand(config: SweepConfig, flags: SweepFlags): Promise<number> {
   const spinMs = toNumber(flags.spinMs ?? '2', '--spin-ms');
   // Resolve the runtime before creating anything: a missing nginx must leave nothing behind.
-  const runtime = localRuntime(config.nginxBin ? { nginxBinary: config.nginxBin } : {});
+  const runtime = localRuntime({ ...(config.nginxBin && { nginxBinary: config.nginxBin }), ...(config.toxiproxyBin && { toxiproxyBinary: config.toxiproxyBin }) });
   const out = config.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
   fs.mkdirSync(out, { recursive: true });
   const historyPath = path.join(out, HISTORY_FILE);

@@ -60,6 +60,12 @@ export interface TrialRecord {
   gapOffsetMs: number;
   /** Where the gap starts: `upstream` (the upstream's send stamp) or `client` (the receipt). */
   gapClock: 'upstream' | 'client';
+  /**
+   * The gap from the client's receipt of the previous answer: close to the proxy's own idle
+   * clock, which starts when the answer reaches it (later than the upstream's by any delay
+   * on the way back, e.g. a downstream latency fault).
+   */
+  receiptGapMs: number;
   status: number | null;
   errorClass: ErrorClass;
   latencyMs: number;
@@ -98,4 +104,11 @@ export interface CellEndRecord {
   seconds: number;
 }
 
-export type HistoryRecord = RunRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord;
+/** Versions learnt when a topology started (the upstream's Node, the fault layer's server). */
+export interface VersionsRecord {
+  type: 'versions';
+  group: string;
+  versions: Record<string, string>;
+}
+
+export type HistoryRecord = RunRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord;

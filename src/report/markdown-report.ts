@@ -1,12 +1,13 @@
 // report.md: the summary table, then per cell the probe, the window and the rate per gap bin.
 import type { CellAnalysis, RunAnalysis } from '../analysis/analyze-history.js';
 import { BIN_MS, CORE_RATE } from '../analysis/bins.js';
+import { faultsLabel } from '../faults/fault.js';
 import { interval, markdownTable, percent, span } from './format.js';
 import { summaryTable } from './summary-table.js';
 
 export function markdownReport(analysis: RunAnalysis): string {
   const run = analysis.run;
-  const versions = Object.entries(run?.versions ?? {}).map(([name, version]) => `${name} ${version}`).join(', ');
+  const versions = Object.entries(analysis.versions).map(([name, version]) => `${name} ${version}`).join(', ');
   return [
     '# keepalive-lab sweep',
     '',
@@ -36,6 +37,7 @@ function cellSection(cell: CellAnalysis): string[] {
     `- Probe: ${probe.samples} idle connections closed at median ${probe.medianCloseMs} ms (p5 ${probe.p5CloseMs}, p95 ${probe.p95CloseMs}); ` +
       `closed by ${Object.entries(probe.closedBy).map(([k, v]) => `${k} ${v}`).join(', ')}; Keep-Alive header: ${probe.advertisedKeepAlive ?? 'none'}.`,
     `- Boundaries: ${cell.boundaries.map((b) => `${b.kind} at ${b.atMs} ms`).join(', ')}.`,
+    `- Path: ${cell.path === 'direct' ? 'nginx straight to the upstream' : `nginx -> Toxiproxy -> upstream, faults: ${faultsLabel(cell.faults)}`}.`,
     `- Trials ${cell.trials}: ${classes}. Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)}; 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}.`,
     ...cell.window.map((w) => `- Window at the ${w.boundary} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
       (w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials).` : '.')),

@@ -1,9 +1,12 @@
 // The summary table printed at the end of a sweep and at the top of report.md.
 import type { CellAnalysis } from '../analysis/analyze-history.js';
+import { faultsLabel } from '../faults/fault.js';
 import { formatDuration, interval, markdownTable, percent, span } from './format.js';
 
 export function summaryTable(cells: readonly CellAnalysis[]): string {
-  const header = ['proxy P', 'upstream K', 'close', 'effective close', 'method', 'retry', 'trials', 'failures', 'rate', '95% CI', '502s', 'window (core)', 'nginx log', 'verdict'];
+  // The path column appears only when some cell passed a Toxiproxy.
+  const withPath = cells.some((cell) => cell.path !== 'direct');
+  const header = ['proxy P', 'upstream K', 'close', 'effective close', 'method', 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'rate', '95% CI', '502s', 'window (core)', 'nginx log', 'verdict'];
   const rows = cells.map((cell) => {
     const windows = cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-';
     const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${count} ${reason}`).join(', ') || '-';
@@ -14,6 +17,7 @@ export function summaryTable(cells: readonly CellAnalysis[]): string {
       `${cell.effectiveCloseMs.toFixed(1)} ms`,
       cell.method,
       cell.retry,
+      ...(withPath ? [cell.path === 'direct' ? 'direct' : `toxiproxy (${faultsLabel(cell.faults)})`] : []),
       cell.trials,
       cell.failures,
       percent(cell.failureRate),

@@ -1,5 +1,6 @@
 // summary.json and summary.csv: the contract users' scripts read (keep these field names).
 import type { RunAnalysis } from '../analysis/analyze-history.js';
+import { faultsLabel } from '../faults/fault.js';
 
 const round = (value: number, digits = 6) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -7,7 +8,7 @@ export function summaryJson(analysis: RunAnalysis) {
   return {
     runtime: analysis.run?.runtime ?? 'unknown',
     proxy: analysis.run?.proxy ?? 'unknown',
-    versions: analysis.run?.versions ?? {},
+    versions: analysis.versions,
     startedAt: analysis.run?.startedAt ?? null,
     settings: analysis.run?.settings ?? {},
     cells: analysis.cells.map((cell) => ({
@@ -20,6 +21,8 @@ export function summaryJson(analysis: RunAnalysis) {
       probe: cell.probe,
       method: cell.method,
       retry: cell.retry,
+      path: cell.path,
+      faults: cell.faults,
       boundaries: cell.boundaries,
       completed: cell.completed,
       trials: cell.trials,
@@ -39,7 +42,7 @@ export function summaryJson(analysis: RunAnalysis) {
   };
 }
 
-const CSV_COLUMNS = ['id', 'proxyTimeoutMs', 'upstreamTimeoutMs', 'upstreamClose', 'effectiveCloseMs', 'method', 'retry',
+const CSV_COLUMNS = ['id', 'proxyTimeoutMs', 'upstreamTimeoutMs', 'upstreamClose', 'effectiveCloseMs', 'method', 'retry', 'path', 'faults',
   'trials', 'ok', 'status502', 'failures', 'failureRate', 'failureRateCi95Low', 'failureRateCi95High', 'rate502',
   'windowCoreFromMs', 'windowCoreToMs', 'proxyLogAttempts', 'failedReachedUpstream', 'completed'] as const;
 
@@ -54,6 +57,8 @@ export function summaryCsv(analysis: RunAnalysis): string {
       effectiveCloseMs: cell.effectiveCloseMs,
       method: cell.method,
       retry: cell.retry,
+      path: cell.path,
+      faults: faultsLabel(cell.faults),
       trials: cell.trials,
       ok: cell.ok,
       status502: cell.status502,

@@ -9,12 +9,15 @@ import { freePort } from '../util/ports.js';
 import type { ProxyLogRecord } from '../history/records.js';
 import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
 import { nginxVersion, resolveNginxBinary, startLocalNginx } from '../proxy/nginx/local-nginx.js';
+import { createFaultProxy, startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
 import { startLocalUpstream } from '../upstream/local-upstream.js';
 import { monotonicMs } from '../workload/clock.js';
 import type { Runtime, StartedTopology, TopologySpec } from './runtime.js';
 
 export interface LocalRuntimeOptions {
   nginxBinary?: string;
+  /** A real toxiproxy-server to use for faults (default: on PATH, else the embedded one). */
+  toxiproxyBinary?: string;
 }
 
 export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
@@ -24,11 +27,11 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
   return {
     name: 'local',
     versions,
-    start: (spec) => startLocalTopology(spec, nginxBinary, versions),
+    start: (spec) => startLocalTopology(spec, nginxBinary, versions, options.toxiproxyBinary),
   };
 }
 
-async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versions: Record<string, string>): Promise<StartedTopology> {
+async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versions: Record<string, string>, toxiproxyBinary?: string): Promise<StartedTopology> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-'));
   const forgetWorkDir = reapDirOnExit(workDir);
   const removeWorkDir = onCleanup(() => {
@@ -47,12 +50,20 @@ async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versi
   try {
     const upstream = await startLocalUpstream(spec.upstream, await freePort(), path.join(workDir, 'upstream-events.jsonl'));
     stops.push(upstream.stop);
+    let proxyUpstream = `127.0.0.1:${upstream.port}`;
+    const layerVersions: Record<string, string> = {};
+    if (spec.faultLayer) {
+      const toxiproxy = await startLocalToxiproxy(toxiproxyBinary);
+      stops.push(toxiproxy.stop);
+      layerVersions.toxiproxy = toxiproxy.version;
+      proxyUpstream = await createFaultProxy(toxiproxy.url, proxyUpstream, spec.faultLayer.faults);
+    }
     const proxyPort = await freePort();
     const nginx = await startLocalNginx({
       binary: nginxBinary,
       spec: spec.proxy.nginx,
       listenPort: proxyPort,
-      upstream: `127.0.0.1:${upstream.port}`,
+      upstream: proxyUpstream,
       prefix: workDir,
       onErrorLine: (line) => {
         const readAt = monotonicMs();
@@ -66,7 +77,8 @@ async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versi
       runtime: 'local',
       proxy: { host: '127.0.0.1', port: proxyPort },
       upstream: { host: '127.0.0.1', port: upstream.port },
-      versions: { ...versions, upstreamNode: upstream.nodeVersion },
+      versions: { ...versions, upstreamNode: upstream.nodeVersion, ...layerVersions },
+      path: spec.faultLayer ? 'toxiproxy' : 'direct',
       drainProxyLog() {
         const drained = proxyLog;
         proxyLog = [];

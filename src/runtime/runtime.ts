@@ -1,12 +1,15 @@
 // The runtime-neutral interface: a described topology (data) goes in, a started topology
 // (addresses, logs, stop) comes out. Suites and the CLI never know which runtime runs them.
 import type { ProxyLogRecord, UpstreamEventRecord } from '../history/records.js';
+import type { Fault } from '../faults/fault.js';
 import type { NginxSpec } from '../proxy/nginx/render.js';
 import type { UpstreamSpec } from '../upstream/upstream-spec.js';
 
 export interface TopologySpec {
   proxy: { flavour: 'nginx'; nginx: NginxSpec };
   upstream: UpstreamSpec;
+  /** Put a Toxiproxy between the proxy and the upstream, with these faults (may be none). */
+  faultLayer?: { faults: Fault[] };
   /** Folder to copy the proxy's config and logs into when the topology stops. */
   artifactsDir?: string;
   /** Name for the copied artifacts (several topologies may share a folder). */
@@ -25,6 +28,8 @@ export interface StartedTopology {
   /** The upstream itself, reachable without the proxy (for the probe). */
   upstream: Endpoint;
   versions: Record<string, string>;
+  /** Whether requests pass a Toxiproxy on their way to the upstream. */
+  path: 'direct' | 'toxiproxy';
   /** Proxy log records read since the last call. */
   drainProxyLog(): ProxyLogRecord[];
   /** Upstream connection events recorded since the last call. */

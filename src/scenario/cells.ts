@@ -1,5 +1,6 @@
 // A cell is one thing measured: a timeout pairing with its close mode, method and retry policy.
 // Cells that differ only in method share one started topology.
+import { faultsLabel, type Fault } from '../faults/fault.js';
 import type { CloseMode, Method, RetryPolicy, SweepConfig } from './sweep-config.js';
 
 export type BoundaryKind = 'upstream' | 'proxy';
@@ -12,6 +13,10 @@ export interface CellSpec {
   closeStyle: 'fin' | 'rst';
   method: Method;
   retry: RetryPolicy;
+  /** Toxics between the proxy and the upstream; part of the cell's identity. */
+  faults: Fault[];
+  /** Whether the cell's requests pass a Toxiproxy (with or without faults). */
+  path: 'direct' | 'toxiproxy';
 }
 
 /** Cells that can be measured on one topology (same proxy and upstream settings). */
@@ -22,12 +27,18 @@ export interface TopologyGroup {
   upstreamClose: CloseMode;
   closeStyle: 'fin' | 'rst';
   retry: RetryPolicy;
+  faults: Fault[];
+  path: 'direct' | 'toxiproxy';
   cells: CellSpec[];
 }
 
 export function cellId(cell: Omit<CellSpec, 'id'>): string {
   return `P${cell.proxyTimeoutMs}-K${cell.upstreamTimeoutMs}-${cell.upstreamClose}` +
-    `${cell.closeStyle === 'rst' ? '-rst' : ''}-${cell.method}-${cell.retry}`;
+    `${cell.closeStyle === 'rst' ? '-rst' : ''}-${cell.method}-${cell.retry}${pathSuffix(cell.path, cell.faults)}`;
+}
+
+function pathSuffix(path: 'direct' | 'toxiproxy', faults: readonly Fault[]): string {
+  return path === 'direct' ? '' : `-toxiproxy-${faultsLabel(faults)}`;
 }
 
 export function expandTopologyGroups(config: SweepConfig): TopologyGroup[] {
@@ -36,9 +47,12 @@ export function expandTopologyGroups(config: SweepConfig): TopologyGroup[] {
     for (const upstreamTimeoutMs of config.upstreamTimeout) {
       for (const upstreamClose of config.upstreamClose) {
         for (const retry of config.retry) {
-          const shared = { proxyTimeoutMs, upstreamTimeoutMs, upstreamClose, closeStyle: config.closeStyle, retry };
-          const cells = config.methods.map((method) => ({ id: cellId({ ...shared, method }), ...shared, method }));
-          groups.push({ key: `P${proxyTimeoutMs}-K${upstreamTimeoutMs}-${upstreamClose}-${retry}`, ...shared, cells });
+          for (const faults of config.faults) {
+            const path = faults.length > 0 || config.toxiproxy === 'always' ? 'toxiproxy' as const : 'direct' as const;
+            const shared = { proxyTimeoutMs, upstreamTimeoutMs, upstreamClose, closeStyle: config.closeStyle, retry, faults, path };
+            const cells = config.methods.map((method) => ({ id: cellId({ ...shared, method }), ...shared, method }));
+            groups.push({ key: `P${proxyTimeoutMs}-K${upstreamTimeoutMs}-${upstreamClose}-${retry}${pathSuffix(path, faults)}`, ...shared, cells });
+          }
         }
       }
     }

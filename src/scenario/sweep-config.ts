@@ -1,5 +1,6 @@
 // What a sweep measures, validated in one schema shared by the CLI flags and the config file.
 import { z } from 'zod';
+import { faultSchema } from '../faults/fault.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
 
@@ -41,6 +42,11 @@ export const sweepConfigSchema = z.object({
   probeSamples: z.number().int().min(3).max(10_000).default(40),
   maxCellSeconds: z.number().positive().default(600),
   seed: z.number().int().nonnegative().default(1),
+  /** Fault sets: each is measured as its own cells; [] is the set with no faults. */
+  faults: z.array(z.array(faultSchema)).min(1, 'needs at least one fault set ([] for none)').default([[]]),
+  /** `auto`: only cells with faults pass a Toxiproxy; `always`: fault-free cells too. */
+  toxiproxy: z.enum(['auto', 'always']).default('auto'),
+  toxiproxyBin: z.string().min(1).optional(),
   nginxBin: z.string().min(1).optional(),
   out: z.string().min(1).optional(),
 }).strict();

@@ -44,6 +44,7 @@ export function topologySpecFor(group: TopologyGroup, config: SweepConfig): Topo
       },
     },
     upstream: { keepAliveTimeoutMs: group.upstreamTimeoutMs, closeMode: group.upstreamClose, closeStyle: group.closeStyle },
+    ...(group.path === 'toxiproxy' ? { faultLayer: { faults: group.faults } } : {}),
     ...(config.out ? { artifactsDir: `${config.out}/logs`, artifactsName: group.key } : {}),
   };
 }
@@ -66,6 +67,9 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
   let cellIndex = 0;
   for (const group of groups) {
     const topology = await runtime.start(topologySpecFor(group, config));
+    // Versions known only once a topology runs (the fault layer's) belong in the history too.
+    const extraVersions = Object.entries(topology.versions).filter(([name, version]) => runtime.versions[name] !== version);
+    if (extraVersions.length > 0) history.append({ type: 'versions', group: group.key, versions: Object.fromEntries(extraVersions) });
     const drain = () => {
       for (const record of topology.drainProxyLog()) history.append(record);
       for (const record of topology.drainUpstreamEvents()) history.append(record);

@@ -43,6 +43,8 @@ interface Lane {
   connection: HttpConnection;
   /** When the lane's upstream connection went idle: its last answer left the upstream. */
   idleSince: { ns: bigint; clock: 'upstream' | 'client' } | null;
+  /** When the client received that answer. */
+  receivedAtNs: bigint;
   primes: number;
 }
 
@@ -51,6 +53,9 @@ interface PlannedTrial {
   boundaryMs: number;
   offsetMs: number;
 }
+
+/** Untimed requests each lane sends before its first trial. */
+const WARMUP_REQUESTS = 3;
 
 export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, history: HistorySink): Promise<TrialRunOutcome> {
   const nextTrial = trialOrder(plan);
@@ -76,6 +81,7 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
       if (result.connectionDone) lane.connection.close();
       if (result.errorClass === 'ok') {
         lane.idleSince = answerSentAt(result.headers, result.endedAtNs);
+        lane.receivedAtNs = result.endedAtNs;
         return;
       }
     }
@@ -102,6 +108,7 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
       gapMs: round4(gapMs),
       gapOffsetMs: round4(gapMs - item.boundaryMs),
       gapClock: idleSince.clock,
+      receiptGapMs: round4(Number(result.sentAtNs - lane.receivedAtNs) / 1e6),
       status: result.status,
       errorClass: result.errorClass,
       latencyMs: round4(Number(result.endedAtNs - result.sentAtNs) / 1e6),
@@ -115,12 +122,23 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
     // After a failure the proxy dropped the upstream connection: the next request would open
     // a new one, whose idle age is not what the next trial intends. Prime again.
     lane.idleSince = needsPrime(result.errorClass) ? null : answerSentAt(result.headers, result.endedAtNs);
+    lane.receivedAtNs = result.endedAtNs;
   };
+
+  // Lanes start spread over one boundary period (at most 2 s): started together, their first
+  // trials would all fire at once, a burst that delays requests in the proxy and the fault
+  // layer by tens of ms (seen: 44 ms) and makes failures far from the boundary.
+  const periodMs = Math.min(2000, Math.max(...plan.boundaries.map((boundary) => boundary.atMs)));
+  const startDelayMs = (index: number) => (index * periodMs) / plan.lanes;
 
   /** A lane takes the next planned trial as soon as its previous one has ended. */
   const runLane = async (index: number): Promise<void> => {
-    const lane: Lane = { index, connection: new HttpConnection(proxy), idleSince: null, primes: 0 };
+    const lane: Lane = { index, connection: new HttpConnection(proxy), idleSince: null, receivedAtNs: 0n, primes: 0 };
+    await new Promise((resolve) => setTimeout(resolve, startDelayMs(index)));
     try {
+      // Warm-up: the first requests through fresh processes (JIT, new connections at every hop)
+      // are slow, tens of ms through a fault layer (seen: 35-45 ms), and would fail as if raced.
+      for (let warmup = 0; warmup < WARMUP_REQUESTS; warmup++) await prime(lane);
       for (;;) {
         if (stopReason) return;
         if (Date.now() > deadline) {

@@ -5,7 +5,7 @@ import type { CellRecord, ErrorClass, HistoryRecord, TrialRecord } from '../../s
 
 const cell: CellRecord = {
   type: 'cell', id: 'P60000-K100-exact-POST-off', trialPrefix: 'c0', proxyTimeoutMs: 60_000, upstreamTimeoutMs: 100,
-  upstreamClose: 'exact', closeStyle: 'fin', method: 'POST', retry: 'off', effectiveCloseMs: 100.5,
+  upstreamClose: 'exact', closeStyle: 'fin', method: 'POST', retry: 'off', faults: [], path: 'direct', effectiveCloseMs: 100.5,
   probe: { samples: 3, medianCloseMs: 100.5, p5CloseMs: 100, p95CloseMs: 101, closedBy: { fin: 3 }, advertisedKeepAlive: null },
   boundaries: [{ kind: 'upstream', atMs: 100.5 }], lanes: 1,
 };
@@ -15,7 +15,7 @@ function trial(gapOffsetMs: number, errorClass: ErrorClass): TrialRecord {
   const id = `c0.${sequence++}`;
   return {
     type: 'trial', cell: cell.id, id, lane: 0, method: 'POST', boundary: 'upstream', intendedOffsetMs: gapOffsetMs,
-    gapMs: 100.5 + gapOffsetMs, gapOffsetMs, gapClock: 'upstream', status: errorClass === '502' ? 502 : errorClass === 'ok' ? 200 : null,
+    gapMs: 100.5 + gapOffsetMs, gapOffsetMs, gapClock: 'upstream', receiptGapMs: 100.5 + gapOffsetMs, status: errorClass === '502' ? 502 : errorClass === 'ok' ? 200 : null,
     errorClass, latencyMs: 1, sentAt: 0, endedAt: 1,
   };
 }

@@ -1,0 +1,74 @@
+// The fault layer of the local runtime: a real toxiproxy-server when one is on PATH (or named
+// by KEEPALIVE_LAB_TOXIPROXY_BIN), else the embedded server as a child process, so that its
+// timers and sockets do not share the harness's event loop. Either way it is driven through
+// toxiproxy-node-client.
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Toxiproxy } from 'toxiproxy-node-client';
+import type { Fault } from '../faults/fault.js';
+import { startChild, waitUntil, type ManagedChild } from '../util/child.js';
+import { UsageError } from '../util/errors.js';
+import { freePort } from '../util/ports.js';
+import { which } from '../util/which.js';
+
+// src/toxiproxy/ and dist/toxiproxy/ are both two levels below the package root.
+const CLI_ENTRY = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export interface LocalToxiproxy {
+  url: string;
+  /** e.g. "embedded keepalive-lab-embedded/2.x-api" or "toxiproxy-server 2.12.0". */
+  version: string;
+  child: ManagedChild;
+  stop(): Promise<void>;
+}
+
+export async function startLocalToxiproxy(configuredBinary?: string): Promise<LocalToxiproxy> {
+  const wanted = configuredBinary ?? process.env.KEEPALIVE_LAB_TOXIPROXY_BIN;
+  const real = wanted ? which(wanted) : which('toxiproxy-server');
+  if (wanted && !real) throw new UsageError(`toxiproxy binary "${wanted}" not found: unset KEEPALIVE_LAB_TOXIPROXY_BIN to use the embedded server`);
+  if (!real && !fs.existsSync(CLI_ENTRY)) throw new UsageError(`the embedded Toxiproxy needs the built CLI (${CLI_ENTRY}): run "npm run build"`);
+  const port = await freePort();
+  const output: string[] = [];
+  const child = real
+    ? startChild(real, ['-host', '127.0.0.1', '-port', String(port)], { onStderrLine: (line) => output.push(line), onStdoutLine: (line) => output.push(line) })
+    : startChild(process.execPath, [CLI_ENTRY, 'toxiproxy', '--host', '127.0.0.1', '--port', String(port)], { onStderrLine: (line) => output.push(line) });
+  const url = `http://127.0.0.1:${port}`;
+  let exited: number | string | null = null;
+  void child.exited.then((code) => { exited = code; });
+  let version = '';
+  try {
+    await waitUntil(async () => {
+      if (exited !== null) throw new Error(`toxiproxy exited (${exited}) at start: ${output.slice(-3).join(' | ')}`);
+      try {
+        version = (await new Toxiproxy(url).getVersion()).trim();
+        return true;
+      } catch {
+        return false;
+      }
+    }, 10_000, () => `toxiproxy did not answer on ${url} within 10 s: ${output.slice(-3).join(' | ')}`);
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  let name = version;
+  try {
+    name = (JSON.parse(version) as { version: string }).version;
+  } catch { /* older servers answer plain text */ }
+  return { url, version: real ? `toxiproxy-server ${name}` : `embedded ${name}`, child, stop: child.stop };
+}
+
+/** Creates the proxy the topology routes through, with the cell's faults as toxics. */
+export async function createFaultProxy(url: string, upstream: string, faults: readonly Fault[]): Promise<string> {
+  const client = new Toxiproxy(url);
+  const proxy = await client.createProxy({ name: 'keepalive_lab_upstream', listen: '127.0.0.1:0', upstream });
+  for (const [index, fault] of faults.entries()) {
+    await proxy.addToxic({
+      name: `${fault.type}_${fault.stream}_${index}`,
+      type: fault.type as never,
+      stream: fault.stream,
+      toxicity: fault.toxicity,
+      attributes: fault.attributes as never,
+    });
+  }
+  return proxy.listen;
+}
