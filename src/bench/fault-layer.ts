@@ -1,0 +1,64 @@
+// `npm run bench:toxiproxy`: does the fault layer distort what it carries? The same cell
+// (K = 100 ms exact, nginx P = 60 s, POST, retry off), straight and through Toxiproxy with no
+// toxics: window edges, failure rate and trial latency side by side, at ~1,000 trials/s.
+import { parseArgs } from 'node:util';
+import { sweep } from '../api.js';
+import type { TrialRecord } from '../history/records.js';
+import { quantile } from '../util/stats.js';
+
+const { values } = parseArgs({
+  options: {
+    trials: { type: 'string', default: '150' },
+    lanes: { type: 'string', default: '128' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const rows = [];
+for (const toxiproxy of ['auto', 'always'] as const) {
+  const started = performance.now();
+  const result = await sweep({
+    proxyTimeout: ['60s'],
+    upstreamTimeout: ['100ms'],
+    methods: ['POST'],
+    retry: ['off'],
+    toxiproxy,
+    offsets: Array.from({ length: 21 }, (_, i) => -6 + i * 0.5),
+    trials: Number(values.trials),
+    lanes: Number(values.lanes),
+  });
+  const cell = result.cells[0]!;
+  const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial');
+  const latencies = trials.filter((t) => t.errorClass === 'ok').map((t) => t.latencyMs);
+  const span = (trials[trials.length - 1]!.endedAt - trials[0]!.sentAt) / 1000;
+  const window = cell.window.find((w) => w.boundary === 'upstream');
+  rows.push({
+    path: cell.path,
+    toxiproxy: result.versions.toxiproxy ?? null,
+    trials: cell.trials,
+    trialsPerSecond: Math.round(trials.length / span),
+    failureRate: Math.round(cell.failureRate * 10_000) / 10_000,
+    failureRateCi95: cell.failureRateCi95.map((v) => Math.round(v * 10_000) / 10_000),
+    coreMs: window?.coreMs ?? null,
+    anyMs: window?.anyMs ?? null,
+    peak: window?.peak ?? null,
+    latencyMs: { p50: round(quantile(latencies, 0.5)), p99: round(quantile(latencies, 0.99)) },
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+  });
+}
+const [direct, through] = rows;
+const added = { p50: round(through!.latencyMs.p50 - direct!.latencyMs.p50), p99: round(through!.latencyMs.p99 - direct!.latencyMs.p99) };
+if (values.json) {
+  process.stdout.write(JSON.stringify({ direct, through, addedLatencyMs: added }) + '\n');
+} else {
+  for (const row of rows) {
+    process.stdout.write(`${row.path.padEnd(9)} ${row.trials} trials (${row.trialsPerSecond}/s): failures ${(row.failureRate * 100).toFixed(2)}% ` +
+      `[${row.failureRateCi95.map((v) => (v * 100).toFixed(2)).join(', ')}], core ${JSON.stringify(row.coreMs)}, any ${JSON.stringify(row.anyMs)}, ` +
+      `peak ${row.peak ? `${(row.peak.failureRate * 100).toFixed(0)}% at ${row.peak.gapOffsetMs}` : '-'}; latency p50 ${row.latencyMs.p50} p99 ${row.latencyMs.p99} ms\n`);
+  }
+  process.stdout.write(`added by ${through!.toxiproxy}: latency p50 ${added.p50} ms, p99 ${added.p99} ms\n`);
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
