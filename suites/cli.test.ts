@@ -36,6 +36,8 @@ describe('bad input', () => {
     ['a missing nginx', ['sweep', '--nginx-bin', '/nonexistent/nginx'], /nginx binary "\/nonexistent\/nginx" not found: install it with "sudo apt-get install -y nginx"/],
     ['a bad config field', ['sweep', '--config', '__CONFIG__'], /config file .*: lanes: Too small/],
     ['a probe URL that is not a URL', ['probe', '--url', 'nowhere'], /--url: "nowhere" is not a URL/],
+    ['a bad fault', ['sweep', '--fault', 'latency:upstream:soon'], /--fault\/--faults: fault "latency:upstream:soon": "soon" is not a duration/],
+    ['a bad toxiproxy port', ['toxiproxy', '--port', '99999'], /--port: "99999" is not a port number/],
   ];
   for (const [what, args, message] of cases) {
     it(`${what}: one line, exit 2, nothing started or written`, () => {
@@ -152,5 +154,17 @@ describe('sweep', () => {
     while (Date.now() < gone && (harnessProcesses().length > 0 || fs.readdirSync(tmpdir).length > 0)) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(harnessProcesses()).toEqual([]);
     expect(fs.readdirSync(tmpdir)).toEqual([]);
+  });
+
+  it('toxiproxy: serves the Toxiproxy API until SIGTERM, then exits 143 with nothing left', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, 'toxiproxy', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const line = await new Promise<string>((resolve) => child.stdout.once('data', (data) => resolve(String(data))));
+    expect(JSON.parse(line)).toEqual({ event: 'listening', url: `http://127.0.0.1:${port}`, port });
+    const version = await (await fetch(`http://127.0.0.1:${port}/version`)).json();
+    expect(version).toEqual({ version: expect.stringContaining('keepalive-lab') });
+    child.kill('SIGTERM');
+    expect(await new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)))).toBe(143);
+    await expect(fetch(`http://127.0.0.1:${port}/version`)).rejects.toThrow();
   });
 });

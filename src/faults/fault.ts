@@ -38,7 +38,12 @@ export function parseFaultSpec(spec: string): Fault {
       continue;
     }
     if (!known.known.includes(key)) throw new Error(`fault "${spec}": ${type} has no attribute "${key || part}" (${known.known.join(', ')}, toxicity)`);
-    const number = known.durations.includes(key) ? parseDuration(value) : Number(value);
+    let number: number;
+    try {
+      number = known.durations.includes(key) ? parseDuration(value) : Number(value);
+    } catch (error) {
+      throw new Error(`fault "${spec}": ${(error as Error).message}`);
+    }
     if (!Number.isFinite(number) || number < 0) throw new Error(`fault "${spec}": ${key} must be a non-negative ${known.durations.includes(key) ? 'duration' : 'number'}`);
     // Toxiproxy's attributes are integers (ms, KB/s, bytes).
     attributes[key] = Math.round(number);
@@ -54,20 +59,29 @@ export function faultsLabel(faults: readonly Fault[]): string {
     ...(fault.toxicity !== 1 ? [`toxicity=${fault.toxicity}`] : [])].join(':')).join('+');
 }
 
-/** A fault in a config file: the spec string, or the object form Toxiproxy's API takes. */
-export const faultSchema = z.union([
-  z.string().transform((spec, ctx) => {
+const faultObjectSchema = z.object({
+  type: z.enum(Object.keys(FAULT_TYPES) as [string, ...string[]]),
+  stream: z.enum(['upstream', 'downstream']).default('downstream'),
+  attributes: z.record(z.string(), z.number().nonnegative()).default({}),
+  toxicity: z.number().min(0).max(1).default(1),
+}).strict();
+
+/**
+ * A fault in a config file: the spec string, or the object form Toxiproxy's API takes. (Not a
+ * z.union: a union reports "Invalid input" instead of what is wrong with the spec.)
+ */
+export const faultSchema = z.unknown().transform((value, ctx): Fault => {
+  if (typeof value === 'string') {
     try {
-      return parseFaultSpec(spec);
+      return parseFaultSpec(value);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
       return z.NEVER;
     }
-  }),
-  z.object({
-    type: z.enum(Object.keys(FAULT_TYPES) as [string, ...string[]]),
-    stream: z.enum(['upstream', 'downstream']).default('downstream'),
-    attributes: z.record(z.string(), z.number().nonnegative()).default({}),
-    toxicity: z.number().min(0).max(1).default(1),
-  }).strict(),
-]);
+  }
+  const parsed = faultObjectSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  ctx.addIssue({ code: 'custom', message: `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message} (or give a spec like "latency:upstream:10ms")` });
+  return z.NEVER;
+});
