@@ -33,7 +33,8 @@ describe(`stock Node ${process.version}, keepAliveTimeout ${K} ms, behind nginx 
   });
 
   it('the race sits at the effective close', () => {
-    expect(findCell(atClose, { method: 'POST' })).toShowRace({ atLeast: 0.02 });
+    // Measured 14% (27 of 197) in the core [-2, 0) ms.
+    expect(findCell(atClose, { method: 'POST' })).toShowRace({ atLeast: 0.03, within: [-2, 0] });
   });
 
   it('nothing races at the configured keepAliveTimeout', () => {

@@ -5,11 +5,14 @@
 //   expect(cell).toHaveFailureRateBelow(0.001) // the 95% upper bound is below 0.1%
 import { expect } from 'vitest';
 import type { CellAnalysis } from '../analysis/analyze-history.js';
+import { poolBins } from '../analysis/bins.js';
 import { evidence } from './evidence.js';
 
 interface RaceOptions {
   /** The lower bound must exceed this rate (default 0: at least one failure, beyond chance). */
   atLeast?: number;
+  /** Pool only the bins of this gap-offset range [from, to) at the cell's first boundary. */
+  within?: [number, number];
 }
 
 export interface KeepaliveLabMatchers<R = unknown> {
@@ -29,10 +32,13 @@ const percent = (rate: number) => `${(rate * 100).toFixed(3)}%`;
 expect.extend({
   toShowRace(cell: CellAnalysis, options: RaceOptions = {}) {
     const atLeast = options.atLeast ?? 0;
-    const [low] = cell.failureRateCi95;
+    const within = options.within;
+    const pooled = within ? poolBins(cell.bins, cell.boundaries[0]?.kind ?? 'upstream', within[0], within[1]) : cell;
+    const [low] = pooled.failureRateCi95;
+    const where = within ? ` within [${within[0]}, ${within[1]}) ms: ${pooled.failures}/${pooled.trials}` : '';
     return {
       pass: low > atLeast,
-      message: () => `expected ${cell.id} ${this.isNot ? 'not ' : ''}to show the race (95% lower bound of the failure rate ${percent(low)} ${this.isNot ? '<=' : '>'} ${percent(atLeast)})\n${evidence(cell)}`,
+      message: () => `expected ${cell.id} ${this.isNot ? 'not ' : ''}to show the race (95% lower bound of the failure rate${where} ${percent(low)} ${this.isNot ? '<=' : '>'} ${percent(atLeast)})\n${evidence(cell)}`,
     };
   },
   toHaveFailureRateBelow(cell: CellAnalysis, rate: number) {

@@ -1,11 +1,11 @@
 // Fires callbacks at hrtime instants. Node's timers have whole-millisecond resolution and fire
 // up to ~1.6 ms early on this kind of machine (RACE.md), which would smear a 2 ms window. So
 // a timer takes us to within `spinMs` of the next instant, and from there the loop polls with
-// setImmediate (I/O runs between polls), sleeping a short slice per poll, until the instant
+// setImmediate (I/O runs between polls), sleeping a 100 us slice per poll, until the instant
 // has passed. With spinMs = 0 it is a plain timer scheduler: later, and analysis bins by the
 // measured gap either way.
 
-const SLICE_NS = 200_000n;
+const SLICE_NS = 100_000n;
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 interface Entry {
