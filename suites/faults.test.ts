@@ -100,8 +100,9 @@ describe(`the margin rule, latency ${L} ms on upstream, K = 100 ms exact`, () =>
     let found: number | null = null;
     const tried: string[] = [];
     // RACE.md's real Toxiproxy needed ~L + 5 ms here; the tail of the request's transit (nginx,
-    // the fault layer and the upstream sharing 2 cores) decides it, so search up to L + 25.
-    for (const margin of [L + 2, L + 6, L + 10, L + 15, L + 20, L + 25]) {
+    // the fault layer and the upstream sharing 2 cores) decides it: measured 25 ms in one run,
+    // 30 ms in another, with bursts rather than a smooth tail. Search up to L + 40.
+    for (const margin of [L + 2, L + 6, L + 10, L + 15, L + 20, L + 30, L + 40]) {
       const c = findCell(await measureAt([margin], Math.ceil(MIN_TRIALS / 7)), { method: 'POST' });
       tried.push(`margin ${margin} ms: ${c.failures}/${c.trials}`);
       if (c.failures === 0 && c.trials >= MIN_TRIALS) {
