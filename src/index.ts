@@ -2,9 +2,11 @@
  * keepalive-lab measures the keep-alive race between a proxy and its upstream.
  *
  * A *scenario* describes a topology (proxy flavour and its config, the upstream and its
- * keep-alive settings, later faults), a workload and the cells to measure (`scenario/`). A
- * *runtime* starts the described topology (`runtime/`: local processes; containers later) and
- * returns a started topology with addresses, logs and `stop()`. The *probe* (`probe/`) measures
+ * keep-alive settings, and *faults*, `faults/`), a workload and the cells to measure
+ * (`scenario/`). A *runtime* starts the described topology (`runtime/`: local processes;
+ * containers later), with a Toxiproxy between proxy and upstream when a cell has faults (a real
+ * one, or the embedded Toxiproxy-compatible server in `toxiproxy/`), and returns a started
+ * topology with addresses, logs and `stop()`. The *probe* (`probe/`) measures
  * when the upstream really closes idle connections. The *workload* (`workload/`) fires trials
  * that reuse a proxy-to-upstream connection at the boundary plus an offset, and writes every
  * trial to a *history* (`history/`: JSON lines, written as they complete, together with the
@@ -25,6 +27,8 @@ export { parseSweepConfig, sweepConfigSchema, type SweepConfig, type SweepConfig
 export { renderNginxConf, type NginxSpec } from './proxy/nginx/render.js';
 export { parseNginxErrorLine, classifyNginxMessage } from './proxy/nginx/error-log.js';
 export { runSweep } from './sweep/run-sweep.js';
+export { parseFaultSpec, faultsLabel, type Fault } from './faults/fault.js';
+export { startToxiproxyServer, type RunningToxiproxy, type ToxiproxyServerOptions } from './toxiproxy/api-server.js';
 export { writeRunOutputs } from './report/write-outputs.js';
 export { summaryJson } from './report/summary.js';
 export { wilsonInterval } from './util/stats.js';
