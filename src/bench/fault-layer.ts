@@ -10,6 +10,7 @@ const { values } = parseArgs({
   options: {
     trials: { type: 'string', default: '150' },
     lanes: { type: 'string', default: '128' },
+    'spin-ms': { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -26,7 +27,7 @@ for (const toxiproxy of ['auto', 'always'] as const) {
     offsets: Array.from({ length: 21 }, (_, i) => -6 + i * 0.5),
     trials: Number(values.trials),
     lanes: Number(values.lanes),
-  });
+  }, { spinMs: Number(values['spin-ms']) });
   const cell = result.cells[0]!;
   const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial');
   const latencies = trials.filter((t) => t.errorClass === 'ok').map((t) => t.latencyMs);
