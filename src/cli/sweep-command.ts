@@ -34,6 +34,8 @@ const FLAG_FIELDS = {
   faults: '--fault/--faults',
   toxiproxy: '--through-toxiproxy',
   toxiproxyBin: '--toxiproxy-bin',
+  responseDelay: '--response-delay',
+  bodySize: '--body-size',
 } as const;
 
 interface SweepFlags {
@@ -58,6 +60,8 @@ interface SweepFlags {
   faults?: string;
   throughToxiproxy?: boolean;
   toxiproxyBin?: string;
+  responseDelay?: string;
+  bodySize?: string;
   progress: boolean;
 }
 
@@ -72,6 +76,8 @@ export function sweepCommand(): Command {
     .option('--methods <list>', 'GET,POST (default GET,POST)')
     .option('--retry <list>', 'nginx retry policies: default,off,non_idempotent (default default,off)')
     .option('--offsets <list>', 'idle-gap offsets from the boundary: durations and ranges FROM..TO@STEP (default -20ms,-10ms,-3ms..3ms@0.5ms,10ms,20ms)')
+    .option('--response-delay <duration>', 'the upstream waits this long before answering (default 0)')
+    .option('--body-size <bytes>', 'bytes of the upstream\'s response body (default 3)')
     .option('--trials <n>', 'trials per offset, per cell and boundary (default 100)')
     .option('--boundaries <which>', 'auto (the close that comes first), upstream, proxy or both (default auto)')
     .option('--lanes <n>', 'concurrent lanes, each with its own nginx upstream pool; more is faster, fewer loads the proxy less (default 64)')
@@ -111,10 +117,10 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
   }
   const fromFlags: Record<string, unknown> = {};
   const lists = ['proxyTimeout', 'upstreamTimeout', 'upstreamClose', 'methods', 'retry'] as const;
-  const numbers = ['trials', 'lanes', 'probeSamples', 'maxCellSeconds', 'seed'] as const;
+  const numbers = ['trials', 'lanes', 'probeSamples', 'maxCellSeconds', 'seed', 'bodySize'] as const;
   for (const key of lists) if (flags[key] !== undefined) fromFlags[key] = splitList(flags[key]!);
   for (const key of numbers) if (flags[key] !== undefined) fromFlags[key] = toNumber(flags[key]!, FLAG_FIELDS[key]);
-  for (const key of ['closeStyle', 'boundaries', 'nginxBin', 'out', 'toxiproxyBin'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  for (const key of ['closeStyle', 'boundaries', 'nginxBin', 'out', 'toxiproxyBin', 'responseDelay'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
   if (flags.fault !== undefined && flags.fault.length > 0 && flags.faults !== undefined) throw new UsageError('--fault and --faults: give one of them');
   if (flags.fault !== undefined && flags.fault.length > 0) fromFlags.faults = [flags.fault];
   if (flags.faults !== undefined) fromFlags.faults = flags.faults.split(';').map((set) => (set.trim() === 'none' ? [] : splitList(set)));

@@ -31,6 +31,10 @@ export const sweepConfigSchema = z.object({
   upstreamTimeout: list(positiveDurationMs).default([100]),
   upstreamClose: list(z.enum(CLOSE_MODES)).default(['exact']),
   closeStyle: z.enum(['fin', 'rst']).default('fin'),
+  /** The upstream waits this long before answering (ms). */
+  responseDelay: durationMs.pipe(z.number().min(0, 'must not be negative')).default(0),
+  /** Bytes of the upstream's response body. */
+  bodySize: z.number().int().min(0).max(100_000_000).default(3),
   methods: list(z.enum(METHODS)).default(['GET', 'POST']),
   retry: list(z.enum(RETRY_POLICIES)).default(['default', 'off']),
   offsets: list(durationMs).default(DEFAULT_OFFSETS_MS),

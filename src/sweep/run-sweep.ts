@@ -43,7 +43,13 @@ export function topologySpecFor(group: TopologyGroup, config: SweepConfig): Topo
         workerProcesses: config.workerProcesses,
       },
     },
-    upstream: { keepAliveTimeoutMs: group.upstreamTimeoutMs, closeMode: group.upstreamClose, closeStyle: group.closeStyle },
+    upstream: {
+      keepAliveTimeoutMs: group.upstreamTimeoutMs,
+      closeMode: group.upstreamClose,
+      closeStyle: group.closeStyle,
+      responseDelayMs: config.responseDelay,
+      bodySize: config.bodySize,
+    },
     ...(group.path === 'toxiproxy' ? { faultLayer: { faults: group.faults } } : {}),
     ...(config.out ? { artifactsDir: `${config.out}/logs`, artifactsName: group.key } : {}),
   };

@@ -20,6 +20,8 @@ describe('sweep config', () => {
     expect(() => sweepConfigFromFlags({ proxyTimeout: '5x', progress: true })).toThrow('--proxy-timeout: "5x" is not a duration');
     expect(() => sweepConfigFromFlags({ retry: 'sometimes', progress: true })).toThrow(/^--retry:/);
     expect(() => sweepConfigFromFlags({ trials: 'many', progress: true })).toThrow('--trials: "many" is not a number');
+    expect(() => sweepConfigFromFlags({ responseDelay: '-5ms', progress: true })).toThrow('--response-delay: must not be negative');
+    expect(sweepConfigFromFlags({ responseDelay: '20ms', bodySize: '4096', progress: true })).toMatchObject({ responseDelay: 20, bodySize: 4096 });
     expect(() => sweepConfigFromFlags({ config: '/nonexistent.json', progress: true })).toThrow('--config: cannot read /nonexistent.json: ENOENT');
   });
   it('groups cells that share a topology (methods share one)', () => {
