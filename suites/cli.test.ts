@@ -28,6 +28,15 @@ function harnessProcesses(): string[] {
   return out.split('\n').filter((line) => line.includes(tmp));
 }
 
+describe('the installed command', () => {
+  it('runs as an executable (package bin), as npx runs it', () => {
+    const result = spawnSync(CLI, ['--help'], { encoding: 'utf8' });
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/Usage: keepalive-lab/);
+  });
+});
+
 describe('bad input', () => {
   const cases: [string, string[], RegExp][] = [
     ['an unknown flag', ['sweep', '--bogus'], /unknown option '--bogus'/],
