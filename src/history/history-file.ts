@@ -8,9 +8,9 @@ export interface HistorySink {
 }
 
 /**
- * A file sink. Records go through a write stream (one syscall per batch, not per trial) and
- * `flush()`-free durability is good enough: an interrupted run loses at most what the
- * stream had not yet handed to the kernel, because close() runs on every exit path.
+ * A file sink. Records go through a write stream (one syscall per batch, not per trial).
+ * close() runs on every exit path the harness controls (cleanup.ts); a kill -9 loses at most
+ * what the stream had not yet handed to the kernel, and the reader skips a torn last line.
  */
 export function openHistoryFile(path: string): HistorySink {
   const stream = fs.createWriteStream(path, { flags: 'a' });
