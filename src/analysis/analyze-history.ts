@@ -110,19 +110,10 @@ export function analyzeCell(cell: CellRecord, trials: readonly TrialRecord[], co
   const status502 = errorClasses['502'] ?? 0;
   const n = trials.length;
   const bins = binTrials(trials, context.confidence, (trial) => context.trialsInProxyLog.has(trial.id));
+  // The cell's own description passes through; only the record's bookkeeping stays behind.
+  const { type: _type, trialPrefix: _trialPrefix, lanes: _lanes, ...description } = cell;
   return {
-    id: cell.id,
-    proxyTimeoutMs: cell.proxyTimeoutMs,
-    upstreamTimeoutMs: cell.upstreamTimeoutMs,
-    upstreamClose: cell.upstreamClose,
-    closeStyle: cell.closeStyle,
-    effectiveCloseMs: cell.effectiveCloseMs,
-    method: cell.method,
-    retry: cell.retry,
-    faults: cell.faults,
-    path: cell.path,
-    probe: cell.probe,
-    boundaries: cell.boundaries,
+    ...description,
     completed: context.completed,
     trials: n,
     ok: errorClasses.ok ?? 0,

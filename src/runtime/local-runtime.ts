@@ -78,7 +78,6 @@ async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versi
       proxy: { host: '127.0.0.1', port: proxyPort },
       upstream: { host: '127.0.0.1', port: upstream.port },
       versions: { ...versions, upstreamNode: upstream.nodeVersion, ...layerVersions },
-      path: spec.faultLayer ? 'toxiproxy' : 'direct',
       drainProxyLog() {
         const drained = proxyLog;
         proxyLog = [];

@@ -28,8 +28,6 @@ export interface StartedTopology {
   /** The upstream itself, reachable without the proxy (for the probe). */
   upstream: Endpoint;
   versions: Record<string, string>;
-  /** Whether requests pass a Toxiproxy on their way to the upstream. */
-  path: 'direct' | 'toxiproxy';
   /** Proxy log records read since the last call. */
   drainProxyLog(): ProxyLogRecord[];
   /** Upstream connection events recorded since the last call. */

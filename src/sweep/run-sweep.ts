@@ -30,7 +30,7 @@ export interface SweepOutcome {
   reason?: string;
 }
 
-export function topologySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpec {
+function topologySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpec {
   return {
     proxy: {
       flavour: 'nginx',
