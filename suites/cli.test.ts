@@ -134,7 +134,7 @@ describe('sweep', () => {
     expect(harnessProcesses().length).toBeGreaterThan(0);
     process.kill(-child.pid!, 'SIGINT');
     const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? signal)));
-    expect(code).toBe(130);
+    expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/SIGINT received/);
     expect(harnessProcesses()).toEqual([]);
     expect(fs.readdirSync(tmpdir)).toEqual([]);

@@ -54,6 +54,9 @@ interface PlannedTrial {
   offsetMs: number;
 }
 
+/** How long a trial that ended without an answer waits to learn whether a shutdown caused it. */
+const TEARDOWN_GRACE_MS = 50;
+
 /** Untimed requests each lane sends before its first trial. */
 const WARMUP_REQUESTS = 3;
 
@@ -95,6 +98,10 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
     await scheduler.at(idleSince.ns + BigInt(Math.round((item.boundaryMs + item.offsetMs) * 1e6)));
     const id = `${plan.trialPrefix}.${sequence++}`;
     const result = await lane.connection.send(request(lane, id), responseTimeoutMs);
+    // A connection that ended without an answer may be the topology going down: a terminal's
+    // Ctrl-C reaches nginx in the same instant as the harness, and its sockets' close can be
+    // handled before the harness's signal handler. Give the signal a moment to land first.
+    if (result.status === null) await new Promise((resolve) => setTimeout(resolve, TEARDOWN_GRACE_MS));
     if (isShuttingDown()) return;
     const gapMs = Number(result.sentAtNs - idleSince.ns) / 1e6;
     const trial: TrialRecord = {
