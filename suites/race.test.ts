@@ -15,25 +15,26 @@ describe('K=100ms exact upstream behind nginx P=60s', () => {
       upstreamClose: ['exact'],
       methods: ['GET', 'POST'],
       retry: ['default', 'off'],
-      offsets: [-20, -10, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 10, 20],
-      trials: 60,
+      offsets: [-20, -15, -10, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 10, 15, 20],
+      // Per-bin rates vary from run to run (peak 13-50% per 0.5 ms bin seen), so the claims
+      // rest on pooled counts large enough to hold for the quietest window measured.
+      trials: 150,
       lanes: 64,
     });
   });
 
   it('POST with nginx default retry fails at the boundary, as 502s', () => {
     const cell = findCell(result, { method: 'POST', retry: 'default' });
-    // Measured 15-30% per bin in [-2, 0) ms (the core); a 5% lower bound keeps the claim true every run.
-    expect(cell).toShowRace({ atLeast: 0.05, within: [-2, 0] });
+    expect(cell).toShowRace({ within: [-2, 0] });
     expect(cell.status502).toBe(cell.failures);
   });
 
   it('GET with proxy_next_upstream off fails at the boundary', () => {
-    expect(findCell(result, { method: 'GET', retry: 'off' })).toShowRace({ atLeast: 0.05, within: [-2, 0] });
+    expect(findCell(result, { method: 'GET', retry: 'off' })).toShowRace({ within: [-2, 0] });
   });
 
   it('POST with retry off fails too', () => {
-    expect(findCell(result, { method: 'POST', retry: 'off' })).toShowRace({ atLeast: 0.05, within: [-2, 0] });
+    expect(findCell(result, { method: 'POST', retry: 'off' })).toShowRace({ within: [-2, 0] });
   });
 
   it('the race sits at the upstream close: in its core failures are far more likely than 10 ms or more away', () => {
@@ -41,8 +42,8 @@ describe('K=100ms exact upstream behind nginx P=60s', () => {
       const near = poolBins(cell.bins, 'upstream', -2, 0);
       const far = [poolBins(cell.bins, 'upstream', -Infinity, -9.5), poolBins(cell.bins, 'upstream', 9.5, Infinity)];
       for (const side of far) {
-        expect(side.trials).toBeGreaterThan(50);
-        // Disjoint 95% intervals: measured near ~10%, far 0.
+        expect(side.trials).toBeGreaterThan(300);
+        // Disjoint 95% intervals: measured 6.5-25% in the core, 0 ten or more ms away.
         expect(side.failureRateCi95[1], `${cell.id}: far ${side.failures}/${side.trials} vs near ${near.failures}/${near.trials}`).toBeLessThan(near.failureRateCi95[0]);
       }
     }
