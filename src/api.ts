@@ -3,13 +3,14 @@
 import { analyzeHistory, type RunAnalysis } from './analysis/analyze-history.js';
 import { memoryHistory, openHistoryFile, teeHistory } from './history/history-file.js';
 import type { HistoryRecord } from './history/records.js';
-import { localRuntime } from './runtime/local-runtime.js';
+import { localRuntimeOptions } from './runtime/local-runtime.js';
+import { runtimeChoice, selectRuntime } from './runtime/select-runtime.js';
 import type { Runtime } from './runtime/runtime.js';
 import { parseSweepConfig, type SweepConfigInput } from './scenario/sweep-config.js';
 import { runSweep, type SweepHooks } from './sweep/run-sweep.js';
 
 export interface SweepOptions extends SweepHooks {
-  /** Defaults to the local runtime (nginx on PATH). */
+  /** Defaults to the config's `runtime` (else KEEPALIVE_LAB_RUNTIME, else local). */
   runtime?: Runtime;
   /** Also append the history to this JSON-lines file. */
   historyFile?: string;
@@ -21,7 +22,7 @@ export interface SweepResult extends RunAnalysis {
 
 export async function sweep(input: SweepConfigInput, options: SweepOptions = {}): Promise<SweepResult> {
   const config = parseSweepConfig(input);
-  const runtime = options.runtime ?? localRuntime({ ...(config.nginxBin && { nginxBinary: config.nginxBin }), ...(config.toxiproxyBin && { toxiproxyBinary: config.toxiproxyBin }) });
+  const runtime = options.runtime ?? (await selectRuntime(runtimeChoice(config.runtime), localRuntimeOptions(config))).runtime;
   const memory = memoryHistory();
   const history = options.historyFile ? teeHistory(memory, openHistoryFile(options.historyFile)) : memory;
   try {

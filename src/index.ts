@@ -3,8 +3,8 @@
  *
  * A *scenario* describes a topology (proxy flavour and its config, the upstream and its
  * keep-alive settings, and *faults*, `faults/`), a workload and the cells to measure
- * (`scenario/`). A *runtime* starts the described topology (`runtime/`: local processes;
- * containers later), with a Toxiproxy between proxy and upstream when a cell has faults (a real
+ * (`scenario/`). A *runtime* starts the described topology (`runtime/`: local processes, or
+ * containers on a private Docker network through Testcontainers), with a Toxiproxy between proxy and upstream when a cell has faults (a real
  * one, or the embedded Toxiproxy-compatible server in `toxiproxy/`), and returns a started
  * topology with addresses, logs and `stop()`. The *probe* (`probe/`) measures
  * when the upstream really closes idle connections. The *workload* (`workload/`) fires trials
@@ -22,6 +22,10 @@ export { readHistoryFile, openHistoryFile, memoryHistory, type HistorySink } fro
 export type * from './history/records.js';
 export { probeIdleClose, type ProbeOptions, type ProbeResult } from './probe/probe.js';
 export { localRuntime } from './runtime/local-runtime.js';
+export { containersRuntime } from './runtime/containers/containers-runtime.js';
+export { selectRuntime, runtimeChoice, type RuntimeChoice } from './runtime/select-runtime.js';
+export { dockerEngine } from './runtime/containers/docker-engine.js';
+export { configuredImages, DEFAULT_IMAGES } from './runtime/containers/images.js';
 export type { Runtime, StartedTopology, TopologySpec, Endpoint } from './runtime/runtime.js';
 export { parseSweepConfig, sweepConfigSchema, type SweepConfig, type SweepConfigInput } from './scenario/sweep-config.js';
 export { renderNginxConf, type NginxSpec } from './proxy/nginx/render.js';

@@ -7,7 +7,8 @@ import { openHistoryFile } from '../history/history-file.js';
 import { summaryTable } from '../report/summary-table.js';
 import type { RunAnalysis } from '../analysis/analyze-history.js';
 import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
-import { localRuntime } from '../runtime/local-runtime.js';
+import { localRuntimeOptions } from '../runtime/local-runtime.js';
+import { runtimeChoice, selectRuntime } from '../runtime/select-runtime.js';
 import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
 import { runSweep } from '../sweep/run-sweep.js';
 import { onCleanup } from '../util/cleanup.js';
@@ -36,10 +37,12 @@ const FLAG_FIELDS = {
   toxiproxyBin: '--toxiproxy-bin',
   responseDelay: '--response-delay',
   bodySize: '--body-size',
+  runtime: '--runtime',
 } as const;
 
 interface SweepFlags {
   config?: string;
+  runtime?: string;
   proxyTimeout?: string;
   upstreamTimeout?: string;
   upstreamClose?: string;
@@ -67,7 +70,8 @@ interface SweepFlags {
 
 export function sweepCommand(): Command {
   return new Command('sweep')
-    .description('measure failure rates at the keep-alive boundary for each timeout pairing (local runtime: real nginx and Node)')
+    .description('measure failure rates at the keep-alive boundary for each timeout pairing (real nginx and Node, as local processes or containers)')
+    .option('--runtime <name>', 'local (processes here), containers (Docker, through Testcontainers) or auto (containers when a Docker engine answers) (default: KEEPALIVE_LAB_RUNTIME, else local)')
     .option('--config <file>', 'JSON file with any of the settings below (flags win)')
     .option('--proxy-timeout <list>', 'nginx upstream keepalive_timeout values P, e.g. 500ms,60s (default 60s,50ms)')
     .option('--upstream-timeout <list>', 'upstream keepAliveTimeout values K, e.g. 100ms,1s (default 100ms)')
@@ -120,7 +124,7 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
   const numbers = ['trials', 'lanes', 'probeSamples', 'maxCellSeconds', 'seed', 'bodySize'] as const;
   for (const key of lists) if (flags[key] !== undefined) fromFlags[key] = splitList(flags[key]!);
   for (const key of numbers) if (flags[key] !== undefined) fromFlags[key] = toNumber(flags[key]!, FLAG_FIELDS[key]);
-  for (const key of ['closeStyle', 'boundaries', 'nginxBin', 'out', 'toxiproxyBin', 'responseDelay'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  for (const key of ['closeStyle', 'boundaries', 'nginxBin', 'out', 'toxiproxyBin', 'responseDelay', 'runtime'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
   if (flags.fault !== undefined && flags.fault.length > 0 && flags.faults !== undefined) throw new UsageError('--fault and --faults: give one of them');
   if (flags.fault !== undefined && flags.fault.length > 0) fromFlags.faults = [flags.fault];
   if (flags.faults !== undefined) fromFlags.faults = flags.faults.split(';').map((set) => (set.trim() === 'none' ? [] : splitList(set)));
@@ -150,8 +154,10 @@ function toNumber(text: string, flag: string): number {
 
 async function runSweepCommand(config: SweepConfig, flags: SweepFlags): Promise<number> {
   const spinMs = toNumber(flags.spinMs ?? '2', '--spin-ms');
-  // Resolve the runtime before creating anything: a missing nginx must leave nothing behind.
-  const runtime = localRuntime({ ...(config.nginxBin && { nginxBinary: config.nginxBin }), ...(config.toxiproxyBin && { toxiproxyBinary: config.toxiproxyBin }) });
+  // Resolve the runtime before creating anything: a missing nginx, engine or image must leave
+  // nothing behind.
+  const { runtime, note } = await selectRuntime(runtimeChoice(config.runtime), localRuntimeOptions(config));
+  process.stderr.write(`${note}\n`);
   const out = config.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
   fs.mkdirSync(out, { recursive: true });
   const historyPath = path.join(out, HISTORY_FILE);

@@ -20,6 +20,11 @@ export interface LocalRuntimeOptions {
   toxiproxyBinary?: string;
 }
 
+/** The local runtime's settings from a sweep config. */
+export function localRuntimeOptions(config: { nginxBin?: string | undefined; toxiproxyBin?: string | undefined }): LocalRuntimeOptions {
+  return { ...(config.nginxBin && { nginxBinary: config.nginxBin }), ...(config.toxiproxyBin && { toxiproxyBinary: config.toxiproxyBin }) };
+}
+
 export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
   // Resolve the binary up front: a missing nginx is a one-line error before anything starts.
   const nginxBinary = resolveNginxBinary(options.nginxBinary);

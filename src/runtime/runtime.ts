@@ -28,6 +28,8 @@ export interface StartedTopology {
   /** The upstream itself, reachable without the proxy (for the probe). */
   upstream: Endpoint;
   versions: Record<string, string>;
+  /** How long the proxy log and upstream events may lag behind what they record (ms). */
+  logLagMs?: number;
   /** Proxy log records read since the last call. */
   drainProxyLog(): ProxyLogRecord[];
   /** Upstream connection events recorded since the last call. */

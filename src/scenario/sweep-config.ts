@@ -50,6 +50,8 @@ export const sweepConfigSchema = z.object({
   faults: z.array(z.array(faultSchema)).min(1, 'needs at least one fault set ([] for none)').default([[]]),
   /** `auto`: only cells with faults pass a Toxiproxy; `always`: fault-free cells too. */
   toxiproxy: z.enum(['auto', 'always']).default('auto'),
+  /** Where the topology runs; unset: KEEPALIVE_LAB_RUNTIME, else local (see select-runtime.ts). */
+  runtime: z.enum(['auto', 'local', 'containers']).optional(),
   toxiproxyBin: z.string().min(1).optional(),
   nginxBin: z.string().min(1).optional(),
   out: z.string().min(1).optional(),

@@ -108,14 +108,14 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
           spinMs: hooks.spinMs,
           onTrial: hooks.onTrial,
         }, history);
-        await delay(LOG_SETTLE_MS);
+        await delay(topology.logLagMs ?? LOG_SETTLE_MS);
         drain();
         history.append({ type: 'cell-end', cell: cell.id, completed: outcome.completed, ...(outcome.reason ? { reason: outcome.reason } : {}), seconds: (Date.now() - started) / 1000 });
         if (!outcome.completed && !outcome.reason?.startsWith('time limit')) return { completed: false, reason: `${cell.id}: ${outcome.reason}` };
       }
     } finally {
       clearInterval(drainTimer);
-      await delay(LOG_SETTLE_MS);
+      await delay(topology.logLagMs ?? LOG_SETTLE_MS);
       drain();
       await topology.stop();
     }

@@ -58,9 +58,9 @@ export async function startLocalToxiproxy(configuredBinary?: string): Promise<Lo
 }
 
 /** Creates the proxy the topology routes through, with the cell's faults as toxics. */
-export async function createFaultProxy(url: string, upstream: string, faults: readonly Fault[]): Promise<string> {
+export async function createFaultProxy(url: string, upstream: string, faults: readonly Fault[], listen = '127.0.0.1:0'): Promise<string> {
   const client = new Toxiproxy(url);
-  const proxy = await client.createProxy({ name: 'keepalive_lab_upstream', listen: '127.0.0.1:0', upstream });
+  const proxy = await client.createProxy({ name: 'keepalive_lab_upstream', listen, upstream });
   for (const [index, fault] of faults.entries()) {
     await proxy.addToxic({
       name: `${fault.type}_${fault.stream}_${index}`,

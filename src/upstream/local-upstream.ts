@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { startChild, waitUntil, type ManagedChild } from '../util/child.js';
 import type { UpstreamEventRecord } from '../history/records.js';
+import { parseUpstreamLine } from './upstream-output.js';
 import { UPSTREAM_PROGRAM, upstreamArgs, type UpstreamSpec } from './upstream-spec.js';
 
 export interface LocalUpstream {
@@ -18,10 +19,8 @@ export async function startLocalUpstream(spec: UpstreamSpec, port: number, event
   const errors: string[] = [];
   const child = startChild(nodeBinary, [UPSTREAM_PROGRAM, ...upstreamArgs(spec), '--port', String(port), '--events', eventsPath, '--exit-with-stdin'], {
     onStdoutLine: (line) => {
-      try {
-        const message = JSON.parse(line) as { event?: string; port: number; node: string };
-        if (message.event === 'listening') ready = message;
-      } catch { /* not a control line */ }
+      const parsed = parseUpstreamLine(line);
+      if (parsed?.kind === 'listening') ready = parsed;
     },
     onStderrLine: (line) => errors.push(line),
   });
@@ -53,7 +52,10 @@ export async function startLocalUpstream(spec: UpstreamSpec, port: number, event
       const text = carry + fresh.toString('utf8');
       const lines = text.split('\n');
       carry = lines.pop() ?? '';
-      return lines.filter((line) => line !== '').map((line) => ({ type: 'upstream', ...JSON.parse(line) }) as UpstreamEventRecord);
+      return lines.flatMap((line) => {
+        const parsed = parseUpstreamLine(line);
+        return parsed?.kind === 'event' ? [parsed.event] : [];
+      });
     },
     stop: child.stop,
   };

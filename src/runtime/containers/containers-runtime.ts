@@ -1,0 +1,220 @@
+// Containers runtime: the same topology as the local one, as containers on a private Docker
+// network (Testcontainers): client -> nginx ("proxy") [-> Toxiproxy ("toxiproxy")] -> the
+// upstream program in a Node image ("upstream"). Nothing here needs a shell in an image: config
+// and program are copied in, readiness is read from logs or HTTP, logs are streamed out.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
+import { Network, PullPolicy, Wait, type ContainerRuntimeClient, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { Toxiproxy } from 'toxiproxy-node-client';
+import type { ProxyLogRecord, UpstreamEventRecord } from '../../history/records.js';
+import { parseNginxErrorLine } from '../../proxy/nginx/error-log.js';
+import { renderNginxConf } from '../../proxy/nginx/render.js';
+import { createFaultProxy } from '../../toxiproxy/local-toxiproxy.js';
+import { parseUpstreamLine } from '../../upstream/upstream-output.js';
+import { UPSTREAM_PROGRAM, upstreamArgs } from '../../upstream/upstream-spec.js';
+import { onCleanup } from '../../util/cleanup.js';
+import { UsageError } from '../../util/errors.js';
+import { monotonicMs } from '../../workload/clock.js';
+import type { Endpoint, Runtime, StartedTopology, TopologySpec } from '../runtime.js';
+import { dockerEngine } from './docker-engine.js';
+import { engineIsLocal, LoopbackContainer } from './loopback-container.js';
+import { configuredImages, ensureImage, type ImageChoice } from './images.js';
+
+const UPSTREAM_PORT = 3000;
+const TOXIPROXY_API_PORT = 8474;
+const TOXIPROXY_PROXY_PORT = 8666;
+const NGINX_PORT = 8080;
+const NGINX_PREFIX = '/tmp/keepalive-lab';
+const PROGRAM_IN_CONTAINER = '/opt/keepalive-lab/upstream-server.mjs';
+const STARTUP_TIMEOUT_MS = 30_000;
+
+/** Connects to the engine and checks every image before anything starts. */
+export async function containersRuntime(): Promise<Runtime> {
+  const engine = await dockerEngine();
+  if ('reason' in engine) throw new UsageError(`--runtime containers: ${engine.reason}`);
+  const images = configuredImages();
+  const [nginxImage, nodeImage] = [await ensureImage(engine.client, images.nginx), await ensureImage(engine.client, images.node)];
+  // The Toxiproxy image is checked when a topology first needs it: fault-free sweeps do not.
+  let toxiproxyImage: string | null = null;
+  const versions: Record<string, string> = {
+    harnessNode: process.version,
+    docker: String(engine.client.info.containerRuntime.serverVersion),
+    nginxImage,
+    nodeImage,
+  };
+  return {
+    name: 'containers',
+    versions,
+    async start(spec) {
+      if (spec.faultLayer) toxiproxyImage ??= await ensureImage(engine.client, images.toxiproxy);
+      return startContainerTopology(spec, engine.client, images, toxiproxyImage);
+    },
+  };
+}
+
+async function startContainerTopology(spec: TopologySpec, client: ContainerRuntimeClient, images: Record<string, ImageChoice>, toxiproxyImage: string | null): Promise<StartedTopology> {
+  const started: StartedTestContainer[] = [];
+  let network: StartedNetwork | null = null;
+  let proxyLog: ProxyLogRecord[] = [];
+  let upstreamEvents: UpstreamEventRecord[] = [];
+  const errorLines: string[] = [];
+  const versions: Record<string, string> = {};
+  let nginxConf = '';
+  let nginxReady = false;
+  const loopback = engineIsLocal(client.info.containerRuntime.host);
+
+  const stopAll = onCleanup(async () => {
+    // Newest first, then the network they were on; each stop kills at once (timeout 0).
+    for (const container of started.reverse()) await container.stop().catch(() => {});
+    await network?.stop().catch(() => {});
+    copyArtifacts(spec, nginxConf, errorLines);
+  });
+  try {
+    network = await new Network().start();
+    const upstreamReady = new LoopbackContainer(images.node!.reference, loopback)
+      .withPullPolicy(PullPolicy.neverPull())
+      .withNetwork(network)
+      .withNetworkAliases('upstream')
+      .withCopyFilesToContainer([{ source: UPSTREAM_PROGRAM, target: PROGRAM_IN_CONTAINER }])
+      .withCommand(['node', PROGRAM_IN_CONTAINER, ...upstreamArgs(spec.upstream), '--host', '0.0.0.0', '--port', String(UPSTREAM_PORT), '--events', '-'])
+      .withExposedPorts(UPSTREAM_PORT)
+      .withLogConsumer((stream) => forEachLine(stream, (line) => {
+        const parsed = parseUpstreamLine(line);
+        if (parsed?.kind === 'event') upstreamEvents.push(parsed.event);
+        else if (parsed?.kind === 'listening') versions.upstreamNode = parsed.node;
+      }))
+      .withWaitStrategy(Wait.forLogMessage(/"event":"listening"/))
+      .withStartupTimeout(STARTUP_TIMEOUT_MS)
+      .start();
+    // Toxiproxy and the upstream come up side by side; nginx needs both names to resolve.
+    const toxiproxyReady = spec.faultLayer
+      ? new LoopbackContainer(images.toxiproxy!.reference, loopback)
+        .withPullPolicy(PullPolicy.neverPull())
+        .withNetwork(network)
+        .withNetworkAliases('toxiproxy')
+        .withExposedPorts(TOXIPROXY_API_PORT)
+        .withWaitStrategy(Wait.forHttp('/version', TOXIPROXY_API_PORT))
+        .withStartupTimeout(STARTUP_TIMEOUT_MS)
+        .start()
+      : null;
+    const [upstream, toxiproxy] = await Promise.allSettled([upstreamReady, toxiproxyReady]).then((results) => {
+      for (const result of results) if (result.status === 'fulfilled' && result.value) started.push(result.value);
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      return [results[0].status === 'fulfilled' ? results[0].value : null, results[1].status === 'fulfilled' ? results[1].value : null];
+    });
+
+    let proxyUpstream = `upstream:${UPSTREAM_PORT}`;
+    if (spec.faultLayer && toxiproxy) {
+      const url = `http://${toxiproxy.getHost()}:${toxiproxy.getMappedPort(TOXIPROXY_API_PORT)}`;
+      const version = (await new Toxiproxy(url).getVersion()).trim();
+      versions.toxiproxy = `${toxiproxyImage} ${versionName(version)}`;
+      await createFaultProxy(url, proxyUpstream, spec.faultLayer.faults, `0.0.0.0:${TOXIPROXY_PROXY_PORT}`);
+      proxyUpstream = `toxiproxy:${TOXIPROXY_PROXY_PORT}`;
+    }
+
+    nginxConf = renderNginxConf(spec.proxy.nginx, { listen: `0.0.0.0:${NGINX_PORT}`, upstream: proxyUpstream, prefix: NGINX_PREFIX });
+    const nginx = await new LoopbackContainer(images.nginx!.reference, loopback)
+      .withPullPolicy(PullPolicy.neverPull())
+      .withNetwork(network)
+      .withNetworkAliases('proxy')
+      .withCopyContentToContainer([{ content: nginxConf, target: `${NGINX_PREFIX}/nginx.conf` }])
+      .withCommand(['nginx', '-p', `${NGINX_PREFIX}/`, '-c', `${NGINX_PREFIX}/nginx.conf`, '-e', 'stderr'])
+      .withEnvironment({ NGINX_ENTRYPOINT_QUIET_LOGS: '1' })
+      .withExposedPorts(NGINX_PORT)
+      .withLogConsumer((stream) => forEachLine(stream, (line) => {
+        const readAt = monotonicMs();
+        errorLines.push(`${new Date().toISOString()} ${line}`);
+        versions.nginx ??= /: nginx\/(\S+)/.exec(line)?.[1] as string;
+        if (/start worker process/.test(line)) nginxReady = true;
+        const record = parseNginxErrorLine(line, readAt);
+        if (record) proxyLog.push(record);
+      }))
+      .withWaitStrategy(Wait.forLogMessage(/start worker process/))
+      .withStartupTimeout(STARTUP_TIMEOUT_MS)
+      .start();
+    started.push(nginx);
+    // The wait strategy reads its own log stream; make sure ours is live too (it carries the
+    // error log that analysis reads, and the version line comes before the ready line).
+    await waitFor(() => nginxReady, 5_000, 'the nginx container\'s log stream did not deliver its start lines within 5 s');
+
+    // Straight onto the bridge when this host can reach it (a Linux engine here): the published
+    // port goes through docker-proxy, one more relay process between the client and nginx.
+    const bridge = await reachable(nginx.getIpAddress(network.getName()), NGINX_PORT);
+    versions.clientPath = bridge ? 'bridge' : 'published-port';
+    const address = (container: StartedTestContainer, port: number): Endpoint => bridge
+      ? { host: container.getIpAddress(network!.getName()), port }
+      : { host: container.getHost(), port: container.getMappedPort(port) };
+    return {
+      runtime: 'containers',
+      proxy: address(nginx, NGINX_PORT),
+      upstream: address(upstream!, UPSTREAM_PORT),
+      versions: Object.fromEntries(Object.entries(versions).filter(([, value]) => value !== undefined)),
+      logLagMs: 500,
+      drainProxyLog() {
+        const drained = proxyLog;
+        proxyLog = [];
+        return drained;
+      },
+      drainUpstreamEvents() {
+        const drained = upstreamEvents;
+        upstreamEvents = [];
+        return drained;
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Can this process open a TCP connection to host:port within 500 ms? */
+function reachable(host: string, port: number): Promise<boolean> {
+  if (process.env.KEEPALIVE_LAB_CONTAINERS_CLIENT_PATH === 'published-port') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 500 });
+    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, failure: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(failure);
+    await delay(10);
+  }
+}
+
+/** Calls `onLine` for each complete line of a container's log stream. */
+function forEachLine(stream: Readable, onLine: (line: string) => void): void {
+  let carry = '';
+  stream.on('data', (chunk: Buffer | string) => {
+    const lines = (carry + chunk.toString()).split('\n');
+    carry = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') onLine(line.replace(/\r$/, ''));
+  });
+  stream.on('error', () => {});
+}
+
+function versionName(version: string): string {
+  try {
+    return (JSON.parse(version) as { version: string }).version;
+  } catch {
+    return version;
+  }
+}
+
+function copyArtifacts(spec: TopologySpec, nginxConf: string, errorLines: string[]): void {
+  if (!spec.artifactsDir || nginxConf === '') return;
+  const name = spec.artifactsName ?? 'topology';
+  fs.mkdirSync(spec.artifactsDir, { recursive: true });
+  fs.writeFileSync(path.join(spec.artifactsDir, `${name}.nginx.conf`), nginxConf);
+  fs.writeFileSync(path.join(spec.artifactsDir, `${name}.error.log`), errorLines.length > 0 ? `${errorLines.join('\n')}\n` : '');
+}
