@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 180_000,
     setupFiles: ['./src/matchers/index.ts'],
+    // Which runtimes the claim suites run on, decided once (suites/support/runtimes.ts).
+    globalSetup: ['./suites/support/runtimes-setup.ts'],
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });

@@ -1,10 +1,11 @@
 // Claim (RACE.md, ngx_http_upstream_next): nginx gives a failed *cached* connection one more
 // try on a new connection, for idempotent methods. So with nginx's default retry policy a GET
 // hides the race from the client entirely, while the error log records every failed attempt.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { findCell, poolBins, sweep, wilsonInterval, type SweepResult } from '../src/index.js';
+import { describeOnRuntimes } from './support/runtimes.js';
 
-describe('GET through nginx default retry, K=100ms exact < P=60s', () => {
+describeOnRuntimes('GET through nginx default retry, K=100ms exact < P=60s', (runtime) => {
   let result: SweepResult;
   beforeAll(async () => {
     result = await sweep({
@@ -15,7 +16,7 @@ describe('GET through nginx default retry, K=100ms exact < P=60s', () => {
       offsets: [-20, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 20],
       trials: 100,
       lanes: 64,
-    });
+    }, { runtime: await runtime() });
   });
 
   it('no 502 reaches the client, while nginx logs failed upstream attempts', () => {

@@ -3,10 +3,11 @@
 // the close fail. POST is not retried by nginx, so it reaches the client as a 502; GET shows
 // it too once `proxy_next_upstream off` disables the retry. The upstream never sees the
 // failed request.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { findCell, poolBins, sweep, type SweepResult } from '../src/index.js';
+import { describeOnRuntimes } from './support/runtimes.js';
 
-describe('K=100ms exact upstream behind nginx P=60s', () => {
+describeOnRuntimes('K=100ms exact upstream behind nginx P=60s', (runtime) => {
   let result: SweepResult;
   beforeAll(async () => {
     result = await sweep({
@@ -20,7 +21,7 @@ describe('K=100ms exact upstream behind nginx P=60s', () => {
       // rest on pooled counts large enough to hold for the quietest window measured.
       trials: 150,
       lanes: 64,
-    });
+    }, { runtime: await runtime() });
   });
 
   it('POST with nginx default retry fails at the boundary, as 502s', () => {

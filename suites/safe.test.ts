@@ -2,14 +2,15 @@
 // K = 1000 ms exact) nothing races: nginx closes its idle connections itself before the
 // upstream would. Asserted with >= 5,000 trials around both boundaries, POST without retry
 // (nothing masks a failure), so a single failure breaks the 0.1% upper bound.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { findCell, sweep, type SweepResult } from '../src/index.js';
+import { describeOnRuntimes } from './support/runtimes.js';
 import { trialsToBoundZeroFailures } from '../src/util/stats.js';
 
 const OFFSETS = Array.from({ length: 13 }, (_, i) => -3 + i * 0.5);
 const TRIALS_PER_OFFSET = 200;
 
-describe('safe pairing: nginx P=500ms, upstream K=1000ms exact', () => {
+describeOnRuntimes('safe pairing: nginx P=500ms, upstream K=1000ms exact', (runtime) => {
   let result: SweepResult;
   beforeAll(async () => {
     result = await sweep({
@@ -21,7 +22,7 @@ describe('safe pairing: nginx P=500ms, upstream K=1000ms exact', () => {
       offsets: OFFSETS,
       trials: TRIALS_PER_OFFSET,
       lanes: 128,
-    });
+    }, { runtime: await runtime() });
   });
 
   it('fires enough trials to bound a zero-failure rate below 0.1%', () => {

@@ -3,23 +3,24 @@
 // suite asserts against what *this* Node does, read from the upstream's own close events, not
 // against a constant: the probe finds that close, the race sits there, and nothing races at
 // the configured K.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { findCell, sweep, type SweepResult } from '../src/index.js';
+import { describeOnRuntimes } from './support/runtimes.js';
 import { quantile } from '../src/util/stats.js';
 
 const K = 100;
 const AROUND = Array.from({ length: 13 }, (_, i) => -3 + i * 0.5);
 
-describe(`stock Node ${process.version}, keepAliveTimeout ${K} ms, behind nginx P=60s`, () => {
+describeOnRuntimes(`stock Node (the runtime's upstream), keepAliveTimeout ${K} ms, behind nginx P=60s`, (runtime) => {
   let atClose: SweepResult;
   let atConfigured: SweepResult;
   const base = { proxyTimeout: ['60s'], upstreamTimeout: [K], upstreamClose: ['stock' as const], methods: ['POST' as const], retry: ['off' as const], lanes: 128 };
 
   beforeAll(async () => {
-    atClose = await sweep({ ...base, offsets: AROUND, trials: 100 });
+    atClose = await sweep({ ...base, offsets: AROUND, trials: 100 }, { runtime: await runtime() });
     // Aim a second sweep at the configured K: offsets relative to the effective close.
     const effective = atClose.cells[0]!.effectiveCloseMs;
-    atConfigured = await sweep({ ...base, offsets: AROUND.map((offset) => Math.round((K - effective + offset) * 10) / 10), trials: 100 });
+    atConfigured = await sweep({ ...base, offsets: AROUND.map((offset) => Math.round((K - effective + offset) * 10) / 10), trials: 100 }, { runtime: await runtime() });
   });
 
   it('the probe finds the close where this Node really closes idle connections', () => {

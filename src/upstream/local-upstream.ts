@@ -1,8 +1,7 @@
 // The upstream program as a local child process of the harness's own Node binary.
-import fs from 'node:fs';
 import { startChild, waitUntil, type ManagedChild } from '../util/child.js';
 import type { UpstreamEventRecord } from '../history/records.js';
-import { parseUpstreamLine } from './upstream-output.js';
+import { eventFileReader, parseUpstreamLine } from './upstream-output.js';
 import { UPSTREAM_PROGRAM, upstreamArgs, type UpstreamSpec } from './upstream-spec.js';
 
 export interface LocalUpstream {
@@ -36,27 +35,11 @@ export async function startLocalUpstream(spec: UpstreamSpec, port: number, event
     throw error;
   }
   const started = ready as unknown as { port: number; node: string };
-  let offset = 0;
-  let carry = '';
   return {
     port: started.port,
     nodeVersion: started.node,
     child,
-    drainEvents() {
-      if (!fs.existsSync(eventsPath)) return [];
-      const fd = fs.openSync(eventsPath, 'r');
-      const fresh = Buffer.alloc(Math.max(0, fs.fstatSync(fd).size - offset));
-      fs.readSync(fd, fresh, 0, fresh.length, offset);
-      fs.closeSync(fd);
-      offset += fresh.length;
-      const text = carry + fresh.toString('utf8');
-      const lines = text.split('\n');
-      carry = lines.pop() ?? '';
-      return lines.flatMap((line) => {
-        const parsed = parseUpstreamLine(line);
-        return parsed?.kind === 'event' ? [parsed.event] : [];
-      });
-    },
+    drainEvents: eventFileReader(eventsPath),
     stop: child.stop,
   };
 }
