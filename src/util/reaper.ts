@@ -23,6 +23,24 @@ export function reapPidOnExit(pid: number): () => void {
   return () => send(`-pid ${pid}`);
 }
 
+/**
+ * The Docker engine's socket when it is a local one (DOCKER_HOST unset or unix://), else null:
+ * a remote engine's objects are left to Testcontainers' Ryuk.
+ */
+export function localDockerSocket(env: NodeJS.ProcessEnv = process.env): string | null {
+  const host = env.DOCKER_HOST;
+  if (!host) return '/var/run/docker.sock';
+  return host.startsWith('unix://') ? host.slice('unix://'.length) : null;
+}
+
+/** Registers a Docker container or network to be removed if the harness dies. */
+export function reapDockerObjectOnExit(kind: 'container' | 'network', id: string): () => void {
+  const socket = localDockerSocket();
+  if (!socket || /\s/.test(socket)) return () => {};
+  send(`+${kind} ${socket} ${id}`);
+  return () => send(`-${kind} ${socket} ${id}`);
+}
+
 export function reapDirOnExit(dir: string): () => void {
   send(`+dir ${dir}`);
   return () => send(`-dir ${dir}`);

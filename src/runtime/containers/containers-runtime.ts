@@ -18,7 +18,7 @@ import { eventFileReader, parseUpstreamLine } from '../../upstream/upstream-outp
 import { UPSTREAM_PROGRAM, upstreamArgs } from '../../upstream/upstream-spec.js';
 import { onCleanup } from '../../util/cleanup.js';
 import { UsageError } from '../../util/errors.js';
-import { reapDirOnExit } from '../../util/reaper.js';
+import { reapDirOnExit, reapDockerObjectOnExit } from '../../util/reaper.js';
 import { monotonicMs } from '../../workload/clock.js';
 import type { Endpoint, Runtime, StartedTopology, TopologySpec } from '../runtime.js';
 import { dockerEngine } from './docker-engine.js';
@@ -68,17 +68,26 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
   let nginxReady = false;
   const loopback = engineIsLocal(client.info.containerRuntime.host);
   let removeEventsDir = () => {};
+  const upstreamOutput: string[] = [];
   let drainEventFile: (() => UpstreamEventRecord[]) | null = null;
 
+  // Stopped by stopAll on every ordinary path; the reaper removes them if this process dies.
+  const forgetDockerObjects: (() => void)[] = [];
+  const track = (container: StartedTestContainer) => {
+    started.push(container);
+    forgetDockerObjects.push(reapDockerObjectOnExit('container', container.getId()));
+  };
   const stopAll = onCleanup(async () => {
     // Newest first, then the network they were on; each stop kills at once (timeout 0).
     for (const container of started.reverse()) await container.stop().catch(() => {});
     await network?.stop().catch(() => {});
+    for (const forget of forgetDockerObjects) forget();
     removeEventsDir();
     copyArtifacts(spec, nginxConf, errorLines);
   });
   try {
     network = await new Network().start();
+    forgetDockerObjects.push(reapDockerObjectOnExit('network', network.getId()));
     // Events through a bind-mounted file when the engine shares this file system: thousands
     // of log lines a second through the engine's log driver cost dockerd ~30% of a core here
     // (measured), which the race then feels. A remote engine streams them in the log instead.
@@ -106,6 +115,7 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
         const parsed = parseUpstreamLine(line);
         if (parsed?.kind === 'event') upstreamEvents.push(parsed.event);
         else if (parsed?.kind === 'listening') versions.upstreamNode = parsed.node;
+        else if (upstreamOutput.length < 20) upstreamOutput.push(line);
       }))
       .withWaitStrategy(Wait.forLogMessage(/"event":"listening"/))
       .withStartupTimeout(STARTUP_TIMEOUT_MS)
@@ -122,9 +132,14 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
         .start()
       : null;
     const [upstream, toxiproxy] = await Promise.allSettled([upstreamReady, toxiproxyReady]).then((results) => {
-      for (const result of results) if (result.status === 'fulfilled' && result.value) started.push(result.value);
-      const failed = results.find((result) => result.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
+      for (const result of results) if (result.status === 'fulfilled' && result.value) track(result.value);
+      const failed = results.findIndex((result) => result.status === 'rejected');
+      if (failed >= 0) {
+        const reason = String(((results[failed] as PromiseRejectedResult).reason as Error)?.message ?? results[failed]);
+        const complaints = upstreamOutput.filter((line) => /upstream-server:|Error/.test(line));
+        const said = failed === 0 && upstreamOutput.length > 0 ? `; it said: ${(complaints.length > 0 ? complaints.slice(0, 2) : upstreamOutput.slice(-3)).join(' | ')}` : '';
+        throw new Error(`the ${failed === 0 ? 'upstream' : 'toxiproxy'} container did not start (${reason.split('\n')[0]})${said}`);
+      }
       return [results[0].status === 'fulfilled' ? results[0].value : null, results[1].status === 'fulfilled' ? results[1].value : null];
     });
 
@@ -160,8 +175,12 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
       }))
       .withWaitStrategy(Wait.forLogMessage(/start worker process/))
       .withStartupTimeout(STARTUP_TIMEOUT_MS)
-      .start();
-    started.push(nginx);
+      .start()
+      .catch((error: Error) => {
+        const complaints = errorLines.filter((line) => /\[(emerg|alert|crit)\]/.test(line)).slice(-2).join(' | ');
+        throw new Error(`the nginx container did not start (${error.message.split('\n')[0]})${complaints ? `; it said: ${complaints}` : ''}`);
+      });
+    track(nginx);
     // The wait strategy reads its own log stream; make sure ours is live too (it carries the
     // error log that analysis reads, and the version line comes before the ready line).
     await waitFor(() => nginxReady, 5_000, 'the nginx container\'s log stream did not deliver its start lines within 5 s');
