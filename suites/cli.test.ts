@@ -47,6 +47,7 @@ describe('bad input', () => {
     ['a probe URL that is not a URL', ['probe', '--url', 'nowhere'], /--url: "nowhere" is not a URL/],
     ['a bad fault', ['sweep', '--fault', 'latency:upstream:soon'], /--fault\/--faults: fault "latency:upstream:soon": "soon" is not a duration/],
     ['a bad toxiproxy port', ['toxiproxy', '--port', '99999'], /--port: "99999" is not a port number/],
+    ['a bad runtime', ['sweep', '--runtime', 'docker'], /--runtime: .*"containers"/],
   ];
   for (const [what, args, message] of cases) {
     it(`${what}: one line, exit 2, nothing started or written`, () => {
