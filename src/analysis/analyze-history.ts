@@ -18,6 +18,8 @@ export interface CellAnalysis {
   faults: Fault[];
   path: 'direct' | 'toxiproxy';
   probe: ProbeSummary;
+  upstreamIdleCloseMs?: number;
+  probeAttempts?: number;
   boundaries: CellRecord['boundaries'];
   completed: boolean;
   trials: number;

@@ -36,6 +36,11 @@ export interface CellRecord extends CellSpec {
   trialPrefix: string;
   effectiveCloseMs: number;
   probe: ProbeSummary;
+  /** The upstream's own median idle time at close for the probe's connections (its clock), when
+   *  it reports events: the cross-check of the client-side probe. */
+  upstreamIdleCloseMs?: number;
+  /** Probes run: a probe whose median disagrees with the upstream's own record is repeated. */
+  probeAttempts?: number;
   boundaries: { kind: BoundaryKind; atMs: number }[];
   lanes: number;
 }

@@ -8,7 +8,7 @@ export function evidence(cell: CellAnalysis, worstBins = 6): string {
   const worst = [...cell.bins].sort((a, b) => b.failureRate - a.failureRate || a.gapOffsetMs - b.gapOffsetMs).slice(0, worstBins);
   return [
     `  trials ${cell.trials} (${classes}); failures ${cell.failures}, rate ${percent(cell.failureRate, 3)} 95% CI ${interval(cell.failureRateCi95)}; 502s ${cell.status502}`,
-    `  effective close ${cell.effectiveCloseMs} ms (probe p5 ${cell.probe.p5CloseMs}, p95 ${cell.probe.p95CloseMs}); boundaries ${cell.boundaries.map((b) => `${b.kind}@${b.atMs}ms`).join(', ')}`,
+    `  effective close ${cell.effectiveCloseMs} ms (probe p5 ${cell.probe.p5CloseMs}, p95 ${cell.probe.p95CloseMs}${cell.upstreamIdleCloseMs !== undefined ? `; upstream's own record ${cell.upstreamIdleCloseMs} ms` : ''}); boundaries ${cell.boundaries.map((b) => `${b.kind}@${b.atMs}ms`).join(', ')}`,
     `  window ${cell.window.map((w) => `${w.boundary}: core ${span(w.coreMs)} any ${span(w.anyMs)}`).join('; ') || 'none'}`,
     `  proxy log: ${cell.proxyLog.attempts} failed attempts (${reasons}); failed trials that reached the upstream: ${cell.failedReachedUpstream}`,
     '  worst bins:',
