@@ -3,7 +3,8 @@
 # (CI here): installs docker.io when there is no engine, starts dockerd when none answers,
 # builds the local images (containers/offline/build-images.sh) and prints, on stdout, the
 # environment to use them. Progress goes to stderr. Use:  eval "$(scripts/setup-containers.sh)"
-# When it starts dockerd itself, KEEPALIVE_LAB_DOCKERD_PID names it, for stopping afterwards.
+# When it starts dockerd itself, KEEPALIVE_LAB_DOCKERD_PID and KEEPALIVE_LAB_DOCKERD_LOG name it
+# and its log, for stopping and removing afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "setup-containers: $*" >&2; }
@@ -32,5 +33,8 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 containers/offline/build-images.sh --env
-[ -n "$started_pid" ] && echo "export KEEPALIVE_LAB_DOCKERD_PID=$started_pid"
+if [ -n "$started_pid" ]; then
+  echo "export KEEPALIVE_LAB_DOCKERD_PID=$started_pid"
+  echo "export KEEPALIVE_LAB_DOCKERD_LOG=$engine_log"
+fi
 exit 0
