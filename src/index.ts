@@ -34,6 +34,7 @@ export { runSweep } from './sweep/run-sweep.js';
 export { parseFaultSpec, faultsLabel, type Fault } from './faults/fault.js';
 export { startToxiproxyServer, type RunningToxiproxy, type ToxiproxyServerOptions } from './toxiproxy/api-server.js';
 export { writeRunOutputs } from './report/write-outputs.js';
+export { trialTimeline, formatTimeline, type TrialTimeline, type TimelineEvent } from './explain/trial-timeline.js';
 export { summaryJson } from './report/summary.js';
 export { wilsonInterval } from './util/stats.js';
 export { parseDuration, formatDuration } from './util/duration.js';

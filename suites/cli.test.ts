@@ -47,6 +47,7 @@ describe('bad input', () => {
     ['a probe URL that is not a URL', ['probe', '--url', 'nowhere'], /--url: "nowhere" is not a URL/],
     ['a bad fault', ['sweep', '--fault', 'latency:upstream:soon'], /--fault\/--faults: fault "latency:upstream:soon": "soon" is not a duration/],
     ['a bad toxiproxy port', ['toxiproxy', '--port', '99999'], /--port: "99999" is not a port number/],
+    ['explain of a directory with no run', ['explain', '__TMP__'], /has no trials\.jsonl: give the --out directory of a sweep/],
     ['a bad runtime', ['sweep', '--runtime', 'docker'], /--runtime: .*"containers"/],
   ];
   for (const [what, args, message] of cases) {
@@ -54,7 +55,7 @@ describe('bad input', () => {
       const config = path.join(tmp, 'bad.json');
       fs.writeFileSync(config, JSON.stringify({ lanes: 0 }));
       const out = path.join(tmp, 'out');
-      const result = cli([...args.map((arg) => (arg === '__CONFIG__' ? config : arg)), ...(args[0] === 'sweep' ? ['--out', out] : [])]);
+      const result = cli([...args.map((arg) => (arg === '__CONFIG__' ? config : arg === '__TMP__' ? tmp : arg)), ...(args[0] === 'sweep' ? ['--out', out] : [])]);
       expect(result.status).toBe(2);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).toMatch(message);
@@ -114,6 +115,28 @@ describe('sweep', () => {
     expect(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')).toBe(before);
     expect(fs.existsSync(path.join(out, 'report.md'))).toBe(true);
     expect(fs.readdirSync(path.join(tmp, 'tmpdir'))).toEqual([]);
+  });
+
+  it('explain DIR prints a failed trial\'s timeline: the upstream closed the connection and the request never reached it', () => {
+    const out = path.join(tmp, 'explained');
+    // Aimed at the core of the window (K = 100 ms exact, POST, no retry): measured 12% failing
+    // over these offsets, so 120 trials all passing has a chance below 1e-6.
+    const sweep = spawnSync(process.execPath, [CLI, 'sweep', '--proxy-timeout', '60s', '--methods', 'POST', '--retry', 'off', '--offsets=-1.5ms,-1ms,-0.5ms',
+      '--trials', '40', '--lanes', '8', '--out', out, '--no-progress'], { encoding: 'utf8' });
+    expect(sweep.status, sweep.stderr).toBe(0);
+    const result = spawnSync(process.execPath, [CLI, 'explain', out], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^trial c0\.\d+ \(cell P60000-K100-exact-POST-off, lane \d+\): 502, aimed/);
+    expect(lines[1]).toMatch(/\+0\.000 ms {2}upstream +answer to .* left on connection \d+/);
+    expect(result.stdout).toMatch(/connection \d+ closed, as the upstream recorded it \(server-idle, idle 10\d\.\d+ ms\)/);
+    expect(result.stdout).toMatch(/client +request POST written/);
+    expect(result.stdout).toMatch(/proxy +error: (prematurely_closed|reset_by_peer)/);
+    expect(lines.at(-2)).toMatch(/client +status 502/);
+    expect(lines.at(-1)).toBe('  the request never reached the upstream');
+    const missing = spawnSync(process.execPath, [CLI, 'explain', out, '--trial', 'nope'], { encoding: 'utf8' });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/^keepalive-lab: --trial: no trial "nope"/);
   });
 
   it('Ctrl-C stops every process, removes temp dirs and keeps what was measured', async () => {

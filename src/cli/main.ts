@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { cleanupAll } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
+import { explainCommand } from './explain-command.js';
 import { probeCommand } from './probe-command.js';
 import { reportCommand } from './report-command.js';
 import { sweepCommand } from './sweep-command.js';
@@ -16,6 +17,7 @@ const program = new Command('keepalive-lab')
   .addCommand(sweepCommand())
   .addCommand(probeCommand())
   .addCommand(reportCommand())
+  .addCommand(explainCommand())
   .addCommand(toxiproxyCommand());
 for (const command of program.commands) {
   command.exitOverride().configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) });

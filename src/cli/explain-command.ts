@@ -1,0 +1,26 @@
+// `keepalive-lab explain DIR --trial ID`: one trial's timeline, from the run's history alone.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { trialTimeline, formatTimeline } from '../explain/trial-timeline.js';
+import { readHistoryFile } from '../history/history-file.js';
+import type { TrialRecord } from '../history/records.js';
+import { HISTORY_FILE } from '../report/write-outputs.js';
+import { UsageError } from '../util/errors.js';
+
+export function explainCommand(): Command {
+  return new Command('explain')
+    .description('print a trial\'s timeline: the upstream\'s answer and close, the request, the proxy\'s log, the client\'s status')
+    .argument('<dir>', 'run directory')
+    .option('--trial <id>', 'trial id (default: the first failed trial)')
+    .action((dir: string, flags: { trial?: string }) => {
+      const file = path.join(dir, HISTORY_FILE);
+      if (!fs.existsSync(file)) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep`);
+      const history = readHistoryFile(file);
+      const id = flags.trial ?? history.find((r): r is TrialRecord => r.type === 'trial' && r.errorClass !== 'ok')?.id;
+      if (!id) throw new UsageError(`${dir}: no failed trial to explain; name one with --trial ID`);
+      const timeline = trialTimeline(history, id);
+      if (!timeline) throw new UsageError(`--trial: no trial "${id}" in ${file} (ids look like ${history.find((r) => r.type === 'trial')?.['id' as never] ?? 'c0-1'})`);
+      process.stdout.write(`${formatTimeline(timeline)}\n`);
+    });
+}

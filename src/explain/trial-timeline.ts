@@ -1,0 +1,74 @@
+// A trial's story, joined from the three records that saw it: the client (the trial), the
+// proxy (its error-log lines) and the upstream (its connection events). Pure over the history.
+// Times are on the shared monotonic clock, relative to when the previous answer on the same
+// connection left the upstream: the instant the connection's idle time starts.
+import type { CellRecord, HistoryRecord, ProxyLogRecord, TrialRecord, UpstreamEventRecord } from '../history/records.js';
+
+export interface TimelineEvent {
+  /** ms after the previous answer left the upstream. */
+  atMs: number;
+  who: 'upstream' | 'client' | 'proxy';
+  what: string;
+}
+
+export interface TrialTimeline {
+  trial: TrialRecord;
+  cell: CellRecord | undefined;
+  events: TimelineEvent[];
+  /** Did the upstream see this request at all? */
+  reachedUpstream: boolean;
+  /** The upstream's connection the previous answer went out on, when it could be matched. */
+  connection: number | null;
+}
+
+/** How far apart the trial's own figure and the upstream's event may be to be the same answer. */
+const MATCH_MS = 1;
+
+export function trialTimeline(history: readonly HistoryRecord[], trialId: string): TrialTimeline | null {
+  const trial = history.find((r): r is TrialRecord => r.type === 'trial' && r.id === trialId);
+  if (!trial) return null;
+  const cell = history.find((r): r is CellRecord => r.type === 'cell' && r.id === trial.cell);
+  const upstream = history.filter((r): r is UpstreamEventRecord => r.type === 'upstream');
+  // The gap starts at the previous answer's send stamp: find that answer among the upstream's
+  // responses (the one closest to it, on the same clock).
+  const previousSentAt = trial.sentAt - trial.gapMs;
+  let previous: UpstreamEventRecord | null = null;
+  for (const event of upstream) {
+    if (event.ev !== 'response' || event.t > trial.sentAt) continue;
+    if (Math.abs(event.t - previousSentAt) <= MATCH_MS && (!previous || Math.abs(event.t - previousSentAt) < Math.abs(previous.t - previousSentAt))) previous = event;
+  }
+  const origin = previousSentAt;
+  const at = (t: number) => Math.round((t - origin) * 1000) / 1000;
+  const events: TimelineEvent[] = [];
+  const connection = previous?.conn ?? null;
+  events.push({ atMs: 0, who: 'upstream', what: previous ? `answer to ${previous.trial ?? 'a priming request'} left on connection ${previous.conn}; the connection is idle from here` : 'previous answer left (by its send stamp); the connection is idle from here' });
+  if (connection !== null) {
+    const close = upstream.find((e) => e.conn === connection && e.ev === 'close');
+    if (close) events.push({ atMs: at(close.t), who: 'upstream', what: `connection ${connection} closed, as the upstream recorded it (${close.by ?? 'unknown'}${typeof close.idleMs === 'number' ? `, idle ${close.idleMs} ms` : ''})` });
+  }
+  const effective = cell?.effectiveCloseMs;
+  events.push({ atMs: at(trial.sentAt), who: 'client', what: `request ${trial.method} written (gap ${trial.gapMs} ms${effective !== undefined ? `, ${formatSigned(trial.gapOffsetMs)} ms from the effective close ${effective} ms` : ''})` });
+  const requests = upstream.filter((e) => e.ev === 'request' && e.trial === trial.id);
+  for (const request of requests) events.push({ atMs: at(request.t), who: 'upstream', what: `request received on connection ${request.conn}${request.conn === connection ? '' : ' (a new connection: the proxy retried)'}` });
+  for (const line of history.filter((r): r is ProxyLogRecord => r.type === 'proxy-log' && r.trial === trial.id)) {
+    events.push({ atMs: at(line.at), who: 'proxy', what: `${line.level}: ${line.reason} (${line.message.replace(/, client: .*$/, '')}) [time read by the harness]` });
+  }
+  events.push({ atMs: at(trial.endedAt), who: 'client', what: trial.status !== null ? `status ${trial.status} (${trial.errorClass})` : `no answer (${trial.errorClass})` });
+  events.sort((a, b) => a.atMs - b.atMs);
+  return { trial, cell, events, reachedUpstream: requests.length > 0, connection };
+}
+
+export function formatTimeline(timeline: TrialTimeline): string {
+  const { trial } = timeline;
+  const outcome = trial.status !== null && String(trial.status) === trial.errorClass ? trial.errorClass : `${trial.status ?? 'no answer'} (${trial.errorClass})`;
+  const lines = [`trial ${trial.id} (cell ${trial.cell}, lane ${trial.lane}): ${outcome}, aimed ${formatSigned(trial.intendedOffsetMs)} ms from the ${trial.boundary} boundary`];
+  const stamp = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(3)}`;
+  const width = Math.max(...timeline.events.map((e) => stamp(e.atMs).length));
+  for (const event of timeline.events) lines.push(`  ${stamp(event.atMs).padStart(width)} ms  ${event.who.padEnd(8)} ${event.what}`);
+  lines.push(timeline.reachedUpstream ? '  the request reached the upstream' : '  the request never reached the upstream');
+  return lines.join('\n');
+}
+
+function formatSigned(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value}`;
+}
