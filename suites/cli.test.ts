@@ -134,6 +134,10 @@ describe('sweep', () => {
     expect(result.stdout).toMatch(/proxy +error: (prematurely_closed|reset_by_peer)/);
     expect(lines.at(-2)).toMatch(/client +status 502/);
     expect(lines.at(-1)).toBe('  the request never reached the upstream');
+    // report.md shows the same timelines for a few failures of each cell.
+    const report = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(report).toContain('### Sample failures');
+    expect(report).toContain(lines.slice(0, 3).join('\n'));
     const missing = spawnSync(process.execPath, [CLI, 'explain', out, '--trial', 'nope'], { encoding: 'utf8' });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/^keepalive-lab: --trial: no trial "nope"/);

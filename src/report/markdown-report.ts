@@ -4,8 +4,13 @@ import { BIN_MS, CORE_RATE } from '../analysis/bins.js';
 import { faultsLabel } from '../faults/fault.js';
 import { interval, markdownTable, percent, span } from './format.js';
 import { summaryTable } from './summary-table.js';
+import { formatTimeline, trialTimeline } from '../explain/trial-timeline.js';
+import type { HistoryRecord, TrialRecord } from '../history/records.js';
 
-export function markdownReport(analysis: RunAnalysis): string {
+/** Failed trials shown as timelines per cell (`keepalive-lab explain` prints any other). */
+const SAMPLE_FAILURES = 2;
+
+export function markdownReport(analysis: RunAnalysis, history: readonly HistoryRecord[] = []): string {
   const run = analysis.run;
   const versions = Object.entries(analysis.versions).map(([name, version]) => `${name} ${version}`).join(', ');
   return [
@@ -22,7 +27,7 @@ export function markdownReport(analysis: RunAnalysis): string {
     '',
     summaryTable(analysis.cells),
     '',
-    ...analysis.cells.flatMap(cellSection),
+    ...analysis.cells.flatMap((cell) => [...cellSection(cell), ...sampleFailures(cell, history)]),
   ].join('\n');
 }
 
@@ -46,4 +51,14 @@ function cellSection(cell: CellAnalysis): string[] {
     markdownTable(['boundary', 'gap offset (ms)', 'trials', 'failures', '502s', 'rate', '95% CI', 'failed attempts in nginx log'], binRows),
     '',
   ];
+}
+
+function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[]): string[] {
+  const failed = history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id && r.errorClass !== 'ok').slice(0, SAMPLE_FAILURES);
+  if (failed.length === 0) return [];
+  const timelines = failed.flatMap((trial) => {
+    const timeline = trialTimeline(history, trial.id);
+    return timeline ? ['```', formatTimeline(timeline), '```', ''] : [];
+  });
+  return [`### Sample failures (first ${failed.length}; \`keepalive-lab explain DIR --trial ID\` for any other)`, '', ...timelines];
 }

@@ -10,9 +10,10 @@ export const HISTORY_FILE = 'trials.jsonl';
 
 /** Reads DIR/trials.jsonl and (re)writes summary.json, summary.csv and report.md. */
 export function writeRunOutputs(dir: string): RunAnalysis {
-  const analysis = analyzeHistory(readHistoryFile(path.join(dir, HISTORY_FILE)));
+  const history = readHistoryFile(path.join(dir, HISTORY_FILE));
+  const analysis = analyzeHistory(history);
   fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summaryJson(analysis), null, 2) + '\n');
   fs.writeFileSync(path.join(dir, 'summary.csv'), summaryCsv(analysis));
-  fs.writeFileSync(path.join(dir, 'report.md'), markdownReport(analysis));
+  fs.writeFileSync(path.join(dir, 'report.md'), markdownReport(analysis, history));
   return analysis;
 }
