@@ -1,8 +1,10 @@
 // `npm run bench:toxiproxy`: does the fault layer distort what it carries? The same cell
 // (K = 100 ms exact, nginx P = 60 s, POST, retry off), straight and through Toxiproxy with no
 // toxics: window edges, failure rate and trial latency side by side, at ~1,000 trials/s.
+// `--runtime containers` compares the same on the containers runtime.
 import { parseArgs } from 'node:util';
 import { sweep } from '../api.js';
+import { runtimeChoice, selectRuntime } from '../runtime/select-runtime.js';
 import type { TrialRecord } from '../history/records.js';
 import { quantile } from '../util/stats.js';
 
@@ -12,8 +14,10 @@ const { values } = parseArgs({
     lanes: { type: 'string', default: '128' },
     'spin-ms': { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
+    runtime: { type: 'string', default: 'local' },
   },
 });
+const { runtime } = await selectRuntime(runtimeChoice(values.runtime));
 
 const rows = [];
 for (const toxiproxy of ['auto', 'always'] as const) {
@@ -27,7 +31,7 @@ for (const toxiproxy of ['auto', 'always'] as const) {
     offsets: Array.from({ length: 21 }, (_, i) => -6 + i * 0.5),
     trials: Number(values.trials),
     lanes: Number(values.lanes),
-  }, { spinMs: Number(values['spin-ms']) });
+  }, { spinMs: Number(values['spin-ms']), runtime });
   const cell = result.cells[0]!;
   const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial');
   const latencies = trials.filter((t) => t.errorClass === 'ok').map((t) => t.latencyMs);
