@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Toxiproxy } from 'toxiproxy-node-client';
-import type { Fault } from '../faults/fault.js';
 import { startChild, waitUntil, type ManagedChild } from '../util/child.js';
 import { UsageError } from '../util/errors.js';
+import { toxiproxyVersionName } from './fault-proxy.js';
 import { freePort } from '../util/ports.js';
 import { which } from '../util/which.js';
 
@@ -50,25 +50,6 @@ export async function startLocalToxiproxy(configuredBinary?: string): Promise<Lo
     await child.stop();
     throw error;
   }
-  let name = version;
-  try {
-    name = (JSON.parse(version) as { version: string }).version;
-  } catch { /* older servers answer plain text */ }
+  const name = toxiproxyVersionName(version);
   return { url, version: real ? `toxiproxy-server ${name}` : `embedded ${name}`, child, stop: child.stop };
-}
-
-/** Creates the proxy the topology routes through, with the cell's faults as toxics. */
-export async function createFaultProxy(url: string, upstream: string, faults: readonly Fault[], listen = '127.0.0.1:0'): Promise<string> {
-  const client = new Toxiproxy(url);
-  const proxy = await client.createProxy({ name: 'keepalive_lab_upstream', listen, upstream });
-  for (const [index, fault] of faults.entries()) {
-    await proxy.addToxic({
-      name: `${fault.type}_${fault.stream}_${index}`,
-      type: fault.type as never,
-      stream: fault.stream,
-      toxicity: fault.toxicity,
-      attributes: fault.attributes as never,
-    });
-  }
-  return proxy.listen;
 }

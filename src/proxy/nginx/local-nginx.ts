@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import net from 'node:net';
 import { startChild, waitUntil, type ManagedChild } from '../../util/child.js';
 import { UsageError } from '../../util/errors.js';
+import { canConnect } from '../../util/ports.js';
 import { which } from '../../util/which.js';
 import { renderNginxConf, type NginxSpec } from './render.js';
 
@@ -55,19 +55,11 @@ export async function startLocalNginx(options: LocalNginxOptions): Promise<Local
   try {
     await waitUntil(async () => {
       if (exitedEarly !== null) throw new Error(`nginx exited (${exitedEarly}) at start: ${startupLines.filter((l) => /\[(emerg|alert|crit|error)\]/.test(l)).join(' | ') || startupLines.join(' | ')}`);
-      return canConnect(listenPort);
+      return canConnect('127.0.0.1', listenPort);
     }, 10_000, () => `nginx did not listen on 127.0.0.1:${listenPort} within 10 s`);
   } catch (error) {
     await child.stop();
     throw error;
   }
   return { child, confPath, stop: child.stop };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-  });
 }

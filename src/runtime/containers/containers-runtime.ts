@@ -3,21 +3,21 @@
 // upstream program in a Node image ("upstream"). Nothing here needs a shell in an image: config
 // and program are copied in, readiness is read from logs or HTTP, logs are streamed out.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Network, PullPolicy, Wait, type ContainerRuntimeClient, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import type { ProxyLogRecord, UpstreamEventRecord } from '../../history/records.js';
 import { parseNginxErrorLine } from '../../proxy/nginx/error-log.js';
 import { renderNginxConf } from '../../proxy/nginx/render.js';
-import { createFaultProxy } from '../../toxiproxy/local-toxiproxy.js';
+import { createFaultProxy, toxiproxyVersionName } from '../../toxiproxy/fault-proxy.js';
 import { eventFileReader, parseUpstreamLine } from '../../upstream/upstream-output.js';
 import { UPSTREAM_PROGRAM, upstreamArgs } from '../../upstream/upstream-spec.js';
 import { onCleanup } from '../../util/cleanup.js';
+import { waitUntil } from '../../util/child.js';
 import { UsageError } from '../../util/errors.js';
+import { canConnect } from '../../util/ports.js';
 import { reapDirOnExit, reapDockerObjectOnExit } from '../../util/reaper.js';
 import { monotonicMs } from '../../workload/clock.js';
 import type { Endpoint, Runtime, StartedTopology, TopologySpec } from '../runtime.js';
@@ -147,7 +147,7 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
     if (spec.faultLayer && toxiproxy) {
       const url = `http://${toxiproxy.getHost()}:${toxiproxy.getMappedPort(TOXIPROXY_API_PORT)}`;
       const version = (await new Toxiproxy(url).getVersion()).trim();
-      versions.toxiproxy = `${toxiproxyImage} ${versionName(version)}`;
+      versions.toxiproxy = `${toxiproxyImage} ${toxiproxyVersionName(version)}`;
       // Toxiproxy dials its upstream for every client connection: by name, each dial is a
       // lookup at Docker's embedded DNS (served by dockerd), which measured here as a 9 ms
       // median, 85 ms p99 transit. The address is fixed for the topology's life, so give it.
@@ -168,7 +168,8 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
       .withLogConsumer((stream) => forEachLine(stream, (line) => {
         const readAt = monotonicMs();
         errorLines.push(`${new Date().toISOString()} ${line}`);
-        versions.nginx ??= /: nginx\/(\S+)/.exec(line)?.[1] as string;
+        const nginxVersion = /: nginx\/(\S+)/.exec(line)?.[1];
+        if (nginxVersion) versions.nginx ??= nginxVersion;
         if (/start worker process/.test(line)) nginxReady = true;
         const record = parseNginxErrorLine(line, readAt);
         if (record) proxyLog.push(record);
@@ -183,11 +184,12 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
     track(nginx);
     // The wait strategy reads its own log stream; make sure ours is live too (it carries the
     // error log that analysis reads, and the version line comes before the ready line).
-    await waitFor(() => nginxReady, 5_000, 'the nginx container\'s log stream did not deliver its start lines within 5 s');
+    await waitUntil(() => nginxReady, 5_000, () => 'the nginx container\'s log stream did not deliver its start lines within 5 s');
 
     // Straight onto the bridge when this host can reach it (a Linux engine here): the published
     // port goes through docker-proxy, one more relay process between the client and nginx.
-    const bridge = await reachable(nginx.getIpAddress(network.getName()), NGINX_PORT);
+    const bridge = process.env.KEEPALIVE_LAB_CONTAINERS_CLIENT_PATH !== 'published-port'
+      && await canConnect(nginx.getIpAddress(network.getName()), NGINX_PORT, 500);
     versions.clientPath = bridge ? 'bridge' : 'published-port';
     const address = (container: StartedTestContainer, port: number): Endpoint => bridge
       ? { host: container.getIpAddress(network!.getName()), port }
@@ -196,7 +198,7 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
       runtime: 'containers',
       proxy: address(nginx, NGINX_PORT),
       upstream: address(upstream!, UPSTREAM_PORT),
-      versions: Object.fromEntries(Object.entries(versions).filter(([, value]) => value !== undefined)),
+      versions,
       logLagMs: 500,
       drainProxyLog() {
         const drained = proxyLog;
@@ -216,26 +218,6 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
   }
 }
 
-/** Can this process open a TCP connection to host:port within 500 ms? */
-function reachable(host: string, port: number): Promise<boolean> {
-  if (process.env.KEEPALIVE_LAB_CONTAINERS_CLIENT_PATH === 'published-port') return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: 500 });
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number, failure: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(failure);
-    await delay(10);
-  }
-}
-
 /** Calls `onLine` for each complete line of a container's log stream. */
 function forEachLine(stream: Readable, onLine: (line: string) => void): void {
   let carry = '';
@@ -245,14 +227,6 @@ function forEachLine(stream: Readable, onLine: (line: string) => void): void {
     for (const line of lines) if (line.trim() !== '') onLine(line.replace(/\r$/, ''));
   });
   stream.on('error', () => {});
-}
-
-function versionName(version: string): string {
-  try {
-    return (JSON.parse(version) as { version: string }).version;
-  } catch {
-    return version;
-  }
 }
 
 function copyArtifacts(spec: TopologySpec, nginxConf: string, errorLines: string[]): void {
