@@ -43,7 +43,9 @@ export function trialTimeline(history: readonly HistoryRecord[], trialId: string
   const connection = previous?.conn ?? null;
   events.push({ atMs: 0, who: 'upstream', what: previous ? `answer to ${previous.trial ?? 'a priming request'} left on connection ${previous.conn}; the connection is idle from here` : 'previous answer left (by its send stamp); the connection is idle from here' });
   if (connection !== null) {
-    const close = upstream.find((e) => e.conn === connection && e.ev === 'close');
+    // Connection numbers restart with each upstream process (one per topology), so the close
+    // is the first one of this number after the previous answer left.
+    const close = upstream.find((e) => e.conn === connection && e.ev === 'close' && e.t >= previous!.t);
     if (close) events.push({ atMs: at(close.t), who: 'upstream', what: `connection ${connection} closed, as the upstream recorded it (${close.by ?? 'unknown'}${typeof close.idleMs === 'number' ? `, idle ${close.idleMs} ms` : ''})` });
   }
   const effective = cell?.effectiveCloseMs;

@@ -6,6 +6,8 @@ import type { HistoryRecord } from '../../src/history/records.js';
 // closed that connection at 1100.2, the client wrote at 1100.0 and got a 502 at 1101.3.
 const history = [
   { type: 'cell', id: 'cellA', effectiveCloseMs: 101 },
+  // An earlier topology's upstream process numbered its connections from 1 too.
+  { type: 'upstream', t: 200, ev: 'close', conn: 7, by: 'server-idle', idleMs: 104.4 },
   { type: 'upstream', t: 990, ev: 'response', conn: 6, trial: 'c0.1' },
   { type: 'upstream', t: 1000.01, ev: 'response', conn: 7, trial: 'c0.2' },
   { type: 'upstream', t: 1100.2, ev: 'close', conn: 7, by: 'server-idle', idleMs: 100.19 },
