@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
 # Installs what keepalive-lab needs on a Debian/Ubuntu machine: nginx (when missing) and the
 # npm dependencies (npm ci also builds dist/ through the prepare script).
+# --tests also installs Chromium, which the report suite opens report.html in (headless,
+# through playwright-core); a sweep itself never needs a browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "setup: installing nginx with apt-get"
+with_tests=false
+for arg in "$@"; do
+  case "$arg" in
+    --tests) with_tests=true ;;
+    *) echo "setup.sh: unknown option $arg: use --tests or nothing" >&2; exit 2 ;;
+  esac
+done
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+packages=()
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then packages+=(nginx); fi
+if $with_tests && ! command -v chromium >/dev/null 2>&1 && [ -z "${KEEPALIVE_LAB_CHROMIUM:-}" ]; then packages+=(chromium); fi
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "setup: installing ${packages[*]} with apt-get"
   $sudo apt-get update -q
   # The harness starts its own nginx per run; the package's system service is not used.
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
 fi
 
 npm ci --no-audit --no-fund

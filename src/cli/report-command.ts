@@ -8,11 +8,11 @@ import { UsageError } from '../util/errors.js';
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description(`rebuild summary.json, summary.csv and report.md of a run from its ${HISTORY_FILE}`)
+    .description(`rebuild summary.json, summary.csv, report.md and report.html of a run from its ${HISTORY_FILE}`)
     .argument('<dir>', 'run directory')
-    .action((dir: string) => {
+    .action(async (dir: string) => {
       if (!fs.existsSync(path.join(dir, HISTORY_FILE))) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep`);
-      const analysis = writeRunOutputs(dir);
+      const analysis = await writeRunOutputs(dir);
       process.stdout.write(`${summaryTable(analysis.cells)}\n`);
     });
 }

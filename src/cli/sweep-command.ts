@@ -170,7 +170,7 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags): Promise<
   let analysis: RunAnalysis | null = null;
   const finish = onCleanup(async () => {
     await history.close();
-    analysis = writeRunOutputs(out);
+    analysis = await writeRunOutputs(out);
   });
   const bar = flags.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: 'sweep [{bar}] {value}/{total} trials | {cell} | {eta_formatted} left', etaBuffer: 500 }, cliProgress.Presets.shades_classic)
@@ -187,7 +187,7 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags): Promise<
     onTrial: () => bar?.increment(1, { cell: cellName }),
   }).finally(() => bar?.stop());
   await finish();
-  process.stdout.write(`${summaryTable(analysis!.cells)}\n\nWrote ${out}/{${HISTORY_FILE},summary.json,summary.csv,report.md}\n`);
+  process.stdout.write(`${summaryTable(analysis!.cells)}\n\nWrote ${out}/{${HISTORY_FILE},summary.json,summary.csv,report.md,report.html}\n`);
   if (!outcome.completed) {
     process.stderr.write(`keepalive-lab: the sweep stopped early: ${outcome.reason}\n`);
     return 1;

@@ -1,0 +1,117 @@
+// The report's charts as Vega-Lite specs, each built from the same rows its data table shows.
+import type { CellAnalysis } from '../../analysis/analyze-history.js';
+import { BIN_MS, type GapBin } from '../../analysis/bins.js';
+import { faultsLabel } from '../../faults/fault.js';
+import { pairingLabel } from '../recommendation.js';
+import type { ChartSpec } from './vega-svg.js';
+
+/** The gap chart shows bins in this range of offsets (ms); wider ones (the far points) stay in the table. */
+export const NEAR_RANGE_MS: readonly [number, number] = [-5, 5];
+
+export interface GapRateRow {
+  boundary: string;
+  gapOffsetMs: number;
+  /** The bin's middle: where its point is drawn. */
+  binMiddleMs: number;
+  trials: number;
+  failures: number;
+  failureRate: number;
+  ciLow: number;
+  ciHigh: number;
+}
+
+export function gapRateRows(bins: readonly GapBin[]): GapRateRow[] {
+  return bins.map((bin) => ({
+    boundary: bin.boundary,
+    gapOffsetMs: bin.gapOffsetMs,
+    binMiddleMs: bin.gapOffsetMs + BIN_MS / 2,
+    trials: bin.trials,
+    failures: bin.failures,
+    failureRate: bin.failureRate,
+    ciLow: bin.failureRateCi95[0],
+    ciHigh: bin.failureRateCi95[1],
+  }));
+}
+
+/** Rows drawn in the gap chart: the near range when it holds bins, else all. */
+export function nearRows(rows: readonly GapRateRow[]): GapRateRow[] {
+  const near = rows.filter((row) => row.gapOffsetMs >= NEAR_RANGE_MS[0] && row.gapOffsetMs < NEAR_RANGE_MS[1]);
+  return near.length > 0 ? near : [...rows];
+}
+
+const BOUNDARY_COLOURS = { upstream: '#c0392b', proxy: '#2c6fbb' } as const;
+
+const axisRate = { field: 'failureRate', type: 'quantitative', title: 'failure rate', axis: { format: '.0%' } } as const;
+
+/** Failure rate against the measured idle gap, one line per boundary, with 95% interval bands and the core window shaded. */
+export function gapRateSpec(cell: CellAnalysis, rows: readonly GapRateRow[]): ChartSpec {
+  const cores = cell.window.filter((w) => w.coreMs).map((w) => ({ boundary: w.boundary, from: w.coreMs![0], to: w.coreMs![1] }))
+    .filter((core) => core.from >= NEAR_RANGE_MS[0] && core.to <= NEAR_RANGE_MS[1]);
+  const x = { field: 'binMiddleMs', type: 'quantitative', title: 'idle gap − boundary (ms), 0.5 ms bins' } as const;
+  // Each boundary keeps its colour from chart to chart; the legend lists only those present.
+  const present = (['upstream', 'proxy'] as const).filter((boundary) => rows.some((row) => row.boundary === boundary));
+  const color = { field: 'boundary', type: 'nominal', title: 'boundary', scale: { domain: present, range: present.map((b) => BOUNDARY_COLOURS[b]) } } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: 560,
+    height: 220,
+    layer: [
+      ...(cores.length > 0 ? [{
+        data: { values: cores },
+        mark: { type: 'rect', opacity: 0.12, color: '#c0392b' },
+        encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' } },
+      } as const] : []),
+      {
+        data: { values: [{ x: 0 }] },
+        mark: { type: 'rule', strokeDash: [4, 3], color: '#555' },
+        encoding: { x: { field: 'x', type: 'quantitative' } },
+      },
+      {
+        data: { values: rows },
+        layer: [
+          { mark: { type: 'area', opacity: 0.25 }, encoding: { x, y: { field: 'ciLow', type: 'quantitative', title: 'failure rate' }, y2: { field: 'ciHigh' }, color } },
+          { mark: { type: 'line', point: true }, encoding: { x, y: axisRate, color } },
+        ],
+      },
+    ],
+  } as ChartSpec;
+}
+
+export interface HeatmapRow {
+  pairing: string;
+  scenario: string;
+  failureRate: number;
+  label: string;
+  cell: string;
+}
+
+export function heatmapRows(cells: readonly CellAnalysis[]): HeatmapRow[] {
+  return cells.map((cell) => ({
+    pairing: pairingLabel(cell),
+    scenario: `${cell.method} · retry ${cell.retry}${cell.path === 'direct' || cell.faults.length === 0 ? '' : ` · ${faultsLabel(cell.faults)}`}`,
+    failureRate: cell.failureRate,
+    label: `${(cell.failureRate * 100).toFixed(2)}%${cell.failureRateCi95[0] > 0 ? '' : ' (ns)'}`,
+    cell: cell.id,
+  }));
+}
+
+/** Failure rate over the timeout pairings (rows) and the request scenarios (columns). */
+export function heatmapSpec(rows: readonly HeatmapRow[]): ChartSpec {
+  const maxRate = Math.max(0.01, ...rows.map((row) => row.failureRate));
+  const pairings = [...new Set(rows.map((row) => row.pairing))];
+  const scenarios = [...new Set(rows.map((row) => row.scenario))];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    data: { values: rows },
+    width: Math.max(240, scenarios.length * 120),
+    height: Math.max(60, pairings.length * 40),
+    encoding: {
+      x: { field: 'scenario', type: 'nominal', title: 'request scenario', sort: scenarios, axis: { labelAngle: 0, labelLimit: 160 } },
+      y: { field: 'pairing', type: 'nominal', title: 'timeout pairing', sort: pairings, axis: { labelLimit: 420 } },
+    },
+    layer: [
+      { mark: 'rect', encoding: { color: { field: 'failureRate', type: 'quantitative', title: 'failure rate', scale: { scheme: 'reds', domain: [0, maxRate] }, legend: { format: '.1%' } } } },
+      { mark: { type: 'text', fontSize: 12 }, encoding: { text: { field: 'label' }, color: { condition: { test: `datum.failureRate > ${maxRate / 2}`, value: 'white' }, value: 'black' } } },
+    ],
+  } as ChartSpec;
+}

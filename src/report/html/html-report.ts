@@ -1,0 +1,131 @@
+// report.html: one self-contained page (inline CSS and SVG, no script, no external resource) that
+// an engineer can open offline or attach to a post-mortem. Every figure comes from the analysis
+// of trials.jsonl, so `keepalive-lab report DIR` rebuilds it exactly.
+import type { CellAnalysis, RunAnalysis } from '../../analysis/analyze-history.js';
+import { BIN_MS, CORE_RATE } from '../../analysis/bins.js';
+import { formatTimeline, trialTimeline } from '../../explain/trial-timeline.js';
+import { faultsLabel } from '../../faults/fault.js';
+import type { HistoryRecord, TrialRecord } from '../../history/records.js';
+import { formatDuration, interval, percent, span } from '../format.js';
+import { pairingAdvice, type PairingAdvice } from '../recommendation.js';
+import { verdict } from '../summary-table.js';
+import { gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
+import { renderSvg } from './vega-svg.js';
+
+const SAMPLE_FAILURES = 2;
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function table(header: string[], rows: (string | number)[][], className = ''): string {
+  const head = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body = rows.map((row) => `<tr>${row.map((v) => `<td>${escapeHtml(String(v))}</td>`).join('')}</tr>`).join('\n');
+  return `<table${className ? ` class="${className}"` : ''}><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+function figure(id: string, title: string, svg: string, dataTable: string): string {
+  return `<figure class="chart" id="${id}" data-chart="${escapeHtml(title)}">
+<figcaption>${escapeHtml(title)}</figcaption>
+${svg}
+<details><summary>Data behind this chart</summary>
+${dataTable}
+</details>
+</figure>`;
+}
+
+export async function htmlReport(analysis: RunAnalysis, history: readonly HistoryRecord[]): Promise<string> {
+  const run = analysis.run;
+  const advice = pairingAdvice(analysis.cells);
+  const heatRows = heatmapRows(analysis.cells);
+  const heatmap = analysis.cells.length === 0 ? '<p>No cell was measured.</p>' : figure('heatmap', 'Failure rate per timeout pairing and request scenario',
+    await renderSvg(heatmapSpec(heatRows)),
+    table(['timeout pairing', 'scenario', 'cell', 'failure rate'], heatRows.map((r) => [r.pairing, r.scenario, r.cell, percent(r.failureRate)])));
+  const cellSections: string[] = [];
+  for (const [index, cell] of analysis.cells.entries()) cellSections.push(await cellSection(cell, index, history));
+  const versions = Object.entries(analysis.versions).map(([name, version]) => [name, version]);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>keepalive-lab sweep ${escapeHtml(run?.startedAt ?? '')}</title>
+<style>${STYLE}</style></head>
+<body>
+<h1>keepalive-lab sweep</h1>
+<p class="meta">Runtime <b>${escapeHtml(run?.runtime ?? '?')}</b>, proxy <b>${escapeHtml(run?.proxy ?? '?')}</b>, started ${escapeHtml(run?.startedAt ?? '?')}.
+${analysis.cells.length} cells, ${analysis.cells.reduce((n, c) => n + c.trials, 0)} trials.</p>
+<p>Each cell is a proxy idle timeout P, an upstream idle timeout K (closed the Node way, <code>stock</code>, or exactly K after
+the last response, <code>exact</code>), a method and the proxy's retry policy. A trial reuses a proxy-to-upstream connection that has
+been idle for a boundary (when the upstream or the proxy closes it) plus an offset; a failure is any trial without a successful answer
+(502s, other errors, closes, resets). Intervals are 95% Wilson intervals; the core window is the span of ${BIN_MS} ms bins failing at
+&ge; ${percent(CORE_RATE, 0)}. "(ns)" in the heatmap: the interval includes 0.</p>
+<h2>Verdicts and recommendations</h2>
+${advice.map(adviceBlock).join('\n')}
+<h2>Failure rate over the timeout pairings</h2>
+${heatmap}
+<h2>Cells</h2>
+${table(['cell', 'effective close', 'trials', 'failures', 'rate', '95% CI', '502s', 'core window', 'proxy log', 'verdict'],
+    analysis.cells.map((cell) => [cell.id, `${cell.effectiveCloseMs.toFixed(1)} ms`, cell.trials, cell.failures, percent(cell.failureRate), interval(cell.failureRateCi95),
+      cell.status502, cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-',
+      Object.entries(cell.proxyLog.reasons).map(([r, n]) => `${n} ${r}`).join(', ') || '-', verdict(cell)]), 'summary')}
+${cellSections.join('\n')}
+<h2>Versions and settings</h2>
+${table(['component', 'version'], versions)}
+<details><summary>Sweep settings</summary><pre class="settings">${escapeHtml(JSON.stringify(run?.settings ?? {}, null, 2))}</pre></details>
+</body></html>
+`;
+}
+
+function adviceBlock(advice: PairingAdvice): string {
+  return `<section class="advice ${advice.verdict}"><h3>${escapeHtml(advice.label)}: <span class="verdict">${advice.verdict}</span></h3>
+<p>${escapeHtml(advice.summary)}</p><p class="fix">${escapeHtml(advice.recommendation)}</p></section>`;
+}
+
+async function cellSection(cell: CellAnalysis, index: number, history: readonly HistoryRecord[]): Promise<string> {
+  const rows = gapRateRows(cell.bins);
+  const drawn = nearRows(rows);
+  const chart = rows.length === 0 ? '<p>No trial was measured in this cell.</p>' : figure(`gap-${index}`, `${cell.id}: failure rate against the idle gap`,
+    await renderSvg(gapRateSpec(cell, drawn)),
+    table(['boundary', 'gap offset (ms)', 'trials', 'failures', '502s', 'rate', '95% CI', 'failed attempts in proxy log', 'drawn'],
+      cell.bins.map((bin) => [bin.boundary, bin.gapOffsetMs.toFixed(1), bin.trials, bin.failures, bin.status502, percent(bin.failureRate, 1),
+        interval(bin.failureRateCi95), bin.failedAttempts, drawn.some((r) => r.boundary === bin.boundary && r.gapOffsetMs === bin.gapOffsetMs) ? 'yes' : 'no'])));
+  const probe = cell.probe;
+  const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${reason} ${count}`).join(', ') || 'none';
+  return `<section class="cell" id="cell-${escapeHtml(cell.id)}">
+<h3>${escapeHtml(cell.id)}${cell.completed ? '' : ' (incomplete)'}: ${escapeHtml(verdict(cell))}</h3>
+<ul>
+<li>Proxy ${escapeHtml(formatDuration(cell.proxyTimeoutMs))}, upstream ${escapeHtml(formatDuration(cell.upstreamTimeoutMs))} (${cell.upstreamClose}), ${cell.method}, retry ${cell.retry};
+${cell.path === 'direct' ? 'proxy straight to the upstream' : `proxy → Toxiproxy → upstream, faults: ${escapeHtml(faultsLabel(cell.faults))}`}.</li>
+<li>Probe: ${probe.samples} idle connections closed at median ${probe.medianCloseMs} ms (p5 ${probe.p5CloseMs}, p95 ${probe.p95CloseMs}); Keep-Alive header: ${escapeHtml(probe.advertisedKeepAlive ?? 'none')}.</li>
+<li>Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)} (${cell.failures} of ${cell.trials}); 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}.</li>
+${cell.window.map((w) => `<li>Window at the ${w.boundary} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
+    `${w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials)` : ''}.</li>`).join('\n')}
+<li>Proxy error log: ${cell.proxyLog.attempts} failed upstream attempts (${escapeHtml(reasons)}); failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.</li>
+</ul>
+<p class="note">The chart shows bins in [${NEAR_RANGE_MS[0]}, ${NEAR_RANGE_MS[1]}) ms; the table lists every bin.</p>
+${chart}
+${sampleFailures(cell, history)}
+</section>`;
+}
+
+function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[]): string {
+  const failed = history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id && r.errorClass !== 'ok').slice(0, SAMPLE_FAILURES);
+  const timelines = failed.map((trial) => trialTimeline(history, trial.id)).filter((t) => t !== null);
+  if (timelines.length === 0) return '';
+  return `<h4>Sample failures (<code>keepalive-lab explain DIR --trial ID</code> for any other)</h4>
+${timelines.map((t) => `<pre class="timeline">${escapeHtml(formatTimeline(t))}</pre>`).join('\n')}`;
+}
+
+const STYLE = `
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; } h3 { margin-bottom: 0.3rem; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
+th, td { border: 1px solid #ccc; padding: 0.2rem 0.45rem; text-align: left; }
+th { background: #f3f3f3; }
+figure.chart { margin: 1rem 0; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
+figure.chart svg { max-width: 100%; height: auto; }
+pre { background: #f7f7f7; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
+.advice { border-left: 6px solid #999; padding: 0.2rem 0.8rem; margin: 0.8rem 0; background: #fafafa; }
+.advice.unsafe { border-color: #c0392b; } .advice.masked { border-color: #e67e22; } .advice.safe { border-color: #27ae60; }
+.verdict { text-transform: uppercase; } .fix { font-weight: 600; }
+.note { color: #666; font-size: 0.85rem; }
+`;

@@ -1,0 +1,85 @@
+// A plain-language verdict and fix per timeout pairing, computed from what was measured (the
+// effective close and the cells' intervals), never from the configured values alone: a Node
+// upstream in stock mode closes about a second after its keepAliveTimeout, and the fix must
+// be stated against when it really closes.
+import type { CellAnalysis } from '../analysis/analyze-history.js';
+import { faultsLabel } from '../faults/fault.js';
+import { formatDuration } from '../util/duration.js';
+import { percent } from './format.js';
+import { verdict } from './summary-table.js';
+
+export interface PairingAdvice {
+  /** Cells of one pairing: the same proxy timeout, upstream timeout, close mode and faults. */
+  key: string;
+  label: string;
+  cells: CellAnalysis[];
+  /** The decisive reading: 'unsafe' when some cell races, 'masked' when only retries hid it. */
+  verdict: 'unsafe' | 'masked' | 'safe' | 'inconclusive';
+  summary: string;
+  recommendation: string;
+}
+
+export function pairingLabel(cell: CellAnalysis): string {
+  const faults = cell.path === 'direct' ? '' : ` · via Toxiproxy (${faultsLabel(cell.faults)})`;
+  return `proxy ${formatDuration(cell.proxyTimeoutMs)} · upstream ${formatDuration(cell.upstreamTimeoutMs)} (${cell.upstreamClose}${cell.closeStyle === 'rst' ? ', RST' : ''})${faults}`;
+}
+
+export function groupByPairing(cells: readonly CellAnalysis[]): Map<string, CellAnalysis[]> {
+  const groups = new Map<string, CellAnalysis[]>();
+  for (const cell of cells) {
+    const key = pairingLabel(cell);
+    groups.set(key, [...(groups.get(key) ?? []), cell]);
+  }
+  return groups;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export function pairingAdvice(cells: readonly CellAnalysis[]): PairingAdvice[] {
+  return [...groupByPairing(cells)].map(([key, group]) => adviceFor(key, group));
+}
+
+function adviceFor(key: string, cells: CellAnalysis[]): PairingAdvice {
+  const proxyMs = cells[0]!.proxyTimeoutMs;
+  const closeMs = median(cells.map((cell) => cell.effectiveCloseMs));
+  const racing = cells.filter((cell) => cell.failureRateCi95[0] > 0);
+  const masked = cells.filter((cell) => cell.failures === 0 && cell.proxyLog.attempts > 0);
+  const worst = cells.reduce((a, b) => (b.failureRate > a.failureRate ? b : a));
+  const scenario = (cell: CellAnalysis) => `${cell.method} with retry ${cell.retry}`;
+  const verdictOf: PairingAdvice['verdict'] = racing.length > 0 ? 'unsafe'
+    : masked.length > 0 ? 'masked'
+      : cells.every((cell) => verdict(cell).startsWith('no failure')) ? 'safe' : 'inconclusive';
+
+  const ordering = closeMs <= proxyMs
+    ? `The upstream closes idle connections at ${closeMs.toFixed(1)} ms (measured), before the proxy's ${formatDuration(proxyMs)} limit: ` +
+      'the proxy keeps connections in its pool that the upstream is about to close.'
+    : `The proxy drops idle connections at ${formatDuration(proxyMs)}, ${(closeMs - proxyMs).toFixed(1)} ms before the upstream closes them at ${closeMs.toFixed(1)} ms (measured).`;
+  const summary = [
+    ordering,
+    racing.length > 0
+      ? `Failures in ${racing.map(scenario).join('; ')}; worst ${scenario(worst)}: ${worst.failures} of ${worst.trials} (${percent(worst.failureRate)}, 95% CI up to ${percent(worst.failureRateCi95[1])}).`
+      : masked.length > 0
+        ? `No trial failed, but the proxy's log shows ${masked.reduce((n, c) => n + c.proxyLog.attempts, 0)} failed upstream attempts that a retry hid (${masked.map(scenario).join('; ')}).`
+        : `No trial failed in ${cells.reduce((n, c) => n + c.trials, 0)} trials (each cell's 95% upper bound: ${cells.map((c) => percent(c.failureRateCi95[1])).join(', ')}).`,
+  ].join(' ');
+
+  return { key, label: key, cells, verdict: verdictOf, summary, recommendation: recommend(proxyMs, closeMs, verdictOf) };
+}
+
+function recommend(proxyMs: number, closeMs: number, verdictOf: PairingAdvice['verdict']): string {
+  // Node's keepAliveTimeout is the knob most users hold; a whole second above the proxy's
+  // limit leaves room for the stock close's timer granularity and for network delay.
+  const nodeFix = `set the upstream's idle timeout above the proxy's: for Node, server.keepAliveTimeout >= ${formatDuration(proxyMs + 1000)} ` +
+    `and server.headersTimeout above it; or lower the proxy's upstream keepalive_timeout well below ${closeMs.toFixed(0)} ms`;
+  if (closeMs <= proxyMs) {
+    if (verdictOf === 'masked') return `Unsafe ordering, hidden by retries: requests the proxy will not retry (POST, or retry off) fail at this boundary. Fix: ${nodeFix}.`;
+    if (verdictOf === 'unsafe') return `Unsafe: ${nodeFix}.`;
+    return `No failure was measured, but the ordering is unsafe (the upstream closes first); ${nodeFix}.`;
+  }
+  if (verdictOf === 'unsafe') {
+    return `Unsafe although the proxy closes first: the margin of ${(closeMs - proxyMs).toFixed(1)} ms is inside the window here. ` +
+      'Widen it: raise the upstream\'s idle timeout or lower the proxy\'s by at least a few tens of milliseconds more.';
+  }
+  if (verdictOf === 'masked') return 'Retries hid failed attempts although the proxy closes first: widen the margin between the two timeouts.';
+  return `Safe as measured: keep the upstream's idle timeout above the proxy's (margin now ${(closeMs - proxyMs).toFixed(1)} ms).`;
+}

@@ -1,0 +1,99 @@
+// report.html of a default sweep, as a person opens it: in headless Chromium, offline. The
+// screenshot is kept in test-results/ for a person to look at.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inkFraction, launchChromium } from './support/chromium.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const SCREENSHOT = fileURLToPath(new URL('../test-results/report-screenshot.png', import.meta.url));
+let tmp: string;
+let run: string;
+let browser: Browser | undefined;
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kal-html-test-'));
+  run = path.join(tmp, 'run');
+  // The default sweep, exactly as the README's first command runs it (on the local runtime).
+  const sweep = spawnSync(process.execPath, [CLI, 'sweep', '--runtime', 'local', '--out', run, '--no-progress'], { encoding: 'utf8', timeout: 170_000 });
+  expect(sweep.status, sweep.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('report.html of a default sweep', () => {
+  it('renders every chart with its axes in headless Chromium, and makes no network request', async () => {
+    const summary = JSON.parse(fs.readFileSync(path.join(run, 'summary.json'), 'utf8')) as { cells: { id: string }[] };
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const pageUrl = pathToFileURL(path.join(run, 'report.html')).href;
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(request.url()));
+    await page.goto(pageUrl, { waitUntil: 'load' });
+
+    const charts = await page.locator('figure.chart').evaluateAll((figures) => figures.map((figure) => {
+      const svg = figure.querySelector('svg');
+      const box = svg?.getBoundingClientRect();
+      const axes = [...(svg?.querySelectorAll('.role-axis') ?? [])];
+      return {
+        id: figure.id,
+        width: box?.width ?? 0,
+        height: box?.height ?? 0,
+        axes: axes.length,
+        axisTitles: [...(svg?.querySelectorAll('.role-axis-title text') ?? [])].map((t) => t.textContent ?? ''),
+        tickLabels: [...(svg?.querySelectorAll('.role-axis-label text') ?? [])].filter((t) => (t.textContent ?? '').trim() !== '').length,
+        marks: svg?.querySelectorAll('.role-mark path, .role-mark rect, .role-mark text').length ?? 0,
+        hasDataTable: figure.querySelector('details table tbody tr') !== null,
+      };
+    }));
+    // One heatmap over the pairings and one gap chart per cell.
+    expect(charts.map((c) => c.id)).toEqual(['heatmap', ...summary.cells.map((_, i) => `gap-${i}`)]);
+    for (const chart of charts) {
+      expect(chart.width, chart.id).toBeGreaterThan(200);
+      expect(chart.height, chart.id).toBeGreaterThan(80);
+      expect(chart.axes, chart.id).toBeGreaterThanOrEqual(2);
+      expect(chart.axisTitles.filter((t) => t.trim() !== '').length, chart.id).toBeGreaterThanOrEqual(2);
+      expect(chart.tickLabels, chart.id).toBeGreaterThanOrEqual(4);
+      expect(chart.marks, chart.id).toBeGreaterThan(0);
+      expect(chart.hasDataTable, chart.id).toBe(true);
+    }
+
+    // The pixels, not only the DOM: each chart's own screenshot carries ink (axes, marks, text).
+    for (const chart of charts) {
+      const png = await page.locator(`#${chart.id} svg`).screenshot();
+      expect(await inkFraction(browser, png), chart.id).toBeGreaterThan(0.02);
+    }
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    expect(requests).toEqual([pageUrl]);
+    const external = await page.evaluate(() => [...document.querySelectorAll('[src], link[href], script')].length);
+    expect(external).toBe(0);
+  });
+
+  it('says a verdict and a recommendation for each timeout pairing', () => {
+    const html = fs.readFileSync(path.join(run, 'report.html'), 'utf8');
+    // The default sweep's pairings: nginx 60 s over a 100 ms upstream (unsafe), 50 ms (safe).
+    expect(html).toMatch(/proxy 60s · upstream 100ms \(exact\): <span class="verdict">unsafe<\/span>/);
+    expect(html).toMatch(/server\.keepAliveTimeout &gt;= 61s/);
+    expect(html).toMatch(/proxy 50ms · upstream 100ms \(exact\): <span class="verdict">safe<\/span>/);
+  });
+
+  it('report DIR rebuilds the same page from trials.jsonl alone', () => {
+    const copy = path.join(tmp, 'copy');
+    fs.mkdirSync(copy);
+    fs.copyFileSync(path.join(run, 'trials.jsonl'), path.join(copy, 'trials.jsonl'));
+    const result = spawnSync(process.execPath, [CLI, 'report', copy], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    for (const file of ['report.html', 'summary.json', 'report.md']) {
+      expect(fs.readFileSync(path.join(copy, file), 'utf8'), file).toBe(fs.readFileSync(path.join(run, file), 'utf8'));
+    }
+  });
+});
