@@ -48,12 +48,20 @@ export interface RunAnalysis {
 }
 
 export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0.95): RunAnalysis {
-  const cells = records.filter((r): r is CellRecord => r.type === 'cell');
+  // A resumed cell has a record per segment that measured it: the first describes the cell
+  // (its probe, its effective close), and every segment's trial prefix counts.
+  const cells: CellRecord[] = [];
+  const cellOfPrefix = new Map<string, string>();
+  for (const record of records) {
+    if (record.type !== 'cell') continue;
+    cellOfPrefix.set(record.trialPrefix, record.id);
+    if (!cells.some((cell) => cell.id === record.id)) cells.push(record);
+  }
   const trialsByCell = new Map<string, TrialRecord[]>(cells.map((cell) => [cell.id, []]));
   const completedCells = new Set<string>();
   const trialsSeenUpstream = new Set<string>();
   const trialsInProxyLog = new Set<string>();
-  const logByPrefix = new Map<string, { attempts: number; reasons: Partial<Record<ProxyLogReason, number>> }>();
+  const logByCell = new Map<string, { attempts: number; reasons: Partial<Record<ProxyLogReason, number>> }>();
   for (const record of records) {
     if (record.type === 'trial') trialsByCell.get(record.cell)?.push(record);
     else if (record.type === 'cell-end' && record.completed) completedCells.add(record.cell);
@@ -61,8 +69,10 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
     else if (record.type === 'proxy-log' && record.trial) {
       trialsInProxyLog.add(record.trial);
       const prefix = record.trial.slice(0, record.trial.indexOf('.'));
-      let entry = logByPrefix.get(prefix);
-      if (!entry) logByPrefix.set(prefix, (entry = { attempts: 0, reasons: {} }));
+      const cellId = cellOfPrefix.get(prefix);
+      if (cellId === undefined) continue;
+      let entry = logByCell.get(cellId);
+      if (!entry) logByCell.set(cellId, (entry = { attempts: 0, reasons: {} }));
       entry.attempts++;
       entry.reasons[record.reason] = (entry.reasons[record.reason] ?? 0) + 1;
     }
@@ -82,7 +92,7 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
     versions,
     cells: cells.map((cell) => analyzeCell(cell, trialsByCell.get(cell.id) ?? [], {
       completed: completedCells.has(cell.id),
-      proxyLog: logByPrefix.get(cell.trialPrefix) ?? { attempts: 0, reasons: {} },
+      proxyLog: logByCell.get(cell.id) ?? { attempts: 0, reasons: {} },
       trialsSeenUpstream,
       trialsInProxyLog,
       confidence,

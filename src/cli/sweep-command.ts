@@ -3,13 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { openHistoryFile } from '../history/history-file.js';
+import { openHistoryFile, readHistoryFile } from '../history/history-file.js';
 import { summaryTable } from '../report/summary-table.js';
 import type { RunAnalysis } from '../analysis/analyze-history.js';
 import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { localRuntimeOptions } from '../runtime/local-runtime.js';
 import { runtimeChoice, selectRuntime } from '../runtime/select-runtime.js';
+import { expandTopologyGroups } from '../scenario/cells.js';
 import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
+import { assertSameSetup, resumePlan, type ResumePlan } from '../sweep/resume-plan.js';
 import { runSweep } from '../sweep/run-sweep.js';
 import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
@@ -65,6 +67,7 @@ interface SweepFlags {
   toxiproxyBin?: string;
   responseDelay?: string;
   bodySize?: string;
+  resume?: string;
   progress: boolean;
 }
 
@@ -95,9 +98,15 @@ export function sweepCommand(): Command {
     .option('--toxiproxy-bin <path>', 'a real toxiproxy-server (default: on PATH, or KEEPALIVE_LAB_TOXIPROXY_BIN, else the embedded one)')
     .option('--nginx-bin <path>', 'nginx binary (default: nginx on PATH, or KEEPALIVE_LAB_NGINX_BIN)')
     .option('--out <dir>', 'run directory for trials.jsonl, summary.json, summary.csv, report.md (default runs/<time>)')
+    .option('--resume <dir>', 'continue an interrupted run in DIR: only its missing cells and trials, with its own settings, on the same setup')
     .addOption(new Option('--spin-ms <ms>', 'scheduler spin window before each trial (0: timers only)').default('2'))
     .option('--no-progress', 'no progress bar')
     .action(async (flags: SweepFlags) => {
+      if (flags.resume !== undefined) {
+        const plan = resumePlanFromFlags(flags);
+        process.exitCode = await runSweepCommand({ ...plan.config, out: flags.resume }, flags, plan);
+        return;
+      }
       const config = sweepConfigFromFlags(flags);
       process.exitCode = await runSweepCommand(config, flags);
     });
@@ -146,24 +155,50 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
   }
 }
 
+/** `--resume DIR`: the run's own settings; any setting flag beside it is refused, not merged. */
+function resumePlanFromFlags(flags: SweepFlags): ResumePlan {
+  const dir = flags.resume!;
+  const given = [...Object.keys(FLAG_FIELDS), 'config'].filter((key) => {
+    const value = (flags as unknown as Record<string, unknown>)[key];
+    return value !== undefined && !(Array.isArray(value) && value.length === 0) && value !== false;
+  });
+  if (given.length > 0) {
+    const names = given.map((key) => (key === 'config' ? '--config' : FLAG_FIELDS[key as keyof typeof FLAG_FIELDS]));
+    throw new UsageError(`--resume takes every setting from the run in ${dir}; drop ${names.join(', ')}`);
+  }
+  const historyPath = path.join(dir, HISTORY_FILE);
+  if (!fs.existsSync(historyPath)) throw new UsageError(`--resume ${dir}: no ${HISTORY_FILE} there: give the --out directory of an interrupted sweep`);
+  return resumePlan(readHistoryFile(historyPath), dir);
+}
+
 function toNumber(text: string, flag: string): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value)) throw new UsageError(`${flag}: "${text}" is not a number`);
   return value;
 }
 
-async function runSweepCommand(config: SweepConfig, flags: SweepFlags): Promise<number> {
+async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: ResumePlan): Promise<number> {
   const spinMs = toNumber(flags.spinMs ?? '2', '--spin-ms');
   // Resolve the runtime before creating anything: a missing nginx, engine or image must leave
-  // nothing behind.
-  const { runtime, note } = await selectRuntime(runtimeChoice(config.runtime), localRuntimeOptions(config));
-  process.stderr.write(`${note}\n`);
+  // nothing behind. A resume runs where the run started, and only on the same setup.
+  const choice = resume ? (resume.runtimeName as 'local' | 'containers') : runtimeChoice(config.runtime);
+  const { runtime, note } = await selectRuntime(choice, localRuntimeOptions(config));
   const out = config.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
-  fs.mkdirSync(out, { recursive: true });
   const historyPath = path.join(out, HISTORY_FILE);
-  if (fs.existsSync(historyPath) && fs.statSync(historyPath).size > 0) {
-    throw new UsageError(`--out ${out} already holds a run (${HISTORY_FILE}); choose another directory or remove it`);
+  if (resume) {
+    assertSameSetup(resume, runtime.name, runtime.versions, out);
+    const left = expandTopologyGroups(config).flatMap((group) => group.cells).filter((cell) => !resume.completedCells.has(cell.id));
+    process.stderr.write(`resume: ${resume.completedCells.size} cells complete, ${left.length} to measure (${resume.trialsDone.size} of them partly)\n`);
+    // A kill -9 can leave a torn last line: end it, so the first new record stands on its own.
+    const text = fs.readFileSync(historyPath, 'utf8');
+    if (text.length > 0 && !text.endsWith('\n')) fs.appendFileSync(historyPath, '\n');
+  } else {
+    fs.mkdirSync(out, { recursive: true });
+    if (fs.existsSync(historyPath) && fs.statSync(historyPath).size > 0) {
+      throw new UsageError(`--out ${out} already holds a run (${HISTORY_FILE}); choose another directory, remove it, or continue it with --resume ${out}`);
+    }
   }
+  process.stderr.write(`${note}\n`);
   const history = openHistoryFile(historyPath);
   // Registered first, so it runs last on Ctrl-C: after the processes stopped, the history is
   // flushed and the reports are written from what was measured.
@@ -178,6 +213,7 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags): Promise<
   let cellName = '';
   const outcome = await runSweep({ ...config, out }, runtime, history, {
     spinMs,
+    ...(resume ? { resume } : {}),
     onPlan: (total) => bar?.start(total, 0, { cell: '' }),
     onCell: (cell, plannedTrials) => {
       cellName = cell.id;

@@ -116,4 +116,12 @@ export interface VersionsRecord {
   versions: Record<string, string>;
 }
 
-export type HistoryRecord = RunRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord;
+/** A sweep resumed into this history (`sweep --resume DIR`): when, and on what it ran. */
+export interface ResumeRecord {
+  type: 'resume';
+  startedAt: string;
+  monotonicAtStart: number;
+  versions: Record<string, string>;
+}
+
+export type HistoryRecord = RunRecord | ResumeRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord;

@@ -8,7 +8,8 @@ import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
 import type { Runtime, TopologySpec } from '../runtime/runtime.js';
 import { boundariesFor, expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
 import type { SweepConfig } from '../scenario/sweep-config.js';
-import { runBoundaryTrials } from '../workload/boundary-trials.js';
+import { plannedTrialCount, runBoundaryTrials } from '../workload/boundary-trials.js';
+import type { ResumePlan } from './resume-plan.js';
 import { monotonicMs } from '../workload/clock.js';
 import { quantile } from '../util/stats.js';
 
@@ -24,6 +25,8 @@ export interface SweepHooks {
   onCell?: (cell: CellRecord, plannedTrials: { actual: number; estimated: number }) => void;
   /** Scheduler spin window in ms (see PreciseScheduler). */
   spinMs?: number;
+  /** Continue an interrupted run: skip its completed cells, fire only the missing trials. */
+  resume?: ResumePlan;
 }
 
 export interface SweepOutcome {
@@ -58,21 +61,34 @@ function topologySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpe
 
 export async function runSweep(config: SweepConfig, runtime: Runtime, history: HistorySink, hooks: SweepHooks = {}): Promise<SweepOutcome> {
   const groups = expandTopologyGroups(config);
-  history.append({
-    type: 'run',
-    startedAt: new Date().toISOString(),
-    monotonicAtStart: monotonicMs(),
-    runtime: runtime.name,
-    proxy: config.proxy,
-    versions: runtime.versions,
-    settings: { ...config },
-  });
+  const resume = hooks.resume;
+  if (resume) {
+    history.append({ type: 'resume', startedAt: new Date().toISOString(), monotonicAtStart: monotonicMs(), versions: runtime.versions });
+  } else {
+    history.append({
+      type: 'run',
+      startedAt: new Date().toISOString(),
+      monotonicAtStart: monotonicMs(),
+      runtime: runtime.name,
+      proxy: config.proxy,
+      versions: runtime.versions,
+      settings: { ...config },
+    });
+  }
+  const completed = (cellId: string) => resume?.completedCells.has(cellId) ?? false;
+  const doneIn = (cellId: string) => Object.values(resume?.trialsDone.get(cellId) ?? {}).reduce((sum, n) => sum + (n ?? 0), 0);
   // A cell's boundaries are known only after the probe; estimate with K for the effective close.
   const perBoundary = config.offsets.length * config.trials;
   const estimate = (group: TopologyGroup) => perBoundary * boundariesFor(config.boundaries, group.proxyTimeoutMs, group.upstreamTimeoutMs).length;
-  hooks.onPlan?.(groups.reduce((sum, group) => sum + group.cells.length * estimate(group), 0));
+  hooks.onPlan?.(groups.reduce((sum, group) => sum + group.cells.reduce((n, cell) => n + (completed(cell.id) ? 0 : Math.max(0, estimate(group) - doneIn(cell.id))), 0), 0));
+  // Cells keep their place in the plan on a resume: the same seed, and ids that say which
+  // segment measured them (c3 first, r1c3 after the first resume).
   let cellIndex = 0;
   for (const group of groups) {
+    if (group.cells.every((cell) => completed(cell.id))) {
+      cellIndex += group.cells.length;
+      continue;
+    }
     const topology = await runtime.start(topologySpecFor(group, config));
     // Versions known only once a topology runs (the fault layer's) belong in the history too.
     const extraVersions = Object.entries(topology.versions).filter(([name, version]) => runtime.versions[name] !== version);
@@ -101,14 +117,22 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
       const effectiveCloseMs = probe.medianCloseMs;
       const { closeTimesMs: _samples, ...probeSummary } = probe;
       for (const cell of group.cells) {
-        const trialPrefix = `c${cellIndex++}`;
+        if (completed(cell.id)) {
+          cellIndex++;
+          continue;
+        }
+        const trialPrefix = `${resume?.segment ?? ''}c${cellIndex++}`;
+        const alreadyDone = resume?.trialsDone.get(cell.id);
         const boundaries = boundariesFor(config.boundaries, group.proxyTimeoutMs, effectiveCloseMs)
           .map((kind) => ({ kind, atMs: kind === 'upstream' ? effectiveCloseMs : group.proxyTimeoutMs }));
         const cellRecord: CellRecord = {
           type: 'cell', ...cell, trialPrefix, effectiveCloseMs, probe: probeSummary,
           ...(upstreamIdleCloseMs !== undefined ? { upstreamIdleCloseMs } : {}), probeAttempts: attempts, boundaries, lanes: config.lanes };
         history.append(cellRecord);
-        hooks.onCell?.(cellRecord, { actual: perBoundary * boundaries.length, estimated: estimate(group) });
+        hooks.onCell?.(cellRecord, {
+          actual: plannedTrialCount({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone }),
+          estimated: Math.max(0, estimate(group) - doneIn(cell.id)),
+        });
         const started = Date.now();
         const outcome = await runBoundaryTrials(topology.proxy, {
           cell,
@@ -116,6 +140,7 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
           boundaries,
           offsetsMs: config.offsets,
           trialsPerOffset: config.trials,
+          ...(alreadyDone ? { alreadyDone } : {}),
           lanes: config.lanes,
           seed: config.seed + cellIndex,
           maxSeconds: config.maxCellSeconds,

@@ -21,6 +21,8 @@ export interface TrialPlan {
   boundaries: { kind: BoundaryKind; atMs: number }[];
   offsetsMs: number[];
   trialsPerOffset: number;
+  /** Trials already in the history per pairKey (a resumed cell): only the rest are fired. */
+  alreadyDone?: Partial<Record<string, number>>;
   lanes: number;
   seed: number;
   /** Stop starting trials after this long; the cell is then marked incomplete. */
@@ -172,23 +174,38 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
   return stopReason ? { trials: done, completed: false, reason: stopReason } : { trials: done, completed: true };
 }
 
+/** Key of a (boundary, offset) pair in TrialPlan.alreadyDone. */
+export function pairKey(boundary: BoundaryKind, offsetMs: number): string {
+  return `${boundary}:${offsetMs}`;
+}
+
 /**
  * The trial order: rounds of every (boundary, offset) pair in a seeded random order, so that
- * however early a run stops, each offset has been tried about as often as every other.
+ * however early a run stops, each offset has been tried about as often as every other. Pairs a
+ * resumed cell already measured take part only in as many rounds as they still lack.
  */
 function trialOrder(plan: TrialPlan): () => PlannedTrial | undefined {
-  const pairs: PlannedTrial[] = plan.boundaries.flatMap((boundary) =>
-    plan.offsetsMs.map((offsetMs) => ({ boundary: boundary.kind, boundaryMs: boundary.atMs, offsetMs })));
+  const pairs = plan.boundaries.flatMap((boundary) => plan.offsetsMs.map((offsetMs) => ({
+    trial: { boundary: boundary.kind, boundaryMs: boundary.atMs, offsetMs },
+    remaining: Math.max(0, plan.trialsPerOffset - (plan.alreadyDone?.[pairKey(boundary.kind, offsetMs)] ?? 0)),
+  })));
   const random = seededRandom(plan.seed);
   let round: PlannedTrial[] = [];
-  let rounds = 0;
   return () => {
     if (round.length === 0) {
-      if (rounds++ >= plan.trialsPerOffset) return undefined;
-      round = shuffle([...pairs], random);
+      const due = pairs.filter((pair) => pair.remaining > 0);
+      if (due.length === 0) return undefined;
+      for (const pair of due) pair.remaining--;
+      round = shuffle(due.map((pair) => pair.trial), random);
     }
     return round.pop();
   };
+}
+
+/** Trials a plan fires: every pair's rounds, less what a resumed cell already has. */
+export function plannedTrialCount(plan: Pick<TrialPlan, 'boundaries' | 'offsetsMs' | 'trialsPerOffset' | 'alreadyDone'>): number {
+  return plan.boundaries.reduce((sum, boundary) => sum + plan.offsetsMs.reduce((n, offsetMs) =>
+    n + Math.max(0, plan.trialsPerOffset - (plan.alreadyDone?.[pairKey(boundary.kind, offsetMs)] ?? 0)), 0), 0);
 }
 
 function needsPrime(errorClass: ErrorClass): boolean {

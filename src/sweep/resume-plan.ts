@@ -1,0 +1,55 @@
+// What a resumed sweep still has to measure, read from the interrupted run's history alone:
+// its settings, what it ran on, which cells completed and how many trials each partial cell
+// holds per (boundary, offset). Pure, so the rules are unit-tested without a sweep.
+import type { CellRecord, HistoryRecord, RunRecord } from '../history/records.js';
+import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
+import { UsageError } from '../util/errors.js';
+import { pairKey } from '../workload/boundary-trials.js';
+
+export interface ResumePlan {
+  config: SweepConfig;
+  runtimeName: string;
+  versions: Record<string, string>;
+  completedCells: Set<string>;
+  /** Per partial cell: trials in the history per pairKey(boundary, intended offset). */
+  trialsDone: Map<string, Record<string, number>>;
+  /** Distinguishes this resume's trial ids from every earlier segment's ("r1", "r2", ...). */
+  segment: string;
+}
+
+export function resumePlan(history: readonly HistoryRecord[], dir: string): ResumePlan {
+  const run = history.find((r): r is RunRecord => r.type === 'run');
+  if (!run) throw new UsageError(`--resume ${dir}: its history has no run record; it is not a sweep's --out directory`);
+  const config = parseSweepConfig(run.settings, `--resume ${dir}: the recorded settings`);
+  const completedCells = new Set<string>();
+  const cellIds = new Set<string>();
+  const trialsDone = new Map<string, Record<string, number>>();
+  for (const record of history) {
+    if (record.type === 'cell') cellIds.add((record as CellRecord).id);
+    else if (record.type === 'cell-end' && record.completed) completedCells.add(record.cell);
+    else if (record.type === 'trial') {
+      const counts = trialsDone.get(record.cell) ?? {};
+      const key = pairKey(record.boundary, record.intendedOffsetMs);
+      counts[key] = (counts[key] ?? 0) + 1;
+      trialsDone.set(record.cell, counts);
+    }
+  }
+  for (const id of completedCells) trialsDone.delete(id);
+  const resumes = history.filter((r) => r.type === 'resume').length;
+  return { config, runtimeName: run.runtime, versions: run.versions, completedCells, trialsDone, segment: `r${resumes + 1}` };
+}
+
+/**
+ * A resume must measure on the setup the run started on: the same runtime and the same version
+ * of every component both know. Anything else would mix two setups in one cell.
+ */
+export function assertSameSetup(plan: ResumePlan, runtimeName: string, versions: Record<string, string>, dir: string): void {
+  if (runtimeName !== plan.runtimeName) {
+    throw new UsageError(`--resume ${dir}: the run was measured on the ${plan.runtimeName} runtime, this one is ${runtimeName}: resume it on ${plan.runtimeName}, or start a new run`);
+  }
+  const changed = Object.entries(plan.versions).filter(([name, version]) => name in versions && versions[name] !== version);
+  if (changed.length > 0) {
+    const list = changed.map(([name, version]) => `${name} ${version} -> ${versions[name]}`).join(', ');
+    throw new UsageError(`--resume ${dir}: the setup changed since the run started (${list}): a resumed run must measure on the same setup; start a new run`);
+  }
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { HistoryRecord } from '../../src/history/records.js';
+import { assertSameSetup, resumePlan } from '../../src/sweep/resume-plan.js';
+import { pairKey, plannedTrialCount } from '../../src/workload/boundary-trials.js';
+
+const run = { type: 'run', runtime: 'local', versions: { nginx: '1.22.1', node: 'v20.20.2' }, settings: { trials: 3, offsets: [-1, 0] } };
+const trial = (cell: string, offset: number) => ({ type: 'trial', cell, boundary: 'upstream', intendedOffsetMs: offset });
+const history = [
+  run,
+  { type: 'cell', id: 'A' }, trial('A', -1), trial('A', 0), { type: 'cell-end', cell: 'A', completed: true },
+  { type: 'cell', id: 'B' }, trial('B', -1), trial('B', -1), trial('B', 0),
+] as unknown as HistoryRecord[];
+
+describe('resume plan', () => {
+  it('completed cells are skipped; a partial cell keeps its trials per (boundary, offset)', () => {
+    const plan = resumePlan(history, 'DIR');
+    expect([...plan.completedCells]).toEqual(['A']);
+    expect(plan.trialsDone.get('B')).toEqual({ [pairKey('upstream', -1)]: 2, [pairKey('upstream', 0)]: 1 });
+    expect(plan.trialsDone.has('A')).toBe(false);
+    expect(plan.config.trials).toBe(3);
+    expect(plan.segment).toBe('r1');
+    expect(resumePlan([...history, { type: 'resume' } as unknown as HistoryRecord], 'DIR').segment).toBe('r2');
+  });
+
+  it('fires only the missing trials', () => {
+    const plan = resumePlan(history, 'DIR');
+    expect(plannedTrialCount({ boundaries: [{ kind: 'upstream', atMs: 101 }], offsetsMs: [-1, 0], trialsPerOffset: 3, alreadyDone: plan.trialsDone.get('B') })).toBe(3);
+  });
+
+  it('refuses another runtime or another version of a component', () => {
+    const plan = resumePlan(history, 'DIR');
+    expect(() => assertSameSetup(plan, 'local', { nginx: '1.22.1', node: 'v20.20.2', extra: 'x' }, 'DIR')).not.toThrow();
+    expect(() => assertSameSetup(plan, 'containers', {}, 'DIR')).toThrow(/measured on the local runtime, this one is containers/);
+    expect(() => assertSameSetup(plan, 'local', { nginx: '1.26.0', node: 'v20.20.2' }, 'DIR')).toThrow(/nginx 1\.22\.1 -> 1\.26\.0/);
+  });
+
+  it('a history without a run record is not a sweep', () => {
+    expect(() => resumePlan([], 'DIR')).toThrow(/no run record/);
+  });
+});
