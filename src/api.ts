@@ -23,6 +23,7 @@ export interface SweepResult extends RunAnalysis {
 export async function sweep(input: SweepConfigInput, options: SweepOptions = {}): Promise<SweepResult> {
   const config = parseSweepConfig(input);
   const runtime = options.runtime ?? (await selectRuntime(runtimeChoice(config.runtime), localRuntimeOptions(config))).runtime;
+  if (config.upstreamNode) await runtime.prepareUpstreamNode(config.upstreamNode);
   const memory = memoryHistory();
   const history = options.historyFile ? teeHistory(memory, openHistoryFile(options.historyFile)) : memory;
   try {

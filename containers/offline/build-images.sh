@@ -12,6 +12,9 @@
 #   keepalive-lab/toxiproxy  the node image running the project's Toxiproxy-compatible server,
 #                            with the real image's interface (-host/-port flags, API on 8474)
 #   keepalive-lab/ryuk       the node image running a stand-in for Testcontainers' Ryuk reaper
+#   keepalive-lab/node:N-<tag>  for each N in KEEPALIVE_LAB_OFFLINE_NODE_VERSIONS (e.g. "22 24"):
+#                            that Node release from the npm registry (the same cached binaries
+#                            as the local runtime's --upstream-node), for KEEPALIVE_LAB_NODE_IMAGE_N
 # No image has a shell: the containers runtime uses log and HTTP wait strategies only.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -92,11 +95,27 @@ import_image "$node_root" "keepalive-lab/toxiproxy:$tag" 'ENV PATH=/usr/local/bi
 import_image "$node_root" "keepalive-lab/ryuk:$tag" 'ENV PATH=/usr/local/bin:/usr/bin' \
   'ENTRYPOINT ["node", "/keepalive-lab/containers/offline/ryuk-standin.mjs"]' 'EXPOSE 8080'
 
+# Upstream images for other Node versions: the binaries come through the project's own cache
+# (src/runtime/node-binaries.ts), so local and containers runs measure the same releases.
+node_version_lines=""
+offline_node_versions="${KEEPALIVE_LAB_OFFLINE_NODE_VERSIONS:-}"
+for version in ${offline_node_versions//,/ }; do
+  versioned_bin="$(cd "$root" && node --input-type=module -e "
+    const { ensureNodeBinary } = await import('./dist/runtime/node-binaries.js');
+    console.log((await ensureNodeBinary(process.argv[1])).path);" "$version")" || fail "could not get Node $version (see above)"
+  versioned_root="$work/node-$version"
+  base_rootfs "$versioned_root"
+  copy_binary "$versioned_root" "$versioned_bin" /usr/local/bin/node
+  import_image "$versioned_root" "keepalive-lab/node:$version-$tag" 'ENV PATH=/usr/local/bin:/usr/bin' 'CMD ["node"]'
+  node_version_lines="$node_version_lines
+export KEEPALIVE_LAB_NODE_IMAGE_${version//./_}=keepalive-lab/node:$version-$tag"
+done
+
 env_lines="export KEEPALIVE_LAB_NGINX_IMAGE=keepalive-lab/nginx:$tag
 export KEEPALIVE_LAB_NODE_IMAGE=keepalive-lab/node:$tag
 export KEEPALIVE_LAB_TOXIPROXY_IMAGE=keepalive-lab/toxiproxy:$tag
 export RYUK_CONTAINER_IMAGE=keepalive-lab/ryuk:$tag
-export TESTCONTAINERS_RYUK_RECONNECTION_TIMEOUT=2s"
+export TESTCONTAINERS_RYUK_RECONNECTION_TIMEOUT=2s$node_version_lines"
 # Testcontainers looks for a gateway by pulling alpine when it runs inside a container itself.
 [ -f /.dockerenv ] && env_lines="$env_lines
 export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1"

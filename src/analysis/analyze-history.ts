@@ -17,6 +17,9 @@ export interface CellAnalysis {
   retry: RetryPolicy;
   faults: Fault[];
   path: 'direct' | 'toxiproxy';
+  /** The requested upstream Node version (`--upstream-node`), and the one that ran. */
+  upstreamNode?: string;
+  upstreamNodeVersion?: string;
   probe: ProbeSummary;
   upstreamIdleCloseMs?: number;
   probeAttempts?: number;

@@ -40,6 +40,7 @@ const FLAG_FIELDS = {
   responseDelay: '--response-delay',
   bodySize: '--body-size',
   runtime: '--runtime',
+  upstreamNode: '--upstream-node',
 } as const;
 
 interface SweepFlags {
@@ -68,6 +69,7 @@ interface SweepFlags {
   responseDelay?: string;
   bodySize?: string;
   resume?: string;
+  upstreamNode?: string;
   progress: boolean;
 }
 
@@ -79,6 +81,7 @@ export function sweepCommand(): Command {
     .option('--proxy-timeout <list>', 'nginx upstream keepalive_timeout values P, e.g. 500ms,60s (default 60s,50ms)')
     .option('--upstream-timeout <list>', 'upstream keepAliveTimeout values K, e.g. 100ms,1s (default 100ms)')
     .option('--upstream-close <list>', 'exact (close K ms after the last response) and/or stock (Node\'s own handling) (default exact)')
+    .option('--upstream-node <list>', 'run the upstream under these Node versions, each as its own cells, e.g. 20,22,24,26 (local: binaries from the npm registry, cached; containers: node:N-slim images) (default: the runtime\'s own Node)')
     .option('--close-style <style>', 'fin or rst, for exact closes (default fin)')
     .option('--methods <list>', 'GET,POST (default GET,POST)')
     .option('--retry <list>', 'nginx retry policies: default,off,non_idempotent (default default,off)')
@@ -129,7 +132,7 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
     parseSweepConfig(fileInput, `config file ${flags.config}`);
   }
   const fromFlags: Record<string, unknown> = {};
-  const lists = ['proxyTimeout', 'upstreamTimeout', 'upstreamClose', 'methods', 'retry'] as const;
+  const lists = ['proxyTimeout', 'upstreamTimeout', 'upstreamClose', 'methods', 'retry', 'upstreamNode'] as const;
   const numbers = ['trials', 'lanes', 'probeSamples', 'maxCellSeconds', 'seed', 'bodySize'] as const;
   for (const key of lists) if (flags[key] !== undefined) fromFlags[key] = splitList(flags[key]!);
   for (const key of numbers) if (flags[key] !== undefined) fromFlags[key] = toNumber(flags[key]!, FLAG_FIELDS[key]);
@@ -184,6 +187,8 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
   const choice = resume ? (resume.runtimeName as 'local' | 'containers') : runtimeChoice(config.runtime);
   const { runtime, note } = await selectRuntime(choice, localRuntimeOptions(config));
   const out = config.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  // Fetched before the run directory exists: a Node version that cannot be had leaves nothing.
+  if (config.upstreamNode) await runtime.prepareUpstreamNode(config.upstreamNode);
   const historyPath = path.join(out, HISTORY_FILE);
   if (resume) {
     assertSameSetup(resume, runtime.name, runtime.versions, out);

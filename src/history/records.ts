@@ -43,6 +43,8 @@ export interface CellRecord extends CellSpec {
   probeAttempts?: number;
   boundaries: { kind: BoundaryKind; atMs: number }[];
   lanes: number;
+  /** The Node version the upstream reported when it started (e.g. v22.23.3). */
+  upstreamNodeVersion?: string;
 }
 
 export interface TrialRecord {

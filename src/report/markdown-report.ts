@@ -4,6 +4,7 @@ import { BIN_MS, CORE_RATE } from '../analysis/bins.js';
 import { faultsLabel } from '../faults/fault.js';
 import { interval, markdownTable, percent, span } from './format.js';
 import { summaryTable } from './summary-table.js';
+import { NODE_VERSION_HEADER, nodeVersionRows } from './node-versions.js';
 import { formatTimeline, trialTimeline } from '../explain/trial-timeline.js';
 import type { HistoryRecord, TrialRecord } from '../history/records.js';
 
@@ -27,8 +28,15 @@ export function markdownReport(analysis: RunAnalysis, history: readonly HistoryR
     '',
     summaryTable(analysis.cells),
     '',
+    ...nodeVersionSection(analysis),
     ...analysis.cells.flatMap((cell) => [...cellSection(cell), ...sampleFailures(cell, history)]),
   ].join('\n');
+}
+
+function nodeVersionSection(analysis: RunAnalysis): string[] {
+  const rows = nodeVersionRows(analysis.cells);
+  if (rows.length === 0) return [];
+  return ['## Upstream Node versions', '', markdownTable(NODE_VERSION_HEADER, rows), ''];
 }
 
 function cellSection(cell: CellAnalysis): string[] {

@@ -21,7 +21,8 @@ export interface PairingAdvice {
 
 export function pairingLabel(cell: CellAnalysis): string {
   const faults = cell.path === 'direct' ? '' : ` · via Toxiproxy (${faultsLabel(cell.faults)})`;
-  return `proxy ${formatDuration(cell.proxyTimeoutMs)} · upstream ${formatDuration(cell.upstreamTimeoutMs)} (${cell.upstreamClose}${cell.closeStyle === 'rst' ? ', RST' : ''})${faults}`;
+  const node = cell.upstreamNode === undefined ? '' : ` · Node ${cell.upstreamNodeVersion ?? cell.upstreamNode}`;
+  return `proxy ${formatDuration(cell.proxyTimeoutMs)} · upstream ${formatDuration(cell.upstreamTimeoutMs)} (${cell.upstreamClose}${cell.closeStyle === 'rst' ? ', RST' : ''})${node}${faults}`;
 }
 
 export function groupByPairing(cells: readonly CellAnalysis[]): Map<string, CellAnalysis[]> {

@@ -6,7 +6,8 @@ import { formatDuration, interval, markdownTable, percent, span } from './format
 export function summaryTable(cells: readonly CellAnalysis[]): string {
   // The path column appears only when some cell passed a Toxiproxy.
   const withPath = cells.some((cell) => cell.path !== 'direct');
-  const header = ['proxy P', 'upstream K', 'close', 'effective close', 'method', 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'rate', '95% CI', '502s', 'window (core)', 'nginx log', 'verdict'];
+  const withNode = cells.some((cell) => cell.upstreamNode !== undefined);
+  const header = ['proxy P', 'upstream K', 'close', ...(withNode ? ['node'] : []), 'effective close', 'method', 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'rate', '95% CI', '502s', 'window (core)', 'nginx log', 'verdict'];
   const rows = cells.map((cell) => {
     const windows = cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-';
     const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${count} ${reason}`).join(', ') || '-';
@@ -14,6 +15,7 @@ export function summaryTable(cells: readonly CellAnalysis[]): string {
       formatDuration(cell.proxyTimeoutMs),
       formatDuration(cell.upstreamTimeoutMs),
       cell.upstreamClose,
+      ...(withNode ? [cell.upstreamNodeVersion ?? cell.upstreamNode ?? '?'] : []),
       `${cell.effectiveCloseMs.toFixed(1)} ms`,
       cell.method,
       cell.retry,

@@ -12,6 +12,7 @@ import { nginxVersion, resolveNginxBinary, startLocalNginx } from '../proxy/ngin
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
 import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
 import { startLocalUpstream } from '../upstream/local-upstream.js';
+import { ensureNodeBinary } from './node-binaries.js';
 import { monotonicMs } from '../workload/clock.js';
 import type { Runtime, StartedTopology, TopologySpec } from './runtime.js';
 
@@ -34,6 +35,12 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
     name: 'local',
     versions,
     start: (spec) => startLocalTopology(spec, nginxBinary, versions, options.toxiproxyBinary),
+    async prepareUpstreamNode(requested) {
+      for (const version of requested) {
+        const binary = await ensureNodeBinary(version);
+        process.stderr.write(`upstream Node ${version}: ${binary.version} (${binary.path})\n`);
+      }
+    },
   };
 }
 
@@ -54,7 +61,9 @@ async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versi
     await removeWorkDir();
   };
   try {
-    const upstream = await startLocalUpstream(spec.upstream, await freePort(), path.join(workDir, 'upstream-events.jsonl'));
+    // The harness's own Node, unless the spec asks for a version (from the cache, see node-binaries.ts).
+    const nodeBinary = spec.upstream.node !== undefined ? (await ensureNodeBinary(spec.upstream.node)).path : process.execPath;
+    const upstream = await startLocalUpstream(spec.upstream, await freePort(), path.join(workDir, 'upstream-events.jsonl'), nodeBinary);
     stops.push(upstream.stop);
     let proxyUpstream = `127.0.0.1:${upstream.port}`;
     const layerVersions: Record<string, string> = {};

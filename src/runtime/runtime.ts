@@ -42,4 +42,9 @@ export interface Runtime {
   /** Versions known before anything starts (proxy binary, harness Node). */
   versions: Record<string, string>;
   start(spec: TopologySpec): Promise<StartedTopology>;
+  /**
+   * Fetches what running the upstream under these Node versions needs (binaries, images), so
+   * that a version that cannot be had is a one-line error before anything starts.
+   */
+  prepareUpstreamNode(requested: readonly string[]): Promise<void>;
 }

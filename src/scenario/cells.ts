@@ -17,6 +17,8 @@ export interface CellSpec {
   faults: Fault[];
   /** Whether the cell's requests pass a Toxiproxy (with or without faults). */
   path: 'direct' | 'toxiproxy';
+  /** The upstream's Node version as requested (`--upstream-node`); unset: the runtime's own. */
+  upstreamNode?: string;
 }
 
 /** Cells that can be measured on one topology (same proxy and upstream settings). */
@@ -29,12 +31,17 @@ export interface TopologyGroup {
   retry: RetryPolicy;
   faults: Fault[];
   path: 'direct' | 'toxiproxy';
+  upstreamNode?: string;
   cells: CellSpec[];
 }
 
 export function cellId(cell: Omit<CellSpec, 'id'>): string {
   return `P${cell.proxyTimeoutMs}-K${cell.upstreamTimeoutMs}-${cell.upstreamClose}` +
-    `${cell.closeStyle === 'rst' ? '-rst' : ''}-${cell.method}-${cell.retry}${pathSuffix(cell.path, cell.faults)}`;
+    `${cell.closeStyle === 'rst' ? '-rst' : ''}${nodeSuffix(cell.upstreamNode)}-${cell.method}-${cell.retry}${pathSuffix(cell.path, cell.faults)}`;
+}
+
+function nodeSuffix(upstreamNode: string | undefined): string {
+  return upstreamNode === undefined ? '' : `-node${upstreamNode}`;
 }
 
 function pathSuffix(path: 'direct' | 'toxiproxy', faults: readonly Fault[]): string {
@@ -46,12 +53,14 @@ export function expandTopologyGroups(config: SweepConfig): TopologyGroup[] {
   for (const proxyTimeoutMs of config.proxyTimeout) {
     for (const upstreamTimeoutMs of config.upstreamTimeout) {
       for (const upstreamClose of config.upstreamClose) {
-        for (const retry of config.retry) {
-          for (const faults of config.faults) {
-            const path = faults.length > 0 || config.toxiproxy === 'always' ? 'toxiproxy' as const : 'direct' as const;
-            const shared = { proxyTimeoutMs, upstreamTimeoutMs, upstreamClose, closeStyle: config.closeStyle, retry, faults, path };
-            const cells = config.methods.map((method) => ({ id: cellId({ ...shared, method }), ...shared, method }));
-            groups.push({ key: `P${proxyTimeoutMs}-K${upstreamTimeoutMs}-${upstreamClose}-${retry}${pathSuffix(path, faults)}`, ...shared, cells });
+        for (const upstreamNode of config.upstreamNode ?? [undefined]) {
+          for (const retry of config.retry) {
+            for (const faults of config.faults) {
+              const path = faults.length > 0 || config.toxiproxy === 'always' ? 'toxiproxy' as const : 'direct' as const;
+              const shared = { proxyTimeoutMs, upstreamTimeoutMs, upstreamClose, closeStyle: config.closeStyle, retry, faults, path, ...(upstreamNode !== undefined ? { upstreamNode } : {}) };
+              const cells = config.methods.map((method) => ({ id: cellId({ ...shared, method }), ...shared, method }));
+              groups.push({ key: `P${proxyTimeoutMs}-K${upstreamTimeoutMs}-${upstreamClose}${nodeSuffix(upstreamNode)}-${retry}${pathSuffix(path, faults)}`, ...shared, cells });
+            }
           }
         }
       }

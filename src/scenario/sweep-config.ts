@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { faultSchema } from '../faults/fault.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
+import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';
 
 /** A duration given as text ("500ms", "1s") or as a number of milliseconds. */
 const durationMs = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -31,6 +32,9 @@ export const sweepConfigSchema = z.object({
   upstreamTimeout: list(positiveDurationMs).default([100]),
   upstreamClose: list(z.enum(CLOSE_MODES)).default(['exact']),
   closeStyle: z.enum(['fin', 'rst']).default('fin'),
+  /** Node versions to run the upstream under, each measured as its own cells (a major or a full
+   *  version); unset: the runtime's own (the harness's Node locally, the node image in containers). */
+  upstreamNode: list(z.string().regex(NODE_VERSION_PATTERN, 'a Node version is a major (22) or a full version (22.23.3)')).optional(),
   /** The upstream waits this long before answering (ms). */
   responseDelay: durationMs.pipe(z.number().min(0, 'must not be negative')).default(0),
   /** Bytes of the upstream's response body. */

@@ -53,6 +53,7 @@ function topologySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpe
       closeStyle: group.closeStyle,
       responseDelayMs: config.responseDelay,
       bodySize: config.bodySize,
+      ...(group.upstreamNode !== undefined ? { node: group.upstreamNode } : {}),
     },
     ...(group.path === 'toxiproxy' ? { faultLayer: { faults: group.faults } } : {}),
     ...(config.out ? { artifactsDir: `${config.out}/logs`, artifactsName: group.key } : {}),
@@ -127,7 +128,8 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
           .map((kind) => ({ kind, atMs: kind === 'upstream' ? effectiveCloseMs : group.proxyTimeoutMs }));
         const cellRecord: CellRecord = {
           type: 'cell', ...cell, trialPrefix, effectiveCloseMs, probe: probeSummary,
-          ...(upstreamIdleCloseMs !== undefined ? { upstreamIdleCloseMs } : {}), probeAttempts: attempts, boundaries, lanes: config.lanes };
+          ...(upstreamIdleCloseMs !== undefined ? { upstreamIdleCloseMs } : {}), probeAttempts: attempts, boundaries, lanes: config.lanes,
+          ...(topology.versions.upstreamNode ? { upstreamNodeVersion: topology.versions.upstreamNode } : {}) };
         history.append(cellRecord);
         hooks.onCell?.(cellRecord, {
           actual: plannedTrialCount({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone }),

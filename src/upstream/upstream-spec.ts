@@ -9,6 +9,8 @@ export interface UpstreamSpec {
   closeStyle: 'fin' | 'rst';
   responseDelayMs?: number;
   bodySize?: number;
+  /** The Node version to run it under (a major or a full version); unset: the runtime's own. */
+  node?: string;
 }
 
 export const UPSTREAM_PROGRAM = fileURLToPath(new URL('../../containers/upstream/upstream-server.mjs', import.meta.url));

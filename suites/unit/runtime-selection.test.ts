@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configuredImages, DEFAULT_IMAGES } from '../../src/runtime/containers/images.js';
+import { configuredImages, DEFAULT_IMAGES, nodeImageFor } from '../../src/runtime/containers/images.js';
 import { runtimeChoice } from '../../src/runtime/select-runtime.js';
 import { parseUpstreamLine } from '../../src/upstream/upstream-output.js';
 import { localDockerSocket } from '../../src/util/reaper.js';
@@ -24,6 +24,11 @@ describe('images', () => {
     const images = configuredImages({ KEEPALIVE_LAB_NGINX_IMAGE: 'mirror.local/nginx:1.28', KEEPALIVE_LAB_NODE_IMAGE: ' ' });
     expect(images.nginx).toEqual({ role: 'nginx', variable: 'KEEPALIVE_LAB_NGINX_IMAGE', reference: 'mirror.local/nginx:1.28' });
     expect(images.node.reference).toBe(DEFAULT_IMAGES.node.reference);
+  });
+
+  it('for an upstream Node version: node:N-slim, or KEEPALIVE_LAB_NODE_IMAGE_N (dots as underscores)', () => {
+    expect(nodeImageFor('22', {})).toEqual({ role: 'node', variable: 'KEEPALIVE_LAB_NODE_IMAGE_22', reference: 'node:22-slim' });
+    expect(nodeImageFor('22.23.3', { KEEPALIVE_LAB_NODE_IMAGE_22_23_3: 'keepalive-lab/node:22-offline' }).reference).toBe('keepalive-lab/node:22-offline');
   });
 });
 

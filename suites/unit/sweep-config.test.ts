@@ -30,6 +30,13 @@ describe('sweep config', () => {
     expect(groups.every((group) => group.cells.length === 2)).toBe(true);
     expect(new Set(groups.flatMap((group) => group.cells.map((cell) => cell.id))).size).toBe(8);
   });
+  it('measures each upstream Node version as its own cells, named by it', () => {
+    const groups = expandTopologyGroups(parseSweepConfig({ upstreamNode: ['22', '24.21.0'], methods: ['POST'], retry: ['off'], proxyTimeout: ['60s'] }));
+    expect(groups.map((group) => group.cells[0]!.id)).toEqual(['P60000-K100-exact-node22-POST-off', 'P60000-K100-exact-node24.21.0-POST-off']);
+    expect(groups.map((group) => group.upstreamNode)).toEqual(['22', '24.21.0']);
+    expect(expandTopologyGroups(parseSweepConfig({}))[0]!.cells[0]!.id).toBe('P60000-K100-exact-GET-default');
+    expect(() => sweepConfigFromFlags({ upstreamNode: '22,lts', progress: true })).toThrow('--upstream-node: a Node version is a major (22) or a full version (22.23.3)');
+  });
   it('aims auto boundaries at the close that comes first', () => {
     expect(boundariesFor('auto', 60_000, 100)).toEqual(['upstream']);
     expect(boundariesFor('auto', 500, 1000)).toEqual(['proxy', 'upstream']);

@@ -9,6 +9,7 @@ import type { HistoryRecord, TrialRecord } from '../../history/records.js';
 import { formatDuration, interval, percent, span } from '../format.js';
 import { pairingAdvice, type PairingAdvice } from '../recommendation.js';
 import { verdict } from '../summary-table.js';
+import { NODE_VERSION_HEADER, nodeVersionRows } from '../node-versions.js';
 import { gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
 import { renderSvg } from './vega-svg.js';
 
@@ -60,6 +61,7 @@ been idle for a boundary (when the upstream or the proxy closes it) plus an offs
 &ge; ${percent(CORE_RATE, 0)}. "(ns)" in the heatmap: the interval includes 0.</p>
 <h2>Verdicts and recommendations</h2>
 ${advice.map(adviceBlock).join('\n')}
+${nodeVersionRows(analysis.cells).length === 0 ? '' : `<h2>Upstream Node versions</h2>\n${table(NODE_VERSION_HEADER, nodeVersionRows(analysis.cells))}`}
 <h2>Failure rate over the timeout pairings</h2>
 ${heatmap}
 <h2>Cells</h2>

@@ -23,7 +23,7 @@ import { monotonicMs } from '../../workload/clock.js';
 import type { Endpoint, Runtime, StartedTopology, TopologySpec } from '../runtime.js';
 import { dockerEngine } from './docker-engine.js';
 import { engineIsLocal, LoopbackContainer } from './loopback-container.js';
-import { configuredImages, ensureImage, type ImageChoice } from './images.js';
+import { configuredImages, ensureImage, nodeImageFor, type ImageChoice } from './images.js';
 
 const UPSTREAM_PORT = 3000;
 const TOXIPROXY_API_PORT = 8474;
@@ -52,7 +52,12 @@ export async function containersRuntime(): Promise<Runtime> {
     versions,
     async start(spec) {
       if (spec.faultLayer) toxiproxyImage ??= await ensureImage(engine.client, images.toxiproxy);
-      return startContainerTopology(spec, engine.client, images, toxiproxyImage);
+      const upstreamImages = spec.upstream.node !== undefined ? { ...images, node: nodeImageFor(spec.upstream.node) } : images;
+      if (spec.upstream.node !== undefined) await ensureImage(engine.client, upstreamImages.node);
+      return startContainerTopology(spec, engine.client, upstreamImages, toxiproxyImage);
+    },
+    async prepareUpstreamNode(requested) {
+      for (const version of requested) process.stderr.write(`upstream Node ${version}: image ${await ensureImage(engine.client, nodeImageFor(version))}\n`);
     },
   };
 }

@@ -29,6 +29,15 @@ export function configuredImages(env: NodeJS.ProcessEnv = process.env): Record<I
   return { nginx: pick('nginx'), toxiproxy: pick('toxiproxy'), node: pick('node') };
 }
 
+/**
+ * The upstream's image for a requested Node version: `node:N-slim`, or what
+ * KEEPALIVE_LAB_NODE_IMAGE_N names (dots as underscores: KEEPALIVE_LAB_NODE_IMAGE_22_23_3).
+ */
+export function nodeImageFor(version: string, env: NodeJS.ProcessEnv = process.env): ImageChoice {
+  const variable = `KEEPALIVE_LAB_NODE_IMAGE_${version.replace(/\./g, '_')}`;
+  return { role: 'node', variable, reference: env[variable]?.trim() || `node:${version}-slim` };
+}
+
 /** How long a missing image may take to pull before the run gives up with the fix. */
 const PULL_TIMEOUT_MS = 180_000;
 
