@@ -10,6 +10,7 @@ import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { localRuntimeOptions } from '../runtime/local-runtime.js';
 import { runtimeChoice, selectRuntime } from '../runtime/select-runtime.js';
 import { expandTopologyGroups } from '../scenario/cells.js';
+import { describeProfile, PROFILE_NAMES, PROFILES } from '../scenario/profiles.js';
 import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
 import { assertSameSetup, resumePlan, type ResumePlan } from '../sweep/resume-plan.js';
 import { runSweep } from '../sweep/run-sweep.js';
@@ -41,6 +42,7 @@ const FLAG_FIELDS = {
   bodySize: '--body-size',
   runtime: '--runtime',
   upstreamNode: '--upstream-node',
+  profile: '--profile',
 } as const;
 
 interface SweepFlags {
@@ -70,6 +72,7 @@ interface SweepFlags {
   bodySize?: string;
   resume?: string;
   upstreamNode?: string;
+  profile?: string;
   progress: boolean;
 }
 
@@ -78,6 +81,7 @@ export function sweepCommand(): Command {
     .description('measure failure rates at the keep-alive boundary for each timeout pairing (real nginx and Node, as local processes or containers)')
     .option('--runtime <name>', 'local (processes here), containers (Docker, through Testcontainers) or auto (containers when a Docker engine answers) (default: KEEPALIVE_LAB_RUNTIME, else local)')
     .option('--config <file>', 'JSON file with any of the settings below (flags win)')
+    .option('--profile <name>', `a load-balancer profile whose settings are defaults beneath yours: ${PROFILE_NAMES.join(', ')} (keepalive-lab profiles says what each models and cannot)`)
     .option('--proxy-timeout <list>', 'nginx upstream keepalive_timeout values P, e.g. 500ms,60s (default 60s,50ms)')
     .option('--upstream-timeout <list>', 'upstream keepAliveTimeout values K, e.g. 100ms,1s (default 100ms)')
     .option('--upstream-close <list>', 'exact (close K ms after the last response) and/or stock (Node\'s own handling) (default exact)')
@@ -136,7 +140,7 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
   const numbers = ['trials', 'lanes', 'probeSamples', 'maxCellSeconds', 'seed', 'bodySize'] as const;
   for (const key of lists) if (flags[key] !== undefined) fromFlags[key] = splitList(flags[key]!);
   for (const key of numbers) if (flags[key] !== undefined) fromFlags[key] = toNumber(flags[key]!, FLAG_FIELDS[key]);
-  for (const key of ['closeStyle', 'boundaries', 'nginxBin', 'out', 'toxiproxyBin', 'responseDelay', 'runtime'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  for (const key of ['closeStyle', 'boundaries', 'nginxBin', 'out', 'toxiproxyBin', 'responseDelay', 'runtime', 'profile'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
   if (flags.fault !== undefined && flags.fault.length > 0 && flags.faults !== undefined) throw new UsageError('--fault and --faults: give one of them');
   if (flags.fault !== undefined && flags.fault.length > 0) fromFlags.faults = [flags.fault];
   if (flags.faults !== undefined) fromFlags.faults = flags.faults.split(';').map((set) => (set.trim() === 'none' ? [] : splitList(set)));
@@ -187,11 +191,11 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
   const choice = resume ? (resume.runtimeName as 'local' | 'containers') : runtimeChoice(config.runtime);
   const { runtime, note } = await selectRuntime(choice, localRuntimeOptions(config));
   const out = config.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  const historyPath = path.join(out, HISTORY_FILE);
+  if (resume) assertSameSetup(resume, runtime.name, runtime.versions, out);
   // Fetched before the run directory exists: a Node version that cannot be had leaves nothing.
   if (config.upstreamNode) await runtime.prepareUpstreamNode(config.upstreamNode);
-  const historyPath = path.join(out, HISTORY_FILE);
   if (resume) {
-    assertSameSetup(resume, runtime.name, runtime.versions, out);
     const left = expandTopologyGroups(config).flatMap((group) => group.cells).filter((cell) => !resume.completedCells.has(cell.id));
     process.stderr.write(`resume: ${resume.completedCells.size} cells complete, ${left.length} to measure (${resume.trialsDone.size} of them partly)\n`);
     // A kill -9 can leave a torn last line: end it, so the first new record stands on its own.
@@ -204,6 +208,7 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
     }
   }
   process.stderr.write(`${note}\n`);
+  if (config.profile) process.stderr.write(`profile ${describeProfile(PROFILES[config.profile])}\n`);
   const history = openHistoryFile(historyPath);
   // Registered first, so it runs last on Ctrl-C: after the processes stopped, the history is
   // flushed and the reports are written from what was measured.

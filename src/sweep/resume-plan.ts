@@ -11,6 +11,8 @@ export interface ResumePlan {
   runtimeName: string;
   versions: Record<string, string>;
   completedCells: Set<string>;
+  /** The first record of each cell measured so far (what it was measured on). */
+  cellRecords: Map<string, CellRecord>;
   /** Per partial cell: trials in the history per pairKey(boundary, intended offset). */
   trialsDone: Map<string, Record<string, number>>;
   /** Distinguishes this resume's trial ids from every earlier segment's ("r1", "r2", ...). */
@@ -22,10 +24,10 @@ export function resumePlan(history: readonly HistoryRecord[], dir: string): Resu
   if (!run) throw new UsageError(`--resume ${dir}: its history has no run record; it is not a sweep's --out directory`);
   const config = parseSweepConfig(run.settings, `--resume ${dir}: the recorded settings`);
   const completedCells = new Set<string>();
-  const cellIds = new Set<string>();
+  const cellRecords = new Map<string, CellRecord>();
   const trialsDone = new Map<string, Record<string, number>>();
   for (const record of history) {
-    if (record.type === 'cell') cellIds.add((record as CellRecord).id);
+    if (record.type === 'cell' && !cellRecords.has(record.id)) cellRecords.set(record.id, record);
     else if (record.type === 'cell-end' && record.completed) completedCells.add(record.cell);
     else if (record.type === 'trial') {
       const counts = trialsDone.get(record.cell) ?? {};
@@ -36,7 +38,7 @@ export function resumePlan(history: readonly HistoryRecord[], dir: string): Resu
   }
   for (const id of completedCells) trialsDone.delete(id);
   const resumes = history.filter((r) => r.type === 'resume').length;
-  return { config, runtimeName: run.runtime, versions: run.versions, completedCells, trialsDone, segment: `r${resumes + 1}` };
+  return { config, runtimeName: run.runtime, versions: run.versions, completedCells, cellRecords, trialsDone, segment: `r${resumes + 1}` };
 }
 
 /**
@@ -51,5 +53,13 @@ export function assertSameSetup(plan: ResumePlan, runtimeName: string, versions:
   if (changed.length > 0) {
     const list = changed.map(([name, version]) => `${name} ${version} -> ${versions[name]}`).join(', ');
     throw new UsageError(`--resume ${dir}: the setup changed since the run started (${list}): a resumed run must measure on the same setup; start a new run`);
+  }
+}
+
+/** A partial cell continues only under the upstream Node it started with (a cache or image may have moved on). */
+export function assertSameUpstream(plan: ResumePlan, cellId: string, upstreamNodeVersion: string | undefined): void {
+  const before = plan.cellRecords.get(cellId)?.upstreamNodeVersion;
+  if (before !== undefined && upstreamNodeVersion !== undefined && before !== upstreamNodeVersion) {
+    throw new UsageError(`--resume: cell ${cellId} was measured with upstream Node ${before}, this upstream runs ${upstreamNodeVersion}: a resumed cell must not mix two setups; start a new run`);
   }
 }

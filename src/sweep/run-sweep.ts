@@ -9,7 +9,7 @@ import type { Runtime, TopologySpec } from '../runtime/runtime.js';
 import { boundariesFor, expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
 import type { SweepConfig } from '../scenario/sweep-config.js';
 import { plannedTrialCount, runBoundaryTrials } from '../workload/boundary-trials.js';
-import type { ResumePlan } from './resume-plan.js';
+import { assertSameUpstream, type ResumePlan } from './resume-plan.js';
 import { monotonicMs } from '../workload/clock.js';
 import { quantile } from '../util/stats.js';
 
@@ -124,6 +124,7 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
         }
         const trialPrefix = `${resume?.segment ?? ''}c${cellIndex++}`;
         const alreadyDone = resume?.trialsDone.get(cell.id);
+        if (resume) assertSameUpstream(resume, cell.id, topology.versions.upstreamNode);
         const boundaries = boundariesFor(config.boundaries, group.proxyTimeoutMs, effectiveCloseMs)
           .map((kind) => ({ kind, atMs: kind === 'upstream' ? effectiveCloseMs : group.proxyTimeoutMs }));
         const cellRecord: CellRecord = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryRecord } from '../../src/history/records.js';
-import { assertSameSetup, resumePlan } from '../../src/sweep/resume-plan.js';
+import { assertSameSetup, assertSameUpstream, resumePlan } from '../../src/sweep/resume-plan.js';
 import { pairKey, plannedTrialCount } from '../../src/workload/boundary-trials.js';
 
 const run = { type: 'run', runtime: 'local', versions: { nginx: '1.22.1', node: 'v20.20.2' }, settings: { trials: 3, offsets: [-1, 0] } };
@@ -36,5 +36,14 @@ describe('resume plan', () => {
 
   it('a history without a run record is not a sweep', () => {
     expect(() => resumePlan([], 'DIR')).toThrow(/no run record/);
+  });
+});
+
+describe('resume of a cell under another upstream Node', () => {
+  it('is refused; the same version, or none recorded, continues', () => {
+    const plan = resumePlan([run, { type: 'cell', id: 'B', upstreamNodeVersion: 'v22.23.3' }, trial('B', -1)] as unknown as HistoryRecord[], 'DIR');
+    expect(() => assertSameUpstream(plan, 'B', 'v22.24.0')).toThrow(/cell B was measured with upstream Node v22\.23\.3, this upstream runs v22\.24\.0/);
+    expect(() => assertSameUpstream(plan, 'B', 'v22.23.3')).not.toThrow();
+    expect(() => assertSameUpstream(plan, 'A', 'v22.24.0')).not.toThrow();
   });
 });
