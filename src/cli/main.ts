@@ -8,6 +8,7 @@ import { explainCommand } from './explain-command.js';
 import { probeCommand } from './probe-command.js';
 import { reportCommand } from './report-command.js';
 import { sweepCommand } from './sweep-command.js';
+import { profilesCommand } from './profiles-command.js';
 import { toxiproxyCommand } from './toxiproxy-command.js';
 
 const program = new Command('keepalive-lab')
@@ -18,7 +19,8 @@ const program = new Command('keepalive-lab')
   .addCommand(probeCommand())
   .addCommand(reportCommand())
   .addCommand(explainCommand())
-  .addCommand(toxiproxyCommand());
+  .addCommand(toxiproxyCommand())
+  .addCommand(profilesCommand());
 for (const command of program.commands) {
   command.exitOverride().configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) });
 }

@@ -5,6 +5,7 @@ import { faultsLabel } from '../faults/fault.js';
 import { interval, markdownTable, percent, span } from './format.js';
 import { summaryTable } from './summary-table.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from './node-versions.js';
+import { profileOf } from '../scenario/profiles.js';
 import { formatTimeline, trialTimeline } from '../explain/trial-timeline.js';
 import type { HistoryRecord, TrialRecord } from '../history/records.js';
 
@@ -19,6 +20,7 @@ export function markdownReport(analysis: RunAnalysis, history: readonly HistoryR
     '',
     `Runtime: ${run?.runtime ?? '?'}; proxy: ${run?.proxy ?? '?'}; versions: ${versions || '?'}; started ${run?.startedAt ?? '?'}.`,
     '',
+    ...profileLines(run?.settings),
     'Each row is a cell: a proxy idle timeout P, an upstream idle timeout K (closed the Node way',
     '(`stock`) or exactly K after the last response (`exact`)), a method and nginx\'s retry policy.',
     '"effective close" is when the upstream really closed idle connections (probe median). A trial',
@@ -31,6 +33,12 @@ export function markdownReport(analysis: RunAnalysis, history: readonly HistoryR
     ...nodeVersionSection(analysis),
     ...analysis.cells.flatMap((cell) => [...cellSection(cell), ...sampleFailures(cell, history)]),
   ].join('\n');
+}
+
+function profileLines(settings: Record<string, unknown> | undefined): string[] {
+  const profile = profileOf(settings);
+  if (!profile) return [];
+  return [`Profile **${profile.name}**: ${profile.summary}.`, '', ...profile.models.map((m) => `- models: ${m}`), ...profile.cannotModel.map((c) => `- cannot model: ${c}`), ''];
 }
 
 function nodeVersionSection(analysis: RunAnalysis): string[] {

@@ -4,6 +4,7 @@ import { faultSchema } from '../faults/fault.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
 import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';
+import { PROFILE_NAMES, PROFILES, type ProfileName } from './profiles.js';
 
 /** A duration given as text ("500ms", "1s") or as a number of milliseconds. */
 const durationMs = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -28,6 +29,8 @@ export const DEFAULT_OFFSETS_MS = [-20, -10, ...Array.from({ length: 13 }, (_, i
 
 export const sweepConfigSchema = z.object({
   proxy: z.literal('nginx').default('nginx'),
+  /** A load-balancer profile (profiles.ts): its settings are defaults beneath the user's. */
+  profile: z.enum(PROFILE_NAMES, { message: `not a profile: use ${PROFILE_NAMES.join(', ')} (keepalive-lab profiles says what each models)` }).optional(),
   proxyTimeout: list(positiveDurationMs).default([60_000, 50]),
   upstreamTimeout: list(positiveDurationMs).default([100]),
   upstreamClose: list(z.enum(CLOSE_MODES)).default(['exact']),
@@ -67,9 +70,16 @@ export type RetryPolicy = (typeof RETRY_POLICIES)[number];
 export type Method = (typeof METHODS)[number];
 export type CloseMode = (typeof CLOSE_MODES)[number];
 
+/** A named profile's settings go beneath everything the input sets itself. */
+function withProfileDefaults(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || !('profile' in input)) return input;
+  const profile = PROFILES[(input as { profile: unknown }).profile as ProfileName];
+  return profile ? { ...profile.settings, ...input } : input;
+}
+
 /** Validates a sweep configuration; the error names the field and the fix. */
 export function parseSweepConfig(input: unknown, source = 'config'): SweepConfig {
-  const result = sweepConfigSchema.safeParse(input);
+  const result = sweepConfigSchema.safeParse(withProfileDefaults(input));
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.length > 0 ? issue.path.join('.') : '(top level)';

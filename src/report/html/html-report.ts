@@ -12,6 +12,7 @@ import { verdict } from '../summary-table.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from '../node-versions.js';
 import { gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
 import { renderSvg } from './vega-svg.js';
+import { profileOf, type LoadBalancerProfile } from '../../scenario/profiles.js';
 
 const SAMPLE_FAILURES = 2;
 
@@ -59,6 +60,7 @@ the last response, <code>exact</code>), a method and the proxy's retry policy. A
 been idle for a boundary (when the upstream or the proxy closes it) plus an offset; a failure is any trial without a successful answer
 (502s, other errors, closes, resets). Intervals are 95% Wilson intervals; the core window is the span of ${BIN_MS} ms bins failing at
 &ge; ${percent(CORE_RATE, 0)}. "(ns)" in the heatmap: the interval includes 0.</p>
+${profileBlock(profileOf(run?.settings))}
 <h2>Verdicts and recommendations</h2>
 ${advice.map(adviceBlock).join('\n')}
 ${nodeVersionRows(analysis.cells).length === 0 ? '' : `<h2>Upstream Node versions</h2>\n${table(NODE_VERSION_HEADER, nodeVersionRows(analysis.cells))}`}
@@ -75,6 +77,12 @@ ${table(['component', 'version'], versions)}
 <details><summary>Sweep settings</summary><pre class="settings">${escapeHtml(JSON.stringify(run?.settings ?? {}, null, 2))}</pre></details>
 </body></html>
 `;
+}
+
+function profileBlock(profile: LoadBalancerProfile | null): string {
+  if (!profile) return '';
+  return `<section class="profile"><h2>Profile: ${escapeHtml(profile.name)}</h2><p>${escapeHtml(profile.summary)}.</p>
+<ul>${profile.models.map((m) => `<li>models: ${escapeHtml(m)}</li>`).join('')}${profile.cannotModel.map((c) => `<li>cannot model: ${escapeHtml(c)}</li>`).join('')}</ul></section>`;
 }
 
 function adviceBlock(advice: PairingAdvice): string {
