@@ -2,7 +2,8 @@
 # Installs what keepalive-lab needs on a Debian/Ubuntu machine: nginx (when missing) and the
 # npm dependencies (npm ci also builds dist/ through the prepare script).
 # --tests also installs Chromium, which the report suite opens report.html in (headless,
-# through playwright-core); a sweep itself never needs a browser.
+# through playwright-core), and python3 for the gate suite's non-Node upstream; a sweep itself
+# needs neither.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,8 @@ sudo=""
 packages=()
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then packages+=(nginx); fi
 if $with_tests && ! command -v chromium >/dev/null 2>&1 && [ -z "${KEEPALIVE_LAB_CHROMIUM:-}" ]; then packages+=(chromium); fi
+# The gate suite's non-Node upstream is Python's http.server.
+if $with_tests && ! command -v python3 >/dev/null 2>&1; then packages+=(python3); fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "setup: installing ${packages[*]} with apt-get"
   $sudo apt-get update -q

@@ -8,6 +8,7 @@ import { runtimeChoice, selectRuntime } from './runtime/select-runtime.js';
 import type { Runtime } from './runtime/runtime.js';
 import { parseSweepConfig, type SweepConfigInput } from './scenario/sweep-config.js';
 import { runSweep, type SweepHooks } from './sweep/run-sweep.js';
+import { runGate, type GateOptions, type GateResult } from './gate/run-gate.js';
 
 export interface SweepOptions extends SweepHooks {
   /** Defaults to the config's `runtime` (else KEEPALIVE_LAB_RUNTIME, else local). */
@@ -40,4 +41,21 @@ export function findCell(result: RunAnalysis, where: Partial<Pick<RunAnalysis['c
   const matches = result.cells.filter((cell) => Object.entries(where).every(([key, value]) => cell[key as keyof typeof cell] === value));
   if (matches.length !== 1) throw new Error(`expected one cell matching ${JSON.stringify(where)}, found ${matches.length}`);
   return matches[0]!;
+}
+
+/** The gate's settings for a library call: what the CLI's flags default to, unless given. */
+export type GateInput = Partial<Omit<GateOptions, 'faults'>> & { faults?: string[] } &
+  ({ nginxConf: string } | { proxyTimeoutMs: number }) & ({ upstreamCmd: string } | { upstreamUrl: string });
+
+export const GATE_DEFAULTS = {
+  healthPath: '/', method: 'GET', maxFailureRate: 0.001, confidence: 0.95, maxSeconds: 600, maxIdleWaitMs: 10_000, minMarginMs: 1000, seed: 1,
+} as const;
+
+/**
+ * The deploy gate as a call (`keepalive-lab gate` runs the same): resolves with the verdict,
+ * its evidence and the fix; rejects with a UsageError for bad input. For a vitest suite:
+ * `expect(result.outcome, result.reason).toBe('pass')`.
+ */
+export function gate(input: GateInput): Promise<GateResult> {
+  return runGate({ ...GATE_DEFAULTS, faults: [], ...input });
 }

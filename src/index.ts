@@ -15,7 +15,9 @@
  * reasons. *Reports* (`report/`) and *vitest matchers* (`matchers/`) read the analysis. The CLI
  * (`cli/`) and the suites are thin layers over that; `sweep()` is the same pipeline as a call.
  */
-export { sweep, findCell, type SweepOptions, type SweepResult } from './api.js';
+export { sweep, findCell, gate, GATE_DEFAULTS, type SweepOptions, type SweepResult, type GateInput } from './api.js';
+export type { GateOptions, GateResult } from './gate/run-gate.js';
+export { recommendFix, type Fix } from './gate/gate-decision.js';
 export { analyzeHistory, analyzeCell, type CellAnalysis, type RunAnalysis } from './analysis/analyze-history.js';
 export { binTrials, windowEdges, poolBins, BIN_MS, type GapBin, type WindowEdges, type PooledRate } from './analysis/bins.js';
 export { readHistoryFile, openHistoryFile, memoryHistory, type HistorySink } from './history/history-file.js';

@@ -39,7 +39,8 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const [, sign, kind, value = ''] = match;
   if (kind === 'pid') {
     const pid = Number(value);
-    if (Number.isInteger(pid) && pid > 1) sign === '+' ? pids.add(pid) : pids.delete(pid);
+    // A negative pid is a process group (a user's command run through a shell).
+    if (Number.isInteger(pid) && (pid > 1 || pid < -1)) sign === '+' ? pids.add(pid) : pids.delete(pid);
   } else if (value.includes('keepalive-lab-')) {
     // Only the harness's own temp dirs, whatever a line says.
     sign === '+' ? dirs.add(value) : dirs.delete(value);

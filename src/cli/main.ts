@@ -8,6 +8,7 @@ import { explainCommand } from './explain-command.js';
 import { probeCommand } from './probe-command.js';
 import { reportCommand } from './report-command.js';
 import { sweepCommand } from './sweep-command.js';
+import { gateCommand } from './gate-command.js';
 import { profilesCommand } from './profiles-command.js';
 import { toxiproxyCommand } from './toxiproxy-command.js';
 
@@ -20,7 +21,8 @@ const program = new Command('keepalive-lab')
   .addCommand(reportCommand())
   .addCommand(explainCommand())
   .addCommand(toxiproxyCommand())
-  .addCommand(profilesCommand());
+  .addCommand(profilesCommand())
+  .addCommand(gateCommand());
 for (const command of program.commands) {
   command.exitOverride().configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) });
 }

@@ -18,6 +18,7 @@ function send(line: string): void {
   reaper.stdin?.write(`${line}\n`);
 }
 
+/** A process, or with a negative number a whole process group, to stop if the harness dies. */
 export function reapPidOnExit(pid: number): () => void {
   send(`+pid ${pid}`);
   return () => send(`-pid ${pid}`);

@@ -31,7 +31,9 @@ export interface LocalNginx {
 
 export interface LocalNginxOptions {
   binary: string;
-  spec: NginxSpec;
+  /** The harness's own config, rendered from a spec; or `confText`, a config ready to run. */
+  spec?: NginxSpec;
+  confText?: string;
   listenPort: number;
   upstream: string;
   prefix: string;
@@ -41,7 +43,8 @@ export interface LocalNginxOptions {
 export async function startLocalNginx(options: LocalNginxOptions): Promise<LocalNginx> {
   const { binary, spec, listenPort, upstream, prefix } = options;
   const confPath = path.join(prefix, 'nginx.conf');
-  fs.writeFileSync(confPath, renderNginxConf(spec, { listen: `127.0.0.1:${listenPort}`, upstream, prefix }));
+  if (!spec && options.confText === undefined) throw new Error('startLocalNginx: give a spec or a config text');
+  fs.writeFileSync(confPath, options.confText ?? renderNginxConf(spec!, { listen: `127.0.0.1:${listenPort}`, upstream, prefix }));
   const startupLines: string[] = [];
   const child = startChild(binary, ['-p', prefix, '-c', confPath, '-e', 'stderr'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,4 +65,17 @@ export async function startLocalNginx(options: LocalNginxOptions): Promise<Local
     throw error;
   }
   return { child, confPath, stop: child.stop };
+}
+
+/**
+ * `nginx -t` of a config file: null when nginx accepts it, else nginx's own first complaint
+ * (e.g. 'unknown directive "foo" in /path/nginx.conf:12').
+ */
+export function testNginxConf(binary: string, prefix: string, confPath: string): string | null {
+  const result = spawnSync(binary, ['-t', '-p', prefix, '-c', confPath, '-e', 'stderr'], { encoding: 'utf8', timeout: 30_000 });
+  if (result.status === 0) return null;
+  const lines = `${result.stderr}${result.stdout}`.split('\n');
+  const complaint = lines.find((line) => /\[(emerg|alert|crit)\]/.test(line)) ?? lines.find((line) => line.trim() !== '') ?? `exit ${result.status}`;
+  // "nginx: [emerg] ..." (the -t preamble) or "2026/11/24 08:59:27 [emerg] 23228#23228: ..." (the log).
+  return complaint.replace(/^nginx: /, '').replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: /, '$1 ').trim();
 }

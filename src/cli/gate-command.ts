@@ -1,0 +1,141 @@
+// `keepalive-lab gate`: a deploy gate on the user's own proxy config and upstream. Exit 0 pass,
+// 1 fail (unsafe, or undecided within the time budget), 2 bad input.
+import fs from 'node:fs';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { gateJson, gateText, writeGateJunit } from '../gate/gate-report.js';
+import { runGate, type GateOptions } from '../gate/run-gate.js';
+import { RETRY_POLICIES } from '../scenario/sweep-config.js';
+import { GATE_DEFAULTS } from '../api.js';
+import { parseDuration } from '../util/duration.js';
+import { UsageError } from '../util/errors.js';
+
+interface GateFlags {
+  proxy: string;
+  nginxConf?: string;
+  upstreamBlock?: string;
+  proxyTimeout?: string;
+  retry?: string;
+  upstreamCmd?: string;
+  upstreamUrl?: string;
+  upstreamImage?: string;
+  upstreamPort?: string;
+  healthPath: string;
+  method: string;
+  body?: string;
+  maxFailureRate: string;
+  confidence: string;
+  fault: string[];
+  burst?: string;
+  maxSeconds: string;
+  maxIdleWait: string;
+  minMargin: string;
+  nginxBin?: string;
+  seed: string;
+  junit?: string;
+  json?: boolean;
+}
+
+const number = (flag: string) => z.string().transform((text, ctx) => {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) {
+    ctx.addIssue({ code: 'custom', message: `${flag}: "${text}" is not a number` });
+    return z.NEVER;
+  }
+  return value;
+});
+const duration = (flag: string) => z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `${flag}: ${(error as Error).message}` });
+    return z.NEVER;
+  }
+});
+
+const flagsSchema = z.object({
+  maxFailureRate: number('--max-failure-rate').pipe(z.number().gt(0, '--max-failure-rate: must be above 0').lt(1, '--max-failure-rate: must be below 1 (0.001 is 0.1%)')),
+  confidence: number('--confidence').pipe(z.number().gt(0.5, '--confidence: must be above 0.5').lt(1, '--confidence: must be below 1 (e.g. 0.95)')),
+  burst: number('--burst').pipe(z.number().int('--burst: a whole number').min(1, '--burst: at least 1').max(256, '--burst: at most 256')).optional(),
+  maxSeconds: number('--max-seconds').pipe(z.number().positive('--max-seconds: must be above 0')),
+  maxIdleWait: duration('--max-idle-wait'),
+  minMargin: duration('--min-margin'),
+  seed: number('--seed').pipe(z.number().int().nonnegative()),
+  proxyTimeout: duration('--proxy-timeout').pipe(z.number().positive('--proxy-timeout: must be above 0')).optional(),
+});
+
+export function gateCommand(): Command {
+  return new Command('gate')
+    .description('deploy gate: your proxy config in front of your upstream, bursts at the keep-alive boundary that decides; exit 0 safe, 1 unsafe, 2 bad input')
+    .option('--proxy <flavour>', 'nginx (haproxy: not yet)', 'nginx')
+    .option('--nginx-conf <file>', 'your nginx config: a template with {{listen}} and {{upstream}}, or a full config with --upstream-block')
+    .option('--upstream-block <name>', 'the upstream block (of a full config) whose server lines the gate points at your upstream')
+    .option('--proxy-timeout <duration>', 'no config of your own: nginx with this upstream keepalive_timeout, rendered by the gate')
+    .option('--retry <policy>', `retry policy of the rendered config: ${RETRY_POLICIES.join(', ')}`, 'default')
+    .option('--upstream-cmd <cmd>', 'command that starts your upstream; its port is in env PORT and replaces {port}')
+    .option('--upstream-url <url>', 'an upstream you already run, e.g. http://127.0.0.1:3000')
+    .option('--upstream-image <image>', 'your upstream as an image (containers runtime; not yet)')
+    .option('--upstream-port <n>', 'the port your image listens on (with --upstream-image)')
+    .option('--health-path <path>', 'path the requests use', GATE_DEFAULTS.healthPath)
+    .option('--method <method>', 'method the requests use', GATE_DEFAULTS.method)
+    .option('--body <text>', 'request body (e.g. for --method POST)')
+    .option('--max-failure-rate <rate>', 'fail when the failure rate is above this (0.001 = 0.1%)', String(GATE_DEFAULTS.maxFailureRate))
+    .option('--confidence <c>', 'confidence of the decision', String(GATE_DEFAULTS.confidence))
+    .option('--fault <spec>', 'a fault between the proxy and the upstream, e.g. latency:upstream:5ms (repeat for several)', (spec: string, all: string[]) => [...all, spec], [] as string[])
+    .option('--burst <n>', 'requests per burst (default: the upstream block\'s keepalive, at most 32)')
+    .option('--max-seconds <n>', 'time budget; undecided by then is a fail', String(GATE_DEFAULTS.maxSeconds))
+    .option('--max-idle-wait <duration>', 'longest idle gap to fire at; a longer decisive close is judged by the measured order', '10s')
+    .option('--min-margin <duration>', 'how much later than the proxy the upstream must close when judged by order', '1s')
+    .option('--nginx-bin <path>', 'nginx binary (default: nginx on PATH, or KEEPALIVE_LAB_NGINX_BIN)')
+    .option('--seed <n>', 'seed of the burst order', String(GATE_DEFAULTS.seed))
+    .option('--junit <file>', 'also write a JUnit XML report')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: GateFlags) => {
+      const options = gateOptionsFromFlags(flags);
+      const result = await runGate({ ...options, onProgress: (line) => process.stderr.write(`gate: ${line}\n`) });
+      process.stdout.write(`${flags.json ? gateJson(result) : gateText(result)}\n`);
+      if (flags.junit) writeGateJunit(result, flags.junit);
+      process.exitCode = result.outcome === 'pass' ? 0 : 1;
+    });
+}
+
+export function gateOptionsFromFlags(flags: GateFlags): Omit<GateOptions, 'onProgress'> {
+  if (flags.proxy !== 'nginx') {
+    throw new UsageError(flags.proxy === 'haproxy' ? '--proxy haproxy: not built yet (issue 5, part 4): use --proxy nginx' : `--proxy: "${flags.proxy}" is not a proxy flavour: use nginx`);
+  }
+  if (flags.upstreamImage !== undefined || flags.upstreamPort !== undefined) {
+    throw new UsageError('--upstream-image/--upstream-port: the containers gate is not built yet: run your upstream with --upstream-cmd or --upstream-url');
+  }
+  const proxies = [flags.nginxConf && '--nginx-conf', flags.proxyTimeout && '--proxy-timeout'].filter(Boolean);
+  if (proxies.length !== 1) throw new UsageError(`give one of --nginx-conf FILE or --proxy-timeout DURATION${proxies.length > 1 ? ` (got ${proxies.join(' and ')})` : ''}`);
+  const upstreams = [flags.upstreamCmd && '--upstream-cmd', flags.upstreamUrl && '--upstream-url'].filter(Boolean);
+  if (upstreams.length !== 1) throw new UsageError(`give one of --upstream-cmd "CMD" or --upstream-url URL${upstreams.length > 1 ? ` (got ${upstreams.join(' and ')})` : ''}`);
+  if (flags.upstreamBlock && !flags.nginxConf) throw new UsageError('--upstream-block names a block of --nginx-conf: give the config too');
+  if (flags.nginxConf && !fs.existsSync(flags.nginxConf)) throw new UsageError(`--nginx-conf: ${flags.nginxConf} does not exist`);
+  if (!(RETRY_POLICIES as readonly string[]).includes(flags.retry ?? 'default')) throw new UsageError(`--retry: "${flags.retry}" is not a policy: use ${RETRY_POLICIES.join(', ')}`);
+  if (!flags.healthPath.startsWith('/')) throw new UsageError(`--health-path: "${flags.healthPath}" must start with /`);
+  if (!/^[A-Z]+$/.test(flags.method)) throw new UsageError(`--method: "${flags.method}" is not an HTTP method (e.g. GET, POST)`);
+  const parsed = flagsSchema.safeParse(flags);
+  if (!parsed.success) throw new UsageError(parsed.error.issues[0]!.message);
+  const values = parsed.data;
+  return {
+    ...(flags.nginxConf ? { nginxConf: flags.nginxConf } : {}),
+    ...(flags.upstreamBlock ? { upstreamBlock: flags.upstreamBlock } : {}),
+    ...(values.proxyTimeout !== undefined ? { proxyTimeoutMs: values.proxyTimeout } : {}),
+    retry: (flags.retry ?? 'default') as GateOptions['retry'],
+    ...(flags.upstreamCmd ? { upstreamCmd: flags.upstreamCmd } : {}),
+    ...(flags.upstreamUrl ? { upstreamUrl: flags.upstreamUrl } : {}),
+    healthPath: flags.healthPath,
+    method: flags.method,
+    ...(flags.body !== undefined ? { body: flags.body } : {}),
+    maxFailureRate: values.maxFailureRate,
+    confidence: values.confidence,
+    faults: flags.fault,
+    ...(values.burst !== undefined ? { burstSize: values.burst } : {}),
+    maxSeconds: values.maxSeconds,
+    maxIdleWaitMs: values.maxIdleWait,
+    minMarginMs: values.minMargin,
+    ...(flags.nginxBin ? { nginxBin: flags.nginxBin } : {}),
+    seed: values.seed,
+  };
+}

@@ -1,0 +1,95 @@
+// Timed bursts through a proxy whose pool the harness does not shape (a user's config): B client
+// connections each send one request at once, so the proxy caches B upstream connections, all
+// released within a millisecond or so; after exactly the aimed idle gap the B connections send
+// again, and each request takes one of those idle upstream connections. A burst with failures
+// is followed at once by a refill burst (untimed), so that every timed request reuses a cached
+// connection rather than opening a new one.
+import type { ErrorClass } from '../history/records.js';
+import type { Endpoint } from '../runtime/runtime.js';
+import { seededRandom, shuffle } from '../util/random.js';
+import { HttpConnection, type ExchangeResult } from '../workload/http-connection.js';
+import { PreciseScheduler } from '../workload/precise-scheduler.js';
+
+export interface BurstTrial {
+  id: string;
+  /** Aimed idle gap (ms) and the one measured on this client connection (from its previous answer). */
+  intendedGapMs: number;
+  gapMs: number;
+  status: number | null;
+  errorClass: ErrorClass;
+  sentAtMs: number;
+}
+
+export interface BurstPlan {
+  proxy: Endpoint;
+  /** The raw request, written as is (one per exchange). */
+  request: string;
+  burstSize: number;
+  /** Idle gaps (ms) to aim at, cycled in a seeded order. */
+  gapsMs: number[];
+  seed: number;
+  responseTimeoutMs: number;
+  /** Called after every burst with the running tally; true stops the run. */
+  afterBurst: (trials: readonly BurstTrial[]) => boolean;
+  /** Deadline (Date.now() ms) after which no burst starts. */
+  deadline: number;
+}
+
+export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]; stoppedBy: 'decision' | 'deadline' }> {
+  const connections = Array.from({ length: plan.burstSize }, () => new HttpConnection(plan.proxy));
+  const scheduler = new PreciseScheduler(2);
+  const random = seededRandom(plan.seed);
+  const trials: BurstTrial[] = [];
+  let order: number[] = [];
+  let burst = 0;
+  try {
+    let lastAnswers = await refill(connections, plan);
+    while (Date.now() < plan.deadline) {
+      if (order.length === 0) order = shuffle([...plan.gapsMs], random);
+      const gapMs = order.pop()!;
+      // Aim from the latest answer of the previous burst: every cached connection is at least this idle.
+      const startNs = lastAnswers.reduce((max, answer) => (answer > max ? answer : max), 0n);
+      await scheduler.at(startNs + BigInt(Math.round(gapMs * 1e6)));
+      const results = await Promise.all(connections.map((connection) => connection.send(plan.request, plan.responseTimeoutMs)));
+      burst++;
+      let failed = false;
+      results.forEach((result, index) => {
+        trials.push(trialOf(`b${burst}.${index}`, gapMs, lastAnswers[index]!, result));
+        if (result.errorClass !== 'ok') failed = true;
+      });
+      if (plan.afterBurst(trials)) return { trials, stoppedBy: 'decision' };
+      results.forEach((result, index) => { if (result.connectionDone) connections[index]!.close(); });
+      // Closed client connections and lost upstream connections are replaced before the next aim.
+      lastAnswers = failed || results.some((result) => result.connectionDone) ? await refill(connections, plan) : results.map((result) => result.endedAtNs);
+    }
+    return { trials, stoppedBy: 'deadline' };
+  } finally {
+    for (const connection of connections) connection.close();
+  }
+}
+
+function trialOf(id: string, intendedGapMs: number, previousAnswerNs: bigint, result: ExchangeResult): BurstTrial {
+  return {
+    id,
+    intendedGapMs,
+    gapMs: Math.round(Number(result.sentAtNs - previousAnswerNs) / 1e3) / 1e3,
+    status: result.status,
+    errorClass: result.errorClass,
+    sentAtMs: Number(result.sentAtNs) / 1e6,
+  };
+}
+
+/** Untimed: (re)connects every client connection and sends one request on each, at once. */
+async function refill(connections: HttpConnection[], plan: BurstPlan): Promise<bigint[]> {
+  for (let attempt = 1; ; attempt++) {
+    await Promise.all(connections.map(async (connection) => { if (!connection.isOpen) await connection.connect(); }));
+    const results = await Promise.all(connections.map((connection) => connection.send(plan.request, plan.responseTimeoutMs)));
+    results.forEach((result, index) => { if (result.connectionDone) connections[index]!.close(); });
+    if (results.every((result) => result.errorClass === 'ok' && !result.connectionDone)) return results.map((result) => result.endedAtNs);
+    // A refill that itself fails is the proxy or upstream failing outright, not the race.
+    if (attempt >= 3) {
+      const bad = results.find((result) => result.errorClass !== 'ok') ?? results[0]!;
+      throw new Error(`requests through the proxy fail even on fresh connections (${bad.status ?? bad.errorClass}${bad.connectionDone && bad.errorClass === 'ok' ? ', Connection: close' : ''}): check the proxy config and the health path`);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// The gate's decision and its fix, as pure functions of what was measured.
+//
+// The gate looks at its tally several times while it fires (so that an unsafe setup fails in
+// seconds), and each look is a chance to be wrong: each look uses a Bonferroni share of the
+// error the user allowed, (1 - confidence) / MAX_LOOKS, so the whole run keeps its confidence.
+import { wilsonInterval } from '../util/stats.js';
+
+/** Looks at the tally happen when the trial count reaches these (doubling) checkpoints. */
+export const LOOK_CHECKPOINTS = [100, 200, 400, 800, 1600, 3200, 6400, 12_800, 25_600, 51_200];
+export const MAX_LOOKS = LOOK_CHECKPOINTS.length;
+
+export type GateOutcome = 'pass' | 'fail' | 'undecided';
+
+export interface Tally {
+  trials: number;
+  failures: number;
+}
+
+export function perLookConfidence(confidence: number): number {
+  return 1 - (1 - confidence) / MAX_LOOKS;
+}
+
+/** The decision at one look: fail when even the lower bound is above the limit, pass when the upper bound is below it. */
+export function decideAtLook(tally: Tally, maxFailureRate: number, confidence: number): { outcome: GateOutcome; interval: [number, number] } {
+  const interval = wilsonInterval(tally.failures, tally.trials, perLookConfidence(confidence));
+  if (tally.trials > 0 && interval[0] > maxFailureRate) return { outcome: 'fail', interval };
+  if (tally.trials > 0 && interval[1] < maxFailureRate) return { outcome: 'pass', interval };
+  return { outcome: 'undecided', interval };
+}
+
+/** The first checkpoint a tally has reached but not yet been looked at. */
+export function dueLook(trials: number, looksDone: number): boolean {
+  return looksDone < MAX_LOOKS && trials >= LOOK_CHECKPOINTS[looksDone]!;
+}
+
+/** Trials a failure-free run needs before its upper bound can fall below the limit. */
+export function trialsToPass(maxFailureRate: number, confidence: number): number {
+  return LOOK_CHECKPOINTS.find((n) => wilsonInterval(0, n, perLookConfidence(confidence))[1] < maxFailureRate) ?? Infinity;
+}
+
+export interface FixInput {
+  proxyLabel: string;
+  upstreamBlock: string | null;
+  proxyTimeoutMs: number;
+  /** The upstream's measured idle close (probe median) and its early tail (p5). */
+  upstreamCloseMs: number;
+  upstreamCloseP5Ms: number;
+}
+
+export interface Fix {
+  text: string;
+  /** For scripts (and the suite that applies it): the smallest safe settings, in ms. */
+  nodeKeepAliveTimeoutMs: number;
+  nodeHeadersTimeoutMs: number;
+  /** The proxy's upstream keepalive_timeout must stay below this. */
+  proxyKeepaliveTimeoutBelowMs: number;
+}
+
+/** A measured time: "1.00 s", "6.01 s", "61.0 s". */
+const measured = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+/** A setting: whole seconds when it is one ("61 s"), else milliseconds ("500 ms"). */
+const setting = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+
+/**
+ * What to change, from the measured close: the upstream must outlast the proxy by a whole
+ * second (Node's own close then comes another second later, its keepAliveTimeoutBuffer), or
+ * the proxy must let go well before the upstream's earliest close (p5): a second before it,
+ * or half of it for closes under two seconds, in 100 ms steps.
+ */
+export function recommendFix(input: FixInput): Fix {
+  const keepAlive = Math.ceil((input.proxyTimeoutMs + 1000) / 1000) * 1000;
+  const headers = keepAlive + 1000;
+  const margin = Math.min(1000, input.upstreamCloseP5Ms / 2);
+  const proxyBelow = Math.max(0, Math.floor((input.upstreamCloseP5Ms - margin) / 100) * 100);
+  const block = input.upstreamBlock ? ` in upstream ${input.upstreamBlock}` : '';
+  const text = `upstream closes idle connections at ${measured(input.upstreamCloseMs)}, ${input.proxyLabel} keeps them ${setting(input.proxyTimeoutMs)}: ` +
+    `set server.keepAliveTimeout >= ${setting(keepAlive)} and server.headersTimeout above it (${setting(headers)}) in Node, or the upstream's idle timeout above ${setting(input.proxyTimeoutMs + 1000)} in any server; ` +
+    (proxyBelow > 0 ? `or lower keepalive_timeout${block} to ${setting(proxyBelow)} or less` : `or turn off upstream keep-alive${block}`);
+  return { text, nodeKeepAliveTimeoutMs: keepAlive, nodeHeadersTimeoutMs: headers, proxyKeepaliveTimeoutBelowMs: proxyBelow };
+}

@@ -1,0 +1,56 @@
+// What the gate says: a verdict line and the evidence for a person, JSON for scripts, and a
+// JUnit file for CI systems that collect test reports.
+import junitModule, { type Builder } from 'junit-report-builder';
+import type { GateResult } from './run-gate.js';
+
+// The package is CommonJS (module.exports = builder) while its types declare an ES default:
+// under NodeNext the default import is the builder at run time, typed as the module.
+const junit = junitModule as unknown as Builder;
+
+const pct = (rate: number, digits = 2) => `${(rate * 100).toFixed(digits)}%`;
+
+export function gateText(result: GateResult): string {
+  const probe = result.upstream.probe;
+  const verdict = result.outcome === 'pass' ? 'PASS (safe)' : result.outcome === 'fail' ? 'FAIL (unsafe)' : 'FAIL (undecided)';
+  const lines = [`gate: ${verdict}: ${result.reason}`];
+  lines.push(`  upstream  ${result.upstream.label}: ${probe
+    ? `closes idle connections at ${probe.medianCloseMs.toFixed(1)} ms (probe of ${probe.samples}, p5 ${probe.p5CloseMs.toFixed(1)}, p95 ${probe.p95CloseMs.toFixed(1)}; Keep-Alive: ${probe.advertisedKeepAlive ?? 'none'})`
+    : 'kept idle connections open for as long as the probe waited'}`);
+  const p = result.proxy;
+  lines.push(`  proxy     ${p.label} (nginx ${p.version}), upstream block ${p.upstreamBlock}: keepalive_timeout ${p.keepaliveTimeoutMs} ms${p.keepaliveTimeoutFromConfig ? '' : ' (nginx\'s default: not set)'}, ` +
+    `keepalive ${p.keepaliveConnections ?? 'none'}, proxy_next_upstream ${p.proxyNextUpstream ?? 'default (error timeout)'}`);
+  if (result.faults.length > 0) lines.push(`  faults    ${result.faults.join(', ')} (between the proxy and the upstream)`);
+  const d = result.decisive;
+  lines.push(`  decisive  ${d.boundary === 'upstream' ? `the upstream's close: bursts at ${d.gapsMs[0]}..${d.gapsMs.at(-1)} ms idle`
+    : d.boundary === 'proxy' ? `the proxy's own close: bursts at ${d.gapsMs[0]}..${d.gapsMs.at(-1)} ms idle`
+      : d.boundary === 'order' ? 'the measured order of the two closes (not fired)' : 'no upstream keep-alive'}`);
+  if (result.trials > 0) {
+    const classes = Object.entries(result.errorClasses).map(([name, count]) => `${name} ${count}`).join(', ');
+    const reasons = Object.entries(result.proxyLog).map(([name, count]) => `${name} ${count}`).join(', ') || 'none';
+    lines.push(`  evidence  ${result.failures} of ${result.trials} failed (${pct(result.failureRate)}, 95% CI [${pct(result.failureRateCi95[0])}, ${pct(result.failureRateCi95[1])}]; ${classes}); ` +
+      `proxy error log: ${reasons}; limit ${pct(result.maxFailureRate, 3)} at ${pct(result.confidence, 0)} confidence`);
+    for (const [reason, message] of Object.entries(result.proxyLogSamples)) lines.push(`  log       ${reason}: ${message}`);
+    if (result.failures === 0 && Object.keys(result.proxyLog).length > 0) {
+      lines.push('  note      the proxy retried failed upstream attempts: requests it does not retry (POST, or retry off) fail there');
+    }
+  }
+  if (result.fix) lines.push(`  fix       ${result.fix.text}`);
+  lines.push(`  took      ${result.seconds.toFixed(1)} s`);
+  return lines.join('\n');
+}
+
+export function gateJson(result: GateResult): string {
+  return JSON.stringify(result, null, 2);
+}
+
+export function writeGateJunit(result: GateResult, file: string): void {
+  const builder = junit.newBuilder();
+  const suite = builder.testSuite().name('keepalive-lab gate');
+  const test = suite.testCase()
+    .className('keepalive-lab.gate')
+    .name(`keep-alive boundary: ${result.proxy.label} -> ${result.upstream.label}`)
+    .time(result.seconds)
+    .standardOutput(gateText(result));
+  if (result.outcome !== 'pass') test.failure(`${result.reason}${result.fix ? `; fix: ${result.fix.text}` : ''}`, result.outcome);
+  builder.writeTo(file);
+}

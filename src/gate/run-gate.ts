@@ -1,0 +1,290 @@
+// The deploy gate: the user's proxy config in front of the user's upstream, both idle closes
+// found, timed bursts at the close that decides, and a pass/fail with its evidence and fix.
+// Everything it starts is stopped on every path (the cleanup registry, and the reaper for kill -9).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseFaultSpec, type Fault } from '../faults/fault.js';
+import type { ProxyLogReason } from '../history/records.js';
+import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
+import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
+import { nginxVersion, resolveNginxBinary, startLocalNginx, testNginxConf } from '../proxy/nginx/local-nginx.js';
+import type { RetryPolicy } from '../scenario/sweep-config.js';
+import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
+import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
+import { onCleanup } from '../util/cleanup.js';
+import { UsageError } from '../util/errors.js';
+import { canConnect, freePort } from '../util/ports.js';
+import { reapDirOnExit } from '../util/reaper.js';
+import { wilsonInterval } from '../util/stats.js';
+import { monotonicMs } from '../workload/clock.js';
+import { HttpConnection } from '../workload/http-connection.js';
+import { runBursts, type BurstTrial } from './boundary-bursts.js';
+import { decideAtLook, dueLook, recommendFix, trialsToPass, type Fix, type GateOutcome } from './gate-decision.js';
+import { renderedProxyTemplate } from './proxy-template.js';
+import { prepareUserNginxConf, type PreparedUserConf } from './user-nginx-conf.js';
+import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
+
+export interface GateOptions {
+  /** The user's nginx config (template or full), or unset with proxyTimeoutMs. */
+  nginxConf?: string;
+  upstreamBlock?: string;
+  proxyTimeoutMs?: number;
+  /** Retry policy of the rendered config (with proxyTimeoutMs only). */
+  retry?: RetryPolicy;
+  upstreamCmd?: string;
+  upstreamUrl?: string;
+  healthPath: string;
+  method: string;
+  body?: string;
+  maxFailureRate: number;
+  confidence: number;
+  faults: string[];
+  burstSize?: number;
+  maxSeconds: number;
+  /** Longest idle gap the gate waits for per burst; a longer decisive boundary is judged by the measured order. */
+  maxIdleWaitMs: number;
+  /** The margin by which the upstream must outlast the proxy when judged by order alone. */
+  minMarginMs: number;
+  nginxBin?: string;
+  seed: number;
+  onProgress?: (line: string) => void;
+}
+
+export interface GateResult {
+  outcome: GateOutcome;
+  /** One line: why. */
+  reason: string;
+  proxy: { label: string; version: string; upstreamBlock: string; keepaliveTimeoutMs: number; keepaliveTimeoutFromConfig: boolean; keepaliveConnections: number | null; proxyNextUpstream: string | null };
+  upstream: { label: string; probe: Omit<ProbeResult, 'closeTimesMs'> | null; closesIdle: boolean };
+  decisive: { boundary: 'upstream' | 'proxy' | 'order' | 'none'; atMs: number | null; gapsMs: number[] };
+  faults: string[];
+  trials: number;
+  failures: number;
+  status502: number;
+  errorClasses: Record<string, number>;
+  failureRate: number;
+  /** The interval of the last look (at its Bonferroni confidence), and the plain 95% one. */
+  decisionInterval: [number, number];
+  failureRateCi95: [number, number];
+  proxyLog: Partial<Record<ProxyLogReason, number>>;
+  /** One error-log message per reason, as nginx wrote it. */
+  proxyLogSamples: Partial<Record<ProxyLogReason, string>>;
+  maxFailureRate: number;
+  confidence: number;
+  trialsNeededToPass: number;
+  fix: Fix | null;
+  seconds: number;
+}
+
+const PROBE_SAMPLES = 40;
+
+export async function runGate(options: GateOptions): Promise<GateResult> {
+  const started = Date.now();
+  const say = options.onProgress ?? (() => {});
+  // Everything that can be checked without starting anything, first.
+  const nginxBinary = resolveNginxBinary(options.nginxBin);
+  const faults: Fault[] = options.faults.map((spec) => {
+    try {
+      return parseFaultSpec(spec);
+    } catch (error) {
+      throw new UsageError(`--fault: ${(error as Error).message}`);
+    }
+  });
+  let userConfText: string | null = null;
+  if (options.nginxConf) {
+    try {
+      userConfText = fs.readFileSync(options.nginxConf, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--nginx-conf: cannot read ${options.nginxConf}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-gate-'));
+  const forgetDir = reapDirOnExit(prefix);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = onCleanup(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    fs.rmSync(prefix, { recursive: true, force: true });
+    forgetDir();
+  });
+  try {
+    // The proxy config is checked before anything starts (with a stand-in upstream address):
+    // a syntax error, a missing block or a busy port is one line, and nothing ran.
+    const listenPort = await freePort();
+    const checked = prepareConf(options, userConfText, '127.0.0.1:9', listenPort, prefix, options.burstSize ?? 32);
+    await checkConf(options, checked, nginxBinary, prefix);
+    // A burst larger than the pool would open new connections, which cannot meet a close.
+    const burstSize = options.burstSize ?? Math.max(1, Math.min(32, checked.keepaliveConnections ?? 32));
+    const upstream: UserUpstream = options.upstreamCmd ? await startUpstreamCommand(options.upstreamCmd) : await upstreamAtUrl(options.upstreamUrl!);
+    stops.push(upstream.stop);
+    const request = buildRequest(options, `${upstream.endpoint.host}:${upstream.endpoint.port}`);
+    await healthCheck(upstream, request, options);
+
+    // The upstream's real idle close, measured on its own (no proxy in the way).
+    const proxyTimeoutHint = options.proxyTimeoutMs ?? 60_000;
+    say(`probing ${upstream.label}: when does it close an idle connection?`);
+    let probe: ProbeResult | null = null;
+    try {
+      probe = await probeIdleClose(upstream.endpoint, { samples: PROBE_SAMPLES, concurrency: PROBE_SAMPLES, path: options.healthPath, maxWaitMs: Math.min(proxyTimeoutHint, 600_000) + 5_000 });
+    } catch (error) {
+      if (!/closed no idle connection/.test((error as Error).message)) throw error;
+      // It kept every connection open past the proxy's limit: it outlasts the proxy.
+    }
+
+    // The chain: nginx -> [Toxiproxy with the faults] -> upstream.
+    let upstreamAddress = `${upstream.endpoint.host}:${upstream.endpoint.port}`;
+    if (faults.length > 0) {
+      const toxiproxy = await startLocalToxiproxy();
+      stops.push(toxiproxy.stop);
+      upstreamAddress = await createFaultProxy(toxiproxy.url, upstreamAddress, faults);
+    }
+    const conf = prepareConf(options, userConfText, upstreamAddress, listenPort, prefix, burstSize);
+    const confPath = path.join(prefix, 'nginx.conf');
+    fs.writeFileSync(confPath, conf.text);
+    const proxyLog: Partial<Record<ProxyLogReason, number>> = {};
+    const proxyLogSamples: Partial<Record<ProxyLogReason, string>> = {};
+    const nginx = await startLocalNginx({
+      binary: nginxBinary, confText: conf.text, listenPort: conf.listenPort, upstream: upstreamAddress, prefix,
+      onErrorLine: (line) => {
+        const record = parseNginxErrorLine(line, monotonicMs());
+        if (!record) return;
+        proxyLog[record.reason] = (proxyLog[record.reason] ?? 0) + 1;
+        proxyLogSamples[record.reason] ??= record.message;
+      },
+    }).catch((error: Error) => { throw new UsageError(`the proxy did not start: ${error.message}`); });
+    stops.push(nginx.stop);
+
+    const proxyTimeoutMs = conf.keepaliveTimeoutMs;
+    const proxyLabel = options.nginxConf ? `nginx (${path.basename(options.nginxConf)})` : 'nginx';
+    const base = {
+      proxy: { label: options.nginxConf ?? `nginx rendered, keepalive_timeout ${proxyTimeoutMs} ms`, version: nginxVersion(nginxBinary), upstreamBlock: conf.upstreamBlock, keepaliveTimeoutMs: proxyTimeoutMs,
+        keepaliveTimeoutFromConfig: conf.keepaliveTimeoutFromConfig, keepaliveConnections: conf.keepaliveConnections, proxyNextUpstream: conf.proxyNextUpstream },
+      upstream: { label: upstream.label, probe: probe && withoutSamples(probe), closesIdle: probe !== null },
+      faults: options.faults,
+      maxFailureRate: options.maxFailureRate,
+      confidence: options.confidence,
+      trialsNeededToPass: trialsToPass(options.maxFailureRate, options.confidence),
+    };
+    const fix = probe ? recommendFix({ proxyLabel, upstreamBlock: options.nginxConf ? conf.upstreamBlock : null, proxyTimeoutMs, upstreamCloseMs: probe.medianCloseMs, upstreamCloseP5Ms: probe.p5CloseMs }) : null;
+    const finish = (outcome: GateOutcome, reason: string, decisive: GateResult['decisive'], trials: BurstTrial[], decisionInterval: [number, number]): GateResult => {
+      const errorClasses: Record<string, number> = {};
+      for (const trial of trials) errorClasses[trial.errorClass] = (errorClasses[trial.errorClass] ?? 0) + 1;
+      const failures = trials.length - (errorClasses.ok ?? 0);
+      return {
+        ...base, outcome, reason, decisive, trials: trials.length, failures, status502: errorClasses['502'] ?? 0, errorClasses,
+        failureRate: trials.length === 0 ? 0 : failures / trials.length, decisionInterval, failureRateCi95: wilsonInterval(failures, trials.length, 0.95),
+        proxyLog, proxyLogSamples, fix: outcome === 'pass' ? null : fix, seconds: (Date.now() - started) / 1000,
+      };
+    };
+
+    if (conf.keepaliveConnections === null) {
+      return finish('pass', `upstream ${conf.upstreamBlock} has no keepalive directive: nginx opens a new upstream connection per request, so none is reused at a close`, { boundary: 'none', atMs: null, gapsMs: [] }, [], [0, 1]);
+    }
+    // Which close decides: the upstream's when it comes first, else the proxy's own.
+    let decisive: GateResult['decisive'];
+    if (probe && probe.medianCloseMs <= proxyTimeoutMs) {
+      // Aim across the spread of the upstream's closes, not only at their median.
+      decisive = { boundary: 'upstream', atMs: probe.medianCloseMs, gapsMs: gapsAround(probe.p5CloseMs - 2, probe.p95CloseMs + 1) };
+    } else if (proxyTimeoutMs <= options.maxIdleWaitMs) {
+      decisive = { boundary: 'proxy', atMs: proxyTimeoutMs, gapsMs: gapsAround(proxyTimeoutMs - 3, proxyTimeoutMs + 1) };
+    } else {
+      // Waiting out a long proxy timeout per burst would take hours: judge by the measured order.
+      const marginMs = probe ? probe.p5CloseMs - proxyTimeoutMs : Infinity;
+      const order = { boundary: 'order' as const, atMs: proxyTimeoutMs, gapsMs: [] };
+      const upstreamSays = probe ? `its earliest idle closes (p5) at ${probe.p5CloseMs.toFixed(1)} ms` : `it kept idle connections open past ${proxyTimeoutHint + 5000} ms`;
+      return marginMs >= options.minMarginMs
+        ? finish('pass', `the proxy drops idle connections at ${proxyTimeoutMs} ms, before the upstream (${upstreamSays}), by ${Number.isFinite(marginMs) ? `${marginMs.toFixed(0)} ms` : 'more than the probe waited'} >= ${options.minMarginMs} ms; not fired (each burst would wait ${proxyTimeoutMs / 1000} s)`, order, [], [0, 1])
+        : finish('fail', `the upstream's earliest idle closes (p5 ${probe!.p5CloseMs.toFixed(1)} ms) come only ${marginMs.toFixed(0)} ms after the proxy's ${proxyTimeoutMs} ms: less than the ${options.minMarginMs} ms margin`, order, [], [0, 1]);
+    }
+    say(`firing bursts of ${burstSize} at the ${decisive.boundary}'s close (${decisive.atMs!.toFixed(1)} ms idle); a pass needs ${base.trialsNeededToPass} trials at this limit`);
+    let looks = 0;
+    let last = { outcome: 'undecided' as GateOutcome, interval: [0, 1] as [number, number] };
+    const { trials } = await runBursts({
+      proxy: { host: '127.0.0.1', port: conf.listenPort },
+      request: buildRequest(options, `127.0.0.1:${conf.listenPort}`),
+      burstSize,
+      gapsMs: decisive.gapsMs,
+      seed: options.seed,
+      responseTimeoutMs: 10_000,
+      deadline: started + options.maxSeconds * 1000,
+      afterBurst: (sofar) => {
+        if (!dueLook(sofar.length, looks)) return false;
+        looks++;
+        const failures = sofar.filter((trial) => trial.errorClass !== 'ok').length;
+        last = decideAtLook({ trials: sofar.length, failures }, options.maxFailureRate, options.confidence);
+        say(`look ${looks}: ${failures} of ${sofar.length} failed: ${last.outcome}`);
+        return last.outcome !== 'undecided';
+      },
+    });
+    const failures = trials.filter((trial) => trial.errorClass !== 'ok').length;
+    const limit = `${(options.maxFailureRate * 100).toFixed(2)}%`;
+    const reason = last.outcome === 'fail'
+      ? `${failures} of ${trials.length} requests at the ${decisive.boundary}'s idle close failed: the failure rate is above ${limit} (its lower bound ${(last.interval[0] * 100).toFixed(2)}%)`
+      : last.outcome === 'pass'
+        ? `${failures} of ${trials.length} requests at the ${decisive.boundary}'s idle close failed: the failure rate is below ${limit} (its upper bound ${(last.interval[1] * 100).toFixed(3)}%)`
+        : `undecided within ${options.maxSeconds} s: ${failures} of ${trials.length} failed; a pass at ${limit} needs ${base.trialsNeededToPass} trials: raise --max-seconds or --max-failure-rate`;
+    return finish(last.outcome, reason, decisive, trials, last.interval);
+  } finally {
+    await stopAll();
+  }
+}
+
+async function checkConf(options: GateOptions, conf: PreparedUserConf, nginxBinary: string, prefix: string): Promise<void> {
+  const confPath = path.join(prefix, 'nginx.conf');
+  fs.writeFileSync(confPath, conf.text);
+  const complaint = testNginxConf(nginxBinary, prefix, confPath);
+  if (complaint) {
+    throw new UsageError(options.nginxConf
+      ? `--nginx-conf ${options.nginxConf}: nginx -t: ${complaint.replaceAll(confPath, options.nginxConf)}`
+      : `the rendered proxy config was refused by nginx -t: ${complaint}`);
+  }
+  if (conf.listenFromConfig && (await canConnect('127.0.0.1', conf.listenPort, 500))) {
+    throw new UsageError(`--nginx-conf ${options.nginxConf}:${conf.listenLine}: port ${conf.listenPort} is in use: free it, or make the listen a {{listen}} placeholder`);
+  }
+}
+
+function prepareConf(options: GateOptions, userConfText: string | null, upstreamAddress: string, listenPort: number, prefix: string, burstSize: number): PreparedUserConf {
+  const text = userConfText ?? renderedProxyTemplate(options.proxyTimeoutMs!, burstSize, options.retry ?? 'default');
+  return prepareUserNginxConf(text, {
+    sourcePath: options.nginxConf ?? '(rendered)',
+    ...(options.upstreamBlock ? { upstreamBlock: options.upstreamBlock } : {}),
+    upstreamAddress,
+    listenPort,
+    prefix,
+  });
+}
+
+/** Gaps (ms) every 0.5 ms across [from, to], on the 0.5 ms grid. */
+export function gapsAround(fromMs: number, toMs: number): number[] {
+  const gaps: number[] = [];
+  for (let gap = Math.floor(fromMs * 2) / 2; gap <= toMs; gap += 0.5) gaps.push(gap);
+  return gaps;
+}
+
+function buildRequest(options: GateOptions, host: string): string {
+  const body = options.body ?? '';
+  const lines = [`${options.method} ${options.healthPath} HTTP/1.1`, `Host: ${host}`, 'User-Agent: keepalive-lab-gate'];
+  if (body || !['GET', 'HEAD'].includes(options.method)) lines.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`);
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+async function healthCheck(upstream: UserUpstream, request: string, options: GateOptions): Promise<void> {
+  const connection = new HttpConnection(upstream.endpoint);
+  try {
+    await connection.connect();
+    const result = await connection.send(request, 5000);
+    if (result.status === null || result.status >= 400) {
+      throw new UsageError(`the upstream answered ${result.status ?? result.errorClass} to ${options.method} ${options.healthPath}: give a path it serves with --health-path (and --method, --body)`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`the upstream did not answer ${options.method} ${options.healthPath}: ${(error as Error).message}`);
+  } finally {
+    connection.close();
+  }
+}
+
+function withoutSamples(probe: ProbeResult): Omit<ProbeResult, 'closeTimesMs'> {
+  const { closeTimesMs: _samples, ...summary } = probe;
+  return summary;
+}

@@ -1,0 +1,156 @@
+// The deploy gate on user-style setups: the user's nginx config (a template, or a full config
+// with --upstream-block) in front of the user's upstream (Python's http.server, or a plain Node
+// app), exit 0 safe / 1 unsafe / 2 bad input. The gate's own recommendation, applied, turns the
+// failing Node case into a passing one.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GateResult } from '../src/gate/run-gate.js';
+import { gate as gateCall } from '../src/index.js';
+import { freePort } from '../src/util/ports.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/gate/', import.meta.url));
+const PYTHON = `python3 ${path.join(FIXTURES, 'python-upstream.py')}`;
+const NODE_APP = `node ${path.join(FIXTURES, 'node-upstream.mjs')}`;
+let tmp: string;
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kal-gate-test-'));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** The fixture template with its upstream keepalive_timeout set. */
+function template(keepaliveTimeout: string, edit: (text: string) => string = (text) => text): string {
+  const file = path.join(tmp, `nginx-${keepaliveTimeout}-${Math.random().toString(36).slice(2, 8)}.conf`);
+  fs.writeFileSync(file, edit(fs.readFileSync(path.join(FIXTURES, 'nginx-template.conf'), 'utf8').replaceAll('KEEPALIVE_TIMEOUT', keepaliveTimeout)));
+  return file;
+}
+
+/** A full config (no placeholders) of the kind a deploy repo holds: a fixed listen, a named upstream block. */
+function fullConfig(listenPort: number, keepaliveTimeout: string): string {
+  const file = path.join(tmp, `full-${listenPort}.conf`);
+  fs.writeFileSync(file, `events {}
+http {
+    upstream backend {
+        server 10.20.30.40:3000 max_fails=3;
+        server 10.20.30.41:3000;
+        keepalive 16;
+        keepalive_timeout ${keepaliveTimeout};
+    }
+    server {
+        listen ${listenPort};
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+`);
+  return file;
+}
+
+function gate(args: string[]) {
+  const result = spawnSync(process.execPath, [CLI, 'gate', ...args], { encoding: 'utf8', timeout: 170_000, env: { ...process.env, TMPDIR: tmp } });
+  return { ...result, json: () => JSON.parse(result.stdout) as GateResult };
+}
+
+/** Nothing the gate started may outlive it: no process naming its temp prefix or the marker. */
+function leftovers(marker: string): string[] {
+  return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n')
+    .filter((line) => (line.includes(tmp) || line.includes(marker)) && !line.includes('ps -eo'));
+}
+
+describe('gate on a non-Node upstream (Python http.server)', () => {
+  it('idle timeout 1 s behind nginx keepalive_timeout 60s: fails (exit 1) with the 502s, the evidence and the fix; JUnit says so', () => {
+    const junit = path.join(tmp, 'unsafe.xml');
+    const result = gate(['--nginx-conf', template('60s'), '--upstream-cmd', `IDLE_TIMEOUT=1 ${PYTHON}`, '--junit', junit, '--json']);
+    expect(result.status, result.stderr).toBe(1);
+    const verdict = result.json();
+    expect(verdict).toMatchObject({ outcome: 'fail', decisive: { boundary: 'upstream' } });
+    expect(verdict.upstream.probe!.medianCloseMs).toBeGreaterThan(995);
+    expect(verdict.upstream.probe!.medianCloseMs).toBeLessThan(1100);
+    expect(verdict.status502).toBeGreaterThan(0);
+    expect(verdict.decisionInterval[0]).toBeGreaterThan(0.001);
+    expect(verdict.fix!.text).toMatch(/keeps them 60 s: set server\.keepAliveTimeout >= 61 s/);
+    expect(fs.readFileSync(junit, 'utf8')).toMatch(/<failure message="[^"]*requests at the upstream's idle close failed/);
+  });
+
+  it('idle timeout 3 s behind keepalive_timeout 1s: passes on bursts at the proxy\'s own close (as a library call, the README\'s vitest example)', async () => {
+    const verdict = await gateCall({ nginxConf: template('1s'), upstreamCmd: `IDLE_TIMEOUT=3 ${PYTHON}`, maxFailureRate: 0.01 });
+    expect(verdict.outcome, verdict.reason).toBe('pass');
+    expect(verdict).toMatchObject({ outcome: 'pass', failures: 0, decisive: { boundary: 'proxy', atMs: 1000 } });
+    expect(verdict.trials).toBeGreaterThanOrEqual(verdict.trialsNeededToPass);
+    expect(verdict.decisionInterval[1]).toBeLessThan(0.01);
+  });
+});
+
+describe('gate on a Node upstream, full config with --upstream-block', () => {
+  // POST: nginx's default retry would hide the race from a GET (the gate notes such masking).
+  const post = ['--method', 'POST', '--body', '{"order":1}'];
+  it('keepAliveTimeout 500 behind 2s fails for a POST; the recommended settings, applied, pass', async () => {
+    const conf = fullConfig(await freePort(), '2s');
+    const unsafe = gate(['--nginx-conf', conf, '--upstream-block', 'backend', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`, ...post, '--json']);
+    expect(unsafe.status, unsafe.stderr).toBe(1);
+    const failing = unsafe.json();
+    expect(failing).toMatchObject({ outcome: 'fail', decisive: { boundary: 'upstream' }, proxy: { upstreamBlock: 'backend', keepaliveTimeoutMs: 2000, keepaliveConnections: 16 } });
+    // Stock Node closes a second after its keepAliveTimeout.
+    expect(failing.upstream.probe!.medianCloseMs).toBeGreaterThan(1400);
+    expect(failing.fix).toMatchObject({ nodeKeepAliveTimeoutMs: 3000, nodeHeadersTimeoutMs: 4000 });
+
+    // Apply it. The proxy's 2 s close then decides; judged by the measured order (bursts at a
+    // 2 s idle gap would need ~25 min for a 0.1% bound: --max-idle-wait keeps this suite short).
+    const { nodeKeepAliveTimeoutMs, nodeHeadersTimeoutMs } = failing.fix!;
+    const fixed = gate(['--nginx-conf', conf, '--upstream-block', 'backend', '--upstream-cmd',
+      `KEEP_ALIVE_TIMEOUT=${nodeKeepAliveTimeoutMs} HEADERS_TIMEOUT=${nodeHeadersTimeoutMs} ${NODE_APP}`, ...post, '--max-idle-wait', '1s', '--json']);
+    expect(fixed.status, fixed.stderr).toBe(0);
+    const passing = fixed.json();
+    expect(passing).toMatchObject({ outcome: 'pass', decisive: { boundary: 'order' }, fix: null });
+    expect(passing.upstream.probe!.p5CloseMs - 2000).toBeGreaterThanOrEqual(1000);
+  });
+});
+
+describe('gate: bad input is one line, exit 2, nothing left running', () => {
+  const cases: [string, () => Promise<string[]>, RegExp, string][] = [
+    ['an nginx syntax error, with nginx\'s message and the user\'s line',
+      async () => { const file = template('60s', (text) => text.replace('keepalive 32;', 'keepalive_conections 32;')); return ['--nginx-conf', file, '--upstream-cmd', `IDLE_TIMEOUT=1 ${PYTHON}`]; },
+      /^keepalive-lab: --nginx-conf .*\.conf: nginx -t: \[emerg\] unknown directive "keepalive_conections" in .*nginx-60s-\w+\.conf:16$/, 'python-upstream'],
+    ['a missing upstream block',
+      async () => ['--nginx-conf', fullConfig(await freePort(), '2s'), '--upstream-block', 'api', '--upstream-cmd', `${NODE_APP}`],
+      /^keepalive-lab: --upstream-block api: no upstream block of that name in .* \(it has: backend\): name the block your proxy_pass uses$/, 'node-upstream.mjs'],
+    ['an upstream command that exits',
+      async () => ['--proxy-timeout', '60s', '--upstream-cmd', 'echo "listen EADDRINUSE" >&2; exit 3'],
+      /^keepalive-lab: --upstream-cmd ".*" exited \(3\) before listening on port \d+; it said: listen EADDRINUSE$/, 'EADDRINUSE'],
+    ['an upstream command that never listens',
+      async () => ['--proxy-timeout', '60s', '--upstream-cmd', 'sleep 29.917'],
+      /^keepalive-lab: --upstream-cmd "sleep 29.917" did not listen on 127\.0\.0\.1:\d+ within 15 s: it must listen on env PORT or the \{port\} placeholder/, 'sleep 29.917'],
+    ['a listen port in use',
+      async () => ['--nginx-conf', fullConfig(busyPort!, '2s'), '--upstream-block', 'backend', '--upstream-cmd', `${NODE_APP}`],
+      /^keepalive-lab: --nginx-conf .*full-\d+\.conf:10: port \d+ is in use: free it, or make the listen a \{\{listen\}\} placeholder$/, 'node-upstream.mjs'],
+  ];
+  let busy: net.Server;
+  let busyPort: number | undefined;
+  beforeAll(async () => {
+    busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    busyPort = (busy.address() as net.AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+
+  for (const [what, args, message, marker] of cases) {
+    it(what, async () => {
+      const result = gate(await args());
+      expect(result.status, result.stderr).toBe(2);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
+      expect(leftovers(marker)).toEqual([]);
+      expect(fs.readdirSync(tmp).filter((name) => name.startsWith('keepalive-lab-'))).toEqual([]);
+    });
+  }
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { decideAtLook, dueLook, LOOK_CHECKPOINTS, perLookConfidence, recommendFix, trialsToPass } from '../../src/gate/gate-decision.js';
+import { parseNginxTime, prepareUserNginxConf } from '../../src/gate/user-nginx-conf.js';
+import { gapsAround } from '../../src/gate/run-gate.js';
+
+const FULL = `user www-data;
+pid /run/nginx.pid;
+error_log /var/log/nginx/error.log;
+events { worker_connections 768; }
+http {
+    include mime.types;
+    access_log /var/log/nginx/access.log;
+    upstream app {
+        server 10.0.0.1:3000 max_fails=3;
+        server 10.0.0.2:3000;
+        keepalive 16;
+        keepalive_timeout 75s;
+    }
+    server {
+        listen 8080 default_server;
+        location / { proxy_pass http://app; proxy_next_upstream error timeout non_idempotent; }
+    }
+}`;
+const options = { sourcePath: '/srv/deploy/nginx.conf', upstreamAddress: '127.0.0.1:5555', listenPort: 4444, prefix: '/tmp/p' };
+
+describe('a user\'s nginx config, prepared', () => {
+  it('full config: the named block points at the harness, listeners move to 127.0.0.1, line numbers stay', () => {
+    const conf = prepareUserNginxConf(FULL, { ...options, upstreamBlock: 'app' });
+    const lines = conf.text.split('\n');
+    expect(lines.slice(0, FULL.split('\n').length).length).toBe(FULL.split('\n').length);
+    expect(lines[8]).toBe('        server 127.0.0.1:5555;');
+    expect(lines[9]).toMatch(/^\s*# keepalive-lab: server line replaced$/);
+    expect(lines[14]).toBe('        listen 127.0.0.1:8080 default_server;');
+    expect(lines[0]).toBe('# keepalive-lab: user www-data;');
+    expect(lines[5]).toBe('    include /srv/deploy/mime.types;');
+    expect(lines[6]).toBe('    access_log off;');
+    expect(lines[4]).toMatch(/^http \{ client_body_temp_path \/tmp\/p\/client_body_temp; proxy_temp_path/);
+    expect(lines.slice(-3)).toEqual(['pid /tmp/p/nginx.pid;', 'error_log stderr info;', 'daemon off;']);
+    expect(conf).toMatchObject({ listenPort: 8080, listenFromConfig: true, listenLine: 15, upstreamBlock: 'app', keepaliveTimeoutMs: 75_000,
+      keepaliveTimeoutFromConfig: true, keepaliveConnections: 16, proxyNextUpstream: 'error timeout non_idempotent' });
+  });
+
+  it('template: the placeholders are filled; nginx\'s default timeout when the block sets none', () => {
+    const conf = prepareUserNginxConf('events {}\nhttp {\n upstream u { server {{upstream}}; keepalive 8; }\n server { listen {{listen}}; location / { proxy_pass http://u; } }\n}', options);
+    expect(conf.text).toContain('server 127.0.0.1:5555;');
+    expect(conf.text).toContain('listen 127.0.0.1:4444;');
+    expect(conf).toMatchObject({ listenPort: 4444, listenFromConfig: false, upstreamBlock: 'u', keepaliveTimeoutMs: 60_000, keepaliveTimeoutFromConfig: false, keepaliveConnections: 8 });
+  });
+
+  it('names what is missing, and the fix', () => {
+    expect(() => prepareUserNginxConf(FULL, { ...options, upstreamBlock: 'api' })).toThrow('--upstream-block api: no upstream block of that name in /srv/deploy/nginx.conf (it has: app): name the block your proxy_pass uses');
+    expect(() => prepareUserNginxConf(FULL, options)).toThrow(/no \{\{upstream\}\} placeholder: .* --upstream-block/);
+    expect(() => prepareUserNginxConf(FULL.replace('listen 8080 default_server', 'listen 443 ssl'), { ...options, upstreamBlock: 'app' })).toThrow(/:15: the gate speaks plain HTTP\/1\.1 .* "ssl"/);
+  });
+
+  it('reads nginx times (a bare number is seconds)', () => {
+    expect(parseNginxTime('60')).toBe(60_000);
+    expect(parseNginxTime('75s')).toBe(75_000);
+    expect(parseNginxTime('1m30s')).toBe(90_000);
+    expect(parseNginxTime('500ms')).toBe(500);
+    expect(() => parseNginxTime('soon')).toThrow();
+  });
+});
+
+describe('gate decision', () => {
+  it('fails on a lower bound above the limit and passes on an upper bound below it, at a Bonferroni share per look', () => {
+    expect(perLookConfidence(0.95)).toBeCloseTo(0.995, 10);
+    expect(decideAtLook({ trials: 128, failures: 10 }, 0.001, 0.95).outcome).toBe('fail');
+    expect(decideAtLook({ trials: 128, failures: 0 }, 0.001, 0.95).outcome).toBe('undecided');
+    expect(decideAtLook({ trials: 12_800, failures: 0 }, 0.001, 0.95).outcome).toBe('pass');
+    expect(decideAtLook({ trials: 12_800, failures: 20 }, 0.001, 0.95).outcome).toBe('undecided');
+  });
+
+  it('looks at doubling checkpoints only, and says how many trials a pass needs', () => {
+    expect(dueLook(99, 0)).toBe(false);
+    expect(dueLook(128, 0)).toBe(true);
+    expect(dueLook(128, 1)).toBe(false);
+    expect(dueLook(1_000_000, LOOK_CHECKPOINTS.length)).toBe(false);
+    expect(trialsToPass(0.001, 0.95)).toBe(12_800);
+    expect(trialsToPass(0.01, 0.95)).toBe(800);
+  });
+
+  it('recommends from the measured close: Node settings above the proxy, or the proxy below the upstream\'s earliest close', () => {
+    const fix = recommendFix({ proxyLabel: 'nginx (nginx.conf)', upstreamBlock: 'app', proxyTimeoutMs: 60_000, upstreamCloseMs: 6010.8, upstreamCloseP5Ms: 6003.5 });
+    expect(fix).toMatchObject({ nodeKeepAliveTimeoutMs: 61_000, nodeHeadersTimeoutMs: 62_000, proxyKeepaliveTimeoutBelowMs: 5000 });
+    expect(fix.text).toBe('upstream closes idle connections at 6.01 s, nginx (nginx.conf) keeps them 60 s: set server.keepAliveTimeout >= 61 s and server.headersTimeout above it (62 s) in Node, ' +
+      'or the upstream\'s idle timeout above 61 s in any server; or lower keepalive_timeout in upstream app to 5 s or less');
+    expect(recommendFix({ proxyLabel: 'nginx', upstreamBlock: null, proxyTimeoutMs: 2000, upstreamCloseMs: 1001, upstreamCloseP5Ms: 1000.9 }).proxyKeepaliveTimeoutBelowMs).toBe(500);
+  });
+
+  it('aims bursts on the 0.5 ms grid across a span', () => {
+    expect(gapsAround(998.7, 1001.2)).toEqual([998.5, 999, 999.5, 1000, 1000.5, 1001]);
+  });
+});
