@@ -81,6 +81,14 @@ describe('gate on a non-Node upstream (Python http.server)', () => {
     expect(fs.readFileSync(junit, 'utf8')).toMatch(/<failure message="[^"]*requests at the upstream's idle close failed/);
   });
 
+  it('the same through a fault (--fault latency:upstream:5ms, the embedded Toxiproxy between them): still fails, the fault on record', () => {
+    const result = gate(['--nginx-conf', template('60s'), '--upstream-cmd', `IDLE_TIMEOUT=1 ${PYTHON}`, '--fault', 'latency:upstream:5ms', '--json']);
+    expect(result.status, result.stderr).toBe(1);
+    const verdict = result.json();
+    expect(verdict).toMatchObject({ outcome: 'fail', faults: ['latency:upstream:5ms'], decisive: { boundary: 'upstream' } });
+    expect(verdict.failures).toBeGreaterThan(0);
+  });
+
   it('idle timeout 3 s behind keepalive_timeout 1s: passes on bursts at the proxy\'s own close (as a library call, the README\'s vitest example)', async () => {
     const verdict = await gateCall({ nginxConf: template('1s'), upstreamCmd: `IDLE_TIMEOUT=3 ${PYTHON}`, maxFailureRate: 0.01 });
     expect(verdict.outcome, verdict.reason).toBe('pass');

@@ -121,7 +121,8 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     await healthCheck(upstream, request, options);
 
     // The upstream's real idle close, measured on its own (no proxy in the way).
-    const proxyTimeoutHint = options.proxyTimeoutMs ?? 60_000;
+    // Waiting past the proxy's own timeout tells nothing more: by then it has let go.
+    const proxyTimeoutHint = checked.keepaliveTimeoutMs;
     say(`probing ${upstream.label}: when does it close an idle connection?`);
     let probe: ProbeResult | null = null;
     try {

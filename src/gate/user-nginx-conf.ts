@@ -106,6 +106,9 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
   let depth = 0;
   const httpLine = lines.findIndex((line) => /^\s*http\s*\{/.test(code(line)));
   const presentTempPaths = new Set<string>();
+  // Listens already moved to 127.0.0.1 in the current server block: `listen 80; listen [::]:80;`
+  // would become the same address twice, which nginx refuses.
+  let serverListens = new Set<number>();
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!.replaceAll('{{upstream}}', options.upstreamAddress).replaceAll('{{listen}}', `127.0.0.1:${options.listenPort}`);
     const text = code(line).trim();
@@ -113,6 +116,7 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
     // proxy_next_upstream may share a line with other directives (location / { ...; }).
     const nextUpstream = statements(code(line)).find((statement) => statement.name === 'proxy_next_upstream');
     if (nextUpstream && proxyNextUpstream === null) proxyNextUpstream = nextUpstream.value;
+    if (name === 'server' && text.includes('{')) serverListens = new Set();
     if (depth === 0 && name && ['pid', 'daemon', 'error_log', 'user'].includes(name)) {
       // The harness owns these (its own pid file, the error log on stderr, no daemon).
       line = `# keepalive-lab: ${line.trim()}`;
@@ -130,7 +134,8 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
         const port = listenPortOf(parsed[1]!);
         if (port === null) throw new UsageError(`--nginx-conf ${file}:${i + 1}: "listen ${parsed[1]}" is not a TCP port the gate can reach: use a template with {{listen}}`);
         if (/\bssl\b|\bquic\b|\bhttp2\b/.test(parsed[2]!)) throw new UsageError(`--nginx-conf ${file}:${i + 1}: the gate speaks plain HTTP/1.1 to the proxy; this listen has "${parsed[2]!.trim()}": use a template with {{listen}}`);
-        line = line.replace(parsed[0], `listen 127.0.0.1:${port}${parsed[2]};`);
+        line = serverListens.has(port) ? `# keepalive-lab: ${line.trim()} (the same port on 127.0.0.1 as above)` : line.replace(parsed[0], `listen 127.0.0.1:${port}${parsed[2]};`);
+        serverListens.add(port);
         if (!listenFromConfig) {
           listenPort = port;
           listenFromConfig = true;

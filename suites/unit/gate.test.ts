@@ -47,6 +47,13 @@ describe('a user\'s nginx config, prepared', () => {
     expect(conf).toMatchObject({ listenPort: 4444, listenFromConfig: false, upstreamBlock: 'u', keepaliveTimeoutMs: 60_000, keepaliveTimeoutFromConfig: false, keepaliveConnections: 8 });
   });
 
+  it('listens on IPv4 and IPv6 become one 127.0.0.1 listen per server', () => {
+    const text = FULL.replace('        listen 8080 default_server;', '        listen 8080 default_server; \n        listen [::]:8080 default_server;');
+    const lines = prepareUserNginxConf(text, { ...options, upstreamBlock: 'app' }).text.split('\n');
+    expect(lines[14]).toBe('        listen 127.0.0.1:8080 default_server; ');
+    expect(lines[15]).toBe('# keepalive-lab: listen [::]:8080 default_server; (the same port on 127.0.0.1 as above)');
+  });
+
   it('names what is missing, and the fix', () => {
     expect(() => prepareUserNginxConf(FULL, { ...options, upstreamBlock: 'api' })).toThrow('--upstream-block api: no upstream block of that name in /srv/deploy/nginx.conf (it has: app): name the block your proxy_pass uses');
     expect(() => prepareUserNginxConf(FULL, options)).toThrow(/no \{\{upstream\}\} placeholder: .* --upstream-block/);
