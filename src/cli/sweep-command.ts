@@ -104,7 +104,7 @@ export function sweepCommand(): Command {
     .option('--through-toxiproxy', 'pass fault-free cells through Toxiproxy too (default: straight to the upstream)')
     .option('--toxiproxy-bin <path>', 'a real toxiproxy-server (default: on PATH, or KEEPALIVE_LAB_TOXIPROXY_BIN, else the embedded one)')
     .option('--nginx-bin <path>', 'nginx binary (default: nginx on PATH, or KEEPALIVE_LAB_NGINX_BIN)')
-    .option('--out <dir>', 'run directory for trials.jsonl, summary.json, summary.csv, report.md (default runs/<time>)')
+    .option('--out <dir>', 'run directory for trials.jsonl, summary.json, summary.csv, report.md, report.html (default runs/<time>)')
     .option('--resume <dir>', 'continue an interrupted run in DIR: only its missing cells and trials, with its own settings, on the same setup')
     .addOption(new Option('--spin-ms <ms>', 'scheduler spin window before each trial (0: timers only)').default('2'))
     .option('--no-progress', 'no progress bar')
