@@ -60,6 +60,15 @@ export function trialTimeline(history: readonly HistoryRecord[], trialId: string
   return { trial, cell, events, reachedUpstream: requests.length > 0, connection };
 }
 
+/** The first `count` failed trials of a cell, as formatted timelines: the reports' samples. */
+export function sampleFailureTimelines(history: readonly HistoryRecord[], cellId: string, count = 2): string[] {
+  return history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cellId && r.errorClass !== 'ok').slice(0, count)
+    .flatMap((trial) => {
+      const timeline = trialTimeline(history, trial.id);
+      return timeline ? [formatTimeline(timeline)] : [];
+    });
+}
+
 export function formatTimeline(timeline: TrialTimeline): string {
   const { trial } = timeline;
   const outcome = trial.status !== null && String(trial.status) === trial.errorClass ? trial.errorClass : `${trial.status ?? 'no answer'} (${trial.errorClass})`;

@@ -67,8 +67,13 @@ const setting = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
  * the proxy must let go well before the upstream's earliest close (p5): a second before it,
  * or half of it for closes under two seconds, in 100 ms steps.
  */
+/** The smallest Node keepAliveTimeout that outlasts a proxy timeout by a whole second, in whole seconds. */
+export function nodeKeepAliveFor(proxyTimeoutMs: number): number {
+  return Math.ceil((proxyTimeoutMs + 1000) / 1000) * 1000;
+}
+
 export function recommendFix(input: FixInput): Fix {
-  const keepAlive = Math.ceil((input.proxyTimeoutMs + 1000) / 1000) * 1000;
+  const keepAlive = nodeKeepAliveFor(input.proxyTimeoutMs);
   const headers = keepAlive + 1000;
   const margin = Math.min(1000, input.upstreamCloseP5Ms / 2);
   const proxyBelow = Math.max(0, Math.floor((input.upstreamCloseP5Ms - margin) / 100) * 100);

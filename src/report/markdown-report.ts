@@ -6,11 +6,9 @@ import { interval, markdownTable, percent, span } from './format.js';
 import { summaryTable } from './summary-table.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from './node-versions.js';
 import { profileOf } from '../scenario/profiles.js';
-import { formatTimeline, trialTimeline } from '../explain/trial-timeline.js';
-import type { HistoryRecord, TrialRecord } from '../history/records.js';
+import { sampleFailureTimelines } from '../explain/trial-timeline.js';
+import type { HistoryRecord } from '../history/records.js';
 
-/** Failed trials shown as timelines per cell (`keepalive-lab explain` prints any other). */
-const SAMPLE_FAILURES = 2;
 
 export function markdownReport(analysis: RunAnalysis, history: readonly HistoryRecord[] = []): string {
   const run = analysis.run;
@@ -70,11 +68,8 @@ function cellSection(cell: CellAnalysis): string[] {
 }
 
 function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[]): string[] {
-  const failed = history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id && r.errorClass !== 'ok').slice(0, SAMPLE_FAILURES);
-  if (failed.length === 0) return [];
-  const timelines = failed.flatMap((trial) => {
-    const timeline = trialTimeline(history, trial.id);
-    return timeline ? ['```', formatTimeline(timeline), '```', ''] : [];
-  });
-  return [`### Sample failures (first ${failed.length}; \`keepalive-lab explain DIR --trial ID\` for any other)`, '', ...timelines];
+  // A few per cell; `keepalive-lab explain` prints any other.
+  const timelines = sampleFailureTimelines(history, cell.id);
+  if (timelines.length === 0) return [];
+  return [`### Sample failures (first ${timelines.length}; \`keepalive-lab explain DIR --trial ID\` for any other)`, '', ...timelines.flatMap((text) => ['```', text, '```', ''])];
 }

@@ -3,6 +3,7 @@
 import type { CellAnalysis } from '../analysis/analyze-history.js';
 import { formatDuration } from '../util/duration.js';
 import { interval, percent } from './format.js';
+import { quantile } from '../util/stats.js';
 
 export const NODE_VERSION_HEADER = ['upstream Node', 'ran', 'proxy P', 'upstream K', 'close', 'effective close', 'close − K', 'Keep-Alive header', 'failure rate per scenario'];
 
@@ -16,8 +17,7 @@ export function nodeVersionRows(cells: readonly CellAnalysis[]): string[][] {
   }
   return [...groups.values()].map((group) => {
     const first = group[0]!;
-    const closes = group.map((cell) => cell.effectiveCloseMs).sort((a, b) => a - b);
-    const close = closes[Math.floor(closes.length / 2)]!;
+    const close = quantile(group.map((cell) => cell.effectiveCloseMs), 0.5);
     return [
       first.upstreamNode ?? 'default',
       first.upstreamNodeVersion ?? '?',

@@ -7,6 +7,8 @@ import { faultsLabel } from '../faults/fault.js';
 import { formatDuration } from '../util/duration.js';
 import { percent } from './format.js';
 import { verdict } from './summary-table.js';
+import { nodeKeepAliveFor } from '../gate/gate-decision.js';
+import { quantile } from '../util/stats.js';
 
 export interface PairingAdvice {
   /** Cells of one pairing: the same proxy timeout, upstream timeout, close mode and faults. */
@@ -34,15 +36,13 @@ export function groupByPairing(cells: readonly CellAnalysis[]): Map<string, Cell
   return groups;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 export function pairingAdvice(cells: readonly CellAnalysis[]): PairingAdvice[] {
   return [...groupByPairing(cells)].map(([key, group]) => adviceFor(key, group));
 }
 
 function adviceFor(key: string, cells: CellAnalysis[]): PairingAdvice {
   const proxyMs = cells[0]!.proxyTimeoutMs;
-  const closeMs = median(cells.map((cell) => cell.effectiveCloseMs));
+  const closeMs = quantile(cells.map((cell) => cell.effectiveCloseMs), 0.5);
   const racing = cells.filter((cell) => cell.failureRateCi95[0] > 0);
   const masked = cells.filter((cell) => cell.failures === 0 && cell.proxyLog.attempts > 0);
   const worst = cells.reduce((a, b) => (b.failureRate > a.failureRate ? b : a));
@@ -70,7 +70,7 @@ function adviceFor(key: string, cells: CellAnalysis[]): PairingAdvice {
 function recommend(proxyMs: number, closeMs: number, verdictOf: PairingAdvice['verdict']): string {
   // Node's keepAliveTimeout is the knob most users hold; a whole second above the proxy's
   // limit leaves room for the stock close's timer granularity and for network delay.
-  const nodeFix = `set the upstream's idle timeout above the proxy's: for Node, server.keepAliveTimeout >= ${formatDuration(proxyMs + 1000)} ` +
+  const nodeFix = `set the upstream's idle timeout above the proxy's: for Node, server.keepAliveTimeout >= ${formatDuration(nodeKeepAliveFor(proxyMs))} ` +
     `and server.headersTimeout above it; or lower the proxy's upstream keepalive_timeout well below ${closeMs.toFixed(0)} ms`;
   if (closeMs <= proxyMs) {
     if (verdictOf === 'masked') return `Unsafe ordering, hidden by retries: requests the proxy will not retry (POST, or retry off) fail at this boundary. Fix: ${nodeFix}.`;

@@ -3,9 +3,9 @@
 // of trials.jsonl, so `keepalive-lab report DIR` rebuilds it exactly.
 import type { CellAnalysis, RunAnalysis } from '../../analysis/analyze-history.js';
 import { BIN_MS, CORE_RATE } from '../../analysis/bins.js';
-import { formatTimeline, trialTimeline } from '../../explain/trial-timeline.js';
+import { sampleFailureTimelines } from '../../explain/trial-timeline.js';
 import { faultsLabel } from '../../faults/fault.js';
-import type { HistoryRecord, TrialRecord } from '../../history/records.js';
+import type { HistoryRecord } from '../../history/records.js';
 import { formatDuration, interval, percent, span } from '../format.js';
 import { pairingAdvice, type PairingAdvice } from '../recommendation.js';
 import { verdict } from '../summary-table.js';
@@ -13,8 +13,6 @@ import { NODE_VERSION_HEADER, nodeVersionRows } from '../node-versions.js';
 import { gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
 import { renderSvg } from './vega-svg.js';
 import { profileOf, type LoadBalancerProfile } from '../../scenario/profiles.js';
-
-const SAMPLE_FAILURES = 2;
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -118,11 +116,10 @@ ${sampleFailures(cell, history)}
 }
 
 function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[]): string {
-  const failed = history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id && r.errorClass !== 'ok').slice(0, SAMPLE_FAILURES);
-  const timelines = failed.map((trial) => trialTimeline(history, trial.id)).filter((t) => t !== null);
+  const timelines = sampleFailureTimelines(history, cell.id);
   if (timelines.length === 0) return '';
   return `<h4>Sample failures (<code>keepalive-lab explain DIR --trial ID</code> for any other)</h4>
-${timelines.map((t) => `<pre class="timeline">${escapeHtml(formatTimeline(t))}</pre>`).join('\n')}`;
+${timelines.map((text) => `<pre class="timeline">${escapeHtml(text)}</pre>`).join('\n')}`;
 }
 
 const STYLE = `
