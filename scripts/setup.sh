@@ -2,8 +2,8 @@
 # Installs what keepalive-lab needs on a Debian/Ubuntu machine: nginx (when missing) and the
 # npm dependencies (npm ci also builds dist/ through the prepare script).
 # --tests also installs Chromium, which the report suite opens report.html in (headless,
-# through playwright-core), and python3 for the gate suite's non-Node upstream; a sweep itself
-# needs neither.
+# through playwright-core), python3 for the gate suite's non-Node upstream, and haproxy for the
+# HAProxy suites; a sweep itself needs none of them (--proxy haproxy needs haproxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +22,11 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then packages
 if $with_tests && ! command -v chromium >/dev/null 2>&1 && [ -z "${KEEPALIVE_LAB_CHROMIUM:-}" ]; then packages+=(chromium); fi
 # The gate suite's non-Node upstream is Python's http.server.
 if $with_tests && ! command -v python3 >/dev/null 2>&1; then packages+=(python3); fi
+if $with_tests && ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then packages+=(haproxy); fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "setup: installing ${packages[*]} with apt-get"
   $sudo apt-get update -q
-  # The harness starts its own nginx per run; the package's system service is not used.
+  # The harness starts its own nginx (and haproxy) per run; the packages' system services are not used.
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
 fi
 

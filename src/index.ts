@@ -31,6 +31,8 @@ export { configuredImages, DEFAULT_IMAGES } from './runtime/containers/images.js
 export type { Runtime, StartedTopology, TopologySpec, Endpoint } from './runtime/runtime.js';
 export { parseSweepConfig, sweepConfigSchema, type SweepConfig, type SweepConfigInput } from './scenario/sweep-config.js';
 export { renderNginxConf, type NginxSpec } from './proxy/nginx/render.js';
+export { renderHaproxyConf, type HaproxySpec } from './proxy/haproxy/render.js';
+export { parseHaproxyLogLine } from './proxy/haproxy/log.js';
 export { parseNginxErrorLine, classifyNginxMessage } from './proxy/nginx/error-log.js';
 export { runSweep } from './sweep/run-sweep.js';
 export { parseFaultSpec, faultsLabel, type Fault } from './faults/fault.js';

@@ -28,6 +28,9 @@ export interface CellAnalysis {
   trials: number;
   ok: number;
   status502: number;
+  /** Trials whose connection the proxy closed (or reset) without any status: HAProxy's way of
+   *  failing a raced request, where nginx answers 502. Counted in `failures` too. */
+  closedWithoutResponse: number;
   /** Every trial that did not get a successful answer: 502s, other 5xx, closes, resets, timeouts. */
   failures: number;
   failureRate: number;
@@ -133,6 +136,7 @@ export function analyzeCell(cell: CellRecord, trials: readonly TrialRecord[], co
     trials: n,
     ok: errorClasses.ok ?? 0,
     status502,
+    closedWithoutResponse: (errorClasses.eof ?? 0) + (errorClasses.reset ?? 0),
     failures,
     failureRate: n === 0 ? 0 : failures / n,
     rate502: n === 0 ? 0 : status502 / n,

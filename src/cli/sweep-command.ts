@@ -20,6 +20,7 @@ import { expandOffsets, splitList } from './parse-list.js';
 
 /** Flag name -> config field; the order is the order of `--help`. */
 const FLAG_FIELDS = {
+  proxy: '--proxy',
   proxyTimeout: '--proxy-timeout',
   upstreamTimeout: '--upstream-timeout',
   upstreamClose: '--upstream-close',
@@ -34,6 +35,7 @@ const FLAG_FIELDS = {
   maxCellSeconds: '--max-cell-seconds',
   seed: '--seed',
   nginxBin: '--nginx-bin',
+  haproxyBin: '--haproxy-bin',
   out: '--out',
   faults: '--fault/--faults',
   toxiproxy: '--through-toxiproxy',
@@ -48,6 +50,7 @@ const FLAG_FIELDS = {
 interface SweepFlags {
   config?: string;
   runtime?: string;
+  proxy?: string;
   proxyTimeout?: string;
   upstreamTimeout?: string;
   upstreamClose?: string;
@@ -62,6 +65,7 @@ interface SweepFlags {
   maxCellSeconds?: string;
   seed?: string;
   nginxBin?: string;
+  haproxyBin?: string;
   out?: string;
   spinMs?: string;
   fault?: string[];
@@ -82,19 +86,20 @@ export function sweepCommand(): Command {
     .option('--runtime <name>', 'local (processes here), containers (Docker, through Testcontainers) or auto (containers when a Docker engine answers) (default: KEEPALIVE_LAB_RUNTIME, else local)')
     .option('--config <file>', 'JSON file with any of the settings below (flags win)')
     .option('--profile <name>', `a load-balancer profile whose settings are defaults beneath yours: ${PROFILE_NAMES.join(', ')} (keepalive-lab profiles says what each models and cannot)`)
-    .option('--proxy-timeout <list>', 'nginx upstream keepalive_timeout values P, e.g. 500ms,60s (default 60s,50ms)')
+    .option('--proxy <name>', 'nginx or haproxy (HAProxy: local runtime only) (default nginx)')
+    .option('--proxy-timeout <list>', 'the proxy\'s idle timeout P for upstream connections (nginx upstream keepalive_timeout, HAProxy timeout http-keep-alive), e.g. 500ms,60s (default 60s,50ms)')
     .option('--upstream-timeout <list>', 'upstream keepAliveTimeout values K, e.g. 100ms,1s (default 100ms)')
     .option('--upstream-close <list>', 'exact (close K ms after the last response) and/or stock (Node\'s own handling) (default exact)')
     .option('--upstream-node <list>', 'run the upstream under these Node versions, each as its own cells, e.g. 20,22,24,26 (local: binaries from the npm registry, cached; containers: node:N-slim images) (default: the runtime\'s own Node)')
     .option('--close-style <style>', 'fin or rst, for exact closes (default fin)')
     .option('--methods <list>', 'GET,POST (default GET,POST)')
-    .option('--retry <list>', 'nginx retry policies: default,off,non_idempotent (default default,off)')
+    .option('--retry <list>', 'retry policies; nginx: default,off,non_idempotent (default default,off); haproxy: default,off,all_retryable (retry-on all-retryable-errors) (default default,all_retryable)')
     .option('--offsets <list>', 'idle-gap offsets from the boundary: durations and ranges FROM..TO@STEP (default -20ms,-10ms,-3ms..3ms@0.5ms,10ms,20ms)')
     .option('--response-delay <duration>', 'the upstream waits this long before answering (default 0)')
     .option('--body-size <bytes>', 'bytes of the upstream\'s response body (default 3)')
     .option('--trials <n>', 'trials per offset, per cell and boundary (default 100)')
     .option('--boundaries <which>', 'auto (the close that comes first), upstream, proxy or both (default auto)')
-    .option('--lanes <n>', 'concurrent lanes, each with its own nginx upstream pool; more is faster, fewer loads the proxy less (default 64)')
+    .option('--lanes <n>', 'concurrent lanes, each with its own upstream pool in the proxy; more is faster, fewer loads the proxy less (default 64)')
     .option('--probe-samples <n>', 'idle connections the probe times per topology (default 40)')
     .option('--max-cell-seconds <n>', 'stop starting trials in a cell after this many seconds (default 600)')
     .option('--seed <n>', 'seed of the trial order (default 1)')
@@ -104,6 +109,7 @@ export function sweepCommand(): Command {
     .option('--through-toxiproxy', 'pass fault-free cells through Toxiproxy too (default: straight to the upstream)')
     .option('--toxiproxy-bin <path>', 'a real toxiproxy-server (default: on PATH, or KEEPALIVE_LAB_TOXIPROXY_BIN, else the embedded one)')
     .option('--nginx-bin <path>', 'nginx binary (default: nginx on PATH, or KEEPALIVE_LAB_NGINX_BIN)')
+    .option('--haproxy-bin <path>', 'haproxy binary (default: haproxy on PATH, or KEEPALIVE_LAB_HAPROXY_BIN)')
     .option('--out <dir>', 'run directory for trials.jsonl, summary.json, summary.csv, report.md, report.html (default runs/<time>)')
     .option('--resume <dir>', 'continue an interrupted run in DIR: only its missing cells and trials, with its own settings, on the same setup')
     .addOption(new Option('--spin-ms <ms>', 'scheduler spin window before each trial (0: timers only)').default('2'))
@@ -140,7 +146,7 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
   const numbers = ['trials', 'lanes', 'probeSamples', 'maxCellSeconds', 'seed', 'bodySize'] as const;
   for (const key of lists) if (flags[key] !== undefined) fromFlags[key] = splitList(flags[key]!);
   for (const key of numbers) if (flags[key] !== undefined) fromFlags[key] = toNumber(flags[key]!, FLAG_FIELDS[key]);
-  for (const key of ['closeStyle', 'boundaries', 'nginxBin', 'out', 'toxiproxyBin', 'responseDelay', 'runtime', 'profile'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  for (const key of ['proxy', 'closeStyle', 'boundaries', 'nginxBin', 'haproxyBin', 'out', 'toxiproxyBin', 'responseDelay', 'runtime', 'profile'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
   if (flags.fault !== undefined && flags.fault.length > 0 && flags.faults !== undefined) throw new UsageError('--fault and --faults: give one of them');
   if (flags.fault !== undefined && flags.fault.length > 0) fromFlags.faults = [flags.fault];
   if (flags.faults !== undefined) fromFlags.faults = flags.faults.split(';').map((set) => (set.trim() === 'none' ? [] : splitList(set)));

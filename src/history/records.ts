@@ -81,7 +81,13 @@ export interface TrialRecord {
   endedAt: number;
 }
 
-export type ProxyLogReason = 'prematurely_closed' | 'reset_by_peer' | 'broken_pipe' | 'refused' | 'timed_out' | 'other';
+/**
+ * Why the proxy logged a trial. nginx names the socket error (`prematurely_closed`,
+ * `reset_by_peer`, ...); HAProxy logs only the requests it answered: `server_aborted` (a 5xx with
+ * termination state S*, the server closed before its headers) and `retried` (answered after
+ * `retries` attempts; HAProxy does not say why it retried).
+ */
+export type ProxyLogReason = 'prematurely_closed' | 'reset_by_peer' | 'broken_pipe' | 'refused' | 'timed_out' | 'server_aborted' | 'retried' | 'other';
 
 export interface ProxyLogRecord {
   type: 'proxy-log';

@@ -20,16 +20,17 @@ export function markdownReport(analysis: RunAnalysis, history: readonly HistoryR
     '',
     ...profileLines(run?.settings),
     'Each row is a cell: a proxy idle timeout P, an upstream idle timeout K (closed the Node way',
-    '(`stock`) or exactly K after the last response (`exact`)), a method and nginx\'s retry policy.',
+    '(`stock`) or exactly K after the last response (`exact`)), a method and the proxy\'s retry policy.',
     '"effective close" is when the upstream really closed idle connections (probe median). A trial',
     'reuses a proxy-to-upstream connection that has been idle for the boundary plus an offset; a',
-    'failure is any trial without a successful answer. The rate\'s 95% interval is Wilson\'s; the',
+    'failure is any trial without a successful answer: a 502 (nginx) or a connection closed with no',
+    'response ("no response": HAProxy\'s way). The rate\'s 95% interval is Wilson\'s; the',
     `core window is the span of ${BIN_MS} ms bins failing at >= ${percent(CORE_RATE, 0)}, offsets relative to the boundary.`,
     '',
     summaryTable(analysis.cells),
     '',
     ...nodeVersionSection(analysis),
-    ...analysis.cells.flatMap((cell) => [...cellSection(cell), ...sampleFailures(cell, history)]),
+    ...analysis.cells.flatMap((cell) => [...cellSection(cell, run?.proxy ?? 'nginx'), ...sampleFailures(cell, history)]),
   ].join('\n');
 }
 
@@ -45,7 +46,7 @@ function nodeVersionSection(analysis: RunAnalysis): string[] {
   return ['## Upstream Node versions', '', markdownTable(NODE_VERSION_HEADER, rows), ''];
 }
 
-function cellSection(cell: CellAnalysis): string[] {
+function cellSection(cell: CellAnalysis, proxy: string): string[] {
   const probe = cell.probe;
   const classes = Object.entries(cell.errorClasses).map(([name, count]) => `${name} ${count}`).join(', ');
   const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${reason} ${count}`).join(', ') || 'none';
@@ -56,13 +57,13 @@ function cellSection(cell: CellAnalysis): string[] {
     `- Probe: ${probe.samples} idle connections closed at median ${probe.medianCloseMs} ms (p5 ${probe.p5CloseMs}, p95 ${probe.p95CloseMs}); ` +
       `closed by ${Object.entries(probe.closedBy).map(([k, v]) => `${k} ${v}`).join(', ')}; Keep-Alive header: ${probe.advertisedKeepAlive ?? 'none'}.`,
     `- Boundaries: ${cell.boundaries.map((b) => `${b.kind} at ${b.atMs} ms`).join(', ')}.`,
-    `- Path: ${cell.path === 'direct' ? 'nginx straight to the upstream' : `nginx -> Toxiproxy -> upstream, faults: ${faultsLabel(cell.faults)}`}.`,
-    `- Trials ${cell.trials}: ${classes}. Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)}; 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}.`,
+    `- Path: ${cell.path === 'direct' ? `${proxy} straight to the upstream` : `${proxy} -> Toxiproxy -> upstream, faults: ${faultsLabel(cell.faults)}`}.`,
+    `- Trials ${cell.trials}: ${classes}. Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)}; 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}; closed without a response: ${cell.closedWithoutResponse}.`,
     ...cell.window.map((w) => `- Window at the ${w.boundary} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
       (w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials).` : '.')),
-    `- nginx error log: ${cell.proxyLog.attempts} failed upstream attempts (${reasons}). Failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.`,
+    `- ${proxy === 'haproxy' ? 'HAProxy log (it logs only requests it answered)' : 'nginx error log'}: ${cell.proxyLog.attempts} failed or retried upstream attempts (${reasons}). Failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.`,
     '',
-    markdownTable(['boundary', 'gap offset (ms)', 'trials', 'failures', '502s', 'rate', '95% CI', 'failed attempts in nginx log'], binRows),
+    markdownTable(['boundary', 'gap offset (ms)', 'trials', 'failures', '502s', 'rate', '95% CI', `failed attempts in ${proxy} log`], binRows),
     '',
   ];
 }

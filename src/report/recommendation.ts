@@ -36,11 +36,17 @@ export function groupByPairing(cells: readonly CellAnalysis[]): Map<string, Cell
   return groups;
 }
 
-export function pairingAdvice(cells: readonly CellAnalysis[]): PairingAdvice[] {
-  return [...groupByPairing(cells)].map(([key, group]) => adviceFor(key, group));
+/** The proxy setting that holds idle upstream connections, by the name users know it under. */
+const PROXY_IDLE_SETTING: Record<string, string> = {
+  nginx: "the proxy's upstream keepalive_timeout",
+  haproxy: "HAProxy's timeout http-keep-alive",
+};
+
+export function pairingAdvice(cells: readonly CellAnalysis[], proxy = 'nginx'): PairingAdvice[] {
+  return [...groupByPairing(cells)].map(([key, group]) => adviceFor(key, group, proxy));
 }
 
-function adviceFor(key: string, cells: CellAnalysis[]): PairingAdvice {
+function adviceFor(key: string, cells: CellAnalysis[], proxy: string): PairingAdvice {
   const proxyMs = cells[0]!.proxyTimeoutMs;
   const closeMs = quantile(cells.map((cell) => cell.effectiveCloseMs), 0.5);
   const racing = cells.filter((cell) => cell.failureRateCi95[0] > 0);
@@ -64,18 +70,25 @@ function adviceFor(key: string, cells: CellAnalysis[]): PairingAdvice {
         : `No trial failed in ${cells.reduce((n, c) => n + c.trials, 0)} trials (each cell's 95% upper bound: ${cells.map((c) => percent(c.failureRateCi95[1])).join(', ')}).`,
   ].join(' ');
 
-  return { key, label: key, cells, verdict: verdictOf, summary, recommendation: recommend(proxyMs, closeMs, verdictOf) };
+  return { key, label: key, cells, verdict: verdictOf, summary, recommendation: recommend(proxyMs, closeMs, verdictOf, proxy) };
 }
 
-function recommend(proxyMs: number, closeMs: number, verdictOf: PairingAdvice['verdict']): string {
+function recommend(proxyMs: number, closeMs: number, verdictOf: PairingAdvice['verdict'], proxy: string): string {
   // Node's keepAliveTimeout is the knob most users hold; a whole second above the proxy's
   // limit leaves room for the stock close's timer granularity and for network delay.
   const nodeFix = `set the upstream's idle timeout above the proxy's: for Node, server.keepAliveTimeout >= ${formatDuration(nodeKeepAliveFor(proxyMs))} ` +
-    `and server.headersTimeout above it; or lower the proxy's upstream keepalive_timeout well below ${closeMs.toFixed(0)} ms`;
+    `and server.headersTimeout above it; or lower ${PROXY_IDLE_SETTING[proxy] ?? PROXY_IDLE_SETTING.nginx} well below ${closeMs.toFixed(0)} ms`;
   if (closeMs <= proxyMs) {
     if (verdictOf === 'masked') return `Unsafe ordering, hidden by retries: requests the proxy will not retry (POST, or retry off) fail at this boundary. Fix: ${nodeFix}.`;
     if (verdictOf === 'unsafe') return `Unsafe: ${nodeFix}.`;
     return `No failure was measured, but the ordering is unsafe (the upstream closes first); ${nodeFix}.`;
+  }
+  if (verdictOf === 'unsafe' && proxy === 'haproxy') {
+    // HAProxy's timeout http-keep-alive ends the whole idle session, the client's connection
+    // included: what races at this boundary is the client reusing a connection HAProxy closes.
+    return `HAProxy closes idle client connections at its timeout http-keep-alive (${formatDuration(proxyMs)}), and clients that reuse a ` +
+      'connection at that moment get it closed without a response: give the clients an idle timeout below it (for a Node http.Agent, ' +
+      `timeout < ${formatDuration(proxyMs)}), or retry such requests in the client.`;
   }
   if (verdictOf === 'unsafe') {
     return `Unsafe although the proxy closes first: the margin of ${(closeMs - proxyMs).toFixed(1)} ms is inside the window here. ` +

@@ -7,7 +7,7 @@ export function summaryTable(cells: readonly CellAnalysis[]): string {
   // The path column appears only when some cell passed a Toxiproxy.
   const withPath = cells.some((cell) => cell.path !== 'direct');
   const withNode = cells.some((cell) => cell.upstreamNode !== undefined);
-  const header = ['proxy P', 'upstream K', 'close', ...(withNode ? ['node'] : []), 'effective close', 'method', 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'rate', '95% CI', '502s', 'window (core)', 'nginx log', 'verdict'];
+  const header = ['proxy P', 'upstream K', 'close', ...(withNode ? ['node'] : []), 'effective close', 'method', 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'rate', '95% CI', '502s', 'no response', 'window (core)', 'proxy log', 'verdict'];
   const rows = cells.map((cell) => {
     const windows = cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-';
     const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${count} ${reason}`).join(', ') || '-';
@@ -25,6 +25,7 @@ export function summaryTable(cells: readonly CellAnalysis[]): string {
       percent(cell.failureRate),
       interval(cell.failureRateCi95),
       cell.status502,
+      cell.closedWithoutResponse,
       windows,
       reasons,
       verdict(cell),

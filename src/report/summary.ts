@@ -25,7 +25,7 @@ export function summaryJson(analysis: RunAnalysis) {
 
 const CSV_COLUMNS = ['id', 'proxyTimeoutMs', 'upstreamTimeoutMs', 'upstreamClose', 'effectiveCloseMs', 'method', 'retry', 'path', 'faults',
   'trials', 'ok', 'status502', 'failures', 'failureRate', 'failureRateCi95Low', 'failureRateCi95High', 'rate502',
-  'windowCoreFromMs', 'windowCoreToMs', 'proxyLogAttempts', 'failedReachedUpstream', 'completed', 'upstreamNode', 'upstreamNodeVersion'] as const;
+  'windowCoreFromMs', 'windowCoreToMs', 'proxyLogAttempts', 'failedReachedUpstream', 'completed', 'upstreamNode', 'upstreamNodeVersion', 'closedWithoutResponse'] as const;
 
 export function summaryCsv(analysis: RunAnalysis): string {
   const rows = analysis.cells.map((cell) => {
@@ -55,6 +55,7 @@ export function summaryCsv(analysis: RunAnalysis): string {
       completed: cell.completed,
       upstreamNode: cell.upstreamNode ?? '',
       upstreamNodeVersion: cell.upstreamNodeVersion ?? '',
+      closedWithoutResponse: cell.closedWithoutResponse,
     };
     return CSV_COLUMNS.map((column) => String(values[column])).join(',');
   });

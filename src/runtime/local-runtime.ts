@@ -9,6 +9,9 @@ import { freePort } from '../util/ports.js';
 import type { ProxyLogRecord } from '../history/records.js';
 import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
 import { nginxVersion, resolveNginxBinary, startLocalNginx } from '../proxy/nginx/local-nginx.js';
+import { haproxyVersion, resolveHaproxyBinary, startLocalHaproxy } from '../proxy/haproxy/local-haproxy.js';
+import { parseHaproxyLogLine } from '../proxy/haproxy/log.js';
+import { renderHaproxyConf } from '../proxy/haproxy/render.js';
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
 import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
 import { startLocalUpstream } from '../upstream/local-upstream.js';
@@ -17,24 +20,40 @@ import { monotonicMs } from '../workload/clock.js';
 import type { Runtime, StartedTopology, TopologySpec } from './runtime.js';
 
 export interface LocalRuntimeOptions {
+  /** The proxy this runtime's topologies put in front of the upstream (default nginx). */
+  proxy?: 'nginx' | 'haproxy';
   nginxBinary?: string;
+  haproxyBinary?: string;
   /** A real toxiproxy-server to use for faults (default: on PATH, else the embedded one). */
   toxiproxyBinary?: string;
 }
 
 /** The local runtime's settings from a sweep config. */
-export function localRuntimeOptions(config: { nginxBin?: string | undefined; toxiproxyBin?: string | undefined }): LocalRuntimeOptions {
-  return { ...(config.nginxBin && { nginxBinary: config.nginxBin }), ...(config.toxiproxyBin && { toxiproxyBinary: config.toxiproxyBin }) };
+export function localRuntimeOptions(config: { proxy?: string; nginxBin?: string | undefined; haproxyBin?: string | undefined; toxiproxyBin?: string | undefined }): LocalRuntimeOptions {
+  return {
+    ...(config.proxy === 'haproxy' && { proxy: 'haproxy' as const }),
+    ...(config.nginxBin && { nginxBinary: config.nginxBin }),
+    ...(config.haproxyBin && { haproxyBinary: config.haproxyBin }),
+    ...(config.toxiproxyBin && { toxiproxyBinary: config.toxiproxyBin }),
+  };
+}
+
+/** The proxy binary a local topology runs: resolved once, so a missing one fails before anything starts. */
+interface ProxyBinary {
+  flavour: 'nginx' | 'haproxy';
+  path: string;
 }
 
 export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
-  // Resolve the binary up front: a missing nginx is a one-line error before anything starts.
-  const nginxBinary = resolveNginxBinary(options.nginxBinary);
-  const versions = { nginx: nginxVersion(nginxBinary), node: process.version };
+  // Resolve the binary up front: a missing proxy is a one-line error before anything starts.
+  const proxy: ProxyBinary = options.proxy === 'haproxy'
+    ? { flavour: 'haproxy', path: resolveHaproxyBinary(options.haproxyBinary) }
+    : { flavour: 'nginx', path: resolveNginxBinary(options.nginxBinary) };
+  const versions = { [proxy.flavour]: proxy.flavour === 'haproxy' ? haproxyVersion(proxy.path) : nginxVersion(proxy.path), node: process.version };
   return {
     name: 'local',
     versions,
-    start: (spec) => startLocalTopology(spec, nginxBinary, versions, options.toxiproxyBinary),
+    start: (spec) => startLocalTopology(spec, proxy, versions, options.toxiproxyBinary),
     async prepareUpstreamNode(requested) {
       for (const version of requested) {
         const binary = await ensureNodeBinary(version);
@@ -44,7 +63,8 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
   };
 }
 
-async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versions: Record<string, string>, toxiproxyBinary?: string): Promise<StartedTopology> {
+async function startLocalTopology(spec: TopologySpec, proxyBinary: ProxyBinary, versions: Record<string, string>, toxiproxyBinary?: string): Promise<StartedTopology> {
+  if (spec.proxy.flavour !== proxyBinary.flavour) throw new Error(`this local runtime runs ${proxyBinary.flavour}, the topology asks for ${spec.proxy.flavour}`);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-'));
   const forgetWorkDir = reapDirOnExit(workDir);
   const removeWorkDir = onCleanup(() => {
@@ -74,20 +94,31 @@ async function startLocalTopology(spec: TopologySpec, nginxBinary: string, versi
       proxyUpstream = await createFaultProxy(toxiproxy.url, proxyUpstream, spec.faultLayer.faults);
     }
     const proxyPort = await freePort();
-    const nginx = await startLocalNginx({
-      binary: nginxBinary,
-      spec: spec.proxy.nginx,
-      listenPort: proxyPort,
-      upstream: proxyUpstream,
-      prefix: workDir,
-      onErrorLine: (line) => {
-        const readAt = monotonicMs();
-        errorLog.write(`${new Date().toISOString()} ${line}\n`);
-        const record = parseNginxErrorLine(line, readAt);
-        if (record) proxyLog.push(record);
-      },
-    });
-    stops.push(nginx.stop);
+    // Each log line is stamped with milliseconds (the proxies' own stamps have whole seconds),
+    // kept in the artifacts, and parsed into records keyed to trials.
+    const onLogLine = (parse: (line: string, readAt: number) => ProxyLogRecord | null) => (line: string) => {
+      const readAt = monotonicMs();
+      errorLog.write(`${new Date().toISOString()} ${line}\n`);
+      const record = parse(line, readAt);
+      if (record) proxyLog.push(record);
+    };
+    const proxy = spec.proxy.flavour === 'haproxy'
+      ? await startLocalHaproxy({
+        binary: proxyBinary.path,
+        confText: renderHaproxyConf(spec.proxy.haproxy, { listen: `127.0.0.1:${proxyPort}`, upstream: proxyUpstream }),
+        listenPort: proxyPort,
+        workDir,
+        onLogLine: onLogLine(parseHaproxyLogLine),
+      })
+      : await startLocalNginx({
+        binary: proxyBinary.path,
+        spec: spec.proxy.nginx,
+        listenPort: proxyPort,
+        upstream: proxyUpstream,
+        prefix: workDir,
+        onErrorLine: onLogLine(parseNginxErrorLine),
+      });
+    stops.push(proxy.stop);
     return {
       runtime: 'local',
       proxy: { host: '127.0.0.1', port: proxyPort },
@@ -111,7 +142,8 @@ function copyArtifacts(spec: TopologySpec, workDir: string): void {
   if (!spec.artifactsDir) return;
   const name = spec.artifactsName ?? 'topology';
   fs.mkdirSync(spec.artifactsDir, { recursive: true });
-  for (const file of ['nginx.conf', 'error.log', 'access.log']) {
+  // error.log holds what the proxy wrote on stderr: nginx's error log, or HAProxy's log.
+  for (const file of ['nginx.conf', 'haproxy.cfg', 'error.log', 'access.log']) {
     const from = path.join(workDir, file);
     if (fs.existsSync(from)) fs.copyFileSync(from, path.join(spec.artifactsDir, `${name}.${file}`));
   }

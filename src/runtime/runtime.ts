@@ -2,11 +2,12 @@
 // (addresses, logs, stop) comes out. Suites and the CLI never know which runtime runs them.
 import type { ProxyLogRecord, UpstreamEventRecord } from '../history/records.js';
 import type { Fault } from '../faults/fault.js';
+import type { HaproxySpec } from '../proxy/haproxy/render.js';
 import type { NginxSpec } from '../proxy/nginx/render.js';
 import type { UpstreamSpec } from '../upstream/upstream-spec.js';
 
 export interface TopologySpec {
-  proxy: { flavour: 'nginx'; nginx: NginxSpec };
+  proxy: { flavour: 'nginx'; nginx: NginxSpec } | { flavour: 'haproxy'; haproxy: HaproxySpec };
   upstream: UpstreamSpec;
   /** Put a Toxiproxy between the proxy and the upstream, with these faults (may be none). */
   faultLayer?: { faults: Fault[] };

@@ -22,8 +22,18 @@ export function runtimeChoice(flag: string | undefined, env: NodeJS.ProcessEnv =
   return value as RuntimeChoice;
 }
 
+/**
+ * HAProxy runs on the local runtime only: no registry here to pull an HAProxy image from, and
+ * no image of it is built offline yet.
+ */
+export const HAPROXY_LOCAL_ONLY = '--proxy haproxy runs on the local runtime only (no HAProxy image is set up for containers): use --runtime local';
+
 export async function selectRuntime(choice: RuntimeChoice, local: LocalRuntimeOptions = {}): Promise<SelectedRuntime> {
   if (choice === 'local') return { runtime: localRuntime(local), note: 'runtime: local' };
+  if (local.proxy === 'haproxy') {
+    if (choice === 'containers') throw new UsageError(HAPROXY_LOCAL_ONLY);
+    return { runtime: localRuntime(local), note: 'runtime: local (auto: --proxy haproxy runs on the local runtime only)' };
+  }
   if (choice === 'containers') return { runtime: await containersRuntime(), note: 'runtime: containers' };
   const engine = await dockerEngine();
   if ('client' in engine) return { runtime: await containersRuntime(), note: 'runtime: containers (auto: a Docker engine answered)' };

@@ -1,6 +1,7 @@
 // What a sweep measures, validated in one schema shared by the CLI flags and the config file.
 import { z } from 'zod';
 import { faultSchema } from '../faults/fault.js';
+import { HAPROXY_RETRY_POLICIES } from '../proxy/haproxy/render.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
 import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';
@@ -19,7 +20,13 @@ const durationMs = z.union([z.number(), z.string()]).transform((value, ctx) => {
 const positiveDurationMs = durationMs.pipe(z.number().positive('must be above 0'));
 const list = <T extends z.ZodType>(item: T) => z.array(item).min(1, 'needs at least one value');
 
-export const RETRY_POLICIES = ['default', 'off', 'non_idempotent'] as const;
+/** Retry policies per proxy: nginx's `proxy_next_upstream` choices, HAProxy's `retries`/`retry-on`. */
+export const NGINX_RETRY_POLICIES = ['default', 'off', 'non_idempotent'] as const;
+export const RETRY_POLICIES = ['default', 'off', 'non_idempotent', 'all_retryable'] as const;
+export const PROXIES = ['nginx', 'haproxy'] as const;
+export const RETRY_POLICIES_OF: Record<(typeof PROXIES)[number], readonly string[]> = { nginx: NGINX_RETRY_POLICIES, haproxy: HAPROXY_RETRY_POLICIES };
+/** The retry policies a sweep compares when none are named: the proxy's default and the setting that changes its race. */
+const DEFAULT_RETRY: Record<(typeof PROXIES)[number], string[]> = { nginx: ['default', 'off'], haproxy: ['default', 'all_retryable'] };
 export const METHODS = ['GET', 'POST'] as const;
 export const CLOSE_MODES = ['exact', 'stock'] as const;
 export const BOUNDARY_CHOICES = ['auto', 'upstream', 'proxy', 'both'] as const;
@@ -28,7 +35,7 @@ export const BOUNDARY_CHOICES = ['auto', 'upstream', 'proxy', 'both'] as const;
 export const DEFAULT_OFFSETS_MS = [-20, -10, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 10, 20];
 
 export const sweepConfigSchema = z.object({
-  proxy: z.literal('nginx').default('nginx'),
+  proxy: z.enum(PROXIES, { message: `not a proxy: use ${PROXIES.join(' or ')}` }).default('nginx'),
   /** A load-balancer profile (profiles.ts): its settings are defaults beneath the user's. */
   profile: z.enum(PROFILE_NAMES, { message: `not a profile: use ${PROFILE_NAMES.join(', ')} (keepalive-lab profiles says what each models)` }).optional(),
   proxyTimeout: list(positiveDurationMs).default([60_000, 50]),
@@ -61,25 +68,37 @@ export const sweepConfigSchema = z.object({
   runtime: z.enum(['auto', 'local', 'containers']).optional(),
   toxiproxyBin: z.string().min(1).optional(),
   nginxBin: z.string().min(1).optional(),
+  haproxyBin: z.string().min(1).optional(),
   out: z.string().min(1).optional(),
-}).strict();
+}).strict().superRefine((config, ctx) => {
+  const allowed = RETRY_POLICIES_OF[config.proxy];
+  const wrong = config.retry.find((policy) => !allowed.includes(policy));
+  if (wrong) ctx.addIssue({ code: 'custom', path: ['retry'], message: `"${wrong}" is not ${config.proxy === 'nginx' ? 'an' : 'a'} ${config.proxy} retry policy: use ${allowed.join(', ')}` });
+  if (config.proxy === 'haproxy' && config.profile) ctx.addIssue({ code: 'custom', path: ['profile'], message: 'the profiles are nginx settings: drop --profile with --proxy haproxy' });
+});
 
 export type SweepConfigInput = z.input<typeof sweepConfigSchema>;
 export type SweepConfig = z.output<typeof sweepConfigSchema>;
 export type RetryPolicy = (typeof RETRY_POLICIES)[number];
+export type ProxyFlavour = (typeof PROXIES)[number];
 export type Method = (typeof METHODS)[number];
 export type CloseMode = (typeof CLOSE_MODES)[number];
 
-/** A named profile's settings go beneath everything the input sets itself. */
-function withProfileDefaults(input: unknown): unknown {
-  if (typeof input !== 'object' || input === null || !('profile' in input)) return input;
-  const profile = PROFILES[(input as { profile: unknown }).profile as ProfileName];
-  return profile ? { ...profile.settings, ...input } : input;
+/**
+ * Defaults that depend on other settings go beneath everything the input sets itself: a named
+ * profile's settings, and the retry policies of the chosen proxy.
+ */
+function withDependentDefaults(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  const given = input as { profile?: unknown; proxy?: unknown };
+  const profile = PROFILES[given.profile as ProfileName];
+  const retry = DEFAULT_RETRY[given.proxy as ProxyFlavour];
+  return { ...(retry && { retry }), ...(profile?.settings ?? {}), ...input };
 }
 
 /** Validates a sweep configuration; the error names the field and the fix. */
 export function parseSweepConfig(input: unknown, source = 'config'): SweepConfig {
-  const result = sweepConfigSchema.safeParse(withProfileDefaults(input));
+  const result = sweepConfigSchema.safeParse(withDependentDefaults(input));
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.length > 0 ? issue.path.join('.') : '(top level)';

@@ -5,7 +5,7 @@
 // its client connection; every trial is written to the history the moment it completes.
 import type { HistorySink } from '../history/history-file.js';
 import type { ErrorClass, TrialRecord } from '../history/records.js';
-import { lanePath } from '../proxy/nginx/render.js';
+import { lanePath } from '../proxy/lanes.js';
 import type { BoundaryKind, CellSpec } from '../scenario/cells.js';
 import type { Endpoint } from '../runtime/runtime.js';
 import { isShuttingDown } from '../util/cleanup.js';
@@ -98,6 +98,11 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
     else if (!lane.connection.isOpen) await lane.connection.connect();
     const idleSince = lane.idleSince!;
     await scheduler.at(idleSince.ns + BigInt(Math.round((item.boundaryMs + item.offsetMs) * 1e6)));
+    // The proxy may have closed the idle client connection while the lane waited (HAProxy's
+    // `timeout http-keep-alive` is also its client-side idle limit). A client that sees the
+    // close opens a new connection, as every client pool does; the request then races only
+    // where the proxy reuses its upstream connection.
+    if (!lane.connection.isOpen) await lane.connection.connect();
     const id = `${plan.trialPrefix}.${sequence++}`;
     const result = await lane.connection.send(request(lane, id), responseTimeoutMs);
     // A connection that ended without an answer may be the topology going down: a terminal's

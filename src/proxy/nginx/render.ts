@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RetryPolicy } from '../../scenario/sweep-config.js';
+import { lanePath, laneUpstreamName } from '../lanes.js';
 
 export interface NginxSpec {
   /** Number of lanes; each gets its own `upstream` block, so its pool holds only its connection. */
@@ -27,25 +28,17 @@ export interface NginxAddresses {
 const TEMPLATE_PATH = fileURLToPath(new URL('../../../containers/nginx/nginx.conf.template', import.meta.url));
 
 /** nginx's retry directive per policy; `default` leaves nginx's own (`error timeout`). */
-const RETRY_DIRECTIVE: Record<RetryPolicy, string | null> = {
+const RETRY_DIRECTIVE: Partial<Record<RetryPolicy, string | null>> = {
   default: null,
   off: 'proxy_next_upstream off;',
   non_idempotent: 'proxy_next_upstream error timeout non_idempotent;',
 };
 
-export function laneUpstreamName(lane: number): string {
-  return `lane_${lane}`;
-}
-
-/** The request path of a lane; the trial id rides in the query so logs can name the trial. */
-export function lanePath(lane: number): string {
-  return `/lane/${lane}/`;
-}
-
 export function renderNginxConf(spec: NginxSpec, addresses: NginxAddresses): string {
   const upstreams: string[] = [];
   const locations: string[] = [];
   const retry = RETRY_DIRECTIVE[spec.retry];
+  if (retry === undefined) throw new Error(`"${spec.retry}" is not an nginx retry policy`);
   for (let lane = 0; lane < spec.lanes; lane++) {
     upstreams.push(
       `    upstream ${laneUpstreamName(lane)} {\n` +

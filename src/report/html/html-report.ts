@@ -36,7 +36,7 @@ ${dataTable}
 
 export async function htmlReport(analysis: RunAnalysis, history: readonly HistoryRecord[]): Promise<string> {
   const run = analysis.run;
-  const advice = pairingAdvice(analysis.cells);
+  const advice = pairingAdvice(analysis.cells, run?.proxy);
   const heatRows = heatmapRows(analysis.cells);
   const heatmap = analysis.cells.length === 0 ? '<p>No cell was measured.</p>' : figure('heatmap', 'Failure rate per timeout pairing and request scenario',
     await renderSvg(heatmapSpec(heatRows)),
@@ -65,9 +65,9 @@ ${nodeVersionRows(analysis.cells).length === 0 ? '' : `<h2>Upstream Node version
 <h2>Failure rate over the timeout pairings</h2>
 ${heatmap}
 <h2>Cells</h2>
-${table(['cell', 'effective close', 'trials', 'failures', 'rate', '95% CI', '502s', 'core window', 'proxy log', 'verdict'],
+${table(['cell', 'effective close', 'trials', 'failures', 'rate', '95% CI', '502s', 'no response', 'core window', 'proxy log', 'verdict'],
     analysis.cells.map((cell) => [cell.id, `${cell.effectiveCloseMs.toFixed(1)} ms`, cell.trials, cell.failures, percent(cell.failureRate), interval(cell.failureRateCi95),
-      cell.status502, cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-',
+      cell.status502, cell.closedWithoutResponse, cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-',
       Object.entries(cell.proxyLog.reasons).map(([r, n]) => `${n} ${r}`).join(', ') || '-', verdict(cell)]), 'summary')}
 ${cellSections.join('\n')}
 <h2>Versions and settings</h2>
@@ -104,10 +104,10 @@ async function cellSection(cell: CellAnalysis, index: number, history: readonly 
 <li>Proxy ${escapeHtml(formatDuration(cell.proxyTimeoutMs))}, upstream ${escapeHtml(formatDuration(cell.upstreamTimeoutMs))} (${cell.upstreamClose}), ${cell.method}, retry ${cell.retry};
 ${cell.path === 'direct' ? 'proxy straight to the upstream' : `proxy → Toxiproxy → upstream, faults: ${escapeHtml(faultsLabel(cell.faults))}`}.</li>
 <li>Probe: ${probe.samples} idle connections closed at median ${probe.medianCloseMs} ms (p5 ${probe.p5CloseMs}, p95 ${probe.p95CloseMs}); Keep-Alive header: ${escapeHtml(probe.advertisedKeepAlive ?? 'none')}.</li>
-<li>Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)} (${cell.failures} of ${cell.trials}); 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}.</li>
+<li>Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)} (${cell.failures} of ${cell.trials}); 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}; closed without a response: ${cell.closedWithoutResponse}.</li>
 ${cell.window.map((w) => `<li>Window at the ${w.boundary} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
     `${w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials)` : ''}.</li>`).join('\n')}
-<li>Proxy error log: ${cell.proxyLog.attempts} failed upstream attempts (${escapeHtml(reasons)}); failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.</li>
+<li>Proxy log: ${cell.proxyLog.attempts} failed or retried upstream attempts (${escapeHtml(reasons)}); failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.</li>
 </ul>
 <p class="note">The chart shows bins in [${NEAR_RANGE_MS[0]}, ${NEAR_RANGE_MS[1]}) ms; the table lists every bin.</p>
 ${chart}

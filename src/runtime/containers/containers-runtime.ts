@@ -161,6 +161,8 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
       proxyUpstream = `toxiproxy:${TOXIPROXY_PROXY_PORT}`;
     }
 
+    // selectRuntime refuses this before anything starts; here it would be a harness bug.
+    if (spec.proxy.flavour !== 'nginx') throw new Error(`the containers runtime runs nginx only, not ${spec.proxy.flavour}`);
     nginxConf = renderNginxConf(spec.proxy.nginx, { listen: `0.0.0.0:${NGINX_PORT}`, upstream: proxyUpstream, prefix: NGINX_PREFIX });
     const nginx = await new LoopbackContainer(images.nginx!.reference, loopback)
       .withPullPolicy(PullPolicy.neverPull())

@@ -1,0 +1,86 @@
+// Claims (RACE.md, HAProxy src/http_ana.c): a request on a reused server connection that the
+// upstream closes before any response is not retried by default, and HAProxy closes the
+// *client's* connection without a status ("the client is required to retry"): no 502, and no
+// line in HAProxy's log. `retry-on all-retryable-errors` retries it, POST included.
+// Local runtime only: no HAProxy image is set up for the containers runtime.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { findCell, localRuntime, poolBins, sweep, wilsonInterval, type SweepResult } from '../src/index.js';
+
+describe('HAProxy 2.x in front of K=100ms exact, timeout http-keep-alive 60s [local]', () => {
+  let result: SweepResult;
+  beforeAll(async () => {
+    result = await sweep({
+      proxy: 'haproxy',
+      proxyTimeout: ['60s'],
+      upstreamTimeout: ['100ms'],
+      methods: ['GET', 'POST'],
+      retry: ['default', 'all_retryable'],
+      offsets: [-20, -15, -10, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 10, 15, 20],
+      trials: 100,
+      lanes: 64,
+    }, { runtime: localRuntime({ proxy: 'haproxy' }) });
+  });
+
+  const trialIdsIn = (kind: 'proxy-log' | 'upstream') => new Set(result.history.flatMap((r) =>
+    r.type === kind && 'trial' in r && typeof r.trial === 'string' ? [r.trial] : []));
+
+  it.each(['GET', 'POST'] as const)('with the default retries, %s races and the client gets a closed connection, never a 502', (method) => {
+    const cell = findCell(result, { method, retry: 'default' });
+    // Measured 2.2-4.5% of 1,700 per cell: the 95% interval clears 0 at 1,900 trials.
+    expect(cell.failureRateCi95[0], `${cell.failures}/${cell.trials}`).toBeGreaterThan(0);
+    expect(cell.status502).toBe(0);
+    expect(cell.closedWithoutResponse).toBe(cell.failures);
+    // The window sits at the upstream's close: [-2, +0.5) ms fails more than 10-20 ms away on
+    // both sides, pooled (600 trials; measured: none there, core [-1.5, -0.5) ms).
+    const near = poolBins(cell.bins, 'upstream', -2, 0.5);
+    const farBefore = poolBins(cell.bins, 'upstream', -Infinity, -9);
+    const farAfter = poolBins(cell.bins, 'upstream', 9, Infinity);
+    const far = { failures: farBefore.failures + farAfter.failures, trials: farBefore.trials + farAfter.trials };
+    expect(wilsonInterval(far.failures, far.trials)[1], `far ${far.failures}/${far.trials}, near ${near.failures}/${near.trials}`).toBeLessThan(near.failureRateCi95[0]);
+  });
+
+  it('the failed requests are absent from HAProxy\'s log, and the upstream never saw them', () => {
+    const logged = trialIdsIn('proxy-log');
+    const seenUpstream = trialIdsIn('upstream');
+    const failed = result.history.flatMap((r) => (r.type === 'trial' && r.errorClass !== 'ok' && r.cell.endsWith('-default') ? [r.id] : []));
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.filter((id) => logged.has(id))).toEqual([]);
+    expect(failed.filter((id) => seenUpstream.has(id))).toEqual([]);
+  });
+
+  it.each(['GET', 'POST'] as const)('retry-on all-retryable-errors hides the race from %s, and the log shows the retries', (method) => {
+    const retried = findCell(result, { method, retry: 'all_retryable' });
+    const raced = findCell(result, { method, retry: 'default' });
+    expect(retried.failureRateCi95[1], `${retried.failures}/${retried.trials} vs ${raced.failures}/${raced.trials}`).toBeLessThan(raced.failureRateCi95[0]);
+    expect(retried.proxyLog.reasons.retried ?? 0).toBeGreaterThan(0);
+  });
+});
+
+describe('HAProxy with timeout http-keep-alive 50ms < K [local]', () => {
+  let result: SweepResult;
+  beforeAll(async () => {
+    result = await sweep({
+      proxy: 'haproxy',
+      proxyTimeout: ['50ms'],
+      upstreamTimeout: ['100ms'],
+      methods: ['POST'],
+      retry: ['default'],
+      offsets: [-20, ...Array.from({ length: 7 }, (_, i) => -1 + i * 0.5), 20],
+      trials: 60,
+      boundaries: 'proxy',
+      lanes: 64,
+    }, { runtime: localRuntime({ proxy: 'haproxy' }) });
+  });
+
+  it('the race moves to the client\'s connection: HAProxy\'s idle timeout closes the client session too', () => {
+    const cell = findCell(result, { method: 'POST' });
+    // Measured 3.1% of 3,400 (failures in [-0.5, +1.5) ms of P): the client reused a
+    // connection HAProxy was closing, with no response.
+    const near = poolBins(cell.bins, 'proxy', -0.5, 1.5);
+    const far = poolBins(cell.bins, 'proxy', -Infinity, -15);
+    expect(near.failureRateCi95[0], `near ${near.failures}/${near.trials}`).toBeGreaterThan(0);
+    expect(far.failureRateCi95[1], `far ${far.failures}/${far.trials}`).toBeLessThan(near.failureRateCi95[0]);
+    expect(cell.status502).toBe(0);
+    expect(cell.closedWithoutResponse).toBe(cell.failures);
+  });
+});
