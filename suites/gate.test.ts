@@ -123,6 +123,69 @@ describe('gate on a Node upstream, full config with --upstream-block', () => {
   });
 });
 
+/** A full HAProxy config as a deploy repo holds it: daemon, syslog, chroot, stats socket, public binds, two servers. */
+function fullHaproxyConfig(listenPort: number, keepAlive: string, edit: (text: string) => string = (text) => text): string {
+  const file = path.join(tmp, `haproxy-${listenPort}-${Math.random().toString(36).slice(2, 8)}.cfg`);
+  fs.writeFileSync(file, edit(`global
+    daemon
+    log /dev/log local0
+    chroot /var/lib/haproxy
+    stats socket /run/haproxy/admin.sock mode 660 level admin
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 50s
+    timeout server 50s
+    timeout http-keep-alive ${keepAlive}
+
+frontend web
+    bind *:${listenPort}
+    bind :::${listenPort} v4v6
+    default_backend app
+
+backend app
+    server app1 10.0.0.5:3000 check
+    server app2 10.0.0.6:3000 check
+`));
+  return file;
+}
+
+describe('gate with --proxy haproxy', () => {
+  const post = ['--method', 'POST', '--body', '{"order":1}'];
+  it('a full HAProxy config with --backend: keepAliveTimeout 500 behind 2s fails with closed connections, not 502s; the fix, applied, passes', async () => {
+    const conf = fullHaproxyConfig(await freePort(), '2s');
+    const unsafe = gate(['--proxy', 'haproxy', '--haproxy-conf', conf, '--backend', 'app', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`, ...post, '--json']);
+    expect(unsafe.status, unsafe.stderr).toBe(1);
+    const failing = unsafe.json();
+    expect(failing).toMatchObject({ outcome: 'fail', decisive: { boundary: 'upstream' }, proxy: { flavour: 'haproxy', upstreamBlock: 'app', keepaliveTimeoutMs: 2000 } });
+    // HAProxy answers a raced request with a closed connection, never a 502.
+    expect(failing.status502).toBe(0);
+    expect((failing.errorClasses.eof ?? 0) + (failing.errorClasses.reset ?? 0)).toBe(failing.failures);
+    expect(failing.fix!.text).toContain('timeout http-keep-alive for backend app');
+
+    const { nodeKeepAliveTimeoutMs, nodeHeadersTimeoutMs } = failing.fix!;
+    const fixed = gate(['--proxy', 'haproxy', '--haproxy-conf', conf, '--backend', 'app', '--upstream-cmd',
+      `KEEP_ALIVE_TIMEOUT=${nodeKeepAliveTimeoutMs} HEADERS_TIMEOUT=${nodeHeadersTimeoutMs} ${NODE_APP}`, ...post, '--json']);
+    expect(fixed.status, fixed.stderr).toBe(0);
+    expect(fixed.json()).toMatchObject({ outcome: 'pass', decisive: { boundary: 'order' }, fix: null });
+  });
+
+  it('a rendered HAProxy (--proxy-timeout 60s) in front of Python idle 1 s fails; with --retry all_retryable HAProxy retries instead', () => {
+    const unsafe = gate(['--proxy', 'haproxy', '--proxy-timeout', '60s', '--upstream-cmd', `IDLE_TIMEOUT=1 ${PYTHON}`, ...post, '--json']);
+    expect(unsafe.status, unsafe.stderr).toBe(1);
+    expect(unsafe.json()).toMatchObject({ outcome: 'fail', status502: 0, proxy: { flavour: 'haproxy', keepaliveTimeoutMs: 60_000 } });
+    // Retried, the race costs no request: a pass at 1% needs 300 failure-free trials.
+    const retried = gate(['--proxy', 'haproxy', '--proxy-timeout', '60s', '--retry', 'all_retryable', '--upstream-cmd', `IDLE_TIMEOUT=1 ${PYTHON}`, ...post, '--max-failure-rate', '0.01', '--json']);
+    expect(retried.status, retried.stderr).toBe(0);
+    const passing = retried.json();
+    expect(passing).toMatchObject({ outcome: 'pass', failures: 0, proxy: { retrySetting: 'retries 3; retry-on all-retryable-errors' } });
+    expect(passing.proxyLog.retried ?? 0).toBeGreaterThan(0);
+  });
+});
+
 describe('gate: bad input is one line, exit 2, nothing left running', () => {
   const cases: [string, () => Promise<string[]>, RegExp, string][] = [
     ['an nginx syntax error, with nginx\'s message and the user\'s line',
@@ -131,6 +194,12 @@ describe('gate: bad input is one line, exit 2, nothing left running', () => {
     ['a missing upstream block',
       async () => ['--nginx-conf', fullConfig(await freePort(), '2s'), '--upstream-block', 'api', '--upstream-cmd', `${NODE_APP}`],
       /^keepalive-lab: --upstream-block api: no upstream block of that name in .* \(it has: backend\): name the block your proxy_pass uses$/, 'node-upstream.mjs'],
+    ['an HAProxy config error, with haproxy\'s message and the user\'s line',
+      async () => ['--proxy', 'haproxy', '--haproxy-conf', fullHaproxyConfig(await freePort(), '2s', (text) => text.replace('    option httplog\n', '    option httplog\n    timout server 1s\n')), '--backend', 'app', '--upstream-cmd', `${NODE_APP}`],
+      /^keepalive-lab: --haproxy-conf .*\.cfg: haproxy -c: \[ALERT\] .*parsing \[.*haproxy-\d+-\w+\.cfg:11\] : unknown keyword 'timout' in 'defaults' section/, 'node-upstream.mjs'],
+    ['a missing HAProxy backend',
+      async () => ['--proxy', 'haproxy', '--haproxy-conf', fullHaproxyConfig(await freePort(), '2s'), '--backend', 'api', '--upstream-cmd', `${NODE_APP}`],
+      /^keepalive-lab: --backend api: no backend or listen section of that name in .* \(it has: app\): name the backend your frontend uses$/, 'node-upstream.mjs'],
     ['an upstream command that exits',
       async () => ['--proxy-timeout', '60s', '--upstream-cmd', 'echo "listen EADDRINUSE" >&2; exit 3'],
       /^keepalive-lab: --upstream-cmd ".*" exited \(3\) before listening on port \d+; it said: listen EADDRINUSE$/, 'EADDRINUSE'],

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { gateJson, gateText, writeGateJunit } from '../gate/gate-report.js';
 import { runGate, type GateOptions } from '../gate/run-gate.js';
-import { RETRY_POLICIES } from '../scenario/sweep-config.js';
+import { PROXIES, RETRY_POLICIES_OF } from '../scenario/sweep-config.js';
 import { GATE_DEFAULTS } from '../api.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
@@ -14,6 +14,8 @@ interface GateFlags {
   proxy: string;
   nginxConf?: string;
   upstreamBlock?: string;
+  haproxyConf?: string;
+  backend?: string;
   proxyTimeout?: string;
   retry?: string;
   upstreamCmd?: string;
@@ -31,6 +33,7 @@ interface GateFlags {
   maxIdleWait: string;
   minMargin: string;
   nginxBin?: string;
+  haproxyBin?: string;
   seed: string;
   junit?: string;
   json?: boolean;
@@ -67,11 +70,13 @@ const flagsSchema = z.object({
 export function gateCommand(): Command {
   return new Command('gate')
     .description('deploy gate: your proxy config in front of your upstream, bursts at the keep-alive boundary that decides; exit 0 safe, 1 unsafe, 2 bad input')
-    .option('--proxy <flavour>', 'nginx (haproxy: not yet)', 'nginx')
+    .option('--proxy <flavour>', 'nginx or haproxy', 'nginx')
     .option('--nginx-conf <file>', 'your nginx config: a template with {{listen}} and {{upstream}}, or a full config with --upstream-block')
-    .option('--upstream-block <name>', 'the upstream block (of a full config) whose server lines the gate points at your upstream')
-    .option('--proxy-timeout <duration>', 'no config of your own: nginx with this upstream keepalive_timeout, rendered by the gate')
-    .option('--retry <policy>', `retry policy of the rendered config: ${RETRY_POLICIES.join(', ')}`, 'default')
+    .option('--upstream-block <name>', 'the upstream block (of a full nginx config) whose server lines the gate points at your upstream')
+    .option('--haproxy-conf <file>', 'your HAProxy config (with --proxy haproxy): a template with {{listen}} and {{upstream}}, or a full config with --backend')
+    .option('--backend <name>', 'the backend (of a full HAProxy config) whose server lines the gate points at your upstream')
+    .option('--proxy-timeout <duration>', 'no config of your own: the proxy rendered by the gate with this idle timeout (nginx upstream keepalive_timeout, HAProxy timeout http-keep-alive)')
+    .option('--retry <policy>', `retry policy of the rendered config: nginx ${RETRY_POLICIES_OF.nginx.join(', ')}; haproxy ${RETRY_POLICIES_OF.haproxy.join(', ')}`, 'default')
     .option('--upstream-cmd <cmd>', 'command that starts your upstream; its port is in env PORT and replaces {port}')
     .option('--upstream-url <url>', 'an upstream you already run, e.g. http://127.0.0.1:3000')
     .option('--upstream-image <image>', 'your upstream as an image (containers runtime; not yet)')
@@ -87,6 +92,7 @@ export function gateCommand(): Command {
     .option('--max-idle-wait <duration>', 'longest idle gap to fire at; a longer decisive close is judged by the measured order', '10s')
     .option('--min-margin <duration>', 'how much later than the proxy the upstream must close when judged by order', '1s')
     .option('--nginx-bin <path>', 'nginx binary (default: nginx on PATH, or KEEPALIVE_LAB_NGINX_BIN)')
+    .option('--haproxy-bin <path>', 'haproxy binary (default: haproxy on PATH, or KEEPALIVE_LAB_HAPROXY_BIN)')
     .option('--seed <n>', 'seed of the burst order', String(GATE_DEFAULTS.seed))
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--json', 'print the result as JSON')
@@ -100,27 +106,35 @@ export function gateCommand(): Command {
 }
 
 export function gateOptionsFromFlags(flags: GateFlags): Omit<GateOptions, 'onProgress'> {
-  if (flags.proxy !== 'nginx') {
-    throw new UsageError(flags.proxy === 'haproxy' ? '--proxy haproxy: not built yet (issue 5, part 4): use --proxy nginx' : `--proxy: "${flags.proxy}" is not a proxy flavour: use nginx`);
-  }
+  if (!(PROXIES as readonly string[]).includes(flags.proxy)) throw new UsageError(`--proxy: "${flags.proxy}" is not a proxy flavour: use ${PROXIES.join(' or ')}`);
+  const haproxy = flags.proxy === 'haproxy';
+  if (haproxy && (flags.nginxConf || flags.upstreamBlock)) throw new UsageError('--nginx-conf/--upstream-block are nginx settings: with --proxy haproxy give --haproxy-conf (and --backend)');
+  if (!haproxy && (flags.haproxyConf || flags.backend)) throw new UsageError('--haproxy-conf/--backend need --proxy haproxy');
   if (flags.upstreamImage !== undefined || flags.upstreamPort !== undefined) {
     throw new UsageError('--upstream-image/--upstream-port: the containers gate is not built yet: run your upstream with --upstream-cmd or --upstream-url');
   }
-  const proxies = [flags.nginxConf && '--nginx-conf', flags.proxyTimeout && '--proxy-timeout'].filter(Boolean);
-  if (proxies.length !== 1) throw new UsageError(`give one of --nginx-conf FILE or --proxy-timeout DURATION${proxies.length > 1 ? ` (got ${proxies.join(' and ')})` : ''}`);
+  const confFlag = haproxy ? '--haproxy-conf' : '--nginx-conf';
+  const conf = haproxy ? flags.haproxyConf : flags.nginxConf;
+  const proxies = [conf && confFlag, flags.proxyTimeout && '--proxy-timeout'].filter(Boolean);
+  if (proxies.length !== 1) throw new UsageError(`give one of ${confFlag} FILE or --proxy-timeout DURATION${proxies.length > 1 ? ` (got ${proxies.join(' and ')})` : ''}`);
   const upstreams = [flags.upstreamCmd && '--upstream-cmd', flags.upstreamUrl && '--upstream-url'].filter(Boolean);
   if (upstreams.length !== 1) throw new UsageError(`give one of --upstream-cmd "CMD" or --upstream-url URL${upstreams.length > 1 ? ` (got ${upstreams.join(' and ')})` : ''}`);
   if (flags.upstreamBlock && !flags.nginxConf) throw new UsageError('--upstream-block names a block of --nginx-conf: give the config too');
-  if (flags.nginxConf && !fs.existsSync(flags.nginxConf)) throw new UsageError(`--nginx-conf: ${flags.nginxConf} does not exist`);
-  if (!(RETRY_POLICIES as readonly string[]).includes(flags.retry ?? 'default')) throw new UsageError(`--retry: "${flags.retry}" is not a policy: use ${RETRY_POLICIES.join(', ')}`);
+  if (flags.backend && !flags.haproxyConf) throw new UsageError('--backend names a backend of --haproxy-conf: give the config too');
+  if (conf && !fs.existsSync(conf)) throw new UsageError(`${confFlag}: ${conf} does not exist`);
+  const policies = RETRY_POLICIES_OF[flags.proxy as 'nginx' | 'haproxy'];
+  if (!policies.includes(flags.retry ?? 'default')) throw new UsageError(`--retry: "${flags.retry}" is not ${haproxy ? 'an HAProxy' : 'an nginx'} retry policy: use ${policies.join(', ')}`);
   if (!flags.healthPath.startsWith('/')) throw new UsageError(`--health-path: "${flags.healthPath}" must start with /`);
   if (!/^[A-Z]+$/.test(flags.method)) throw new UsageError(`--method: "${flags.method}" is not an HTTP method (e.g. GET, POST)`);
   const parsed = flagsSchema.safeParse(flags);
   if (!parsed.success) throw new UsageError(parsed.error.issues[0]!.message);
   const values = parsed.data;
   return {
+    proxy: haproxy ? 'haproxy' : 'nginx',
     ...(flags.nginxConf ? { nginxConf: flags.nginxConf } : {}),
     ...(flags.upstreamBlock ? { upstreamBlock: flags.upstreamBlock } : {}),
+    ...(flags.haproxyConf ? { haproxyConf: flags.haproxyConf } : {}),
+    ...(flags.backend ? { backend: flags.backend } : {}),
     ...(values.proxyTimeout !== undefined ? { proxyTimeoutMs: values.proxyTimeout } : {}),
     retry: (flags.retry ?? 'default') as GateOptions['retry'],
     ...(flags.upstreamCmd ? { upstreamCmd: flags.upstreamCmd } : {}),
@@ -136,6 +150,7 @@ export function gateOptionsFromFlags(flags: GateFlags): Omit<GateOptions, 'onPro
     maxIdleWaitMs: values.maxIdleWait,
     minMarginMs: values.minMargin,
     ...(flags.nginxBin ? { nginxBin: flags.nginxBin } : {}),
+    ...(flags.haproxyBin ? { haproxyBin: flags.haproxyBin } : {}),
     seed: values.seed,
   };
 }

@@ -41,6 +41,8 @@ export function trialsToPass(maxFailureRate: number, confidence: number): number
 export interface FixInput {
   proxyLabel: string;
   upstreamBlock: string | null;
+  /** How the proxy's setting and its place are named: nginx (default) or HAProxy. */
+  proxyFlavour?: 'nginx' | 'haproxy';
   proxyTimeoutMs: number;
   /** The upstream's measured idle close (probe median) and its early tail (p5). */
   upstreamCloseMs: number;
@@ -77,9 +79,11 @@ export function recommendFix(input: FixInput): Fix {
   const headers = keepAlive + 1000;
   const margin = Math.min(1000, input.upstreamCloseP5Ms / 2);
   const proxyBelow = Math.max(0, Math.floor((input.upstreamCloseP5Ms - margin) / 100) * 100);
-  const block = input.upstreamBlock ? ` in upstream ${input.upstreamBlock}` : '';
+  const haproxy = input.proxyFlavour === 'haproxy';
+  const block = input.upstreamBlock ? (haproxy ? ` for backend ${input.upstreamBlock}` : ` in upstream ${input.upstreamBlock}`) : '';
+  const proxySetting = haproxy ? 'timeout http-keep-alive' : 'keepalive_timeout';
   const text = `upstream closes idle connections at ${measured(input.upstreamCloseMs)}, ${input.proxyLabel} keeps them ${setting(input.proxyTimeoutMs)}: ` +
     `set server.keepAliveTimeout >= ${setting(keepAlive)} and server.headersTimeout above it (${setting(headers)}) in Node, or the upstream's idle timeout above ${setting(input.proxyTimeoutMs + 1000)} in any server; ` +
-    (proxyBelow > 0 ? `or lower keepalive_timeout${block} to ${setting(proxyBelow)} or less` : `or turn off upstream keep-alive${block}`);
+    (proxyBelow > 0 ? `or lower ${proxySetting}${block} to ${setting(proxyBelow)} or less` : `or turn off upstream keep-alive${block}`);
   return { text, nodeKeepAliveTimeoutMs: keepAlive, nodeHeadersTimeoutMs: headers, proxyKeepaliveTimeoutBelowMs: proxyBelow };
 }

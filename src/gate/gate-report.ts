@@ -17,8 +17,10 @@ export function gateText(result: GateResult): string {
     ? `closes idle connections at ${probe.medianCloseMs.toFixed(1)} ms (probe of ${probe.samples}, p5 ${probe.p5CloseMs.toFixed(1)}, p95 ${probe.p95CloseMs.toFixed(1)}; Keep-Alive: ${probe.advertisedKeepAlive ?? 'none'})`
     : 'kept idle connections open for as long as the probe waited'}`);
   const p = result.proxy;
-  lines.push(`  proxy     ${p.label} (nginx ${p.version}), upstream block ${p.upstreamBlock}: keepalive_timeout ${p.keepaliveTimeoutMs} ms${p.keepaliveTimeoutFromConfig ? '' : ' (nginx\'s default: not set)'}, ` +
-    `keepalive ${p.keepaliveConnections ?? 'none'}, proxy_next_upstream ${p.proxyNextUpstream ?? 'default (error timeout)'}`);
+  lines.push(p.flavour === 'haproxy'
+    ? `  proxy     ${p.label} (HAProxy ${p.version}), backend ${p.upstreamBlock}: idle timeout ${p.keepaliveTimeoutMs} ms, retries ${p.retrySetting ?? 'default (3, retry-on conn-failure)'}`
+    : `  proxy     ${p.label} (nginx ${p.version}), upstream block ${p.upstreamBlock}: keepalive_timeout ${p.keepaliveTimeoutMs} ms${p.keepaliveTimeoutFromConfig ? '' : ' (nginx\'s default: not set)'}, ` +
+      `keepalive ${p.keepaliveConnections ?? 'none'}, proxy_next_upstream ${p.proxyNextUpstream ?? 'default (error timeout)'}`);
   if (result.faults.length > 0) lines.push(`  faults    ${result.faults.join(', ')} (between the proxy and the upstream)`);
   const d = result.decisive;
   lines.push(`  decisive  ${d.boundary === 'upstream' ? `the upstream's close: bursts at ${d.gapsMs[0]}..${d.gapsMs.at(-1)} ms idle`
@@ -28,7 +30,7 @@ export function gateText(result: GateResult): string {
     const classes = Object.entries(result.errorClasses).map(([name, count]) => `${name} ${count}`).join(', ');
     const reasons = Object.entries(result.proxyLog).map(([name, count]) => `${name} ${count}`).join(', ') || 'none';
     lines.push(`  evidence  ${result.failures} of ${result.trials} failed (${pct(result.failureRate)}, 95% CI [${pct(result.failureRateCi95[0])}, ${pct(result.failureRateCi95[1])}]; ${classes}); ` +
-      `proxy error log: ${reasons}; limit ${pct(result.maxFailureRate, 3)} at ${pct(result.confidence, 0)} confidence`);
+      `proxy log: ${reasons}; limit ${pct(result.maxFailureRate, 3)} at ${pct(result.confidence, 0)} confidence`);
     for (const [reason, message] of Object.entries(result.proxyLogSamples)) lines.push(`  log       ${reason}: ${message}`);
     if (result.failures === 0 && Object.keys(result.proxyLog).length > 0) {
       lines.push('  note      the proxy retried failed upstream attempts: requests it does not retry (POST, or retry off) fail there');

@@ -7,28 +7,29 @@ import path from 'node:path';
 import { parseFaultSpec, type Fault } from '../faults/fault.js';
 import type { ProxyLogReason } from '../history/records.js';
 import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
-import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
-import { nginxVersion, resolveNginxBinary, startLocalNginx, testNginxConf } from '../proxy/nginx/local-nginx.js';
 import type { RetryPolicy } from '../scenario/sweep-config.js';
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
 import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
 import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
-import { canConnect, freePort } from '../util/ports.js';
+import { freePort } from '../util/ports.js';
 import { reapDirOnExit } from '../util/reaper.js';
 import { wilsonInterval } from '../util/stats.js';
-import { monotonicMs } from '../workload/clock.js';
 import { HttpConnection } from '../workload/http-connection.js';
 import { runBursts, type BurstTrial } from './boundary-bursts.js';
 import { decideAtLook, dueLook, recommendFix, trialsToPass, type Fix, type GateOutcome } from './gate-decision.js';
-import { renderedProxyTemplate } from './proxy-template.js';
-import { prepareUserNginxConf, type PreparedUserConf } from './user-nginx-conf.js';
+import { gateProxy } from './gate-proxy.js';
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
 
 export interface GateOptions {
+  /** The proxy (default nginx). */
+  proxy?: 'nginx' | 'haproxy';
   /** The user's nginx config (template or full), or unset with proxyTimeoutMs. */
   nginxConf?: string;
   upstreamBlock?: string;
+  /** The user's HAProxy config (template or full, with `backend`), or unset with proxyTimeoutMs. */
+  haproxyConf?: string;
+  backend?: string;
   proxyTimeoutMs?: number;
   /** Retry policy of the rendered config (with proxyTimeoutMs only). */
   retry?: RetryPolicy;
@@ -47,6 +48,7 @@ export interface GateOptions {
   /** The margin by which the upstream must outlast the proxy when judged by order alone. */
   minMarginMs: number;
   nginxBin?: string;
+  haproxyBin?: string;
   seed: number;
   onProgress?: (line: string) => void;
 }
@@ -55,7 +57,7 @@ export interface GateResult {
   outcome: GateOutcome;
   /** One line: why. */
   reason: string;
-  proxy: { label: string; version: string; upstreamBlock: string; keepaliveTimeoutMs: number; keepaliveTimeoutFromConfig: boolean; keepaliveConnections: number | null; proxyNextUpstream: string | null };
+  proxy: { flavour: 'nginx' | 'haproxy'; label: string; version: string; upstreamBlock: string; keepaliveTimeoutMs: number; keepaliveTimeoutFromConfig: boolean; keepaliveConnections: number | null; proxyNextUpstream: string | null; retrySetting: string | null };
   upstream: { label: string; probe: Omit<ProbeResult, 'closeTimesMs'> | null; closesIdle: boolean };
   decisive: { boundary: 'upstream' | 'proxy' | 'order' | 'none'; atMs: number | null; gapsMs: number[] };
   faults: string[];
@@ -83,7 +85,9 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
   const started = Date.now();
   const say = options.onProgress ?? (() => {});
   // Everything that can be checked without starting anything, first.
-  const nginxBinary = resolveNginxBinary(options.nginxBin);
+  const flavour = options.proxy ?? 'nginx';
+  const confPath = flavour === 'haproxy' ? options.haproxyConf : options.nginxConf;
+  const confFlag = flavour === 'haproxy' ? '--haproxy-conf' : '--nginx-conf';
   const faults: Fault[] = options.faults.map((spec) => {
     try {
       return parseFaultSpec(spec);
@@ -92,11 +96,11 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     }
   });
   let userConfText: string | null = null;
-  if (options.nginxConf) {
+  if (confPath) {
     try {
-      userConfText = fs.readFileSync(options.nginxConf, 'utf8');
+      userConfText = fs.readFileSync(confPath, 'utf8');
     } catch (error) {
-      throw new UsageError(`--nginx-conf: cannot read ${options.nginxConf}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new UsageError(`${confFlag}: cannot read ${confPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
   }
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-gate-'));
@@ -108,11 +112,21 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     forgetDir();
   });
   try {
+    const pool = flavour === 'haproxy' ? options.backend : options.upstreamBlock;
+    const binary = flavour === 'haproxy' ? options.haproxyBin : options.nginxBin;
+    const proxy = gateProxy({
+      proxy: flavour,
+      ...(confPath ? { confPath } : {}),
+      ...(pool ? { pool } : {}),
+      ...(options.proxyTimeoutMs !== undefined ? { proxyTimeoutMs: options.proxyTimeoutMs } : {}),
+      retry: options.retry ?? 'default',
+      ...(binary ? { binary } : {}),
+    }, userConfText, prefix);
     // The proxy config is checked before anything starts (with a stand-in upstream address):
     // a syntax error, a missing block or a busy port is one line, and nothing ran.
     const listenPort = await freePort();
-    const checked = prepareConf(options, userConfText, '127.0.0.1:9', listenPort, prefix, options.burstSize ?? 32);
-    await checkConf(options, checked, nginxBinary, prefix);
+    const checked = proxy.prepare('127.0.0.1:9', listenPort, options.burstSize ?? 32);
+    await proxy.check(checked);
     // A burst larger than the pool would open new connections, which cannot meet a close.
     const burstSize = options.burstSize ?? Math.max(1, Math.min(32, checked.keepaliveConnections ?? 32));
     const upstream: UserUpstream = options.upstreamCmd ? await startUpstreamCommand(options.upstreamCmd) : await upstreamAtUrl(options.upstreamUrl!);
@@ -139,34 +153,30 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       stops.push(toxiproxy.stop);
       upstreamAddress = await createFaultProxy(toxiproxy.url, upstreamAddress, faults);
     }
-    const conf = prepareConf(options, userConfText, upstreamAddress, listenPort, prefix, burstSize);
-    const confPath = path.join(prefix, 'nginx.conf');
-    fs.writeFileSync(confPath, conf.text);
+    const conf = proxy.prepare(upstreamAddress, listenPort, burstSize);
     const proxyLog: Partial<Record<ProxyLogReason, number>> = {};
     const proxyLogSamples: Partial<Record<ProxyLogReason, string>> = {};
-    const nginx = await startLocalNginx({
-      binary: nginxBinary, confText: conf.text, listenPort: conf.listenPort, upstream: upstreamAddress, prefix,
-      onErrorLine: (line) => {
-        const record = parseNginxErrorLine(line, monotonicMs());
-        if (!record) return;
-        proxyLog[record.reason] = (proxyLog[record.reason] ?? 0) + 1;
-        proxyLogSamples[record.reason] ??= record.message;
-      },
+    const runningProxy = await proxy.start(conf, (record) => {
+      proxyLog[record.reason] = (proxyLog[record.reason] ?? 0) + 1;
+      proxyLogSamples[record.reason] ??= record.message;
     }).catch((error: Error) => { throw new UsageError(`the proxy did not start: ${error.message}`); });
-    stops.push(nginx.stop);
+    stops.push(runningProxy.stop);
 
     const proxyTimeoutMs = conf.keepaliveTimeoutMs;
-    const proxyLabel = options.nginxConf ? `nginx (${path.basename(options.nginxConf)})` : 'nginx';
+    const proxyName = flavour === 'haproxy' ? 'HAProxy' : 'nginx';
+    const proxyLabel = confPath ? `${proxyName} (${path.basename(confPath)})` : proxyName;
+    const idleSetting = flavour === 'haproxy' ? 'timeout http-keep-alive' : 'keepalive_timeout';
     const base = {
-      proxy: { label: options.nginxConf ?? `nginx rendered, keepalive_timeout ${proxyTimeoutMs} ms`, version: nginxVersion(nginxBinary), upstreamBlock: conf.upstreamBlock, keepaliveTimeoutMs: proxyTimeoutMs,
-        keepaliveTimeoutFromConfig: conf.keepaliveTimeoutFromConfig, keepaliveConnections: conf.keepaliveConnections, proxyNextUpstream: conf.proxyNextUpstream },
+      proxy: { flavour, label: confPath ?? `${proxyName} rendered, ${idleSetting} ${proxyTimeoutMs} ms`, version: proxy.version, upstreamBlock: conf.upstreamBlock, keepaliveTimeoutMs: proxyTimeoutMs,
+        keepaliveTimeoutFromConfig: conf.keepaliveTimeoutFromConfig, keepaliveConnections: conf.keepaliveConnections, proxyNextUpstream: conf.proxyNextUpstream,
+        retrySetting: conf.retrySetting },
       upstream: { label: upstream.label, probe: probe && withoutSamples(probe), closesIdle: probe !== null },
       faults: options.faults,
       maxFailureRate: options.maxFailureRate,
       confidence: options.confidence,
       trialsNeededToPass: trialsToPass(options.maxFailureRate, options.confidence),
     };
-    const fix = probe ? recommendFix({ proxyLabel, upstreamBlock: options.nginxConf ? conf.upstreamBlock : null, proxyTimeoutMs, upstreamCloseMs: probe.medianCloseMs, upstreamCloseP5Ms: probe.p5CloseMs }) : null;
+    const fix = probe ? recommendFix({ proxyLabel, proxyFlavour: flavour, upstreamBlock: confPath ? conf.upstreamBlock : null, proxyTimeoutMs, upstreamCloseMs: probe.medianCloseMs, upstreamCloseP5Ms: probe.p5CloseMs }) : null;
     const finish = (outcome: GateOutcome, reason: string, decisive: GateResult['decisive'], trials: BurstTrial[], decisionInterval: [number, number]): GateResult => {
       const errorClasses: Record<string, number> = {};
       for (const trial of trials) errorClasses[trial.errorClass] = (errorClasses[trial.errorClass] ?? 0) + 1;
@@ -178,23 +188,24 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       };
     };
 
-    if (conf.keepaliveConnections === null) {
-      return finish('pass', `upstream ${conf.upstreamBlock} has no keepalive directive: nginx opens a new upstream connection per request, so none is reused at a close`, { boundary: 'none', atMs: null, gapsMs: [] }, [], [0, 1]);
-    }
+    if (conf.noReuseReason) return finish('pass', conf.noReuseReason, { boundary: 'none', atMs: null, gapsMs: [] }, [], [0, 1]);
     // Which close decides: the upstream's when it comes first, else the proxy's own.
     let decisive: GateResult['decisive'];
     if (probe && probe.medianCloseMs <= proxyTimeoutMs) {
       // Aim across the spread of the upstream's closes, not only at their median.
       decisive = { boundary: 'upstream', atMs: probe.medianCloseMs, gapsMs: gapsAround(probe.p5CloseMs - 2, probe.p95CloseMs + 1) };
-    } else if (proxyTimeoutMs <= options.maxIdleWaitMs) {
+    } else if (proxyTimeoutMs <= options.maxIdleWaitMs && flavour === 'nginx') {
+      // (HAProxy's idle timeout closes the client's connection too: bursts at it would measure
+      // the gate's own client racing HAProxy, not the proxy-to-upstream hop. Judged by order.)
       decisive = { boundary: 'proxy', atMs: proxyTimeoutMs, gapsMs: gapsAround(proxyTimeoutMs - 3, proxyTimeoutMs + 1) };
     } else {
       // Waiting out a long proxy timeout per burst would take hours: judge by the measured order.
       const marginMs = probe ? probe.p5CloseMs - proxyTimeoutMs : Infinity;
       const order = { boundary: 'order' as const, atMs: proxyTimeoutMs, gapsMs: [] };
+      const whyNotFired = flavour === 'haproxy' ? 'at its idle timeout HAProxy closes the client\'s connection too, a race on the client\'s side' : `each burst would wait ${proxyTimeoutMs / 1000} s`;
       const upstreamSays = probe ? `its earliest idle closes (p5) at ${probe.p5CloseMs.toFixed(1)} ms` : `it kept idle connections open past ${proxyTimeoutHint + 5000} ms`;
       return marginMs >= options.minMarginMs
-        ? finish('pass', `the proxy drops idle connections at ${proxyTimeoutMs} ms, before the upstream (${upstreamSays}), by ${Number.isFinite(marginMs) ? `${marginMs.toFixed(0)} ms` : 'more than the probe waited'} >= ${options.minMarginMs} ms; not fired (each burst would wait ${proxyTimeoutMs / 1000} s)`, order, [], [0, 1])
+        ? finish('pass', `the proxy drops idle connections at ${proxyTimeoutMs} ms, before the upstream (${upstreamSays}), by ${Number.isFinite(marginMs) ? `${marginMs.toFixed(0)} ms` : 'more than the probe waited'} >= ${options.minMarginMs} ms; not fired (${whyNotFired})`, order, [], [0, 1])
         : finish('fail', `the upstream's earliest idle closes (p5 ${probe!.p5CloseMs.toFixed(1)} ms) come only ${marginMs.toFixed(0)} ms after the proxy's ${proxyTimeoutMs} ms: less than the ${options.minMarginMs} ms margin`, order, [], [0, 1]);
     }
     say(`firing bursts of ${burstSize} at the ${decisive.boundary}'s close (${decisive.atMs!.toFixed(1)} ms idle); a pass needs ${base.trialsNeededToPass} trials at this limit`);
@@ -228,31 +239,6 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
   } finally {
     await stopAll();
   }
-}
-
-async function checkConf(options: GateOptions, conf: PreparedUserConf, nginxBinary: string, prefix: string): Promise<void> {
-  const confPath = path.join(prefix, 'nginx.conf');
-  fs.writeFileSync(confPath, conf.text);
-  const complaint = testNginxConf(nginxBinary, prefix, confPath);
-  if (complaint) {
-    throw new UsageError(options.nginxConf
-      ? `--nginx-conf ${options.nginxConf}: nginx -t: ${complaint.replaceAll(confPath, options.nginxConf)}`
-      : `the rendered proxy config was refused by nginx -t: ${complaint}`);
-  }
-  if (conf.listenFromConfig && (await canConnect('127.0.0.1', conf.listenPort, 500))) {
-    throw new UsageError(`--nginx-conf ${options.nginxConf}:${conf.listenLine}: port ${conf.listenPort} is in use: free it, or make the listen a {{listen}} placeholder`);
-  }
-}
-
-function prepareConf(options: GateOptions, userConfText: string | null, upstreamAddress: string, listenPort: number, prefix: string, burstSize: number): PreparedUserConf {
-  const text = userConfText ?? renderedProxyTemplate(options.proxyTimeoutMs!, burstSize, options.retry ?? 'default');
-  return prepareUserNginxConf(text, {
-    sourcePath: options.nginxConf ?? '(rendered)',
-    ...(options.upstreamBlock ? { upstreamBlock: options.upstreamBlock } : {}),
-    upstreamAddress,
-    listenPort,
-    prefix,
-  });
 }
 
 /** Gaps (ms) every 0.5 ms across [from, to], on the 0.5 ms grid. */

@@ -35,6 +35,10 @@ export interface PreparedUserConf {
   keepaliveConnections: number | null;
   /** `proxy_next_upstream` values as written (first occurrence), or null for nginx's default. */
   proxyNextUpstream: string | null;
+  /** The retry settings as written (nginx: proxy_next_upstream; HAProxy: retries, retry-on), or null for the proxy's own. */
+  retrySetting: string | null;
+  /** Set when the proxy never reuses an upstream connection: then nothing can race, and why. */
+  noReuseReason?: string;
 }
 
 const TEMP_PATHS = ['client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_path', 'uwsgi_temp_path', 'scgi_temp_path'];
@@ -164,6 +168,8 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
     keepaliveTimeoutFromConfig,
     keepaliveConnections,
     proxyNextUpstream,
+    retrySetting: proxyNextUpstream,
+    ...(keepaliveConnections === null ? { noReuseReason: `upstream ${block.name} has no keepalive directive: nginx opens a new upstream connection per request, so none is reused at a close` } : {}),
   };
 }
 

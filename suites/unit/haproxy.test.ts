@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { haproxyReason, parseHaproxyLogLine } from '../../src/proxy/haproxy/log.js';
-import { renderHaproxyConf, type HaproxySpec } from '../../src/proxy/haproxy/render.js';
+import { HAPROXY_LOG_FORMAT, renderHaproxyConf, type HaproxySpec } from '../../src/proxy/haproxy/render.js';
+import { prepareUserHaproxyConf } from '../../src/gate/user-haproxy-conf.js';
 import { parseSweepConfig } from '../../src/scenario/sweep-config.js';
 import { which } from '../../src/util/which.js';
+import { selectRuntime } from '../../src/runtime/select-runtime.js';
 
 const spec: HaproxySpec = { lanes: 3, keepaliveTimeoutMs: 500, retry: 'default', httpReuse: 'safe' };
 const addresses = { listen: '127.0.0.1:8080', upstream: '127.0.0.1:9090' };
@@ -71,5 +73,75 @@ describe('sweep config for HAProxy', () => {
     expect(() => parseSweepConfig({ retry: ['all_retryable'] })).toThrow(/"all_retryable" is not an nginx retry policy/);
     expect(() => parseSweepConfig({ proxy: 'haproxy', profile: 'alb' })).toThrow(/profiles are nginx settings/);
     expect(() => parseSweepConfig({ proxy: 'envoy' })).toThrow(/proxy: not a proxy: use nginx or haproxy/);
+  });
+});
+
+describe('prepareUserHaproxyConf', () => {
+  const full = `global
+    daemon
+    log /dev/log local0
+    stats socket /run/haproxy/admin.sock mode 660 level admin
+
+defaults
+    mode http
+    option httplog
+    timeout client 50s
+    timeout http-keep-alive 2s
+    retries 2
+
+frontend web
+    bind *:8080
+    bind :::8080 v4v6
+    default_backend app
+
+backend app
+    retry-on empty-response
+    server a 10.0.0.5:3000 check
+    server b 10.0.0.6:3000 check
+`;
+  const options = { sourcePath: 'deploy/haproxy.cfg', backend: 'app', upstreamAddress: '127.0.0.1:7000', listenPort: 9999 };
+
+  it('points the backend at the chain, binds 127.0.0.1, and silences what acts outside the run', () => {
+    const conf = prepareUserHaproxyConf(full, options);
+    expect(conf.text).toContain('    server a 127.0.0.1:7000 check');
+    expect(conf.text).not.toMatch(/^\s*server b/m);
+    expect(conf.text.match(/^\s*bind .*/gm)).toEqual(['    bind 127.0.0.1:8080']);
+    expect(conf.text).not.toMatch(/^\s*(daemon|stats socket|log \/dev\/log|option httplog)/m);
+    expect(conf.text).toContain('log stderr format raw local0 info');
+    expect(conf.text).toContain(`log-format "${HAPROXY_LOG_FORMAT}"`);
+    expect(conf).toMatchObject({ listenPort: 8080, listenFromConfig: true, listenLine: 14, upstreamBlock: 'app', keepaliveTimeoutMs: 2000, retrySetting: 'retries 2; retry-on empty-response' });
+  });
+  it('maps each line back to the user\'s line number', () => {
+    const conf = prepareUserHaproxyConf(full, options);
+    const lines = conf.text.split('\n');
+    const bogus = lines.findIndex((line) => line.includes('timeout http-keep-alive'));
+    expect(conf.sourceLines[bogus]).toBe(10);
+    expect(conf.sourceLines[lines.indexOf('    log stderr format raw local0 info')]).toBeNull();
+  });
+  it('falls back from http-keep-alive to http-request to client, as HAProxy does', () => {
+    expect(prepareUserHaproxyConf(full.replace('    timeout http-keep-alive 2s\n', ''), options).keepaliveTimeoutMs).toBe(50_000);
+    expect(prepareUserHaproxyConf(full.replace('timeout http-keep-alive 2s', 'timeout http-keep-alive 750'), options).keepaliveTimeoutMs).toBe(750);
+  });
+  it('knows a backend that never reuses its server connections', () => {
+    expect(prepareUserHaproxyConf(full.replace('backend app\n', 'backend app\n    option http-server-close\n'), options).noReuseReason).toMatch(/option http-server-close/);
+  });
+  it('fills a template\'s placeholders', () => {
+    const conf = prepareUserHaproxyConf('defaults\n    mode http\n    timeout http-keep-alive 1s\nfrontend f\n    bind {{listen}}\n    default_backend b\nbackend b\n    server s {{upstream}}\n', { sourcePath: 't.cfg', upstreamAddress: '127.0.0.1:7000', listenPort: 9999 });
+    expect(conf.text).toContain('bind 127.0.0.1:9999');
+    expect(conf.text).toContain('server s 127.0.0.1:7000');
+    expect(conf).toMatchObject({ listenPort: 9999, listenFromConfig: false, keepaliveTimeoutMs: 1000 });
+  });
+  it('says what is missing, in one line', () => {
+    expect(() => prepareUserHaproxyConf(full, { ...options, backend: 'api' })).toThrow(/^--backend api: no backend or listen section of that name in deploy\/haproxy.cfg \(it has: app\)/);
+    const { backend: _backend, ...withoutBackend } = options;
+    expect(() => prepareUserHaproxyConf(full, withoutBackend)).toThrow(/no \{\{upstream\}\} placeholder/);
+    expect(() => prepareUserHaproxyConf(full.replace('bind *:8080', 'bind *:8443 ssl crt /etc/x.pem'), options)).toThrow(/:14: the gate speaks plain HTTP\/1.1/);
+  });
+});
+
+describe('runtime for HAProxy', () => {
+  it('is the local one: containers is refused in one line, auto picks local and says why', async () => {
+    await expect(selectRuntime('containers', { proxy: 'haproxy' })).rejects.toThrow(/^--proxy haproxy runs on the local runtime only .*: use --runtime local$/);
+    if (which('haproxy')) expect((await selectRuntime('auto', { proxy: 'haproxy' })).note).toBe('runtime: local (auto: --proxy haproxy runs on the local runtime only)');
   });
 });
