@@ -173,16 +173,14 @@ describe('gate with --proxy haproxy', () => {
     expect(fixed.json()).toMatchObject({ outcome: 'pass', decisive: { boundary: 'order' }, fix: null });
   });
 
-  it('a rendered HAProxy (--proxy-timeout 60s) in front of Python idle 1 s fails; with --retry all_retryable HAProxy retries instead', () => {
+  it('a rendered HAProxy (--proxy-timeout 60s) in front of Python idle 1 s fails, with closed connections', () => {
     const unsafe = gate(['--proxy', 'haproxy', '--proxy-timeout', '60s', '--upstream-cmd', `IDLE_TIMEOUT=1 ${PYTHON}`, ...post, '--json']);
     expect(unsafe.status, unsafe.stderr).toBe(1);
-    expect(unsafe.json()).toMatchObject({ outcome: 'fail', status502: 0, proxy: { flavour: 'haproxy', keepaliveTimeoutMs: 60_000 } });
-    // Retried, the race costs no request: a pass at 1% needs 300 failure-free trials.
-    const retried = gate(['--proxy', 'haproxy', '--proxy-timeout', '60s', '--retry', 'all_retryable', '--upstream-cmd', `IDLE_TIMEOUT=1 ${PYTHON}`, ...post, '--max-failure-rate', '0.01', '--json']);
-    expect(retried.status, retried.stderr).toBe(0);
-    const passing = retried.json();
-    expect(passing).toMatchObject({ outcome: 'pass', failures: 0, proxy: { retrySetting: 'retries 3; retry-on all-retryable-errors' } });
-    expect(passing.proxyLog.retried ?? 0).toBeGreaterThan(0);
+    const failing = unsafe.json();
+    expect(failing).toMatchObject({ outcome: 'fail', status502: 0, proxy: { flavour: 'haproxy', keepaliveTimeoutMs: 60_000, retrySetting: null } });
+    expect((failing.errorClasses.eof ?? 0) + (failing.errorClasses.reset ?? 0)).toBe(failing.failures);
+    // (retry-on hiding the race is the HAProxy suite's claim; a gate pass on it at 1% needs
+    // hundreds of 1 s bursts, too long for CI.)
   });
 });
 

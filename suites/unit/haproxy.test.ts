@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { haproxyReason, parseHaproxyLogLine } from '../../src/proxy/haproxy/log.js';
 import { HAPROXY_LOG_FORMAT, renderHaproxyConf, type HaproxySpec } from '../../src/proxy/haproxy/render.js';
 import { prepareUserHaproxyConf } from '../../src/gate/user-haproxy-conf.js';
+import { renderedHaproxyTemplate } from '../../src/gate/proxy-template.js';
 import { parseSweepConfig } from '../../src/scenario/sweep-config.js';
 import { which } from '../../src/util/which.js';
 import { selectRuntime } from '../../src/runtime/select-runtime.js';
@@ -136,6 +137,15 @@ backend app
     const { backend: _backend, ...withoutBackend } = options;
     expect(() => prepareUserHaproxyConf(full, withoutBackend)).toThrow(/no \{\{upstream\}\} placeholder/);
     expect(() => prepareUserHaproxyConf(full.replace('bind *:8080', 'bind *:8443 ssl crt /etc/x.pem'), options)).toThrow(/:14: the gate speaks plain HTTP\/1.1/);
+  });
+});
+
+describe('the gate\'s rendered HAProxy config', () => {
+  it('carries the idle timeout and the retry policy, and reads back as written', () => {
+    const options = { sourcePath: '(rendered)', upstreamAddress: '127.0.0.1:7000', listenPort: 9999 };
+    expect(prepareUserHaproxyConf(renderedHaproxyTemplate(60_000, 'default'), options)).toMatchObject({ keepaliveTimeoutMs: 60_000, retrySetting: null, listenPort: 9999 });
+    expect(prepareUserHaproxyConf(renderedHaproxyTemplate(60_000, 'all_retryable'), options).retrySetting).toBe('retries 3; retry-on all-retryable-errors');
+    expect(prepareUserHaproxyConf(renderedHaproxyTemplate(500, 'off'), options)).toMatchObject({ keepaliveTimeoutMs: 500, retrySetting: 'retries 0' });
   });
 });
 
