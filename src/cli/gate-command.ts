@@ -22,6 +22,7 @@ interface GateFlags {
   upstreamUrl?: string;
   upstreamImage?: string;
   upstreamPort?: string;
+  upstreamEnv: string[];
   healthPath: string;
   method: string;
   body?: string;
@@ -79,8 +80,9 @@ export function gateCommand(): Command {
     .option('--retry <policy>', `retry policy of the rendered config: nginx ${RETRY_POLICIES_OF.nginx.join(', ')}; haproxy ${RETRY_POLICIES_OF.haproxy.join(', ')}`, 'default')
     .option('--upstream-cmd <cmd>', 'command that starts your upstream; its port is in env PORT and replaces {port}')
     .option('--upstream-url <url>', 'an upstream you already run, e.g. http://127.0.0.1:3000')
-    .option('--upstream-image <image>', 'your upstream as an image (containers runtime; not yet)')
-    .option('--upstream-port <n>', 'the port your image listens on (with --upstream-image)')
+    .option('--upstream-image <image>', 'your upstream as an image, run on the Docker engine (needs --upstream-port)')
+    .option('--upstream-port <n>', 'the port your image listens on (it also gets it in env PORT)')
+    .option('--upstream-env <KEY=VALUE>', 'environment for your upstream, command or image (repeat for several)', (pair: string, all: string[]) => [...all, pair], [] as string[])
     .option('--health-path <path>', 'path the requests use', GATE_DEFAULTS.healthPath)
     .option('--method <method>', 'method the requests use', GATE_DEFAULTS.method)
     .option('--body <text>', 'request body (e.g. for --method POST)')
@@ -110,15 +112,23 @@ export function gateOptionsFromFlags(flags: GateFlags): Omit<GateOptions, 'onPro
   const haproxy = flags.proxy === 'haproxy';
   if (haproxy && (flags.nginxConf || flags.upstreamBlock)) throw new UsageError('--nginx-conf/--upstream-block are nginx settings: with --proxy haproxy give --haproxy-conf (and --backend)');
   if (!haproxy && (flags.haproxyConf || flags.backend)) throw new UsageError('--haproxy-conf/--backend need --proxy haproxy');
-  if (flags.upstreamImage !== undefined || flags.upstreamPort !== undefined) {
-    throw new UsageError('--upstream-image/--upstream-port: the containers gate is not built yet: run your upstream with --upstream-cmd or --upstream-url');
-  }
   const confFlag = haproxy ? '--haproxy-conf' : '--nginx-conf';
   const conf = haproxy ? flags.haproxyConf : flags.nginxConf;
   const proxies = [conf && confFlag, flags.proxyTimeout && '--proxy-timeout'].filter(Boolean);
   if (proxies.length !== 1) throw new UsageError(`give one of ${confFlag} FILE or --proxy-timeout DURATION${proxies.length > 1 ? ` (got ${proxies.join(' and ')})` : ''}`);
-  const upstreams = [flags.upstreamCmd && '--upstream-cmd', flags.upstreamUrl && '--upstream-url'].filter(Boolean);
-  if (upstreams.length !== 1) throw new UsageError(`give one of --upstream-cmd "CMD" or --upstream-url URL${upstreams.length > 1 ? ` (got ${upstreams.join(' and ')})` : ''}`);
+  const upstreams = [flags.upstreamCmd && '--upstream-cmd', flags.upstreamUrl && '--upstream-url', flags.upstreamImage && '--upstream-image'].filter(Boolean);
+  if (upstreams.length !== 1) throw new UsageError(`give one of --upstream-cmd "CMD", --upstream-url URL or --upstream-image IMAGE${upstreams.length > 1 ? ` (got ${upstreams.join(' and ')})` : ''}`);
+  if (flags.upstreamImage && flags.upstreamPort === undefined) throw new UsageError('--upstream-image needs --upstream-port N: the port the image listens on');
+  if (flags.upstreamPort !== undefined && !flags.upstreamImage) throw new UsageError('--upstream-port goes with --upstream-image');
+  const upstreamPort = flags.upstreamPort === undefined ? undefined : Number(flags.upstreamPort);
+  if (upstreamPort !== undefined && !(Number.isInteger(upstreamPort) && upstreamPort > 0 && upstreamPort < 65536)) throw new UsageError(`--upstream-port: "${flags.upstreamPort}" is not a port number`);
+  if (flags.upstreamUrl && flags.upstreamEnv.length > 0) throw new UsageError('--upstream-env sets the environment of an upstream the gate starts: not of one at --upstream-url');
+  const upstreamEnv: Record<string, string> = {};
+  for (const pair of flags.upstreamEnv) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
+    if (!match) throw new UsageError(`--upstream-env: "${pair}" is not KEY=VALUE`);
+    upstreamEnv[match[1]!] = match[2]!;
+  }
   if (flags.upstreamBlock && !flags.nginxConf) throw new UsageError('--upstream-block names a block of --nginx-conf: give the config too');
   if (flags.backend && !flags.haproxyConf) throw new UsageError('--backend names a backend of --haproxy-conf: give the config too');
   if (conf && !fs.existsSync(conf)) throw new UsageError(`${confFlag}: ${conf} does not exist`);
@@ -139,6 +149,8 @@ export function gateOptionsFromFlags(flags: GateFlags): Omit<GateOptions, 'onPro
     retry: (flags.retry ?? 'default') as GateOptions['retry'],
     ...(flags.upstreamCmd ? { upstreamCmd: flags.upstreamCmd } : {}),
     ...(flags.upstreamUrl ? { upstreamUrl: flags.upstreamUrl } : {}),
+    ...(flags.upstreamImage ? { upstreamImage: flags.upstreamImage, upstreamPort: upstreamPort! } : {}),
+    ...(Object.keys(upstreamEnv).length > 0 ? { upstreamEnv } : {}),
     healthPath: flags.healthPath,
     method: flags.method,
     ...(flags.body !== undefined ? { body: flags.body } : {}),

@@ -20,6 +20,7 @@ import { runBursts, type BurstTrial } from './boundary-bursts.js';
 import { decideAtLook, dueLook, recommendFix, trialsToPass, type Fix, type GateOutcome } from './gate-decision.js';
 import { gateProxy } from './gate-proxy.js';
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
+import { startUpstreamImage } from './user-upstream-image.js';
 
 export interface GateOptions {
   /** The proxy (default nginx). */
@@ -35,6 +36,11 @@ export interface GateOptions {
   retry?: RetryPolicy;
   upstreamCmd?: string;
   upstreamUrl?: string;
+  /** The user's upstream as an image, listening on upstreamPort (needs a Docker engine). */
+  upstreamImage?: string;
+  upstreamPort?: number;
+  /** Environment for the upstream (command or image), e.g. its keep-alive settings. */
+  upstreamEnv?: Record<string, string>;
   healthPath: string;
   method: string;
   body?: string;
@@ -129,7 +135,9 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     await proxy.check(checked);
     // A burst larger than the pool would open new connections, which cannot meet a close.
     const burstSize = options.burstSize ?? Math.max(1, Math.min(32, checked.keepaliveConnections ?? 32));
-    const upstream: UserUpstream = options.upstreamCmd ? await startUpstreamCommand(options.upstreamCmd) : await upstreamAtUrl(options.upstreamUrl!);
+    const upstream: UserUpstream = options.upstreamCmd ? await startUpstreamCommand(options.upstreamCmd, options.upstreamEnv)
+      : options.upstreamImage ? await startUpstreamImage(options.upstreamImage, options.upstreamPort!, options.upstreamEnv ?? {})
+        : await upstreamAtUrl(options.upstreamUrl!);
     stops.push(upstream.stop);
     const request = buildRequest(options, `${upstream.endpoint.host}:${upstream.endpoint.port}`);
     await healthCheck(upstream, request, options);

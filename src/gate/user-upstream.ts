@@ -20,10 +20,10 @@ export interface UserUpstream {
 const LISTEN_TIMEOUT_MS = 15_000;
 const KILL_AFTER_MS = 2000;
 
-export async function startUpstreamCommand(command: string, listenTimeoutMs = LISTEN_TIMEOUT_MS): Promise<UserUpstream> {
+export async function startUpstreamCommand(command: string, env: Record<string, string> = {}, listenTimeoutMs = LISTEN_TIMEOUT_MS): Promise<UserUpstream> {
   const port = await freePort();
   const line = command.replaceAll('{port}', String(port));
-  const child = spawn('/bin/sh', ['-c', line], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: String(port) } });
+  const child = spawn('/bin/sh', ['-c', line], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, PORT: String(port) } });
   const output: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream! }).on('line', (text) => {

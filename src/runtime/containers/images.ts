@@ -7,7 +7,8 @@ import { UsageError } from '../../util/errors.js';
 export type ImageRole = 'nginx' | 'toxiproxy' | 'node';
 
 export interface ImageChoice {
-  role: ImageRole;
+  /** `upstream`: a user's own image (the gate's --upstream-image). */
+  role: ImageRole | 'upstream';
   /** The environment variable that names it. */
   variable: string;
   reference: string;
@@ -56,7 +57,8 @@ export async function ensureImage(client: ContainerRuntimeClient, choice: ImageC
       ]);
     } catch (error) {
       throw new UsageError(`${choice.role} image "${choice.reference}" is not on the Docker engine and could not be pulled (${firstLine(error)}): ` +
-        `pull it, or set ${choice.variable} to an image you have (containers/offline/build-images.sh builds local ones)`);
+        (choice.role === 'upstream' ? `build or pull it first, or give ${choice.variable} an image the engine has`
+          : `pull it, or set ${choice.variable} to an image you have (containers/offline/build-images.sh builds local ones)`));
     } finally {
       clearTimeout(timer);
     }
