@@ -3,6 +3,7 @@
 import type { CellRecord, ErrorClass, HistoryRecord, ProbeSummary, ProxyLogReason, RunRecord, TrialRecord } from '../history/records.js';
 import type { Fault } from '../faults/fault.js';
 import type { CloseMode, Method, RetryPolicy } from '../scenario/sweep-config.js';
+import type { ClientKind } from '../workload/lane-transports.js';
 import { wilsonInterval } from '../util/stats.js';
 import { binTrials, isFailure, windowEdges, type GapBin, type WindowEdges } from './bins.js';
 
@@ -20,6 +21,8 @@ export interface CellAnalysis {
   /** The requested upstream Node version (`--upstream-node`), and the one that ran. */
   upstreamNode?: string;
   upstreamNodeVersion?: string;
+  /** With no proxy: the client measured (raw, node-agent, node-agent-timeout, undici). */
+  client?: ClientKind;
   probe: ProbeSummary;
   upstreamIdleCloseMs?: number;
   probeAttempts?: number;

@@ -26,6 +26,7 @@ const FLAG_FIELDS = {
   upstreamClose: '--upstream-close',
   closeStyle: '--close-style',
   methods: '--methods',
+  clients: '--clients',
   retry: '--retry',
   offsets: '--offsets',
   trials: '--trials',
@@ -56,6 +57,7 @@ interface SweepFlags {
   upstreamClose?: string;
   closeStyle?: string;
   methods?: string;
+  clients?: string;
   retry?: string;
   offsets?: string;
   trials?: string;
@@ -86,13 +88,14 @@ export function sweepCommand(): Command {
     .option('--runtime <name>', 'local (processes here), containers (Docker, through Testcontainers) or auto (containers when a Docker engine answers) (default: KEEPALIVE_LAB_RUNTIME, else local)')
     .option('--config <file>', 'JSON file with any of the settings below (flags win)')
     .option('--profile <name>', `a load-balancer profile whose settings are defaults beneath yours: ${PROFILE_NAMES.join(', ')} (keepalive-lab profiles says what each models and cannot)`)
-    .option('--proxy <name>', 'nginx or haproxy (HAProxy: local runtime only) (default nginx)')
+    .option('--proxy <name>', 'nginx, haproxy, or none (the client-side race: --clients straight to the upstream); haproxy and none: local runtime only (default nginx)')
     .option('--proxy-timeout <list>', 'the proxy\'s idle timeout P for upstream connections (nginx upstream keepalive_timeout, HAProxy timeout http-keep-alive), e.g. 500ms,60s (default 60s,50ms)')
     .option('--upstream-timeout <list>', 'upstream keepAliveTimeout values K, e.g. 100ms,1s (default 100ms)')
     .option('--upstream-close <list>', 'exact (close K ms after the last response) and/or stock (Node\'s own handling) (default exact)')
     .option('--upstream-node <list>', 'run the upstream under these Node versions, each as its own cells, e.g. 20,22,24,26 (local: binaries from the npm registry, cached; containers: node:N-slim images) (default: the runtime\'s own Node)')
     .option('--close-style <style>', 'fin or rst, for exact closes (default fin)')
     .option('--methods <list>', 'GET,POST (default GET,POST)')
+    .option('--clients <list>', 'with --proxy none, the clients measured: raw (the harness\'s own connection), node-agent (http.Agent keepAlive), node-agent-timeout (the same with timeout = P), undici (default all)')
     .option('--retry <list>', 'retry policies; nginx: default,off,non_idempotent (default default,off); haproxy: default,off,all_retryable (retry-on all-retryable-errors) (default default,all_retryable)')
     .option('--offsets <list>', 'idle-gap offsets from the boundary: durations and ranges FROM..TO@STEP (default -20ms,-10ms,-3ms..3ms@0.5ms,10ms,20ms)')
     .option('--response-delay <duration>', 'the upstream waits this long before answering (default 0)')
@@ -142,7 +145,7 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
     parseSweepConfig(fileInput, `config file ${flags.config}`);
   }
   const fromFlags: Record<string, unknown> = {};
-  const lists = ['proxyTimeout', 'upstreamTimeout', 'upstreamClose', 'methods', 'retry', 'upstreamNode'] as const;
+  const lists = ['proxyTimeout', 'upstreamTimeout', 'upstreamClose', 'methods', 'clients', 'retry', 'upstreamNode'] as const;
   const numbers = ['trials', 'lanes', 'probeSamples', 'maxCellSeconds', 'seed', 'bodySize'] as const;
   for (const key of lists) if (flags[key] !== undefined) fromFlags[key] = splitList(flags[key]!);
   for (const key of numbers) if (flags[key] !== undefined) fromFlags[key] = toNumber(flags[key]!, FLAG_FIELDS[key]);

@@ -79,6 +79,8 @@ export interface TrialRecord {
   /** Monotonic ms of the request write and of the end of the answer (or error). */
   sentAt: number;
   endedAt: number;
+  /** Whether the client reused an idle socket (Node's http.Agent says; other clients do not). */
+  reusedSocket?: boolean;
 }
 
 /**
@@ -132,4 +134,16 @@ export interface ResumeRecord {
   versions: Record<string, string>;
 }
 
-export type HistoryRecord = RunRecord | ResumeRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord;
+/** One request of a soak run (Poisson arrivals through a shared pool): no aimed idle gap. */
+export interface SoakRequestRecord {
+  type: 'soak-request';
+  cell: string;
+  id: string;
+  status: number | null;
+  errorClass: ErrorClass;
+  latencyMs: number;
+  sentAt: number;
+  endedAt: number;
+}
+
+export type HistoryRecord = RunRecord | ResumeRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord | SoakRequestRecord;

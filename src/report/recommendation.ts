@@ -24,7 +24,9 @@ export interface PairingAdvice {
 export function pairingLabel(cell: CellAnalysis): string {
   const faults = cell.path === 'direct' ? '' : ` · via Toxiproxy (${faultsLabel(cell.faults)})`;
   const node = cell.upstreamNode === undefined ? '' : ` · Node ${cell.upstreamNodeVersion ?? cell.upstreamNode}`;
-  return `proxy ${formatDuration(cell.proxyTimeoutMs)} · upstream ${formatDuration(cell.upstreamTimeoutMs)} (${cell.upstreamClose}${cell.closeStyle === 'rst' ? ', RST' : ''})${node}${faults}`;
+  // With no proxy (cells with a client), P is the node-agent-timeout client's own idle timeout.
+  const first = cell.client !== undefined ? `no proxy (agent timeout ${formatDuration(cell.proxyTimeoutMs)})` : `proxy ${formatDuration(cell.proxyTimeoutMs)}`;
+  return `${first} · upstream ${formatDuration(cell.upstreamTimeoutMs)} (${cell.upstreamClose}${cell.closeStyle === 'rst' ? ', RST' : ''})${node}${faults}`;
 }
 
 export function groupByPairing(cells: readonly CellAnalysis[]): Map<string, CellAnalysis[]> {
@@ -52,12 +54,14 @@ function adviceFor(key: string, cells: CellAnalysis[], proxy: string): PairingAd
   const racing = cells.filter((cell) => cell.failureRateCi95[0] > 0);
   const masked = cells.filter((cell) => cell.failures === 0 && cell.proxyLog.attempts > 0);
   const worst = cells.reduce((a, b) => (b.failureRate > a.failureRate ? b : a));
-  const scenario = (cell: CellAnalysis) => `${cell.method} with retry ${cell.retry}`;
+  const scenario = (cell: CellAnalysis) => (cell.client !== undefined ? `${cell.method} through ${cell.client}` : `${cell.method} with retry ${cell.retry}`);
   const verdictOf: PairingAdvice['verdict'] = racing.length > 0 ? 'unsafe'
     : masked.length > 0 ? 'masked'
       : cells.every((cell) => verdict(cell).startsWith('no failure')) ? 'safe' : 'inconclusive';
 
-  const ordering = closeMs <= proxyMs
+  const ordering = proxy === 'none'
+    ? `The upstream closes idle connections at ${closeMs.toFixed(1)} ms (measured); with no proxy, each client decides when to let an idle socket go.`
+    : closeMs <= proxyMs
     ? `The upstream closes idle connections at ${closeMs.toFixed(1)} ms (measured), before the proxy's ${formatDuration(proxyMs)} limit: ` +
       'the proxy keeps connections in its pool that the upstream is about to close.'
     : `The proxy drops idle connections at ${formatDuration(proxyMs)}, ${(closeMs - proxyMs).toFixed(1)} ms before the upstream closes them at ${closeMs.toFixed(1)} ms (measured).`;
@@ -74,6 +78,12 @@ function adviceFor(key: string, cells: CellAnalysis[], proxy: string): PairingAd
 }
 
 function recommend(proxyMs: number, closeMs: number, verdictOf: PairingAdvice['verdict'], proxy: string): string {
+  if (proxy === 'none') {
+    // No proxy: the client's own pool reuses the socket; its fixes are the client's settings.
+    const fix = `keep the client's idle timeout below the server's close (${closeMs.toFixed(0)} ms measured): an http.Agent \`timeout\`, undici's keepAliveTimeout; ` +
+      'or have the server advertise its timeout (Keep-Alive: timeout=N, which http.Agent and undici honour here); or retry idempotent requests on ECONNRESET';
+    return verdictOf === 'unsafe' ? `Unsafe for the clients that raced: ${fix}.` : `No client raced as measured; what keeps them out: ${fix}.`;
+  }
   // Node's keepAliveTimeout is the knob most users hold; a whole second above the proxy's
   // limit leaves room for the stock close's timer granularity and for network delay.
   const nodeFix = `set the upstream's idle timeout above the proxy's: for Node, server.keepAliveTimeout >= ${formatDuration(nodeKeepAliveFor(proxyMs))} ` +

@@ -7,7 +7,8 @@ export function summaryTable(cells: readonly CellAnalysis[]): string {
   // The path column appears only when some cell passed a Toxiproxy.
   const withPath = cells.some((cell) => cell.path !== 'direct');
   const withNode = cells.some((cell) => cell.upstreamNode !== undefined);
-  const header = ['proxy P', 'upstream K', 'close', ...(withNode ? ['node'] : []), 'effective close', 'method', 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'rate', '95% CI', '502s', 'no response', 'window (core)', 'proxy log', 'verdict'];
+  const withClient = cells.some((cell) => cell.client !== undefined);
+  const header = ['proxy P', 'upstream K', 'close', ...(withNode ? ['node'] : []), 'effective close', 'method', ...(withClient ? ['client'] : []), 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'rate', '95% CI', '502s', 'no response', 'window (core)', 'proxy log', 'verdict'];
   const rows = cells.map((cell) => {
     const windows = cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-';
     const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${count} ${reason}`).join(', ') || '-';
@@ -18,6 +19,7 @@ export function summaryTable(cells: readonly CellAnalysis[]): string {
       ...(withNode ? [cell.upstreamNodeVersion ?? cell.upstreamNode ?? '?'] : []),
       `${cell.effectiveCloseMs.toFixed(1)} ms`,
       cell.method,
+      ...(withClient ? [cell.client ?? '-'] : []),
       cell.retry,
       ...(withPath ? [cell.path === 'direct' ? 'direct' : `toxiproxy (${faultsLabel(cell.faults)})`] : []),
       cell.trials,

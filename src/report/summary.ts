@@ -25,7 +25,7 @@ export function summaryJson(analysis: RunAnalysis) {
 
 const CSV_COLUMNS = ['id', 'proxyTimeoutMs', 'upstreamTimeoutMs', 'upstreamClose', 'effectiveCloseMs', 'method', 'retry', 'path', 'faults',
   'trials', 'ok', 'status502', 'failures', 'failureRate', 'failureRateCi95Low', 'failureRateCi95High', 'rate502',
-  'windowCoreFromMs', 'windowCoreToMs', 'proxyLogAttempts', 'failedReachedUpstream', 'completed', 'upstreamNode', 'upstreamNodeVersion', 'closedWithoutResponse'] as const;
+  'windowCoreFromMs', 'windowCoreToMs', 'proxyLogAttempts', 'failedReachedUpstream', 'completed', 'upstreamNode', 'upstreamNodeVersion', 'closedWithoutResponse', 'client'] as const;
 
 export function summaryCsv(analysis: RunAnalysis): string {
   const rows = analysis.cells.map((cell) => {
@@ -56,6 +56,7 @@ export function summaryCsv(analysis: RunAnalysis): string {
       upstreamNode: cell.upstreamNode ?? '',
       upstreamNodeVersion: cell.upstreamNodeVersion ?? '',
       closedWithoutResponse: cell.closedWithoutResponse,
+      client: cell.client ?? '',
     };
     return CSV_COLUMNS.map((column) => String(values[column])).join(',');
   });

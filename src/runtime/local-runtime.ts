@@ -16,12 +16,13 @@ import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
 import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
 import { startLocalUpstream } from '../upstream/local-upstream.js';
 import { ensureNodeBinary } from './node-binaries.js';
+import { undiciVersion } from '../workload/lane-transports.js';
 import { monotonicMs } from '../workload/clock.js';
 import type { Runtime, StartedTopology, TopologySpec } from './runtime.js';
 
 export interface LocalRuntimeOptions {
-  /** The proxy this runtime's topologies put in front of the upstream (default nginx). */
-  proxy?: 'nginx' | 'haproxy';
+  /** The proxy this runtime's topologies put in front of the upstream (default nginx; none: no proxy). */
+  proxy?: 'nginx' | 'haproxy' | 'none';
   nginxBinary?: string;
   haproxyBinary?: string;
   /** A real toxiproxy-server to use for faults (default: on PATH, else the embedded one). */
@@ -31,7 +32,7 @@ export interface LocalRuntimeOptions {
 /** The local runtime's settings from a sweep config. */
 export function localRuntimeOptions(config: { proxy?: string; nginxBin?: string | undefined; haproxyBin?: string | undefined; toxiproxyBin?: string | undefined }): LocalRuntimeOptions {
   return {
-    ...(config.proxy === 'haproxy' && { proxy: 'haproxy' as const }),
+    ...((config.proxy === 'haproxy' || config.proxy === 'none') && { proxy: config.proxy }),
     ...(config.nginxBin && { nginxBinary: config.nginxBin }),
     ...(config.haproxyBin && { haproxyBinary: config.haproxyBin }),
     ...(config.toxiproxyBin && { toxiproxyBinary: config.toxiproxyBin }),
@@ -40,16 +41,18 @@ export function localRuntimeOptions(config: { proxy?: string; nginxBin?: string 
 
 /** The proxy binary a local topology runs: resolved once, so a missing one fails before anything starts. */
 interface ProxyBinary {
-  flavour: 'nginx' | 'haproxy';
+  flavour: 'nginx' | 'haproxy' | 'none';
   path: string;
 }
 
 export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
   // Resolve the binary up front: a missing proxy is a one-line error before anything starts.
-  const proxy: ProxyBinary = options.proxy === 'haproxy'
-    ? { flavour: 'haproxy', path: resolveHaproxyBinary(options.haproxyBinary) }
-    : { flavour: 'nginx', path: resolveNginxBinary(options.nginxBinary) };
-  const versions = { [proxy.flavour]: proxy.flavour === 'haproxy' ? haproxyVersion(proxy.path) : nginxVersion(proxy.path), node: process.version };
+  const proxy: ProxyBinary = options.proxy === 'haproxy' ? { flavour: 'haproxy', path: resolveHaproxyBinary(options.haproxyBinary) }
+    : options.proxy === 'none' ? { flavour: 'none', path: '' }
+      : { flavour: 'nginx', path: resolveNginxBinary(options.nginxBinary) };
+  const versions: Record<string, string> = { node: process.version, ...clientVersions(proxy.flavour) };
+  if (proxy.flavour === 'haproxy') versions.haproxy = haproxyVersion(proxy.path);
+  if (proxy.flavour === 'nginx') versions.nginx = nginxVersion(proxy.path);
   return {
     name: 'local',
     versions,
@@ -61,6 +64,11 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
       }
     },
   };
+}
+
+/** With no proxy the clients are what is measured: their versions belong with the run. */
+function clientVersions(flavour: ProxyBinary['flavour']): Record<string, string> {
+  return flavour === 'none' ? { undici: undiciVersion() } : {};
 }
 
 async function startLocalTopology(spec: TopologySpec, proxyBinary: ProxyBinary, versions: Record<string, string>, toxiproxyBinary?: string): Promise<StartedTopology> {
@@ -92,6 +100,19 @@ async function startLocalTopology(spec: TopologySpec, proxyBinary: ProxyBinary, 
       stops.push(toxiproxy.stop);
       layerVersions.toxiproxy = toxiproxy.version;
       proxyUpstream = await createFaultProxy(toxiproxy.url, proxyUpstream, spec.faultLayer.faults);
+    }
+    if (spec.proxy.flavour === 'none') {
+      // No proxy: the clients reach the upstream (or the fault layer in front of it) straight.
+      const [host, port] = proxyUpstream.split(':');
+      return {
+        runtime: 'local',
+        proxy: { host: host!, port: Number(port) },
+        upstream: { host: '127.0.0.1', port: upstream.port },
+        versions: { ...versions, upstreamNode: upstream.nodeVersion, ...layerVersions },
+        drainProxyLog: () => [],
+        drainUpstreamEvents: upstream.drainEvents,
+        stop: stopAll,
+      };
     }
     const proxyPort = await freePort();
     // Each log line is stamped with milliseconds (the proxies' own stamps have whole seconds),

@@ -7,7 +7,8 @@ import type { NginxSpec } from '../proxy/nginx/render.js';
 import type { UpstreamSpec } from '../upstream/upstream-spec.js';
 
 export interface TopologySpec {
-  proxy: { flavour: 'nginx'; nginx: NginxSpec } | { flavour: 'haproxy'; haproxy: HaproxySpec };
+  /** `none`: no proxy; clients reach the upstream straight (`proxy` is the upstream's address). */
+  proxy: { flavour: 'nginx'; nginx: NginxSpec } | { flavour: 'haproxy'; haproxy: HaproxySpec } | { flavour: 'none' };
   upstream: UpstreamSpec;
   /** Put a Toxiproxy between the proxy and the upstream, with these faults (may be none). */
   faultLayer?: { faults: Fault[] };

@@ -28,11 +28,14 @@ export function runtimeChoice(flag: string | undefined, env: NodeJS.ProcessEnv =
  */
 export const HAPROXY_LOCAL_ONLY = '--proxy haproxy runs on the local runtime only (no HAProxy image is set up for containers): use --runtime local';
 
+/** The client-side race is measured with the clients in the harness's own process, on this machine. */
+export const NO_PROXY_LOCAL_ONLY = '--proxy none runs on the local runtime only (the clients run in the harness, next to the upstream): use --runtime local';
+
 export async function selectRuntime(choice: RuntimeChoice, local: LocalRuntimeOptions = {}): Promise<SelectedRuntime> {
   if (choice === 'local') return { runtime: localRuntime(local), note: 'runtime: local' };
-  if (local.proxy === 'haproxy') {
-    if (choice === 'containers') throw new UsageError(HAPROXY_LOCAL_ONLY);
-    return { runtime: localRuntime(local), note: 'runtime: local (auto: --proxy haproxy runs on the local runtime only)' };
+  if (local.proxy === 'haproxy' || local.proxy === 'none') {
+    if (choice === 'containers') throw new UsageError(local.proxy === 'haproxy' ? HAPROXY_LOCAL_ONLY : NO_PROXY_LOCAL_ONLY);
+    return { runtime: localRuntime(local), note: `runtime: local (auto: --proxy ${local.proxy} runs on the local runtime only)` };
   }
   if (choice === 'containers') return { runtime: await containersRuntime(), note: 'runtime: containers' };
   const engine = await dockerEngine();

@@ -2,6 +2,7 @@
 // Cells that differ only in method share one started topology.
 import { faultsLabel, type Fault } from '../faults/fault.js';
 import type { CloseMode, Method, RetryPolicy, SweepConfig } from './sweep-config.js';
+import { CLIENT_KINDS, type ClientKind } from '../workload/lane-transports.js';
 
 export type BoundaryKind = 'upstream' | 'proxy';
 
@@ -19,6 +20,8 @@ export interface CellSpec {
   path: 'direct' | 'toxiproxy';
   /** The upstream's Node version as requested (`--upstream-node`); unset: the runtime's own. */
   upstreamNode?: string;
+  /** With no proxy: the client that talks to the upstream (part of the identity). */
+  client?: ClientKind;
 }
 
 /** Cells that can be measured on one topology (same proxy and upstream settings). */
@@ -37,7 +40,8 @@ export interface TopologyGroup {
 
 export function cellId(cell: Omit<CellSpec, 'id'>): string {
   return `P${cell.proxyTimeoutMs}-K${cell.upstreamTimeoutMs}-${cell.upstreamClose}` +
-    `${cell.closeStyle === 'rst' ? '-rst' : ''}${nodeSuffix(cell.upstreamNode)}-${cell.method}-${cell.retry}${pathSuffix(cell.path, cell.faults)}`;
+    `${cell.closeStyle === 'rst' ? '-rst' : ''}${nodeSuffix(cell.upstreamNode)}-${cell.method}-${cell.retry}${pathSuffix(cell.path, cell.faults)}` +
+    `${cell.client === undefined ? '' : `-client-${cell.client}`}`;
 }
 
 function nodeSuffix(upstreamNode: string | undefined): string {
@@ -58,7 +62,11 @@ export function expandTopologyGroups(config: SweepConfig): TopologyGroup[] {
             for (const faults of config.faults) {
               const path = faults.length > 0 || config.toxiproxy === 'always' ? 'toxiproxy' as const : 'direct' as const;
               const shared = { proxyTimeoutMs, upstreamTimeoutMs, upstreamClose, closeStyle: config.closeStyle, retry, faults, path, ...(upstreamNode !== undefined ? { upstreamNode } : {}) };
-              const cells = config.methods.map((method) => ({ id: cellId({ ...shared, method }), ...shared, method }));
+              const clients: (ClientKind | undefined)[] = config.proxy === 'none' ? config.clients ?? [...CLIENT_KINDS] : [undefined];
+              const cells = config.methods.flatMap((method) => clients.map((client) => {
+                const spec = { ...shared, method, ...(client !== undefined ? { client } : {}) };
+                return { id: cellId(spec), ...spec };
+              }));
               groups.push({ key: `P${proxyTimeoutMs}-K${upstreamTimeoutMs}-${upstreamClose}${nodeSuffix(upstreamNode)}-${retry}${pathSuffix(path, faults)}`, ...shared, cells });
             }
           }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { faultSchema } from '../faults/fault.js';
 import { HAPROXY_RETRY_POLICIES } from '../proxy/haproxy/render.js';
+import { CLIENT_KINDS } from '../workload/lane-transports.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
 import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';
@@ -23,10 +24,20 @@ const list = <T extends z.ZodType>(item: T) => z.array(item).min(1, 'needs at le
 /** Retry policies per proxy: nginx's `proxy_next_upstream` choices, HAProxy's `retries`/`retry-on`. */
 export const NGINX_RETRY_POLICIES = ['default', 'off', 'non_idempotent'] as const;
 export const RETRY_POLICIES = ['default', 'off', 'non_idempotent', 'all_retryable'] as const;
-export const PROXIES = ['nginx', 'haproxy'] as const;
-export const RETRY_POLICIES_OF: Record<(typeof PROXIES)[number], readonly string[]> = { nginx: NGINX_RETRY_POLICIES, haproxy: HAPROXY_RETRY_POLICIES };
-/** The retry policies a sweep compares when none are named: the proxy's default and the setting that changes its race. */
-const DEFAULT_RETRY: Record<(typeof PROXIES)[number], string[]> = { nginx: ['default', 'off'], haproxy: ['default', 'all_retryable'] };
+/** `none`: no proxy; the clients of `clients` talk to the upstream straight (the client-side race). */
+export const PROXIES = ['nginx', 'haproxy', 'none'] as const;
+/** With no proxy nothing retries but the client itself: the policy is `off`. */
+export const RETRY_POLICIES_OF: Record<(typeof PROXIES)[number], readonly string[]> = { nginx: NGINX_RETRY_POLICIES, haproxy: HAPROXY_RETRY_POLICIES, none: ['off'] };
+/**
+ * Defaults that depend on the proxy. Retry policies: the proxy's default and the setting that
+ * changes its race. With no proxy, P is only the node-agent-timeout client's own idle timeout
+ * and the other clients have none: one pairing, fired at the upstream's close.
+ */
+const PROXY_DEFAULTS: Record<(typeof PROXIES)[number], Record<string, unknown>> = {
+  nginx: { retry: ['default', 'off'] },
+  haproxy: { retry: ['default', 'all_retryable'] },
+  none: { retry: ['off'], proxyTimeout: [60_000], boundaries: 'upstream' },
+};
 export const METHODS = ['GET', 'POST'] as const;
 export const CLOSE_MODES = ['exact', 'stock'] as const;
 export const BOUNDARY_CHOICES = ['auto', 'upstream', 'proxy', 'both'] as const;
@@ -50,6 +61,8 @@ export const sweepConfigSchema = z.object({
   /** Bytes of the upstream's response body. */
   bodySize: z.number().int().min(0).max(100_000_000).default(3),
   methods: list(z.enum(METHODS)).default(['GET', 'POST']),
+  /** With `proxy: none`, the clients measured, each as its own cells (default: all of them). */
+  clients: list(z.enum(CLIENT_KINDS)).optional(),
   retry: list(z.enum(RETRY_POLICIES)).default(['default', 'off']),
   offsets: list(durationMs).default(DEFAULT_OFFSETS_MS),
   trials: z.number().int().positive().max(1_000_000).default(100).describe('trials per offset per cell and boundary'),
@@ -74,7 +87,9 @@ export const sweepConfigSchema = z.object({
   const allowed = RETRY_POLICIES_OF[config.proxy];
   const wrong = config.retry.find((policy) => !allowed.includes(policy));
   if (wrong) ctx.addIssue({ code: 'custom', path: ['retry'], message: `"${wrong}" is not ${config.proxy === 'nginx' ? 'an' : 'a'} ${config.proxy} retry policy: use ${allowed.join(', ')}` });
-  if (config.proxy === 'haproxy' && config.profile) ctx.addIssue({ code: 'custom', path: ['profile'], message: 'the profiles are nginx settings: drop --profile with --proxy haproxy' });
+  if (config.proxy !== 'nginx' && config.profile) ctx.addIssue({ code: 'custom', path: ['profile'], message: `the profiles are nginx settings: drop --profile with --proxy ${config.proxy}` });
+  if (config.clients && config.proxy !== 'none') ctx.addIssue({ code: 'custom', path: ['clients'], message: 'the clients are measured without a proxy: add --proxy none' });
+  if (config.proxy === 'none' && config.faults.some((set) => set.length > 0)) ctx.addIssue({ code: 'custom', path: ['faults'], message: 'faults sit between a proxy and the upstream: drop them with --proxy none' });
 });
 
 export type SweepConfigInput = z.input<typeof sweepConfigSchema>;
@@ -86,14 +101,14 @@ export type CloseMode = (typeof CLOSE_MODES)[number];
 
 /**
  * Defaults that depend on other settings go beneath everything the input sets itself: a named
- * profile's settings, and the retry policies of the chosen proxy.
+ * profile's settings, and the defaults of the chosen proxy.
  */
 function withDependentDefaults(input: unknown): unknown {
   if (typeof input !== 'object' || input === null) return input;
   const given = input as { profile?: unknown; proxy?: unknown };
   const profile = PROFILES[given.profile as ProfileName];
-  const retry = DEFAULT_RETRY[given.proxy as ProxyFlavour];
-  return { ...(retry && { retry }), ...(profile?.settings ?? {}), ...input };
+  const proxyDefaults = PROXY_DEFAULTS[given.proxy as ProxyFlavour] ?? {};
+  return { ...proxyDefaults, ...(profile?.settings ?? {}), ...input };
 }
 
 /** Validates a sweep configuration; the error names the field and the fix. */

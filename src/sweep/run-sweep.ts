@@ -35,7 +35,7 @@ export interface SweepOutcome {
   reason?: string;
 }
 
-function topologySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpec {
+export function topologySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpec {
   return {
     proxy: proxySpecFor(group, config),
     upstream: {
@@ -52,7 +52,8 @@ function topologySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpe
 }
 
 /** The proxy's part of a topology: one pool per lane, with the group's idle timeout and retry policy. */
-function proxySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpec['proxy'] {
+export function proxySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpec['proxy'] {
+  if (config.proxy === 'none') return { flavour: 'none' };
   if (config.proxy === 'haproxy') {
     if (!isHaproxyRetryPolicy(group.retry)) throw new Error(`"${group.retry}" is not an HAProxy retry policy`);
     return { flavour: 'haproxy', haproxy: { lanes: config.lanes, keepaliveTimeoutMs: group.proxyTimeoutMs, retry: group.retry, httpReuse: 'safe' } };
@@ -159,6 +160,8 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
           maxSeconds: config.maxCellSeconds,
           spinMs: hooks.spinMs,
           onTrial: hooks.onTrial,
+          // With no proxy, the client is the thing measured; P is its own idle timeout.
+          ...(cell.client !== undefined ? { client: { kind: cell.client, idleTimeoutMs: group.proxyTimeoutMs } } : {}),
         }, history);
         await delay(topology.logLagMs ?? LOG_SETTLE_MS);
         drain();

@@ -11,7 +11,7 @@ import type { Endpoint } from '../runtime/runtime.js';
 import { isShuttingDown } from '../util/cleanup.js';
 import { seededRandom, shuffle } from '../util/random.js';
 import { answerSentAt, monotonicMs } from './clock.js';
-import { HttpConnection } from './http-connection.js';
+import { laneTransport, type ClientKind, type LaneTransport, type TrialRequest } from './lane-transports.js';
 import { PreciseScheduler } from './precise-scheduler.js';
 
 export interface TrialPlan {
@@ -32,6 +32,8 @@ export interface TrialPlan {
   onTrial?: (trial: TrialRecord) => void;
   /** Checked before each trial: true ends the run early (marked incomplete, with `stopReason`). */
   stopWhen?: () => string | null;
+  /** The lanes' client (default raw: the harness's own connection), and its idle timeout. */
+  client?: { kind: ClientKind; idleTimeoutMs: number };
 }
 
 export interface TrialRunOutcome {
@@ -42,7 +44,7 @@ export interface TrialRunOutcome {
 
 interface Lane {
   index: number;
-  connection: HttpConnection;
+  connection: LaneTransport;
   /** When the lane's upstream connection went idle: its last answer left the upstream. */
   idleSince: { ns: bigint; clock: 'upstream' | 'client' } | null;
   /** When the client received that answer. */
@@ -71,12 +73,11 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
   let sequence = 0;
   let stopReason: string | undefined;
 
-  const request = (lane: Lane, id: string): string => {
-    const head = `${plan.cell.method} ${lanePath(lane.index)}?t=${id} HTTP/1.1\r\nHost: keepalive-lab\r\n`;
-    if (plan.cell.method !== 'POST') return head + '\r\n';
-    const body = `{"trial":"${id}"}`;
-    return head + `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-  };
+  const request = (lane: Lane, id: string): TrialRequest => ({
+    method: plan.cell.method,
+    path: `${lanePath(lane.index)}?t=${id}`,
+    ...(plan.cell.method === 'POST' ? { body: `{"trial":"${id}"}` } : {}),
+  });
 
   /** Makes the lane's upstream connection fresh and known: one untimed request. */
   const prime = async (lane: Lane): Promise<void> => {
@@ -128,6 +129,7 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
       latencyMs: round4(Number(result.endedAtNs - result.sentAtNs) / 1e6),
       sentAt: monotonicMs(result.sentAtNs),
       endedAt: monotonicMs(result.endedAtNs),
+      ...(result.reusedSocket !== undefined ? { reusedSocket: result.reusedSocket } : {}),
     };
     history.append(trial);
     done++;
@@ -147,7 +149,8 @@ export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, histor
 
   /** A lane takes the next planned trial as soon as its previous one has ended. */
   const runLane = async (index: number): Promise<void> => {
-    const lane: Lane = { index, connection: new HttpConnection(proxy), idleSince: null, receivedAtNs: 0n, primes: 0 };
+    const client = plan.client ?? { kind: 'raw', idleTimeoutMs: 0 };
+    const lane: Lane = { index, connection: laneTransport(client.kind, proxy, client), idleSince: null, receivedAtNs: 0n, primes: 0 };
     await new Promise((resolve) => setTimeout(resolve, startDelayMs(index)));
     try {
       // Warm-up: the first requests through fresh processes (JIT, new connections at every hop)

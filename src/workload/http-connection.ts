@@ -16,6 +16,8 @@ export interface ExchangeResult {
   /** The server will close this connection (Connection: close), or it is gone. */
   connectionDone: boolean;
   headers: Record<string, string>;
+  /** Whether the client reused an idle socket for this request, where the client says (http.Agent). */
+  reusedSocket?: boolean;
 }
 
 interface Pending {

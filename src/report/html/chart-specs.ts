@@ -88,7 +88,8 @@ export interface HeatmapRow {
 export function heatmapRows(cells: readonly CellAnalysis[]): HeatmapRow[] {
   return cells.map((cell) => ({
     pairing: pairingLabel(cell),
-    scenario: `${cell.method} · retry ${cell.retry}${cell.path === 'direct' || cell.faults.length === 0 ? '' : ` · ${faultsLabel(cell.faults)}`}`,
+    scenario: cell.client !== undefined ? `${cell.method} · ${cell.client}`
+      : `${cell.method} · retry ${cell.retry}${cell.path === 'direct' || cell.faults.length === 0 ? '' : ` · ${faultsLabel(cell.faults)}`}`,
     failureRate: cell.failureRate,
     label: `${(cell.failureRate * 100).toFixed(2)}%${cell.failureRateCi95[0] > 0 ? '' : ' (ns)'}`,
     cell: cell.id,
