@@ -9,6 +9,9 @@ import type { Runtime } from './runtime/runtime.js';
 import { parseSweepConfig, type SweepConfigInput } from './scenario/sweep-config.js';
 import { runSweep, type SweepHooks } from './sweep/run-sweep.js';
 import { runGate, type GateOptions, type GateResult } from './gate/run-gate.js';
+import { analyzeSoak, type SoakAnalysis } from './soak/soak-analysis.js';
+import { parseSoakConfig } from './soak/soak-config.js';
+import { runSoakCells } from './soak/soak.js';
 
 export interface SweepOptions extends SweepHooks {
   /** Defaults to the config's `runtime` (else KEEPALIVE_LAB_RUNTIME, else local). */
@@ -36,6 +39,27 @@ export async function sweep(input: SweepConfigInput, options: SweepOptions = {})
   return { ...analyzeHistory(memory.records), history: memory.records };
 }
 
+export interface SoakResult extends SoakAnalysis {
+  history: HistoryRecord[];
+}
+
+/**
+ * Soak traffic (Poisson arrivals through one shared pool) per pairing, for users' own suites:
+ * e.g. `expect((await soak({...})).cells[0].perTenThousandCi95[1]).toBeLessThan(1)`.
+ */
+export async function soak(input: Record<string, unknown>, options: { runtime?: Runtime } = {}): Promise<SoakResult> {
+  const config = parseSoakConfig(input);
+  const runtime = options.runtime ?? (await selectRuntime(runtimeChoice(config.sweep.runtime), localRuntimeOptions(config.sweep))).runtime;
+  const memory = memoryHistory();
+  try {
+    const outcome = await runSoakCells(config, runtime, memory);
+    if (!outcome.completed) throw new Error(`soak stopped early: ${outcome.reason}`);
+  } finally {
+    await memory.close();
+  }
+  return { ...analyzeSoak(memory.records), history: memory.records };
+}
+
 /** The cell with this method and retry policy (and pairing, when the sweep had several). */
 export function findCell(result: RunAnalysis, where: Partial<Pick<RunAnalysis['cells'][number], 'method' | 'retry' | 'proxyTimeoutMs' | 'upstreamTimeoutMs' | 'upstreamClose'>>) {
   const matches = result.cells.filter((cell) => Object.entries(where).every(([key, value]) => cell[key as keyof typeof cell] === value));
@@ -45,7 +69,8 @@ export function findCell(result: RunAnalysis, where: Partial<Pick<RunAnalysis['c
 
 /** The gate's settings for a library call: what the CLI's flags default to, unless given. */
 export type GateInput = Partial<Omit<GateOptions, 'faults'>> & { faults?: string[] } &
-  ({ nginxConf: string } | { proxyTimeoutMs: number }) & ({ upstreamCmd: string } | { upstreamUrl: string });
+  ({ nginxConf: string } | { haproxyConf: string; proxy: 'haproxy' } | { proxyTimeoutMs: number }) &
+  ({ upstreamCmd: string } | { upstreamUrl: string } | { upstreamImage: string; upstreamPort: number });
 
 export const GATE_DEFAULTS = {
   healthPath: '/', method: 'GET', maxFailureRate: 0.001, confidence: 0.95, maxSeconds: 600, maxIdleWaitMs: 10_000, minMarginMs: 1000, seed: 1,

@@ -49,6 +49,10 @@ describe('bad input', () => {
     ['a bad toxiproxy port', ['toxiproxy', '--port', '99999'], /--port: "99999" is not a port number/],
     ['explain of a directory with no run', ['explain', '__TMP__'], /has no trials\.jsonl: give the --out directory of a sweep/],
     ['a bad runtime', ['sweep', '--runtime', 'docker'], /--runtime: .*"containers"/],
+    ['clients without --proxy none', ['sweep', '--clients', 'undici'], /--clients: the clients are measured without a proxy: add --proxy none/],
+    ['no proxy on containers', ['sweep', '--proxy', 'none', '--runtime', 'containers'], /--proxy none runs on the local runtime only .*: use --runtime local/],
+    ['a missing haproxy', ['sweep', '--proxy', 'haproxy', '--haproxy-bin', '/nonexistent/haproxy'], /haproxy binary "\/nonexistent\/haproxy" not found: install it with "sudo apt-get install -y haproxy"/],
+    ['a soak rate of 0', ['soak', '--rate', '0'], /--rate: must be above 0/],
   ];
   for (const [what, args, message] of cases) {
     it(`${what}: one line, exit 2, nothing started or written`, () => {

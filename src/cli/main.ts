@@ -11,6 +11,7 @@ import { sweepCommand } from './sweep-command.js';
 import { gateCommand } from './gate-command.js';
 import { profilesCommand } from './profiles-command.js';
 import { toxiproxyCommand } from './toxiproxy-command.js';
+import { soakCommand } from './soak-command.js';
 
 const program = new Command('keepalive-lab')
   .description('measure the keep-alive race between a proxy and its upstream (502s at the idle-timeout boundary)')
@@ -22,7 +23,8 @@ const program = new Command('keepalive-lab')
   .addCommand(explainCommand())
   .addCommand(toxiproxyCommand())
   .addCommand(profilesCommand())
-  .addCommand(gateCommand());
+  .addCommand(gateCommand())
+  .addCommand(soakCommand());
 for (const command of program.commands) {
   command.exitOverride().configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) });
 }

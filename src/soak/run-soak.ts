@@ -1,0 +1,126 @@
+// Soak traffic: instead of requests aimed at the boundary, Poisson arrivals at a given rate for a
+// given time, through one shared upstream pool in the proxy (as production traffic uses it), so
+// the failure rate comes out per 10,000 requests, comparable with a load balancer's logs. The
+// client side is a pool of keep-alive connections to the proxy: an arrival takes an idle one
+// (the most recently used) or opens one.
+import type { HistorySink } from '../history/history-file.js';
+import type { SoakRequestRecord } from '../history/records.js';
+import { lanePath } from '../proxy/lanes.js';
+import type { Endpoint } from '../runtime/runtime.js';
+import type { CellSpec } from '../scenario/cells.js';
+import { isShuttingDown } from '../util/cleanup.js';
+import { seededRandom } from '../util/random.js';
+import { monotonicMs } from '../workload/clock.js';
+import { HttpConnection } from '../workload/http-connection.js';
+import { serializeRequest } from '../workload/lane-transports.js';
+import { poissonGaps } from './poisson.js';
+
+export interface SoakPlan {
+  cell: CellSpec;
+  trialPrefix: string;
+  ratePerSecond: number;
+  durationMs: number;
+  /** Client connections open at most at once (arrivals beyond wait for one to come back). */
+  maxClientConnections: number;
+  seed: number;
+  responseTimeoutMs?: number;
+  onRequest?: (record: SoakRequestRecord) => void;
+}
+
+export interface SoakRunOutcome {
+  requests: number;
+  completed: boolean;
+  reason?: string;
+}
+
+export async function runSoak(proxy: Endpoint, plan: SoakPlan, history: HistorySink): Promise<SoakRunOutcome> {
+  const nextGap = poissonGaps(plan.ratePerSecond, seededRandom(plan.seed));
+  const responseTimeoutMs = plan.responseTimeoutMs ?? 10_000;
+  const idle: HttpConnection[] = [];
+  let open = 0;
+  let sequence = 0;
+  let stopReason: string | undefined;
+  const waiting: (() => void)[] = [];
+
+  const takeConnection = async (): Promise<HttpConnection> => {
+    for (;;) {
+      const reused = idle.pop();
+      if (reused?.isOpen) return reused;
+      if (reused) open--;
+      if (open < plan.maxClientConnections) {
+        open++;
+        const connection = new HttpConnection(proxy);
+        try {
+          await connection.connect();
+        } catch (error) {
+          open--;
+          throw error;
+        }
+        return connection;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  };
+  const giveBack = (connection: HttpConnection, keep: boolean) => {
+    if (keep && connection.isOpen) idle.push(connection);
+    else {
+      connection.close();
+      open--;
+    }
+    waiting.shift()?.();
+  };
+
+  const fire = async (): Promise<void> => {
+    const id = `${plan.trialPrefix}.${sequence++}`;
+    try {
+      const connection = await takeConnection();
+      const request = serializeRequest({
+        method: plan.cell.method,
+        path: `${lanePath(0)}?t=${id}`,
+        ...(plan.cell.method === 'POST' ? { body: `{"request":"${id}"}` } : {}),
+      });
+      const result = await connection.send(request, responseTimeoutMs);
+      giveBack(connection, result.errorClass === 'ok' && !result.connectionDone);
+      if (isShuttingDown()) return;
+      const record: SoakRequestRecord = {
+        type: 'soak-request',
+        cell: plan.cell.id,
+        id,
+        status: result.status,
+        errorClass: result.errorClass,
+        latencyMs: Math.round(Number(result.endedAtNs - result.sentAtNs) / 100) / 10_000,
+        sentAt: monotonicMs(result.sentAtNs),
+        endedAt: monotonicMs(result.endedAtNs),
+      };
+      history.append(record);
+      plan.onRequest?.(record);
+    } catch (error) {
+      stopReason ??= `the proxy refused a connection: ${(error as Error).message}`;
+    }
+  };
+
+  // Arrival instants are fixed in advance from the seed; a late timer fires every arrival that
+  // is due, so the rate holds even when the event loop lags.
+  const startedAt = performance.now();
+  let nextAt = startedAt + nextGap();
+  const pending = new Set<Promise<void>>();
+  const track = (request: Promise<void>) => {
+    pending.add(request);
+    void request.finally(() => pending.delete(request));
+  };
+  while (!stopReason && !isShuttingDown()) {
+    const now = performance.now();
+    if (nextAt - startedAt >= plan.durationMs) break;
+    if (nextAt > now) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextAt - now - 0.5)));
+      continue;
+    }
+    while (nextAt <= performance.now() && nextAt - startedAt < plan.durationMs) {
+      track(fire());
+      nextAt += nextGap();
+    }
+  }
+  await Promise.all([...pending]);
+  for (const connection of idle.splice(0)) connection.close();
+  return stopReason ? { requests: sequence, completed: false, reason: stopReason } : { requests: sequence, completed: true };
+}

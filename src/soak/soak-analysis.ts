@@ -1,0 +1,86 @@
+// A soak run's numbers per cell: requests, failures per 10,000 with a 95% interval, how they
+// failed, and how often the upstream closed an idle connection (the race's opportunities).
+import type { CellRecord, ErrorClass, HistoryRecord, RunRecord, SoakRequestRecord } from '../history/records.js';
+import { wilsonInterval } from '../util/stats.js';
+
+export interface SoakCellAnalysis {
+  id: string;
+  proxyTimeoutMs: number;
+  upstreamTimeoutMs: number;
+  upstreamClose: CellRecord['upstreamClose'];
+  method: string;
+  retry: string;
+  effectiveCloseMs: number;
+  completed: boolean;
+  seconds: number;
+  requests: number;
+  /** Achieved arrivals per second (requests over the cell's time). */
+  ratePerSecond: number;
+  failures: number;
+  perTenThousand: number;
+  perTenThousandCi95: [number, number];
+  status502: number;
+  closedWithoutResponse: number;
+  errorClasses: Partial<Record<ErrorClass, number>>;
+  /** Requests the proxy logged as failed or retried upstream attempts. */
+  proxyLogAttempts: number;
+  /** Idle connections the upstream closed during the cell, and connections it accepted. */
+  upstreamIdleCloses: number;
+  upstreamConnections: number;
+}
+
+export interface SoakAnalysis {
+  run: RunRecord | null;
+  cells: SoakCellAnalysis[];
+}
+
+export function analyzeSoak(records: readonly HistoryRecord[], confidence = 0.95): SoakAnalysis {
+  const cells = records.filter((r): r is CellRecord => r.type === 'cell');
+  const ends = new Map(records.flatMap((r) => (r.type === 'cell-end' ? [[r.cell, r] as const] : [])));
+  const requests = new Map<string, SoakRequestRecord[]>(cells.map((cell) => [cell.id, []]));
+  for (const record of records) if (record.type === 'soak-request') requests.get(record.cell)?.push(record);
+  return {
+    run: records.find((r): r is RunRecord => r.type === 'run') ?? null,
+    cells: cells.map((cell) => {
+      const mine = requests.get(cell.id) ?? [];
+      const errorClasses: Partial<Record<ErrorClass, number>> = {};
+      for (const request of mine) errorClasses[request.errorClass] = (errorClasses[request.errorClass] ?? 0) + 1;
+      const failures = mine.length - (errorClasses.ok ?? 0);
+      const [low, high] = wilsonInterval(failures, mine.length, confidence);
+      // The cell's time window, on the monotonic clock its requests and the upstream share.
+      // (A loop, not Math.min(...): a long soak has more requests than a call has arguments.)
+      let from = Infinity;
+      let to = -Infinity;
+      for (const request of mine) {
+        from = Math.min(from, request.sentAt);
+        to = Math.max(to, request.endedAt);
+      }
+      if (mine.length === 0) from = to = 0;
+      const ids = new Set(mine.map((r) => r.id));
+      const upstreamEvents = records.filter((r) => r.type === 'upstream' && r.t >= from && r.t <= to);
+      const end = ends.get(cell.id);
+      return {
+        id: cell.id,
+        proxyTimeoutMs: cell.proxyTimeoutMs,
+        upstreamTimeoutMs: cell.upstreamTimeoutMs,
+        upstreamClose: cell.upstreamClose,
+        method: cell.method,
+        retry: cell.retry,
+        effectiveCloseMs: cell.effectiveCloseMs,
+        completed: end?.completed ?? false,
+        seconds: end?.seconds ?? 0,
+        requests: mine.length,
+        ratePerSecond: to > from ? Math.round((mine.length / ((to - from) / 1000)) * 10) / 10 : 0,
+        failures,
+        perTenThousand: mine.length === 0 ? 0 : (failures / mine.length) * 10_000,
+        perTenThousandCi95: [low * 10_000, high * 10_000],
+        status502: errorClasses['502'] ?? 0,
+        closedWithoutResponse: (errorClasses.eof ?? 0) + (errorClasses.reset ?? 0),
+        errorClasses,
+        proxyLogAttempts: records.filter((r) => r.type === 'proxy-log' && r.trial !== null && ids.has(r.trial)).length,
+        upstreamIdleCloses: upstreamEvents.filter((r) => r.type === 'upstream' && r.ev === 'close' && r.by === 'server-idle').length,
+        upstreamConnections: upstreamEvents.filter((r) => r.type === 'upstream' && r.ev === 'open').length,
+      };
+    }),
+  };
+}

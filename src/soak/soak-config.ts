@@ -1,0 +1,55 @@
+// What a soak run measures: the sweep's pairings and scenarios, with Poisson traffic instead of
+// aimed trials. The pairing settings are validated by the sweep's own schema.
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+import { UsageError } from '../util/errors.js';
+import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
+
+const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+export const soakSettingsSchema = z.object({
+  /** Mean arrivals per second (Poisson). */
+  rate: z.number().positive('must be above 0').max(5000, 'at most 5000 requests/s on this harness').default(100),
+  /** How long each cell receives traffic (ms). */
+  duration: duration.pipe(z.number().positive('must be above 0')).default(60_000),
+  /** Idle upstream connections the proxy keeps (nginx `keepalive N`), shared by all requests. */
+  pool: z.number().int().min(1).max(1024).default(32),
+  /** Client connections to the proxy at most. */
+  clientConnections: z.number().int().min(1).max(4096).default(256),
+}).strict();
+
+export type SoakSettings = z.output<typeof soakSettingsSchema>;
+
+export interface SoakConfig {
+  /** The pairings, scenarios, proxy and runtime (lanes, offsets and trials do not apply). */
+  sweep: SweepConfig;
+  soak: SoakSettings;
+}
+
+const SOAK_FIELDS = ['rate', 'duration', 'pool', 'clientConnections'] as const;
+
+/** Splits and validates a soak config: soak fields here, the rest by the sweep's schema. */
+export function parseSoakConfig(input: Record<string, unknown>, source = 'config'): SoakConfig {
+  const soakInput: Record<string, unknown> = {};
+  const sweepInput: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) ((SOAK_FIELDS as readonly string[]).includes(key) ? soakInput : sweepInput)[key] = value;
+  for (const key of ['offsets', 'trials', 'boundaries', 'lanes', 'clients', 'probeSamples', 'maxCellSeconds', 'faults', 'toxiproxy', 'profile', 'upstreamNode'] as const) {
+    if (key in sweepInput) throw new UsageError(`${source}: ${key}: not a soak setting (soak sends Poisson traffic through one shared pool)`);
+  }
+  const sweep = parseSweepConfig({ ...sweepInput, lanes: 1 }, source);
+  if (sweep.proxy === 'none') throw new UsageError(`${source}: proxy: soak measures a proxy's shared pool: use nginx or haproxy`);
+  const parsed = soakSettingsSchema.safeParse(soakInput);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  }
+  return { sweep, soak: parsed.data };
+}

@@ -1,0 +1,81 @@
+// A soak run: for each topology (pairing x retry policy) start it, probe the upstream's
+// effective close (for the report), and send each cell's Poisson traffic through one shared
+// upstream pool, streaming every request to the history.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { HistorySink } from '../history/history-file.js';
+import type { CellRecord, SoakRequestRecord } from '../history/records.js';
+import { probeIdleClose } from '../probe/probe.js';
+import type { Runtime, TopologySpec } from '../runtime/runtime.js';
+import { expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
+import { topologySpecFor } from '../sweep/run-sweep.js';
+import { monotonicMs } from '../workload/clock.js';
+import { runSoak } from './run-soak.js';
+import type { SoakConfig } from './soak-config.js';
+
+const LOG_SETTLE_MS = 150;
+
+export interface SoakHooks {
+  onCell?: (cell: CellRecord) => void;
+  onRequest?: (record: SoakRequestRecord) => void;
+}
+
+/** The sweep's topology with one shared pool: all requests on lane 0, `keepalive <pool>`. */
+function soakTopologySpec(group: TopologyGroup, config: SoakConfig): TopologySpec {
+  const spec = topologySpecFor(group, config.sweep);
+  if (spec.proxy.flavour === 'nginx') spec.proxy.nginx = { ...spec.proxy.nginx, lanes: 1, keepaliveConnections: config.soak.pool };
+  if (spec.proxy.flavour === 'haproxy') spec.proxy.haproxy = { ...spec.proxy.haproxy, lanes: 1 };
+  return spec;
+}
+
+export async function runSoakCells(config: SoakConfig, runtime: Runtime, history: HistorySink, hooks: SoakHooks = {}): Promise<{ completed: boolean; reason?: string }> {
+  history.append({
+    type: 'run',
+    startedAt: new Date().toISOString(),
+    monotonicAtStart: monotonicMs(),
+    runtime: runtime.name,
+    proxy: config.sweep.proxy,
+    versions: runtime.versions,
+    settings: { mode: 'soak', ...config.sweep, soak: config.soak },
+  });
+  let cellIndex = 0;
+  for (const group of expandTopologyGroups(config.sweep)) {
+    const topology = await runtime.start(soakTopologySpec(group, config));
+    const extraVersions = Object.entries(topology.versions).filter(([name, version]) => runtime.versions[name] !== version);
+    if (extraVersions.length > 0) history.append({ type: 'versions', group: group.key, versions: Object.fromEntries(extraVersions) });
+    const drain = () => {
+      for (const record of topology.drainProxyLog()) history.append(record);
+      for (const record of topology.drainUpstreamEvents()) history.append(record);
+    };
+    const drainTimer = setInterval(drain, 500);
+    try {
+      const probe = await probeIdleClose(topology.upstream, { samples: 20, maxWaitMs: Math.max(30_000, 3 * group.upstreamTimeoutMs + 5_000) });
+      const { closeTimesMs: _samples, ...probeSummary } = probe;
+      for (const cell of group.cells) {
+        const trialPrefix = `s${cellIndex++}`;
+        const cellRecord: CellRecord = { type: 'cell', ...cell, trialPrefix, effectiveCloseMs: probe.medianCloseMs, probe: probeSummary, boundaries: [], lanes: 1 };
+        history.append(cellRecord);
+        hooks.onCell?.(cellRecord);
+        const started = Date.now();
+        const outcome = await runSoak(topology.proxy, {
+          cell,
+          trialPrefix,
+          ratePerSecond: config.soak.rate,
+          durationMs: config.soak.duration,
+          maxClientConnections: config.soak.clientConnections,
+          seed: config.sweep.seed + cellIndex,
+          ...(hooks.onRequest ? { onRequest: hooks.onRequest } : {}),
+        }, history);
+        await delay(topology.logLagMs ?? LOG_SETTLE_MS);
+        drain();
+        history.append({ type: 'cell-end', cell: cell.id, completed: outcome.completed, ...(outcome.reason ? { reason: outcome.reason } : {}), seconds: (Date.now() - started) / 1000 });
+        if (!outcome.completed) return { completed: false, reason: `${cell.id}: ${outcome.reason}` };
+      }
+    } finally {
+      clearInterval(drainTimer);
+      await delay(topology.logLagMs ?? LOG_SETTLE_MS);
+      drain();
+      await topology.stop();
+    }
+  }
+  return { completed: true };
+}
