@@ -82,6 +82,14 @@ export function recommendFix(input: FixInput): Fix {
   const haproxy = input.proxyFlavour === 'haproxy';
   const block = input.upstreamBlock ? (haproxy ? ` for backend ${input.upstreamBlock}` : ` in upstream ${input.upstreamBlock}`) : '';
   const proxySetting = haproxy ? 'timeout http-keep-alive' : 'keepalive_timeout';
+  if (haproxy) {
+    // HAProxy keeps idle server connections in its pool past timeout http-keep-alive (measured:
+    // run-gate.ts), so lowering it bounds nothing; its retry-on was measured to hide the race.
+    const text = `upstream closes idle connections at ${measured(input.upstreamCloseMs)}, ${input.proxyLabel} keeps them past its timeout http-keep-alive (${setting(input.proxyTimeoutMs)}) in its idle pool: ` +
+      `add "retries 3" and "retry-on all-retryable-errors"${block} (measured: no failure left, POST included), and make the upstream outlast HAProxy's idle connections ` +
+      `(for Node, server.keepAliveTimeout >= ${setting(keepAlive)} and server.headersTimeout above it is a start, not a bound: check with keepalive-lab soak --proxy haproxy)`;
+    return { text, nodeKeepAliveTimeoutMs: keepAlive, nodeHeadersTimeoutMs: headers, proxyKeepaliveTimeoutBelowMs: proxyBelow };
+  }
   const text = `upstream closes idle connections at ${measured(input.upstreamCloseMs)}, ${input.proxyLabel} keeps them ${setting(input.proxyTimeoutMs)}: ` +
     `set server.keepAliveTimeout >= ${setting(keepAlive)} and server.headersTimeout above it (${setting(headers)}) in Node, or the upstream's idle timeout above ${setting(input.proxyTimeoutMs + 1000)} in any server; ` +
     (proxyBelow > 0 ? `or lower ${proxySetting}${block} to ${setting(proxyBelow)} or less` : `or turn off upstream keep-alive${block}`);

@@ -21,6 +21,13 @@ export function gateText(result: GateResult): string {
     ? `  proxy     ${p.label} (HAProxy ${p.version}), backend ${p.upstreamBlock}: idle timeout ${p.keepaliveTimeoutMs} ms, retries ${p.retrySetting ?? 'default (3, retry-on conn-failure)'}`
     : `  proxy     ${p.label} (nginx ${p.version}), upstream block ${p.upstreamBlock}: keepalive_timeout ${p.keepaliveTimeoutMs} ms${p.keepaliveTimeoutFromConfig ? '' : ' (nginx\'s default: not set)'}, ` +
       `keepalive ${p.keepaliveConnections ?? 'none'}, proxy_next_upstream ${p.proxyNextUpstream ?? 'default (error timeout)'}`);
+  const measured = p.keepaliveTimeoutMeasured;
+  lines.push(measured === null
+    ? `  measured  the proxy's idle close was not measured (configured ${p.keepaliveTimeoutMs} ms is above --max-idle-wait, or it reuses no connection)`
+    : 'medianMs' in measured
+      ? `  measured  the proxy closed idle upstream connections at ${measured.medianMs.toFixed(1)} ms (${measured.samples} connections, p5 ${measured.p5Ms.toFixed(1)}, p95 ${measured.p95Ms.toFixed(1)}; configured ${p.keepaliveTimeoutMs} ms)`
+      : `  measured  the proxy closed none of ${measured.connections} idle upstream connections within ${measured.keptOpenMs} ms (configured ${p.keepaliveTimeoutMs} ms)` +
+        (p.flavour === 'haproxy' ? ': HAProxy keeps them in its idle pool after the client\'s session ends' : ''));
   if (result.faults.length > 0) lines.push(`  faults    ${result.faults.join(', ')} (between the proxy and the upstream)`);
   const d = result.decisive;
   lines.push(`  decisive  ${d.boundary === 'upstream' ? `the upstream's close: bursts at ${d.gapsMs[0]}..${d.gapsMs.at(-1)} ms idle`

@@ -19,6 +19,7 @@ import { HttpConnection } from '../workload/http-connection.js';
 import { runBursts, type BurstTrial } from './boundary-bursts.js';
 import { decideAtLook, dueLook, recommendFix, trialsToPass, type Fix, type GateOutcome } from './gate-decision.js';
 import { gateProxy } from './gate-proxy.js';
+import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
 import { startUpstreamImage } from './user-upstream-image.js';
 
@@ -63,7 +64,9 @@ export interface GateResult {
   outcome: GateOutcome;
   /** One line: why. */
   reason: string;
-  proxy: { flavour: 'nginx' | 'haproxy'; label: string; version: string; upstreamBlock: string; keepaliveTimeoutMs: number; keepaliveTimeoutFromConfig: boolean; keepaliveConnections: number | null; proxyNextUpstream: string | null; retrySetting: string | null };
+  proxy: { flavour: 'nginx' | 'haproxy'; label: string; version: string; upstreamBlock: string; keepaliveTimeoutMs: number; keepaliveTimeoutFromConfig: boolean; keepaliveConnections: number | null; proxyNextUpstream: string | null; retrySetting: string | null;
+    /** The proxy's idle close of upstream connections as measured (when it is at most --max-idle-wait), or null. */
+    keepaliveTimeoutMeasured: ProxyIdleClose | ProxyKeptIdle | null };
   upstream: { label: string; probe: Omit<ProbeResult, 'closeTimesMs'> | null; closesIdle: boolean };
   decisive: { boundary: 'upstream' | 'proxy' | 'order' | 'none'; atMs: number | null; gapsMs: number[] };
   faults: string[];
@@ -135,6 +138,13 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     await proxy.check(checked);
     // A burst larger than the pool would open new connections, which cannot meet a close.
     const burstSize = options.burstSize ?? Math.max(1, Math.min(32, checked.keepaliveConnections ?? 32));
+    // The proxy's idle close as it really happens, where waiting for it is short enough: its
+    // config says what it should do, this says what it does.
+    let proxyIdleClose: ProxyIdleClose | ProxyKeptIdle | null = null;
+    if (!checked.noReuseReason && checked.keepaliveTimeoutMs <= options.maxIdleWaitMs) {
+      say(`measuring the proxy's own idle close (configured ${checked.keepaliveTimeoutMs} ms)`);
+      proxyIdleClose = await measureProxyIdleClose(proxy, { listenPort, burst: burstSize, request: (host) => buildRequest(options, host), waitMs: checked.keepaliveTimeoutMs + 3_000, workDir: prefix });
+    }
     const upstream: UserUpstream = options.upstreamCmd ? await startUpstreamCommand(options.upstreamCmd, options.upstreamEnv)
       : options.upstreamImage ? await startUpstreamImage(options.upstreamImage, options.upstreamPort!, options.upstreamEnv ?? {})
         : await upstreamAtUrl(options.upstreamUrl!);
@@ -170,21 +180,23 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     }).catch((error: Error) => { throw new UsageError(`the proxy did not start: ${error.message}`); });
     stops.push(runningProxy.stop);
 
-    const proxyTimeoutMs = conf.keepaliveTimeoutMs;
+    // What the proxy does decides, where it was measured; else what its config says.
+    const proxyTimeoutMs = proxyIdleClose && 'medianMs' in proxyIdleClose ? proxyIdleClose.medianMs : conf.keepaliveTimeoutMs;
+    const configuredTimeoutMs = conf.keepaliveTimeoutMs;
     const proxyName = flavour === 'haproxy' ? 'HAProxy' : 'nginx';
     const proxyLabel = confPath ? `${proxyName} (${path.basename(confPath)})` : proxyName;
     const idleSetting = flavour === 'haproxy' ? 'timeout http-keep-alive' : 'keepalive_timeout';
     const base = {
-      proxy: { flavour, label: confPath ?? `${proxyName} rendered, ${idleSetting} ${proxyTimeoutMs} ms`, version: proxy.version, upstreamBlock: conf.upstreamBlock, keepaliveTimeoutMs: proxyTimeoutMs,
+      proxy: { flavour, label: confPath ?? `${proxyName} rendered, ${idleSetting} ${configuredTimeoutMs} ms`, version: proxy.version, upstreamBlock: conf.upstreamBlock, keepaliveTimeoutMs: configuredTimeoutMs,
         keepaliveTimeoutFromConfig: conf.keepaliveTimeoutFromConfig, keepaliveConnections: conf.keepaliveConnections, proxyNextUpstream: conf.proxyNextUpstream,
-        retrySetting: conf.retrySetting },
+        retrySetting: conf.retrySetting, keepaliveTimeoutMeasured: proxyIdleClose },
       upstream: { label: upstream.label, probe: probe && withoutSamples(probe), closesIdle: probe !== null },
       faults: options.faults,
       maxFailureRate: options.maxFailureRate,
       confidence: options.confidence,
       trialsNeededToPass: trialsToPass(options.maxFailureRate, options.confidence),
     };
-    const fix = probe ? recommendFix({ proxyLabel, proxyFlavour: flavour, upstreamBlock: confPath ? conf.upstreamBlock : null, proxyTimeoutMs, upstreamCloseMs: probe.medianCloseMs, upstreamCloseP5Ms: probe.p5CloseMs }) : null;
+    const fix = probe ? recommendFix({ proxyLabel, proxyFlavour: flavour, upstreamBlock: confPath ? conf.upstreamBlock : null, proxyTimeoutMs: configuredTimeoutMs, upstreamCloseMs: probe.medianCloseMs, upstreamCloseP5Ms: probe.p5CloseMs }) : null;
     const finish = (outcome: GateOutcome, reason: string, decisive: GateResult['decisive'], trials: BurstTrial[], decisionInterval: [number, number]): GateResult => {
       const errorClasses: Record<string, number> = {};
       for (const trial of trials) errorClasses[trial.errorClass] = (errorClasses[trial.errorClass] ?? 0) + 1;
@@ -212,6 +224,15 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       const order = { boundary: 'order' as const, atMs: proxyTimeoutMs, gapsMs: [] };
       const whyNotFired = flavour === 'haproxy' ? 'at its idle timeout HAProxy closes the client\'s connection too, a race on the client\'s side' : `each burst would wait ${proxyTimeoutMs / 1000} s`;
       const upstreamSays = probe ? `its earliest idle closes (p5) at ${probe.p5CloseMs.toFixed(1)} ms` : `it kept idle connections open past ${proxyTimeoutHint + 5000} ms`;
+      // The order proves something only if the proxy really lets idle connections go at its
+      // timeout. HAProxy was measured to keep them in its idle pool after the client's session
+      // ends (2.6: 70 s and counting after a 2 s timeout), where later requests of other
+      // sessions may take them: unless its closes were measured, its timeout bounds nothing.
+      if (flavour === 'haproxy' && !(proxyIdleClose && 'medianMs' in proxyIdleClose)) {
+        const seen = proxyIdleClose ? `it closed none of ${proxyIdleClose.connections} idle server connections within ${proxyIdleClose.keptOpenMs} ms` : `its idle close was not measured (longer than --max-idle-wait ${options.maxIdleWaitMs} ms)`;
+        return finish('undecided', `HAProxy's timeout http-keep-alive (${proxyTimeoutMs} ms) ends idle client sessions, but ${seen}: ` +
+          `they wait in its idle pool, so the order of the two timeouts does not protect the upstream's close (${upstreamSays}); the gate cannot fire at HAProxy's pool yet: measure it with keepalive-lab soak --proxy haproxy`, order, [], [0, 1]);
+      }
       return marginMs >= options.minMarginMs
         ? finish('pass', `the proxy drops idle connections at ${proxyTimeoutMs} ms, before the upstream (${upstreamSays}), by ${Number.isFinite(marginMs) ? `${marginMs.toFixed(0)} ms` : 'more than the probe waited'} >= ${options.minMarginMs} ms; not fired (${whyNotFired})`, order, [], [0, 1])
         : finish('fail', `the upstream's earliest idle closes (p5 ${probe!.p5CloseMs.toFixed(1)} ms) come only ${marginMs.toFixed(0)} ms after the proxy's ${proxyTimeoutMs} ms: less than the ${options.minMarginMs} ms margin`, order, [], [0, 1]);
