@@ -168,10 +168,14 @@ describe('gate with --proxy haproxy', () => {
   const post = ['--method', 'POST', '--body', '{"order":1}'];
   it('a full HAProxy config with --backend: keepAliveTimeout 500 behind 2s fails with closed connections, not 502s; with the fix applied the order is not trusted, as HAProxy keeps idle server connections past its timeout', async () => {
     const conf = fullHaproxyConfig(await freePort(), '2s');
-    const unsafe = gate(['--proxy', 'haproxy', '--haproxy-conf', conf, '--backend', 'app', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`, ...post, '--json']);
+    // HAProxy's failures come in bursts (1.4% of 1,600 here, 83 s to decide once, 173 s in
+    // CI): the time budget caps it, and an undecided gate fails too; the race must be seen.
+    const unsafe = gate(['--proxy', 'haproxy', '--haproxy-conf', conf, '--backend', 'app', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`, ...post, '--max-seconds', '45', '--json']);
     expect(unsafe.status, unsafe.stderr).toBe(1);
     const failing = unsafe.json();
-    expect(failing).toMatchObject({ outcome: 'fail', decisive: { boundary: 'upstream' }, proxy: { flavour: 'haproxy', upstreamBlock: 'app', keepaliveTimeoutMs: 2000 } });
+    expect(failing.outcome).not.toBe('pass');
+    expect(failing.failures).toBeGreaterThan(0);
+    expect(failing).toMatchObject({ decisive: { boundary: 'upstream' }, proxy: { flavour: 'haproxy', upstreamBlock: 'app', keepaliveTimeoutMs: 2000 } });
     // Measured, not read: at timeout http-keep-alive (2 s) HAProxy ends the idle client
     // sessions, but keeps their server connections in its idle pool: none closed within 5 s.
     expect(failing.proxy.keepaliveTimeoutMeasured).toEqual({ keptOpenMs: 5000, connections: 32 });
@@ -194,10 +198,11 @@ describe('gate with --proxy haproxy', () => {
   it('a rendered HAProxy (--proxy-timeout 60s) in front of Python idle 1 s fails, with closed connections', () => {
     // Failures here come at ~1.5% but in bursts: a run with few early on needs many looks, so
     // the time budget caps it (an undecided gate is a fail too; the race must have been seen).
-    const unsafe = gate(['--proxy', 'haproxy', '--proxy-timeout', '60s', '--upstream-cmd', `IDLE_TIMEOUT=1 ${PYTHON}`, ...post, '--max-seconds', '60', '--json']);
+    const unsafe = gate(['--proxy', 'haproxy', '--proxy-timeout', '60s', '--upstream-cmd', `IDLE_TIMEOUT=1 ${PYTHON}`, ...post, '--max-seconds', '45', '--json']);
     expect(unsafe.status, unsafe.stderr).toBe(1);
     const failing = unsafe.json();
-    expect(failing).toMatchObject({ outcome: 'fail', status502: 0, proxy: { flavour: 'haproxy', keepaliveTimeoutMs: 60_000, retrySetting: null } });
+    expect(failing.outcome).not.toBe('pass');
+    expect(failing).toMatchObject({ status502: 0, proxy: { flavour: 'haproxy', keepaliveTimeoutMs: 60_000, retrySetting: null } });
     expect(failing.failures).toBeGreaterThan(0);
     expect((failing.errorClasses.eof ?? 0) + (failing.errorClasses.reset ?? 0)).toBe(failing.failures);
     // (retry-on hiding the race is the HAProxy suite's claim; a gate pass on it at 1% needs

@@ -21,7 +21,7 @@ import { decideAtLook, dueLook, recommendFix, trialsToPass, type Fix, type GateO
 import { gateProxy } from './gate-proxy.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
-import { startUpstreamImage } from './user-upstream-image.js';
+import { checkUpstreamImage, startUpstreamImage } from './user-upstream-image.js';
 
 export interface GateOptions {
   /** The proxy (default nginx). */
@@ -136,21 +136,24 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     const listenPort = await freePort();
     const checked = proxy.prepare('127.0.0.1:9', listenPort, options.burstSize ?? 32);
     await proxy.check(checked);
+    if (options.upstreamImage) await checkUpstreamImage(options.upstreamImage);
     // A burst larger than the pool would open new connections, which cannot meet a close.
     const burstSize = options.burstSize ?? Math.max(1, Math.min(32, checked.keepaliveConnections ?? 32));
-    // The proxy's idle close as it really happens, where waiting for it is short enough: its
-    // config says what it should do, this says what it does.
-    let proxyIdleClose: ProxyIdleClose | ProxyKeptIdle | null = null;
-    if (!checked.noReuseReason && checked.keepaliveTimeoutMs <= options.maxIdleWaitMs) {
-      say(`measuring the proxy's own idle close (configured ${checked.keepaliveTimeoutMs} ms)`);
-      proxyIdleClose = await measureProxyIdleClose(proxy, { listenPort, burst: burstSize, request: (host) => buildRequest(options, host), waitMs: checked.keepaliveTimeoutMs + 3_000, workDir: prefix });
-    }
     const upstream: UserUpstream = options.upstreamCmd ? await startUpstreamCommand(options.upstreamCmd, options.upstreamEnv)
       : options.upstreamImage ? await startUpstreamImage(options.upstreamImage, options.upstreamPort!, options.upstreamEnv ?? {})
         : await upstreamAtUrl(options.upstreamUrl!);
     stops.push(upstream.stop);
     const request = buildRequest(options, `${upstream.endpoint.host}:${upstream.endpoint.port}`);
     await healthCheck(upstream, request, options);
+
+    // The proxy's idle close as it really happens, where waiting for it is short enough: its
+    // config says what it should do, this says what it does. (After every bad-input check: a
+    // bad input is one line, with no progress said before it.)
+    let proxyIdleClose: ProxyIdleClose | ProxyKeptIdle | null = null;
+    if (!checked.noReuseReason && checked.keepaliveTimeoutMs <= options.maxIdleWaitMs) {
+      say(`measuring the proxy's own idle close (configured ${checked.keepaliveTimeoutMs} ms)`);
+      proxyIdleClose = await measureProxyIdleClose(proxy, { listenPort, burst: burstSize, request: (host) => buildRequest(options, host), waitMs: checked.keepaliveTimeoutMs + 3_000, workDir: prefix });
+    }
 
     // The upstream's real idle close, measured on its own (no proxy in the way).
     // Waiting past the proxy's own timeout tells nothing more: by then it has let go.

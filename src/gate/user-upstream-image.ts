@@ -14,10 +14,21 @@ import type { UserUpstream } from './user-upstream.js';
 
 const START_TIMEOUT_MS = 30_000;
 
-export async function startUpstreamImage(image: string, port: number, env: Record<string, string>): Promise<UserUpstream> {
+/**
+ * An engine that has the image (pulled if it can be): checked before the gate starts anything,
+ * so that a missing engine or image is one line with nothing run. Resolves with the image's
+ * description for the report.
+ */
+export async function checkUpstreamImage(image: string): Promise<string> {
   const engine = await dockerEngine();
   if (!('client' in engine)) throw new UsageError(`--upstream-image needs a Docker engine: ${engine.reason.replace(/, or use --runtime local$/, '')}`);
-  const described = await ensureImage(engine.client, { role: 'upstream', variable: '--upstream-image', reference: image });
+  return ensureImage(engine.client, { role: 'upstream', variable: '--upstream-image', reference: image });
+}
+
+export async function startUpstreamImage(image: string, port: number, env: Record<string, string>): Promise<UserUpstream> {
+  const described = await checkUpstreamImage(image);
+  const engine = await dockerEngine();
+  if (!('client' in engine)) throw new UsageError(`--upstream-image needs a Docker engine: ${engine.reason}`);
   const loopback = engineIsLocal(engine.client.info.containerRuntime.host);
   let container: StartedTestContainer;
   try {
