@@ -9,7 +9,7 @@ import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';
 import { PROFILE_NAMES, PROFILES, type ProfileName } from './profiles.js';
 
 /** A duration given as text ("500ms", "1s") or as a number of milliseconds. */
-const durationMs = z.union([z.number(), z.string()]).transform((value, ctx) => {
+export const durationMs = z.union([z.number(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value;
   try {
     return parseDuration(value);

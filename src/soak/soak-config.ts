@@ -1,25 +1,14 @@
 // What a soak run measures: the sweep's pairings and scenarios, with Poisson traffic instead of
 // aimed trials. The pairing settings are validated by the sweep's own schema.
 import { z } from 'zod';
-import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
-import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
-
-const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value;
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+import { durationMs, parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
 
 export const soakSettingsSchema = z.object({
   /** Mean arrivals per second (Poisson). */
   rate: z.number().positive('must be above 0').max(5000, 'at most 5000 requests/s on this harness').default(100),
   /** How long each cell receives traffic (ms). */
-  duration: duration.pipe(z.number().positive('must be above 0')).default(60_000),
+  duration: durationMs.pipe(z.number().positive('must be above 0')).default(60_000),
   /** Idle upstream connections the proxy keeps (nginx `keepalive N`), shared by all requests. */
   pool: z.number().int().min(1).max(1024).default(32),
   /** Client connections to the proxy at most. */
