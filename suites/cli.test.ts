@@ -136,7 +136,9 @@ describe('sweep', () => {
     expect(result.stdout).toMatch(/connection \d+ closed, as the upstream recorded it \(server-idle, idle 10\d\.\d+ ms\)/);
     expect(result.stdout).toMatch(/client +request POST written/);
     expect(result.stdout).toMatch(/proxy +error: (prematurely_closed|reset_by_peer)/);
-    expect(lines.at(-2)).toMatch(/client +status 502/);
+    // (Not necessarily the second-last line: the upstream's own record of its close can come
+    // after the 502, as its close event waits for the proxy's side; seen once in ~12.)
+    expect(lines.slice(2, -1).some((line) => /client +status 502/.test(line))).toBe(true);
     expect(lines.at(-1)).toBe('  the request never reached the upstream');
     // report.md shows the same timelines for a few failures of each cell.
     const report = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
