@@ -11,8 +11,9 @@ import { toxiproxyVersionName } from './fault-proxy.js';
 import { freePort } from '../util/ports.js';
 import { which } from '../util/which.js';
 
-// src/toxiproxy/ and dist/toxiproxy/ are both two levels below the package root.
-const CLI_ENTRY = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+// The server's own entry (main.ts), not the CLI's. src/toxiproxy/ and dist/toxiproxy/ are both
+// two levels below the package root.
+const SERVER_ENTRY = fileURLToPath(new URL('../../dist/toxiproxy/main.js', import.meta.url));
 
 export interface LocalToxiproxy {
   url: string;
@@ -26,12 +27,12 @@ export async function startLocalToxiproxy(configuredBinary?: string): Promise<Lo
   const wanted = configuredBinary ?? process.env.KEEPALIVE_LAB_TOXIPROXY_BIN;
   const real = wanted ? which(wanted) : which('toxiproxy-server');
   if (wanted && !real) throw new UsageError(`toxiproxy binary "${wanted}" not found: unset KEEPALIVE_LAB_TOXIPROXY_BIN to use the embedded server`);
-  if (!real && !fs.existsSync(CLI_ENTRY)) throw new UsageError(`the embedded Toxiproxy needs the built CLI (${CLI_ENTRY}): run "npm run build"`);
+  if (!real && !fs.existsSync(SERVER_ENTRY)) throw new UsageError(`the embedded Toxiproxy needs the build (${SERVER_ENTRY}): run "npm run build"`);
   const port = await freePort();
   const output: string[] = [];
   const child = real
     ? startChild(real, ['-host', '127.0.0.1', '-port', String(port)], { onStderrLine: (line) => output.push(line), onStdoutLine: (line) => output.push(line) })
-    : startChild(process.execPath, [CLI_ENTRY, 'toxiproxy', '--host', '127.0.0.1', '--port', String(port)], { onStderrLine: (line) => output.push(line) });
+    : startChild(process.execPath, [SERVER_ENTRY, '--host', '127.0.0.1', '--port', String(port)], { onStderrLine: (line) => output.push(line) });
   const url = `http://127.0.0.1:${port}`;
   let exited: number | string | null = null;
   void child.exited.then((code) => { exited = code; });
