@@ -7,6 +7,14 @@ import { sweep } from '../api.js';
 import { runtimeChoice, selectRuntime } from '../runtime/select-runtime.js';
 import type { TrialRecord } from '../history/records.js';
 import { quantile } from '../util/stats.js';
+import { sampleProcessCpu } from './process-cpu.js';
+
+// Who is who among the topology's processes, by command line.
+const CPU_ROLES = {
+  nginx: /^nginx: /,
+  upstream: /upstream-server\.mjs/,
+  faultLayer: /toxiproxy\/main\.js|cli\/main\.js toxiproxy|toxiproxy-server/,
+};
 
 const { values } = parseArgs({
   options: {
@@ -20,8 +28,11 @@ const { values } = parseArgs({
 const { runtime } = await selectRuntime(runtimeChoice(values.runtime));
 
 const rows = [];
+let cpuMs: Record<string, number> = {};
 for (const toxiproxy of ['auto', 'always'] as const) {
   const started = performance.now();
+  const harnessCpu = process.cpuUsage();
+  const cpu = sampleProcessCpu(CPU_ROLES);
   const result = await sweep({
     proxyTimeout: ['60s'],
     upstreamTimeout: ['100ms'],
@@ -31,7 +42,8 @@ for (const toxiproxy of ['auto', 'always'] as const) {
     offsets: Array.from({ length: 21 }, (_, i) => -6 + i * 0.5),
     trials: Number(values.trials),
     lanes: Number(values.lanes),
-  }, { spinMs: Number(values['spin-ms']), runtime });
+  }, { spinMs: Number(values['spin-ms']), runtime }).finally(() => cpuMs = cpu.stop());
+  const harness = process.cpuUsage(harnessCpu);
   const cell = result.cells[0]!;
   const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial');
   const latencies = trials.filter((t) => t.errorClass === 'ok').map((t) => t.latencyMs);
@@ -48,6 +60,9 @@ for (const toxiproxy of ['auto', 'always'] as const) {
     anyMs: window?.anyMs ?? null,
     peak: window?.peak ?? null,
     latencyMs: { p50: round(quantile(latencies, 0.5)), p99: round(quantile(latencies, 0.99)) },
+    // CPU per 1,000 trials, over the whole run (topology start, probe and cells included).
+    cpuMsPer1000Trials: Object.fromEntries(Object.entries({ ...cpuMs, harness: (harness.user + harness.system) / 1000 })
+      .map(([role, ms]) => [role, Math.round((ms / trials.length) * 1000)])),
     seconds: Math.round((performance.now() - started) / 100) / 10,
   });
 }
@@ -59,7 +74,8 @@ if (values.json) {
   for (const row of rows) {
     process.stdout.write(`${row.path.padEnd(9)} ${row.trials} trials (${row.trialsPerSecond}/s): failures ${(row.failureRate * 100).toFixed(2)}% ` +
       `[${row.failureRateCi95.map((v) => (v * 100).toFixed(2)).join(', ')}], core ${JSON.stringify(row.coreMs)}, any ${JSON.stringify(row.anyMs)}, ` +
-      `peak ${row.peak ? `${(row.peak.failureRate * 100).toFixed(0)}% at ${row.peak.gapOffsetMs}` : '-'}; latency p50 ${row.latencyMs.p50} p99 ${row.latencyMs.p99} ms\n`);
+      `peak ${row.peak ? `${(row.peak.failureRate * 100).toFixed(0)}% at ${row.peak.gapOffsetMs}` : '-'}; latency p50 ${row.latencyMs.p50} p99 ${row.latencyMs.p99} ms; ` +
+      `CPU ms per 1,000 trials ${Object.entries(row.cpuMsPer1000Trials).map(([role, ms]) => `${role} ${ms}`).join(', ')}\n`);
   }
   process.stdout.write(`added by ${through!.toxiproxy}: latency p50 ${added.p50} ms, p99 ${added.p99} ms\n`);
 }
