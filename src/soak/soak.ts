@@ -1,18 +1,16 @@
 // A soak run: for each topology (pairing x retry policy) start it, probe the upstream's
 // effective close (for the report), and send each cell's Poisson traffic through one shared
 // upstream pool, streaming every request to the history.
-import { setTimeout as delay } from 'node:timers/promises';
 import type { HistorySink } from '../history/history-file.js';
 import type { CellRecord, SoakRequestRecord } from '../history/records.js';
 import { probeIdleClose } from '../probe/probe.js';
 import type { Runtime, TopologySpec } from '../runtime/runtime.js';
 import { expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
 import { topologySpecFor } from '../sweep/run-sweep.js';
+import { withTopology } from '../sweep/topology-session.js';
 import { monotonicMs } from '../workload/clock.js';
 import { runSoak } from './run-soak.js';
 import type { SoakConfig } from './soak-config.js';
-
-const LOG_SETTLE_MS = 150;
 
 export interface SoakHooks {
   onCell?: (cell: CellRecord) => void;
@@ -39,15 +37,7 @@ export async function runSoakCells(config: SoakConfig, runtime: Runtime, history
   });
   let cellIndex = 0;
   for (const group of expandTopologyGroups(config.sweep)) {
-    const topology = await runtime.start(soakTopologySpec(group, config));
-    const extraVersions = Object.entries(topology.versions).filter(([name, version]) => runtime.versions[name] !== version);
-    if (extraVersions.length > 0) history.append({ type: 'versions', group: group.key, versions: Object.fromEntries(extraVersions) });
-    const drain = () => {
-      for (const record of topology.drainProxyLog()) history.append(record);
-      for (const record of topology.drainUpstreamEvents()) history.append(record);
-    };
-    const drainTimer = setInterval(drain, 500);
-    try {
+    const outcome = await withTopology(runtime, soakTopologySpec(group, config), group.key, history, async ({ topology, settleAndDrain }) => {
       const probe = await probeIdleClose(topology.upstream, { samples: 20, maxWaitMs: Math.max(30_000, 3 * group.upstreamTimeoutMs + 5_000) });
       const { closeTimesMs: _samples, ...probeSummary } = probe;
       for (const cell of group.cells) {
@@ -65,17 +55,13 @@ export async function runSoakCells(config: SoakConfig, runtime: Runtime, history
           seed: config.sweep.seed + cellIndex,
           ...(hooks.onRequest ? { onRequest: hooks.onRequest } : {}),
         }, history);
-        await delay(topology.logLagMs ?? LOG_SETTLE_MS);
-        drain();
+        await settleAndDrain();
         history.append({ type: 'cell-end', cell: cell.id, completed: outcome.completed, ...(outcome.reason ? { reason: outcome.reason } : {}), seconds: (Date.now() - started) / 1000 });
         if (!outcome.completed) return { completed: false, reason: `${cell.id}: ${outcome.reason}` };
       }
-    } finally {
-      clearInterval(drainTimer);
-      await delay(topology.logLagMs ?? LOG_SETTLE_MS);
-      drain();
-      await topology.stop();
-    }
+      return null;
+    });
+    if (outcome) return outcome;
   }
   return { completed: true };
 }

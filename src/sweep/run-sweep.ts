@@ -1,7 +1,6 @@
 // A sweep: for each topology (pairing x close mode x retry policy) start it, probe the
 // upstream's effective close, fire each cell's trials at the boundaries, and stream every
 // record to the history. Knows nothing of verdicts: that is analysis.
-import { setTimeout as delay } from 'node:timers/promises';
 import type { HistorySink } from '../history/history-file.js';
 import type { CellRecord, TrialRecord } from '../history/records.js';
 import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
@@ -13,10 +12,8 @@ import { plannedTrialCount, runBoundaryTrials } from '../workload/boundary-trial
 import { assertSameUpstream, type ResumePlan } from './resume-plan.js';
 import { monotonicMs } from '../workload/clock.js';
 import { quantile } from '../util/stats.js';
+import { withTopology } from './topology-session.js';
 
-/** nginx writes its error line before it answers, but the pipe and the upstream's buffered
- *  event file lag a little: wait this long before the last drain of a cell. */
-const LOG_SETTLE_MS = 150;
 
 export interface SweepHooks {
   /** Called once the plan is known, with the number of trials it will fire. */
@@ -101,29 +98,16 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
       cellIndex += group.cells.length;
       continue;
     }
-    const topology = await runtime.start(topologySpecFor(group, config));
-    // Versions known only once a topology runs (the fault layer's) belong in the history too.
-    const extraVersions = Object.entries(topology.versions).filter(([name, version]) => runtime.versions[name] !== version);
-    if (extraVersions.length > 0) history.append({ type: 'versions', group: group.key, versions: Object.fromEntries(extraVersions) });
     // Idle closes the upstream reports, server side: during the probe they are the probe's.
     let idleCloses: number[] = [];
-    const drain = () => {
-      for (const record of topology.drainProxyLog()) history.append(record);
-      for (const record of topology.drainUpstreamEvents()) {
-        history.append(record);
-        if (record.ev === 'close' && record.by === 'server-idle' && typeof record.idleMs === 'number') idleCloses.push(record.idleMs);
-      }
-    };
-    const drainTimer = setInterval(drain, 500);
-    try {
+    const outcome = await withTopology(runtime, topologySpecFor(group, config), group.key, history, async ({ topology, settleAndDrain }) => {
       const { probe, upstreamIdleCloseMs, attempts } = await crossCheckedProbe(async () => {
         idleCloses = [];
         const result = await probeIdleClose(topology.upstream, {
           samples: config.probeSamples,
           maxWaitMs: Math.max(30_000, 3 * group.upstreamTimeoutMs + 5_000),
         });
-        await delay(topology.logLagMs ?? LOG_SETTLE_MS);
-        drain();
+        await settleAndDrain();
         return { result, upstreamCloses: idleCloses };
       });
       const effectiveCloseMs = probe.medianCloseMs;
@@ -163,17 +147,15 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
           // With no proxy, the client is the thing measured; P is its own idle timeout.
           ...(cell.client !== undefined ? { client: { kind: cell.client, idleTimeoutMs: group.proxyTimeoutMs } } : {}),
         }, history);
-        await delay(topology.logLagMs ?? LOG_SETTLE_MS);
-        drain();
+        await settleAndDrain();
         history.append({ type: 'cell-end', cell: cell.id, completed: outcome.completed, ...(outcome.reason ? { reason: outcome.reason } : {}), seconds: (Date.now() - started) / 1000 });
         if (!outcome.completed && !outcome.reason?.startsWith('time limit')) return { completed: false, reason: `${cell.id}: ${outcome.reason}` };
       }
-    } finally {
-      clearInterval(drainTimer);
-      await delay(topology.logLagMs ?? LOG_SETTLE_MS);
-      drain();
-      await topology.stop();
-    }
+      return null;
+    }, (record) => {
+      if (record.ev === 'close' && record.by === 'server-idle' && typeof record.idleMs === 'number') idleCloses.push(record.idleMs);
+    });
+    if (outcome) return outcome;
   }
   return { completed: true };
 }

@@ -1,0 +1,49 @@
+// One started topology of a run, as the sweep and the soak both use it: the versions it learnt
+// go into the history, its proxy log and upstream events are drained into the history every
+// 500 ms and after each cell, and it stops only after the last log lines had time to arrive.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { HistorySink } from '../history/history-file.js';
+import type { UpstreamEventRecord } from '../history/records.js';
+import type { Runtime, StartedTopology, TopologySpec } from '../runtime/runtime.js';
+
+/** nginx writes its error line before it answers, but the pipe and the upstream's buffered
+ *  event file lag a little: wait this long before the last drain of a cell. */
+const LOG_SETTLE_MS = 150;
+const DRAIN_EVERY_MS = 500;
+
+export interface TopologySession {
+  topology: StartedTopology;
+  /** Waits for the logs to catch up, then drains them into the history (after a cell, a probe). */
+  settleAndDrain(): Promise<void>;
+}
+
+/**
+ * Starts `spec`, runs `body` with it, and stops it whatever happens. `onUpstreamEvent` sees each
+ * upstream event as it is drained (the sweep collects the upstream's idle closes with it).
+ */
+export async function withTopology<T>(runtime: Runtime, spec: TopologySpec, groupKey: string, history: HistorySink,
+  body: (session: TopologySession) => Promise<T>, onUpstreamEvent?: (record: UpstreamEventRecord) => void): Promise<T> {
+  const topology = await runtime.start(spec);
+  // Versions known only once a topology runs (the fault layer's) belong in the history too.
+  const extraVersions = Object.entries(topology.versions).filter(([name, version]) => runtime.versions[name] !== version);
+  if (extraVersions.length > 0) history.append({ type: 'versions', group: groupKey, versions: Object.fromEntries(extraVersions) });
+  const drain = () => {
+    for (const record of topology.drainProxyLog()) history.append(record);
+    for (const record of topology.drainUpstreamEvents()) {
+      history.append(record);
+      onUpstreamEvent?.(record);
+    }
+  };
+  const settleAndDrain = async () => {
+    await delay(topology.logLagMs ?? LOG_SETTLE_MS);
+    drain();
+  };
+  const drainTimer = setInterval(drain, DRAIN_EVERY_MS);
+  try {
+    return await body({ topology, settleAndDrain });
+  } finally {
+    clearInterval(drainTimer);
+    await settleAndDrain();
+    await topology.stop();
+  }
+}
