@@ -5,6 +5,7 @@
 // result carries a map back to the user's line numbers for haproxy -c's complaints.
 // Pure: text in, text out.
 import { UsageError } from '../util/errors.js';
+import { stripComment } from './config-comment.js';
 import { HAPROXY_LOG_FORMAT } from '../proxy/haproxy/render.js';
 import type { PreparedUserConf } from './user-nginx-conf.js';
 
@@ -35,17 +36,12 @@ interface Section {
   end: number;
 }
 
-/** Strips a `#` comment. */
-function code(line: string): string {
-  const hash = line.search(/(^|\s)#/);
-  return hash === -1 ? line : line.slice(0, hash);
-}
 
 function sectionsOf(lines: readonly string[]): Section[] {
   const sections: Section[] = [];
   for (let i = 0; i < lines.length; i++) {
     // A section starts at a line whose first word is a section keyword (HAProxy ignores indentation).
-    const header = SECTION.exec(code(lines[i]!));
+    const header = SECTION.exec(stripComment(lines[i]!));
     if (!header) continue;
     if (sections.length > 0) sections.at(-1)!.end = i - 1;
     sections.push({ kind: header[1]!, name: header[2] ?? '', start: i, end: lines.length - 1 });
@@ -84,7 +80,7 @@ export function prepareUserHaproxyConf(source: string, options: UserHaproxyConfO
   const valueIn = (section: Section | undefined, pattern: RegExp): { value: string; line: number } | null => {
     if (!section) return null;
     for (let i = section.start + 1; i <= section.end; i++) {
-      const match = pattern.exec(code(lines[i]!));
+      const match = pattern.exec(stripComment(lines[i]!));
       if (match) return { value: match[1]!.trim(), line: i + 1 };
     }
     return null;
@@ -117,7 +113,7 @@ export function prepareUserHaproxyConf(source: string, options: UserHaproxyConfO
   for (const section of sections) {
     for (let i = section.start + 1; i <= section.end; i++) {
       let line = lines[i]!.replaceAll('{{upstream}}', options.upstreamAddress).replaceAll('{{listen}}', `127.0.0.1:${options.listenPort}`);
-      const text = code(line);
+      const text = stripComment(line);
       if (section.kind === 'global' && GLOBAL_OUTSIDE.test(text)) line = `    # keepalive-lab: ${line.trim()}`;
       else if (section.kind !== 'global' && LOG_SETTINGS.test(text)) line = `    # keepalive-lab: ${line.trim()}`;
       else if (section === backend && options.backend && /^\s*server\s/.test(text)) {

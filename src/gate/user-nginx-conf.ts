@@ -5,6 +5,7 @@
 // own line. Pure: text in, text out.
 import path from 'node:path';
 import { UsageError } from '../util/errors.js';
+import { stripComment } from './config-comment.js';
 
 export interface UserConfOptions {
   /** The user's file, for messages and for resolving relative includes. */
@@ -43,11 +44,6 @@ export interface PreparedUserConf {
 
 const TEMP_PATHS = ['client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_path', 'uwsgi_temp_path', 'scgi_temp_path'];
 
-/** Strips a `#` comment (nginx has no `#` inside our directives of interest outside quotes). */
-function code(line: string): string {
-  const hash = line.search(/(^|\s)#/);
-  return hash === -1 ? line : line.slice(0, hash);
-}
 
 export function prepareUserNginxConf(source: string, options: UserConfOptions): PreparedUserConf {
   const file = options.sourcePath;
@@ -81,7 +77,7 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
     const to = i === block.end ? closingBrace(line, i === block.start ? from : 0) : line.length;
     const inside = line.slice(from, to);
     let rewritten = inside;
-    for (const { name, value, text } of statements(code(inside))) {
+    for (const { name, value, text } of statements(stripComment(inside))) {
       if (name === 'keepalive_timeout') {
         try {
           keepaliveTimeoutMs = parseNginxTime(value);
@@ -108,17 +104,17 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
   let listenLine: number | null = null;
   let proxyNextUpstream: string | null = null;
   let depth = 0;
-  const httpLine = lines.findIndex((line) => /^\s*http\s*\{/.test(code(line)));
+  const httpLine = lines.findIndex((line) => /^\s*http\s*\{/.test(stripComment(line)));
   const presentTempPaths = new Set<string>();
   // Listens already moved to 127.0.0.1 in the current server block: `listen 80; listen [::]:80;`
   // would become the same address twice, which nginx refuses.
   let serverListens = new Set<number>();
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!.replaceAll('{{upstream}}', options.upstreamAddress).replaceAll('{{listen}}', `127.0.0.1:${options.listenPort}`);
-    const text = code(line).trim();
+    const text = stripComment(line).trim();
     const name = /^(\w+)/.exec(text)?.[1];
     // proxy_next_upstream may share a line with other directives (location / { ...; }).
-    const nextUpstream = statements(code(line)).find((statement) => statement.name === 'proxy_next_upstream');
+    const nextUpstream = statements(stripComment(line)).find((statement) => statement.name === 'proxy_next_upstream');
     if (nextUpstream && proxyNextUpstream === null) proxyNextUpstream = nextUpstream.value;
     if (name === 'server' && text.includes('{')) serverListens = new Set();
     if (depth === 0 && name && ['pid', 'daemon', 'error_log', 'user'].includes(name)) {
@@ -148,7 +144,7 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
       }
     }
     if (name && TEMP_PATHS.includes(name)) presentTempPaths.add(name);
-    for (const char of code(lines[i]!)) depth += char === '{' ? 1 : char === '}' ? -1 : 0;
+    for (const char of stripComment(lines[i]!)) depth += char === '{' ? 1 : char === '}' ? -1 : 0;
     lines[i] = line;
   }
   if (httpLine === -1) throw new UsageError(`--nginx-conf ${file}: no http { } block: the gate needs an HTTP proxy config`);
@@ -200,11 +196,11 @@ interface UpstreamBlockSpan {
 function findUpstreamBlocks(lines: readonly string[]): UpstreamBlockSpan[] {
   const blocks: UpstreamBlockSpan[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const opening = /^\s*upstream\s+([\w.-]+)\s*\{/.exec(code(lines[i]!));
+    const opening = /^\s*upstream\s+([\w.-]+)\s*\{/.exec(stripComment(lines[i]!));
     if (!opening) continue;
     let depth = 0;
     for (let j = i; j < lines.length; j++) {
-      for (const char of code(lines[j]!)) depth += char === '{' ? 1 : char === '}' ? -1 : 0;
+      for (const char of stripComment(lines[j]!)) depth += char === '{' ? 1 : char === '}' ? -1 : 0;
       if (depth === 0) {
         blocks.push({ name: opening[1]!, start: i, end: j });
         break;
