@@ -26,17 +26,27 @@ describe('HAProxy 2.x in front of K=100ms exact, timeout http-keep-alive 60s [lo
 
   it.each(['GET', 'POST'] as const)('with the default retries, %s races and the client gets a closed connection, never a 502', (method) => {
     const cell = findCell(result, { method, retry: 'default' });
-    // Measured 2.2-4.5% of 1,700 per cell: the 95% interval clears 0 at 1,900 trials.
+    // Measured 1.0-4.5% of 1,700-1,900 per cell: the 95% interval clears 0.
     expect(cell.failureRateCi95[0], `${cell.failures}/${cell.trials}`).toBeGreaterThan(0);
     expect(cell.status502).toBe(0);
     expect(cell.closedWithoutResponse).toBe(cell.failures);
-    // The window sits at the upstream's close: [-2, +0.5) ms fails more than 10-20 ms away on
-    // both sides, pooled (600 trials; measured: none there, core [-1.5, -0.5) ms).
-    const near = poolBins(cell.bins, 'upstream', -2, 0.5);
-    const farBefore = poolBins(cell.bins, 'upstream', -Infinity, -9);
-    const farAfter = poolBins(cell.bins, 'upstream', 9, Infinity);
-    const far = { failures: farBefore.failures + farAfter.failures, trials: farBefore.trials + farAfter.trials };
-    expect(wilsonInterval(far.failures, far.trials)[1], `far ${far.failures}/${far.trials}, near ${near.failures}/${near.trials}`).toBeLessThan(near.failureRateCi95[0]);
+  });
+
+  it('with the default retries the failures sit at the upstream\'s close, not 10-20 ms away', () => {
+    // GET and POST pooled, and the whole fine range [-3, +3.5) ms: POST alone raced at 1.0-3.0%
+    // in runs here, and once in CI only 5 of its 494 trials in [-2, +0.5) failed, too few
+    // for the interval to clear the far side's 0 of 597. The window sits on the probed close,
+    // which lands 0.4-0.8 ms after the upstream's own record, so its bins move a little.
+    let near = { failures: 0, trials: 0 };
+    let far = { failures: 0, trials: 0 };
+    for (const method of ['GET', 'POST'] as const) {
+      const { bins } = findCell(result, { method, retry: 'default' });
+      const add = (sum: typeof near, pooled: { failures: number; trials: number }) => ({ failures: sum.failures + pooled.failures, trials: sum.trials + pooled.trials });
+      near = add(near, poolBins(bins, 'upstream', -3, 3.5));
+      far = add(add(far, poolBins(bins, 'upstream', -Infinity, -9)), poolBins(bins, 'upstream', 9, Infinity));
+    }
+    expect(wilsonInterval(far.failures, far.trials)[1], `far ${far.failures}/${far.trials}, near ${near.failures}/${near.trials}`)
+      .toBeLessThan(wilsonInterval(near.failures, near.trials)[0]);
   });
 
   it('the failed requests are absent from HAProxy\'s log, and the upstream never saw them', () => {
