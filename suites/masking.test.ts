@@ -13,7 +13,7 @@ describeOnRuntimes('GET through nginx default retry, K=100ms exact < P=60s', (ru
       upstreamTimeout: ['100ms'],
       methods: ['GET'],
       retry: ['default'],
-      offsets: [-20, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 20],
+      offsets: [-20, -15, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 15, 20],
       trials: 100,
       lanes: 64,
     }, { runtime: await runtime() });
@@ -28,13 +28,15 @@ describeOnRuntimes('GET through nginx default retry, K=100ms exact < P=60s', (ru
   it('the window is still there, in the proxy: failed attempts cluster at the close', () => {
     const cell = findCell(result, { method: 'GET', retry: 'default' });
     const attempts = (from: number, to: number) => poolBins(cell.bins, 'upstream', from, to, (bin) => bin.failedAttempts);
-    // The core of the window against both far sides pooled (~200 trials): measured 25-40% of
-    // attempts fail in [-2, 0) ms, none 20 ms away.
-    const near = attempts(-2, 0);
-    const farSides = [attempts(-Infinity, -15), attempts(15, Infinity)];
+    // The fine range around the close against both far sides pooled (~400 trials): measured
+    // 25-40% of attempts fail in [-2, 0) ms, none 15-20 ms away. The whole fine range, because
+    // the window sits on the probed close, which lands 0.4-1.6 ms after the upstream's own
+    // record (up to 2.5 ms is accepted): once in CI only 4 of 385 attempts in [-2, 0) failed.
+    const near = attempts(-3, 3.5);
+    const farSides = [attempts(-Infinity, -9), attempts(9, Infinity)];
     const farTrials = farSides.reduce((sum, side) => sum + side.trials, 0);
     const farFailed = farSides.reduce((sum, side) => sum + side.failures, 0);
-    expect(farTrials).toBeGreaterThan(150);
+    expect(farTrials).toBeGreaterThan(300);
     expect(wilsonInterval(farFailed, farTrials)[1], `far ${farFailed}/${farTrials}, near ${near.failures}/${near.trials}`).toBeLessThan(near.failureRateCi95[0]);
   });
 

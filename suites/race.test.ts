@@ -38,13 +38,15 @@ describeOnRuntimes('K=100ms exact upstream behind nginx P=60s', (runtime) => {
     expect(findCell(result, { method: 'POST', retry: 'off' })).toShowRace({ within: [-2, 0] });
   });
 
-  it('the race sits at the upstream close: in its core failures are far more likely than 10 ms or more away', () => {
+  it('the race sits at the upstream close: within 3 ms of it failures are far more likely than 10 ms or more away', () => {
     for (const cell of result.cells.filter((c) => c.failures > 0)) {
-      const near = poolBins(cell.bins, 'upstream', -2, 0);
+      // The whole fine range: the window sits on the probed close, which lands 0.4-1.6 ms after
+      // the upstream's own record (up to 2.5 ms is accepted), so its bins move from run to run.
+      const near = poolBins(cell.bins, 'upstream', -3, 3.5);
       const far = [poolBins(cell.bins, 'upstream', -Infinity, -9.5), poolBins(cell.bins, 'upstream', 9.5, Infinity)];
       for (const side of far) {
         expect(side.trials).toBeGreaterThan(300);
-        // Disjoint 95% intervals: measured 6.5-25% in the core, 0 ten or more ms away.
+        // Disjoint 95% intervals: measured 6.5-25% in the core [-2, 0), 0 ten or more ms away.
         expect(side.failureRateCi95[1], `${cell.id}: far ${side.failures}/${side.trials} vs near ${near.failures}/${near.trials}`).toBeLessThan(near.failureRateCi95[0]);
       }
     }
