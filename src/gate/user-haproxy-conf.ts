@@ -36,7 +36,6 @@ interface Section {
   end: number;
 }
 
-
 function sectionsOf(lines: readonly string[]): Section[] {
   const sections: Section[] = [];
   for (let i = 0; i < lines.length; i++) {

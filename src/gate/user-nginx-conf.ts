@@ -44,7 +44,6 @@ export interface PreparedUserConf {
 
 const TEMP_PATHS = ['client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_path', 'uwsgi_temp_path', 'scgi_temp_path'];
 
-
 export function prepareUserNginxConf(source: string, options: UserConfOptions): PreparedUserConf {
   const file = options.sourcePath;
   const lines = source.split('\n');
