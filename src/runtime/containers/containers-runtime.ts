@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { Network, PullPolicy, Wait, type ContainerRuntimeClient, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { Network, Wait, type ContainerRuntimeClient, type ImagePullPolicy, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import type { ProxyLogRecord, UpstreamEventRecord } from '../../history/records.js';
 import { parseNginxErrorLine } from '../../proxy/nginx/error-log.js';
@@ -24,6 +24,11 @@ import type { Endpoint, Runtime, StartedTopology, TopologySpec } from '../runtim
 import { dockerEngine } from './docker-engine.js';
 import { engineIsLocal, LoopbackContainer } from './loopback-container.js';
 import { configuredImages, ensureImage, nodeImageFor, type ImageChoice } from './images.js';
+
+// ensureImage found or pulled every image before any start (one line when it cannot be had), so
+// a start never forces a pull: with shouldPull false, testcontainers pulls only an image the
+// engine lacks. (12.1+ has PullPolicy.neverPull(); 12.0.1, the last that runs on Node 20, not.)
+const IMAGE_IS_PRESENT: ImagePullPolicy = { shouldPull: () => false };
 
 const UPSTREAM_PORT = 3000;
 const TOXIPROXY_API_PORT = 8474;
@@ -110,7 +115,7 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
       upstreamContainer = upstreamContainer.withBindMounts([{ source: eventsDir, target: '/keepalive-lab-events' }]);
     }
     const upstreamReady = upstreamContainer
-      .withPullPolicy(PullPolicy.neverPull())
+      .withPullPolicy(IMAGE_IS_PRESENT)
       .withNetwork(network)
       .withNetworkAliases('upstream')
       .withCopyFilesToContainer([{ source: UPSTREAM_PROGRAM, target: PROGRAM_IN_CONTAINER }])
@@ -128,7 +133,7 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
     // Toxiproxy and the upstream come up side by side; nginx needs both names to resolve.
     const toxiproxyReady = spec.faultLayer
       ? new LoopbackContainer(images.toxiproxy!.reference, loopback)
-        .withPullPolicy(PullPolicy.neverPull())
+        .withPullPolicy(IMAGE_IS_PRESENT)
         .withNetwork(network)
         .withNetworkAliases('toxiproxy')
         .withExposedPorts(TOXIPROXY_API_PORT)
@@ -165,7 +170,7 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
     if (spec.proxy.flavour !== 'nginx') throw new Error(`the containers runtime runs nginx only, not ${spec.proxy.flavour}`);
     nginxConf = renderNginxConf(spec.proxy.nginx, { listen: `0.0.0.0:${NGINX_PORT}`, upstream: proxyUpstream, prefix: NGINX_PREFIX });
     const nginx = await new LoopbackContainer(images.nginx!.reference, loopback)
-      .withPullPolicy(PullPolicy.neverPull())
+      .withPullPolicy(IMAGE_IS_PRESENT)
       .withNetwork(network)
       .withNetworkAliases('proxy')
       .withCopyContentToContainer([{ content: nginxConf, target: `${NGINX_PREFIX}/nginx.conf` }])
