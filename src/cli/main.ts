@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The keepalive-lab command: a thin layer over the library. Bad input is one line and exit 2;
 // a run that fails is one line and exit 1; both after everything started has been stopped.
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { cleanupAll } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
@@ -13,7 +14,11 @@ import { profilesCommand } from './profiles-command.js';
 import { toxiproxyCommand } from './toxiproxy-command.js';
 import { soakCommand } from './soak-command.js';
 
+// The installed package's own version (dist/cli/ -> the package root), as `npm ls` shows it.
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
 const program = new Command('keepalive-lab')
+  .version(version, '-V, --version', 'print the version of keepalive-lab')
   .description('measure the keep-alive race between a proxy and its upstream (502s at the idle-timeout boundary)')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) })
