@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BAND_MIN_TRIALS } from '../src/report/html/chart-specs.js';
 import { inkFraction, launchChromium } from './support/chromium.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -76,6 +77,36 @@ describe('report.html of a default sweep', () => {
     expect(requests).toEqual([pageUrl]);
     const external = await page.evaluate(() => [...document.querySelectorAll('[src], link[href], script')].length);
     expect(external).toBe(0);
+  });
+
+  it('draws a bin\'s interval band only where the bin holds enough trials: no gap chart\'s rate axis stretches to a thin bin\'s interval, and the legend says so', async () => {
+    browser ??= await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(path.join(run, 'report.html')).href, { waitUntil: 'load' });
+    const charts = await page.locator('figure.chart[id^="gap-"]').evaluateAll((figures) => figures.map((figure) => ({
+      id: figure.id,
+      rateAxis: figure.querySelector('svg [aria-label^="Y-axis titled \'failure rate\'"]')?.getAttribute('aria-label') ?? '',
+      text: figure.querySelector('svg')?.textContent ?? '',
+      // The data table under the chart: boundary, offset, trials, failures, 502s, rate, 95% CI, attempts, drawn.
+      rows: [...figure.querySelectorAll('details table tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    })));
+    expect(charts.length).toBeGreaterThan(0);
+    const percentOf = (text: string) => Number(text.replace('%', '')) / 100;
+    let thinBinsDrawn = 0;
+    for (const chart of charts) {
+      expect(chart.text, chart.id).toContain(`band: 95% interval, drawn where a bin holds ${BAND_MIN_TRIALS} or more trials`);
+      const axisTop = percentOf(/ to ([\d.]+%)$/.exec(chart.rateAxis)?.[1] ?? 'NaN');
+      const drawn = chart.rows.filter((cells) => cells[8] === 'yes').map((cells) => ({
+        trials: Number(cells[2]), rate: percentOf(cells[5]!), ciHigh: percentOf(/, ([\d.]+%)\]/.exec(cells[6]!)![1]!),
+      }));
+      thinBinsDrawn += drawn.filter((bin) => bin.trials < BAND_MIN_TRIALS).length;
+      // What the chart may reach: every drawn rate, and the intervals of the bins with a band.
+      const reach = Math.max(0, ...drawn.map((bin) => bin.rate), ...drawn.filter((bin) => bin.trials >= BAND_MIN_TRIALS).map((bin) => bin.ciHigh));
+      // Vega rounds the axis up to a nice value; a thin bin's band (0 of 1 reaches 79%) would go far past it.
+      expect(axisTop, `${chart.id}: ${chart.rateAxis}`).toBeLessThanOrEqual(Math.max(2 * reach, reach + 0.05));
+    }
+    console.log(`gap charts: ${charts.length}, thin bins drawn without a band: ${thinBinsDrawn}`);
+    await page.close();
   });
 
   it('says a verdict and a recommendation for each timeout pairing', () => {

@@ -8,6 +8,15 @@ import type { ChartSpec } from './vega-svg.js';
 /** The gap chart shows bins in this range of offsets (ms); wider ones (the far points) stay in the table. */
 export const NEAR_RANGE_MS: readonly [number, number] = [-5, 5];
 
+/**
+ * A bin's 95% interval is drawn as a band only from this many trials up. Below it the interval
+ * is too wide to read as a rate: 0 failures in 3 trials is a band up to 56%, which made
+ * empty spill-over bins at the chart's edges look like failures. With 30 trials, 0 failures
+ * reach at most 11%. Thinner bins are drawn as faded points with no band, and the table keeps
+ * every bin's interval.
+ */
+export const BAND_MIN_TRIALS = 30;
+
 export interface GapRateRow {
   boundary: string;
   gapOffsetMs: number;
@@ -18,20 +27,34 @@ export interface GapRateRow {
   failureRate: number;
   ciLow: number;
   ciHigh: number;
+  /** Whether the bin holds BAND_MIN_TRIALS or more, so that its interval is drawn. */
+  banded: boolean;
+  /** The interval as the band draws it: null (a break in the band) for a thin bin. */
+  bandLow: number | null;
+  bandHigh: number | null;
 }
 
 export function gapRateRows(bins: readonly GapBin[]): GapRateRow[] {
-  return bins.map((bin) => ({
-    boundary: bin.boundary,
-    gapOffsetMs: bin.gapOffsetMs,
-    binMiddleMs: bin.gapOffsetMs + BIN_MS / 2,
-    trials: bin.trials,
-    failures: bin.failures,
-    failureRate: bin.failureRate,
-    ciLow: bin.failureRateCi95[0],
-    ciHigh: bin.failureRateCi95[1],
-  }));
+  return bins.map((bin) => {
+    const banded = bin.trials >= BAND_MIN_TRIALS;
+    return {
+      boundary: bin.boundary,
+      gapOffsetMs: bin.gapOffsetMs,
+      binMiddleMs: bin.gapOffsetMs + BIN_MS / 2,
+      trials: bin.trials,
+      failures: bin.failures,
+      failureRate: bin.failureRate,
+      ciLow: bin.failureRateCi95[0],
+      ciHigh: bin.failureRateCi95[1],
+      banded,
+      bandLow: banded ? bin.failureRateCi95[0] : null,
+      bandHigh: banded ? bin.failureRateCi95[1] : null,
+    };
+  });
 }
+
+/** The gap chart's legend line for the band and the faded points. */
+export const BAND_LEGEND = `band: 95% interval, drawn where a bin holds ${BAND_MIN_TRIALS} or more trials; faded points: fewer trials, no band`;
 
 /** Rows drawn in the gap chart: the near range when it holds bins, else all. */
 export function nearRows(rows: readonly GapRateRow[]): GapRateRow[] {
@@ -43,7 +66,10 @@ const BOUNDARY_COLOURS = { upstream: '#c0392b', proxy: '#2c6fbb' } as const;
 
 const axisRate = { field: 'failureRate', type: 'quantitative', title: 'failure rate', axis: { format: '.0%' } } as const;
 
-/** Failure rate against the measured idle gap, one line per boundary, with 95% interval bands and the core window shaded. */
+/**
+ * Failure rate against the measured idle gap, one line per boundary, with 95% interval bands
+ * where bins hold enough trials (BAND_MIN_TRIALS) and the core window shaded.
+ */
 export function gapRateSpec(cell: CellAnalysis, rows: readonly GapRateRow[]): ChartSpec {
   const cores = cell.window.filter((w) => w.coreMs).map((w) => ({ boundary: w.boundary, from: w.coreMs![0], to: w.coreMs![1] }))
     .filter((core) => core.from >= NEAR_RANGE_MS[0] && core.to <= NEAR_RANGE_MS[1]);
@@ -55,6 +81,7 @@ export function gapRateSpec(cell: CellAnalysis, rows: readonly GapRateRow[]): Ch
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: 560,
     height: 220,
+    title: { text: BAND_LEGEND, anchor: 'start', fontSize: 11, fontWeight: 'normal', color: '#555' },
     layer: [
       ...(cores.length > 0 ? [{
         data: { values: cores },
@@ -69,8 +96,12 @@ export function gapRateSpec(cell: CellAnalysis, rows: readonly GapRateRow[]): Ch
       {
         data: { values: rows },
         layer: [
-          { mark: { type: 'area', opacity: 0.25 }, encoding: { x, y: { field: 'ciLow', type: 'quantitative', title: 'failure rate' }, y2: { field: 'ciHigh' }, color } },
-          { mark: { type: 'line', point: true }, encoding: { x, y: axisRate, color } },
+          // A null band (a thin bin) breaks the area and stays out of the y scale's domain.
+          { mark: { type: 'area', opacity: 0.25, invalid: 'break-paths-filter-domains' },
+            encoding: { x, y: { field: 'bandLow', type: 'quantitative', title: 'failure rate' }, y2: { field: 'bandHigh' }, color } },
+          { mark: { type: 'line' }, encoding: { x, y: axisRate, color } },
+          { mark: { type: 'point', filled: true, size: 36 },
+            encoding: { x, y: axisRate, color, opacity: { condition: { test: 'datum.banded', value: 1 }, value: 0.3 } } },
         ],
       },
     ],

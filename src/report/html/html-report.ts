@@ -10,7 +10,7 @@ import { formatDuration, interval, percent, span } from '../format.js';
 import { pairingAdvice, type PairingAdvice } from '../recommendation.js';
 import { verdict } from '../summary-table.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from '../node-versions.js';
-import { gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
+import { BAND_MIN_TRIALS, gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
 import { renderSvg } from './vega-svg.js';
 import { profileOf, type LoadBalancerProfile } from '../../scenario/profiles.js';
 
@@ -109,7 +109,7 @@ ${cell.window.map((w) => `<li>Window at the ${w.boundary} boundary: core ${w.cor
     `${w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials)` : ''}.</li>`).join('\n')}
 <li>Proxy log: ${cell.proxyLog.attempts} failed or retried upstream attempts (${escapeHtml(reasons)}); failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.</li>
 </ul>
-<p class="note">The chart shows bins in [${NEAR_RANGE_MS[0]}, ${NEAR_RANGE_MS[1]}) ms; the table lists every bin.</p>
+<p class="note">The chart shows bins in [${NEAR_RANGE_MS[0]}, ${NEAR_RANGE_MS[1]}) ms; the table lists every bin with its interval. The shaded band is each bin's 95% interval, drawn only where a bin holds ${BAND_MIN_TRIALS} or more trials: fewer give intervals too wide to read (0 of 3 reaches 56%), so such bins are faded points without a band.</p>
 ${chart}
 ${sampleFailures(cell, history)}
 </section>`;
