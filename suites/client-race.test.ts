@@ -1,4 +1,4 @@
-// Claims (RACE.md; node issues 52649, 20256): the same race one hop earlier, with no proxy: a
+// Claims (docs/race.md#nodejs; node issues 52649, 20256): the same race one hop earlier, with no proxy: a
 // client that reuses an idle keep-alive socket at the moment the server closes it gets
 // ECONNRESET / "socket hang up". Which Node clients do, on this Node version:
 // - against a stock Node server, which advertises `Keep-Alive: timeout=K/1000` and closes a

@@ -1,4 +1,4 @@
-// Claims about faults between nginx and the upstream (RACE.md, Toxiproxy 2.x semantics), on
+// Claims about faults between nginx and the upstream (docs/race.md#toxiproxy, Toxiproxy 2.x semantics), on
 // each runtime's Toxiproxy (local: the embedded server unless a real one is installed;
 // containers: the Toxiproxy image, or its offline stand-in). Every cell passes Toxiproxy, so "none" is the fault-free baseline on the same path.
 // K = 100 ms exact, nginx P = 60 s, POST with retry off: nothing masks a failure.
@@ -116,7 +116,7 @@ describe(`the margin rule, latency ${L} ms on upstream, K = 100 ms exact [local]
     expect(atL).toShowRace();
     let found: number | null = null;
     const tried: string[] = [];
-    // RACE.md's real Toxiproxy needed ~L + 5 ms here; the tail of the request's transit (nginx,
+    // A prototype with the real Toxiproxy needed ~L + 5 ms here; the tail of the request's transit (nginx,
     // the fault layer and the upstream sharing 2 cores) decides it: measured 25 ms in one run,
     // 30 ms in another, with bursts rather than a smooth tail. Search up to L + 40.
     for (const margin of [L + 2, L + 6, L + 10, L + 15, L + 20, L + 30, L + 40]) {

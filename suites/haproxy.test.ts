@@ -1,4 +1,4 @@
-// Claims (RACE.md, HAProxy src/http_ana.c): a request on a reused server connection that the
+// Claims (docs/race.md#haproxy, HAProxy src/http_ana.c): a request on a reused server connection that the
 // upstream closes before any response is not retried by default, and HAProxy closes the
 // *client's* connection without a status ("the client is required to retry"): no 502, and no
 // line in HAProxy's log. `retry-on all-retryable-errors` retries it, POST included.

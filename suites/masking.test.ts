@@ -1,4 +1,4 @@
-// Claim (RACE.md, ngx_http_upstream_next): nginx gives a failed *cached* connection one more
+// Claim (docs/race.md#nginx, ngx_http_upstream_next): nginx gives a failed *cached* connection one more
 // try on a new connection, for idempotent methods. So with nginx's default retry policy a GET
 // hides the race from the client entirely, while the error log records every failed attempt.
 import { beforeAll, expect, it } from 'vitest';

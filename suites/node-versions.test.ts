@@ -1,5 +1,5 @@
 // The upstream under other Node versions (--upstream-node), on the local runtime: binaries
-// from the npm registry, cached. The claim from the field (issue 6, RACE.md): every current
+// from the npm registry, cached. The claim from the field (issue 6, docs/race.md#nodejs): every current
 // major closes a stock server's idle connection about keepAliveTimeout + 1000 ms after the
 // last response, and the race sits at that close whatever the version.
 import { spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 // Load-balancer profiles: presets beneath the user's settings, and what they change at the
 // boundary. The alb profile never retries, so a GET that meets the upstream's close is a 502;
-// nginx-default retries it on a new connection and the client never sees it (RACE.md, nginx).
+// nginx-default retries it on a new connection and the client never sees it (docs/race.md#nginx).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,4 +1,4 @@
-// Claim (RACE.md, nginx + Node): an upstream that closes idle connections sooner than nginx
+// Claim (docs/race.md#the-failure and #nginx): an upstream that closes idle connections sooner than nginx
 // keeps them (K = 100 ms < P = 60 s) makes requests that reuse a connection at the moment of
 // the close fail. POST is not retried by nginx, so it reaches the client as a 502; GET shows
 // it too once `proxy_next_upstream off` disables the retry. The upstream never sees the

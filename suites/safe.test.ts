@@ -1,4 +1,4 @@
-// Claim (RACE.md, AWS ALB guide): when the upstream outlasts the proxy (nginx P = 500 ms, upstream
+// Claim (docs/race.md#the-failure, AWS ALB guide): when the upstream outlasts the proxy (nginx P = 500 ms, upstream
 // K = 1000 ms exact) nothing races: nginx closes its idle connections itself before the
 // upstream would. Asserted with >= 5,000 trials around both boundaries, POST without retry
 // (nothing masks a failure), so a single failure breaks the 0.1% upper bound.

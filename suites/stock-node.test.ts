@@ -1,4 +1,4 @@
-// Claim (RACE.md, measured): stock Node does not close where keepAliveTimeout says. v20.20
+// Claim (docs/race.md#nodejs, measured): stock Node does not close where keepAliveTimeout says. v20.20
 // closes at K + 1000 ms (a hard-coded buffer); newer lines have keepAliveTimeoutBuffer. The
 // suite asserts against what *this* Node does, read from the upstream's own close events, not
 // against a constant: the probe finds that close, the race sits there, and nothing races at

@@ -1,5 +1,5 @@
 // Fires callbacks at hrtime instants. Node's timers have whole-millisecond resolution and fire
-// up to ~1.6 ms early on this kind of machine (RACE.md), which would smear a 2 ms window. So
+// up to ~1.6 ms early on this kind of machine (docs/race.md#timing-on-a-small-machine), which would smear a 2 ms window. So
 // a timer takes us to within `spinMs` of the next instant, and from there the loop polls with
 // setImmediate (I/O runs between polls), sleeping a 100 us slice per poll, until the instant
 // has passed. With spinMs = 0 it is a plain timer scheduler: later, and analysis bins by the
