@@ -58,3 +58,62 @@ export function trialsToBoundZeroFailures(rate: number, confidence = 0.95): numb
   }
   return n;
 }
+
+/** Below this a probability is treated as nothing: binomial tails are cut where they end. */
+export const NEGLIGIBLE = 1e-16;
+
+/** P(X = k) for X ~ Binomial(n, p), for k from 0 until the tail is negligible. */
+export function binomialPmf(n: number, p: number): Float64Array {
+  if (p <= 0 || n === 0) return Float64Array.of(1);
+  if (p >= 1) {
+    const certain = new Float64Array(n + 1);
+    certain[n] = 1;
+    return certain;
+  }
+  const values: number[] = [];
+  // In logs: (1 - p)^n underflows for large n.
+  let log = n * Math.log1p(-p);
+  const ratio = Math.log(p) - Math.log1p(-p);
+  let total = 0;
+  for (let k = 0; k <= n; k++) {
+    const value = Math.exp(log);
+    values.push(value);
+    total += value;
+    if (k > n * p && (value < NEGLIGIBLE || 1 - total < NEGLIGIBLE)) break;
+    log += Math.log(n - k) - Math.log(k + 1) + ratio;
+  }
+  return Float64Array.from(values);
+}
+
+/** P(X <= k) for X ~ Binomial(n, p). */
+export function binomialCdf(k: number, n: number, p: number): number {
+  if (k < 0) return 0;
+  if (k >= n) return 1;
+  const pmf = binomialPmf(n, p);
+  let total = 0;
+  for (let i = 0; i <= Math.min(k, pmf.length - 1); i++) total += pmf[i]!;
+  return Math.min(1, total);
+}
+
+/**
+ * Exact one-sided bounds (Clopper-Pearson) on a failure rate from `failures` of `trials`, each
+ * at error `alpha`: the rate is below `upper` (and above `lower`) but with probability alpha.
+ * Found by bisection on the binomial distribution.
+ */
+export function exactBounds(failures: number, trials: number, alpha: number): [number, number] {
+  if (trials === 0) return [0, 1];
+  const bisect = (tooLow: (p: number) => boolean) => {
+    let low = 0;
+    let high = 1;
+    for (let i = 0; i < 60; i++) {
+      const mid = (low + high) / 2;
+      if (tooLow(mid)) low = mid; else high = mid;
+    }
+    return (low + high) / 2;
+  };
+  // Upper: the rate at which seeing this few failures has probability alpha.
+  const upper = failures >= trials ? 1 : bisect((p) => binomialCdf(failures, trials, p) > alpha);
+  // Lower: the rate at which seeing this many failures has probability alpha.
+  const lower = failures === 0 ? 0 : bisect((p) => 1 - binomialCdf(failures - 1, trials, p) < alpha);
+  return [lower, upper];
+}
