@@ -8,7 +8,8 @@ import { runtimeChoice, selectRuntime } from './runtime/select-runtime.js';
 import type { Runtime } from './runtime/runtime.js';
 import { parseSweepConfig, type SweepConfigInput } from './scenario/sweep-config.js';
 import { runSweep, type SweepHooks } from './sweep/run-sweep.js';
-import { runGate, type GateOptions, type GateResult } from './gate/run-gate.js';
+import { GATE_DEFAULTS, parseGateInput, type GateInputFields } from './gate/gate-input.js';
+import { runGate, type GateResult } from './gate/run-gate.js';
 import { analyzeSoak, type SoakAnalysis } from './soak/soak-analysis.js';
 import { parseSoakConfig } from './soak/soak-config.js';
 import { runSoakCells } from './soak/soak.js';
@@ -67,20 +68,21 @@ export function findCell(result: RunAnalysis, where: Partial<Pick<RunAnalysis['c
   return matches[0]!;
 }
 
-/** The gate's settings for a library call: what the CLI's flags default to, unless given. */
-export type GateInput = Partial<Omit<GateOptions, 'faults'>> & { faults?: string[] } &
-  ({ nginxConf: string } | { haproxyConf: string; proxy: 'haproxy' } | { proxyTimeoutMs: number }) &
-  ({ upstreamCmd: string } | { upstreamUrl: string } | { upstreamImage: string; upstreamPort: number });
+/**
+ * The gate's settings for a library call: the CLI's settings under their camelCase names
+ * (durations as milliseconds or as text such as '60s'), with the CLI's defaults.
+ */
+export type GateInput = GateInputFields & { onProgress?: (line: string) => void };
 
-export const GATE_DEFAULTS = {
-  healthPath: '/', method: 'GET', maxFailureRate: 0.001, confidence: 0.95, maxSeconds: 600, maxIdleWaitMs: 10_000, minMarginMs: 1000, seed: 1,
-} as const;
+export { GATE_DEFAULTS };
 
 /**
  * The deploy gate as a call (`keepalive-lab gate` runs the same): resolves with the verdict,
- * its evidence and the fix; rejects with a UsageError for bad input. For a vitest suite:
- * `expect(result.outcome, result.reason).toBe('pass')`.
+ * its evidence and the fix; rejects with a UsageError for bad input, validated by the same
+ * schema as the CLI's flags, so the message is the CLI's one line with the setting's name
+ * here. For a vitest suite: `expect(result.outcome, result.reason).toBe('pass')`.
  */
-export function gate(input: GateInput): Promise<GateResult> {
-  return runGate({ ...GATE_DEFAULTS, faults: [], ...input });
+export async function gate(input: GateInput): Promise<GateResult> {
+  const { onProgress, ...settings } = input;
+  return runGate({ ...parseGateInput(settings, 'fields'), ...(onProgress ? { onProgress } : {}) });
 }

@@ -134,6 +134,29 @@ describe('gate on a Node upstream, full config with --upstream-block', () => {
   });
 });
 
+describe('gate: a race the proxy hides by retrying (GET, nginx\'s default proxy_next_upstream)', () => {
+  const get = ['--proxy-timeout', '60s', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`, '--json'];
+  it('is a FAIL (masked) as soon as the proxy logs a retried race, though the client saw no failure', () => {
+    const result = gate(get);
+    expect(result.status, result.stderr).toBe(1);
+    const verdict = result.json();
+    expect(verdict).toMatchObject({ outcome: 'fail', failureKind: 'masked', decisive: { boundary: 'upstream' } });
+    expect(verdict.maskedAttempts).toBeGreaterThan(0);
+    expect(verdict.reason).toMatch(/raced and were? retried by the proxy .*a POST, or a proxy that does not retry, would have failed; --allow-masked \(allowMasked in a call\) accepts the retries/);
+    // Decided on the evidence at once, not after thousands of trials.
+    expect(verdict.trials).toBeLessThan(1000);
+  });
+
+  it('with --allow-masked it is judged on what the client saw, and the pass carries the warning', () => {
+    const result = gate([...get, '--allow-masked', '--max-failure-rate', '0.01']);
+    expect(result.status, result.stderr).toBe(0);
+    const verdict = result.json();
+    expect(verdict).toMatchObject({ outcome: 'pass', failures: 0, failureKind: null });
+    expect(verdict.maskedAttempts).toBeGreaterThan(0);
+    expect(verdict.reason).toMatch(/but \d+ upstream attempts raced and were retried by the proxy \(accepted with --allow-masked\)/);
+  });
+});
+
 /** A full HAProxy config as a deploy repo holds it: daemon, syslog, chroot, stats socket, public binds, two servers. */
 function fullHaproxyConfig(listenPort: number, keepAlive: string, edit: (text: string) => string = (text) => text): string {
   const file = path.join(tmp, `haproxy-${listenPort}-${Math.random().toString(36).slice(2, 8)}.cfg`);

@@ -1,13 +1,10 @@
 // `keepalive-lab gate`: a deploy gate on the user's own proxy config and upstream. Exit 0 pass,
 // 1 fail (unsafe, or undecided within the time budget), 2 bad input.
-import fs from 'node:fs';
 import { Command } from 'commander';
-import { z } from 'zod';
+import { GATE_DEFAULTS, parseGateInput, type GateInputFields } from '../gate/gate-input.js';
 import { gateJson, gateText, writeGateJunit } from '../gate/gate-report.js';
 import { runGate, type GateOptions } from '../gate/run-gate.js';
-import { PROXIES, RETRY_POLICIES_OF } from '../scenario/sweep-config.js';
-import { GATE_DEFAULTS } from '../api.js';
-import { parseDuration } from '../util/duration.js';
+import { RETRY_POLICIES_OF } from '../scenario/sweep-config.js';
 import { UsageError } from '../util/errors.js';
 
 interface GateFlags {
@@ -36,37 +33,10 @@ interface GateFlags {
   nginxBin?: string;
   haproxyBin?: string;
   seed: string;
+  allowMasked?: boolean;
   junit?: string;
   json?: boolean;
 }
-
-const number = (flag: string) => z.string().transform((text, ctx) => {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) {
-    ctx.addIssue({ code: 'custom', message: `${flag}: "${text}" is not a number` });
-    return z.NEVER;
-  }
-  return value;
-});
-const duration = (flag: string) => z.string().transform((text, ctx) => {
-  try {
-    return parseDuration(text);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `${flag}: ${(error as Error).message}` });
-    return z.NEVER;
-  }
-});
-
-const flagsSchema = z.object({
-  maxFailureRate: number('--max-failure-rate').pipe(z.number().gt(0, '--max-failure-rate: must be above 0').lt(1, '--max-failure-rate: must be below 1 (0.001 is 0.1%)')),
-  confidence: number('--confidence').pipe(z.number().gt(0.5, '--confidence: must be above 0.5').lt(1, '--confidence: must be below 1 (e.g. 0.95)')),
-  burst: number('--burst').pipe(z.number().int('--burst: a whole number').min(1, '--burst: at least 1').max(256, '--burst: at most 256')).optional(),
-  maxSeconds: number('--max-seconds').pipe(z.number().positive('--max-seconds: must be above 0')),
-  maxIdleWait: duration('--max-idle-wait'),
-  minMargin: duration('--min-margin'),
-  seed: number('--seed').pipe(z.number().int().nonnegative()),
-  proxyTimeout: duration('--proxy-timeout').pipe(z.number().positive('--proxy-timeout: must be above 0')).optional(),
-});
 
 export function gateCommand(): Command {
   return new Command('gate')
@@ -96,6 +66,7 @@ export function gateCommand(): Command {
     .option('--nginx-bin <path>', 'nginx binary (default: nginx on PATH, or KEEPALIVE_LAB_NGINX_BIN)')
     .option('--haproxy-bin <path>', 'haproxy binary (default: haproxy on PATH, or KEEPALIVE_LAB_HAPROXY_BIN)')
     .option('--seed <n>', 'seed of the burst order', String(GATE_DEFAULTS.seed))
+    .option('--allow-masked', 'pass a race the proxy hid by retrying (with a warning) instead of failing on it')
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--json', 'print the result as JSON')
     .action(async (flags: GateFlags) => {
@@ -107,62 +78,26 @@ export function gateCommand(): Command {
     });
 }
 
+/** The flags as the gate's input (its one schema validates them: gate-input.ts). */
 export function gateOptionsFromFlags(flags: GateFlags): Omit<GateOptions, 'onProgress'> {
-  if (!(PROXIES as readonly string[]).includes(flags.proxy)) throw new UsageError(`--proxy: "${flags.proxy}" is not a proxy flavour: use ${PROXIES.join(' or ')}`);
-  const haproxy = flags.proxy === 'haproxy';
-  if (haproxy && (flags.nginxConf || flags.upstreamBlock)) throw new UsageError('--nginx-conf/--upstream-block are nginx settings: with --proxy haproxy give --haproxy-conf (and --backend)');
-  if (!haproxy && (flags.haproxyConf || flags.backend)) throw new UsageError('--haproxy-conf/--backend need --proxy haproxy');
-  const confFlag = haproxy ? '--haproxy-conf' : '--nginx-conf';
-  const conf = haproxy ? flags.haproxyConf : flags.nginxConf;
-  const proxies = [conf && confFlag, flags.proxyTimeout && '--proxy-timeout'].filter(Boolean);
-  if (proxies.length !== 1) throw new UsageError(`give one of ${confFlag} FILE or --proxy-timeout DURATION${proxies.length > 1 ? ` (got ${proxies.join(' and ')})` : ''}`);
-  const upstreams = [flags.upstreamCmd && '--upstream-cmd', flags.upstreamUrl && '--upstream-url', flags.upstreamImage && '--upstream-image'].filter(Boolean);
-  if (upstreams.length !== 1) throw new UsageError(`give one of --upstream-cmd "CMD", --upstream-url URL or --upstream-image IMAGE${upstreams.length > 1 ? ` (got ${upstreams.join(' and ')})` : ''}`);
-  if (flags.upstreamImage && flags.upstreamPort === undefined) throw new UsageError('--upstream-image needs --upstream-port N: the port the image listens on');
-  if (flags.upstreamPort !== undefined && !flags.upstreamImage) throw new UsageError('--upstream-port goes with --upstream-image');
-  const upstreamPort = flags.upstreamPort === undefined ? undefined : Number(flags.upstreamPort);
-  if (upstreamPort !== undefined && !(Number.isInteger(upstreamPort) && upstreamPort > 0 && upstreamPort < 65536)) throw new UsageError(`--upstream-port: "${flags.upstreamPort}" is not a port number`);
-  if (flags.upstreamUrl && flags.upstreamEnv.length > 0) throw new UsageError('--upstream-env sets the environment of an upstream the gate starts: not of one at --upstream-url');
   const upstreamEnv: Record<string, string> = {};
   for (const pair of flags.upstreamEnv) {
-    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
-    if (!match) throw new UsageError(`--upstream-env: "${pair}" is not KEY=VALUE`);
-    upstreamEnv[match[1]!] = match[2]!;
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--upstream-env: "${pair}" is not KEY=VALUE`);
+    upstreamEnv[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  if (flags.upstreamBlock && !flags.nginxConf) throw new UsageError('--upstream-block names a block of --nginx-conf: give the config too');
-  if (flags.backend && !flags.haproxyConf) throw new UsageError('--backend names a backend of --haproxy-conf: give the config too');
-  if (conf && !fs.existsSync(conf)) throw new UsageError(`${confFlag}: ${conf} does not exist`);
-  const policies = RETRY_POLICIES_OF[flags.proxy as 'nginx' | 'haproxy'];
-  if (!policies.includes(flags.retry ?? 'default')) throw new UsageError(`--retry: "${flags.retry}" is not ${haproxy ? 'an HAProxy' : 'an nginx'} retry policy: use ${policies.join(', ')}`);
-  if (!flags.healthPath.startsWith('/')) throw new UsageError(`--health-path: "${flags.healthPath}" must start with /`);
-  if (!/^[A-Z]+$/.test(flags.method)) throw new UsageError(`--method: "${flags.method}" is not an HTTP method (e.g. GET, POST)`);
-  const parsed = flagsSchema.safeParse(flags);
-  if (!parsed.success) throw new UsageError(parsed.error.issues[0]!.message);
-  const values = parsed.data;
-  return {
-    proxy: haproxy ? 'haproxy' : 'nginx',
-    ...(flags.nginxConf ? { nginxConf: flags.nginxConf } : {}),
-    ...(flags.upstreamBlock ? { upstreamBlock: flags.upstreamBlock } : {}),
-    ...(flags.haproxyConf ? { haproxyConf: flags.haproxyConf } : {}),
-    ...(flags.backend ? { backend: flags.backend } : {}),
-    ...(values.proxyTimeout !== undefined ? { proxyTimeoutMs: values.proxyTimeout } : {}),
-    retry: (flags.retry ?? 'default') as GateOptions['retry'],
-    ...(flags.upstreamCmd ? { upstreamCmd: flags.upstreamCmd } : {}),
-    ...(flags.upstreamUrl ? { upstreamUrl: flags.upstreamUrl } : {}),
-    ...(flags.upstreamImage ? { upstreamImage: flags.upstreamImage, upstreamPort: upstreamPort! } : {}),
-    ...(Object.keys(upstreamEnv).length > 0 ? { upstreamEnv } : {}),
-    healthPath: flags.healthPath,
-    method: flags.method,
-    ...(flags.body !== undefined ? { body: flags.body } : {}),
-    maxFailureRate: values.maxFailureRate,
-    confidence: values.confidence,
-    faults: flags.fault,
-    ...(values.burst !== undefined ? { burstSize: values.burst } : {}),
-    maxSeconds: values.maxSeconds,
-    maxIdleWaitMs: values.maxIdleWait,
-    minMarginMs: values.minMargin,
-    ...(flags.nginxBin ? { nginxBin: flags.nginxBin } : {}),
-    ...(flags.haproxyBin ? { haproxyBin: flags.haproxyBin } : {}),
-    seed: values.seed,
+  const input: GateInputFields = {
+    proxy: flags.proxy as GateInputFields['proxy'],
+    nginxConf: flags.nginxConf, upstreamBlock: flags.upstreamBlock, haproxyConf: flags.haproxyConf, backend: flags.backend,
+    proxyTimeoutMs: flags.proxyTimeout, retry: flags.retry,
+    upstreamCmd: flags.upstreamCmd, upstreamUrl: flags.upstreamUrl, upstreamImage: flags.upstreamImage, upstreamPort: flags.upstreamPort,
+    upstreamEnv: flags.upstreamEnv.length > 0 ? upstreamEnv : undefined,
+    healthPath: flags.healthPath, method: flags.method, body: flags.body,
+    maxFailureRate: flags.maxFailureRate, confidence: flags.confidence, faults: flags.fault, burstSize: flags.burst,
+    maxSeconds: flags.maxSeconds, maxIdleWaitMs: flags.maxIdleWait, minMarginMs: flags.minMargin,
+    nginxBin: flags.nginxBin, haproxyBin: flags.haproxyBin, seed: flags.seed, allowMasked: flags.allowMasked,
   };
+  // Unset flags stay out, so that the schema's defaults apply.
+  for (const key of Object.keys(input) as (keyof GateInputFields)[]) if (input[key] === undefined) delete input[key];
+  return parseGateInput(input, 'flags');
 }

@@ -1,42 +1,7 @@
-// The gate's decision and its fix, as pure functions of what was measured.
-//
-// The gate looks at its tally several times while it fires (so that an unsafe setup fails in
-// seconds), and each look is a chance to be wrong: each look uses a Bonferroni share of the
-// error the user allowed, (1 - confidence) / MAX_LOOKS, so the whole run keeps its confidence.
-import { wilsonInterval } from '../util/stats.js';
-
-/** Looks at the tally happen when the trial count reaches these (doubling) checkpoints. */
-export const LOOK_CHECKPOINTS = [100, 200, 400, 800, 1600, 3200, 6400, 12_800, 25_600, 51_200];
-export const MAX_LOOKS = LOOK_CHECKPOINTS.length;
+// The gate's fix, as a pure function of what was measured. (When to decide, and how: the
+// sequential design in sequential-design.ts.)
 
 export type GateOutcome = 'pass' | 'fail' | 'undecided';
-
-export interface Tally {
-  trials: number;
-  failures: number;
-}
-
-export function perLookConfidence(confidence: number): number {
-  return 1 - (1 - confidence) / MAX_LOOKS;
-}
-
-/** The decision at one look: fail when even the lower bound is above the limit, pass when the upper bound is below it. */
-export function decideAtLook(tally: Tally, maxFailureRate: number, confidence: number): { outcome: GateOutcome; interval: [number, number] } {
-  const interval = wilsonInterval(tally.failures, tally.trials, perLookConfidence(confidence));
-  if (tally.trials > 0 && interval[0] > maxFailureRate) return { outcome: 'fail', interval };
-  if (tally.trials > 0 && interval[1] < maxFailureRate) return { outcome: 'pass', interval };
-  return { outcome: 'undecided', interval };
-}
-
-/** The first checkpoint a tally has reached but not yet been looked at. */
-export function dueLook(trials: number, looksDone: number): boolean {
-  return looksDone < MAX_LOOKS && trials >= LOOK_CHECKPOINTS[looksDone]!;
-}
-
-/** Trials a failure-free run needs before its upper bound can fall below the limit. */
-export function trialsToPass(maxFailureRate: number, confidence: number): number {
-  return LOOK_CHECKPOINTS.find((n) => wilsonInterval(0, n, perLookConfidence(confidence))[1] < maxFailureRate) ?? Infinity;
-}
 
 export interface FixInput {
   proxyLabel: string;

@@ -11,7 +11,7 @@ const pct = (rate: number, digits = 2) => `${(rate * 100).toFixed(digits)}%`;
 
 export function gateText(result: GateResult): string {
   const probe = result.upstream.probe;
-  const verdict = result.outcome === 'pass' ? 'PASS (safe)' : result.outcome === 'fail' ? 'FAIL (unsafe)' : 'FAIL (undecided)';
+  const verdict = result.outcome === 'pass' ? 'PASS (safe)' : result.failureKind === 'masked' ? 'FAIL (masked)' : result.outcome === 'fail' ? 'FAIL (unsafe)' : 'FAIL (undecided)';
   const lines = [`gate: ${verdict}: ${result.reason}`];
   lines.push(`  upstream  ${result.upstream.label}: ${probe
     ? `closes idle connections at ${probe.medianCloseMs.toFixed(1)} ms (probe of ${probe.samples}, p5 ${probe.p5CloseMs.toFixed(1)}, p95 ${probe.p95CloseMs.toFixed(1)}; Keep-Alive: ${probe.advertisedKeepAlive ?? 'none'})`
@@ -39,8 +39,9 @@ export function gateText(result: GateResult): string {
     lines.push(`  evidence  ${result.failures} of ${result.trials} failed (${pct(result.failureRate)}, 95% CI [${pct(result.failureRateCi95[0])}, ${pct(result.failureRateCi95[1])}]; ${classes}); ` +
       `proxy log: ${reasons}; limit ${pct(result.maxFailureRate, 3)} at ${pct(result.confidence, 0)} confidence`);
     for (const [reason, message] of Object.entries(result.proxyLogSamples)) lines.push(`  log       ${reason}: ${message}`);
-    if (result.failures === 0 && Object.keys(result.proxyLog).length > 0) {
-      lines.push('  note      the proxy retried failed upstream attempts: requests it does not retry (POST, or retry off) fail there');
+    if (result.maskedAttempts > 0) {
+      const one = result.maskedAttempts === 1;
+      lines.push(`  masked    ${result.maskedAttempts} upstream attempt${one ? '' : 's'} raced and ${one ? 'was' : 'were'} retried by the proxy: the client saw ${result.failures} failures; requests it does not retry (POST, or retry off) fail there`);
     }
   }
   if (result.fix) lines.push(`  fix       ${result.fix.text}`);

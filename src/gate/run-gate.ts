@@ -14,11 +14,12 @@ import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
 import { freePort } from '../util/ports.js';
 import { reapDirOnExit } from '../util/reaper.js';
-import { wilsonInterval } from '../util/stats.js';
+import { exactBounds, wilsonInterval } from '../util/stats.js';
 import { HttpConnection } from '../workload/http-connection.js';
 import { runBursts, type BurstTrial } from './boundary-bursts.js';
-import { decideAtLook, dueLook, recommendFix, trialsToPass, type Fix, type GateOutcome } from './gate-decision.js';
+import { recommendFix, type Fix, type GateOutcome } from './gate-decision.js';
 import { gateProxy } from './gate-proxy.js';
+import { decideAt, sequentialDesign, type Look } from './sequential-design.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
 import { checkUpstreamImage, startUpstreamImage } from './user-upstream-image.js';
@@ -57,6 +58,8 @@ export interface GateOptions {
   nginxBin?: string;
   haproxyBin?: string;
   seed: number;
+  /** Count a race the proxy hid by retrying as a pass (with a warning) instead of a fail. */
+  allowMasked?: boolean;
   onProgress?: (line: string) => void;
 }
 
@@ -74,8 +77,18 @@ export interface GateResult {
   failures: number;
   status502: number;
   errorClasses: Record<string, number>;
+  /**
+   * Upstream attempts that raced and that the proxy retried, so that the client saw no failure
+   * (the proxy's log of failed attempts on reused connections, less the client's own 502s).
+   */
+  maskedAttempts: number;
+  /** Why the run failed: failures the client saw, a race the proxy hid, or no decision. */
+  failureKind: 'client' | 'masked' | 'undecided' | null;
   failureRate: number;
-  /** The interval of the last look (at its Bonferroni confidence), and the plain 95% one. */
+  /**
+   * Exact one-sided bounds on the rate at the deciding look (each at error 1 - confidence;
+   * the sequential design keeps the run's own errors within that), and the plain 95% interval.
+   */
   decisionInterval: [number, number];
   failureRateCi95: [number, number];
   proxyLog: Partial<Record<ProxyLogReason, number>>;
@@ -83,7 +96,10 @@ export interface GateResult {
   proxyLogSamples: Partial<Record<ProxyLogReason, string>>;
   maxFailureRate: number;
   confidence: number;
+  /** The fewest failure-free trials a pass needs (the sequential design's first look that can pass). */
   trialsNeededToPass: number;
+  /** The look that decided (trials, and the failures that pass or fail there), or null. */
+  decidingLook: (Look & { failures: number }) | null;
   fix: Fix | null;
   seconds: number;
 }
@@ -93,6 +109,8 @@ const PROBE_SAMPLES = 40;
 export async function runGate(options: GateOptions): Promise<GateResult> {
   const started = Date.now();
   const say = options.onProgress ?? (() => {});
+  // When to look and what decides, from the limit and confidence alone (before anything starts).
+  const design = sequentialDesign(options.maxFailureRate, options.confidence);
   // Everything that can be checked without starting anything, first.
   const flavour = options.proxy ?? 'nginx';
   const confPath = flavour === 'haproxy' ? options.haproxyConf : options.nginxConf;
@@ -197,17 +215,20 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       faults: options.faults,
       maxFailureRate: options.maxFailureRate,
       confidence: options.confidence,
-      trialsNeededToPass: trialsToPass(options.maxFailureRate, options.confidence),
+      trialsNeededToPass: design.trialsToPass,
     };
     const fix = probe ? recommendFix({ proxyLabel, proxyFlavour: flavour, upstreamBlock: confPath ? conf.upstreamBlock : null, proxyTimeoutMs: configuredTimeoutMs, upstreamCloseMs: probe.medianCloseMs, upstreamCloseP5Ms: probe.p5CloseMs }) : null;
-    const finish = (outcome: GateOutcome, reason: string, decisive: GateResult['decisive'], trials: BurstTrial[], decisionInterval: [number, number]): GateResult => {
+    const finish = (outcome: GateOutcome, reason: string, decisive: GateResult['decisive'], trials: BurstTrial[], decisionInterval: [number, number],
+      decidingLook: GateResult['decidingLook'] = null): GateResult => {
       const errorClasses: Record<string, number> = {};
       for (const trial of trials) errorClasses[trial.errorClass] = (errorClasses[trial.errorClass] ?? 0) + 1;
       const failures = trials.length - (errorClasses.ok ?? 0);
+      const maskedAttempts = maskedAttemptsIn(proxyLog, errorClasses['502'] ?? 0);
+      const failureKind = outcome === 'pass' ? null : outcome === 'undecided' ? 'undecided' : failures === 0 && maskedAttempts > 0 ? 'masked' : 'client';
       return {
-        ...base, outcome, reason, decisive, trials: trials.length, failures, status502: errorClasses['502'] ?? 0, errorClasses,
+        ...base, outcome, reason, decisive, trials: trials.length, failures, status502: errorClasses['502'] ?? 0, errorClasses, maskedAttempts, failureKind,
         failureRate: trials.length === 0 ? 0 : failures / trials.length, decisionInterval, failureRateCi95: wilsonInterval(failures, trials.length, 0.95),
-        proxyLog, proxyLogSamples, fix: outcome === 'pass' ? null : fix, seconds: (Date.now() - started) / 1000,
+        decidingLook, proxyLog, proxyLogSamples, fix: outcome === 'pass' ? null : fix, seconds: (Date.now() - started) / 1000,
       };
     };
 
@@ -241,8 +262,12 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
         : finish('fail', `the upstream's earliest idle closes (p5 ${probe!.p5CloseMs.toFixed(1)} ms) come only ${marginMs.toFixed(0)} ms after the proxy's ${proxyTimeoutMs} ms: less than the ${options.minMarginMs} ms margin`, order, [], [0, 1]);
     }
     say(`firing bursts of ${burstSize} at the ${decisive.boundary}'s close (${decisive.atMs!.toFixed(1)} ms idle); a pass needs ${base.trialsNeededToPass} trials at this limit`);
-    let looks = 0;
-    let last = { outcome: 'undecided' as GateOutcome, interval: [0, 1] as [number, number] };
+    // The design looks at exact trial counts: a look decides on the first N trials fired (the
+    // rest of that burst counts at the next look).
+    let nextLook = 0;
+    let outcome = 'undecided' as GateOutcome;
+    let deciding: { look: Look; failures: number } | null = null;
+    let maskedAt: { trials: number; masked: number } | null = null;
     const { trials } = await runBursts({
       proxy: { host: '127.0.0.1', port: conf.listenPort },
       request: buildRequest(options, `127.0.0.1:${conf.listenPort}`),
@@ -252,25 +277,61 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       responseTimeoutMs: 10_000,
       deadline: started + options.maxSeconds * 1000,
       afterBurst: (sofar) => {
-        if (!dueLook(sofar.length, looks)) return false;
-        looks++;
-        const failures = sofar.filter((trial) => trial.errorClass !== 'ok').length;
-        last = decideAtLook({ trials: sofar.length, failures }, options.maxFailureRate, options.confidence);
-        say(`look ${looks}: ${failures} of ${sofar.length} failed: ${last.outcome}`);
-        return last.outcome !== 'undecided';
+        // A raced attempt the proxy retried is evidence of the race as good as a failure: the
+        // same request as a POST, or through a proxy that does not retry, would have failed.
+        const masked = maskedAttemptsIn(proxyLog, sofar.filter((trial) => trial.status === 502).length);
+        if (masked > 0 && !options.allowMasked) {
+          maskedAt = { trials: sofar.length, masked };
+          outcome = 'fail';
+          return true;
+        }
+        while (nextLook < design.looks.length && sofar.length >= design.looks[nextLook]!.trials) {
+          const look = design.looks[nextLook++]!;
+          const failures = sofar.slice(0, look.trials).filter((trial) => trial.errorClass !== 'ok').length;
+          deciding = { look, failures };
+          outcome = decideAt(design, { trials: look.trials, failures }).outcome;
+          say(`look ${nextLook} of ${design.looks.length}: ${failures} of ${look.trials} failed (pass at <= ${look.passAtMost}, fail at >= ${look.failAtLeast}): ${outcome}`);
+          if (outcome !== 'undecided') return true;
+        }
+        // Past the last look the design has spent its error: more trials cannot decide.
+        return nextLook >= design.looks.length;
       },
     });
     const failures = trials.filter((trial) => trial.errorClass !== 'ok').length;
     const limit = `${(options.maxFailureRate * 100).toFixed(2)}%`;
-    const reason = last.outcome === 'fail'
-      ? `${failures} of ${trials.length} requests at the ${decisive.boundary}'s idle close failed: the failure rate is above ${limit} (its lower bound ${(last.interval[0] * 100).toFixed(2)}%)`
-      : last.outcome === 'pass'
-        ? `${failures} of ${trials.length} requests at the ${decisive.boundary}'s idle close failed: the failure rate is below ${limit} (its upper bound ${(last.interval[1] * 100).toFixed(3)}%)`
-        : `undecided within ${options.maxSeconds} s: ${failures} of ${trials.length} failed; a pass at ${limit} needs ${base.trialsNeededToPass} trials: raise --max-seconds or --max-failure-rate`;
-    return finish(last.outcome, reason, decisive, trials, last.interval);
+    const decided = deciding as { look: Look; failures: number } | null;
+    const interval: [number, number] = decided ? exactBounds(decided.failures, decided.look.trials, 1 - options.confidence) : [0, 1];
+    const tally = decided ? `${decided.failures} of the first ${decided.look.trials} requests at the ${decisive.boundary}'s idle close failed` : '';
+    const maskedEvidence = maskedAt as { trials: number; masked: number } | null;
+    if (maskedEvidence) {
+      const reason = `${maskedEvidence.masked} upstream attempt${maskedEvidence.masked === 1 ? '' : 's'} raced and ${maskedEvidence.masked === 1 ? 'was' : 'were'} retried by the proxy within the first ${maskedEvidence.trials} requests ` +
+        `at the ${decisive.boundary}'s idle close (${failures} failed at the client): a POST, or a proxy that does not retry, would have failed; --allow-masked (allowMasked in a call) accepts the retries`;
+      return finish('fail', reason, decisive, trials, [0, 1]);
+    }
+    const reason = outcome === 'fail'
+      ? `${tally}: the failure rate is above ${limit} (its lower bound ${(interval[0] * 100).toFixed(2)}%)`
+      : outcome === 'pass'
+        ? `${tally}: the failure rate is below ${limit} (its upper bound ${(interval[1] * 100).toFixed(3)}%)`
+        : nextLook >= design.looks.length
+          ? `undecided after ${design.looks.at(-1)!.trials} trials: ${decided!.failures} failed, too many to pass at ${limit} and too few to fail; raise --max-failure-rate or look at the failures`
+          : `undecided within ${options.maxSeconds} s: ${failures} of ${trials.length} failed; a pass at ${limit} needs ${base.trialsNeededToPass} trials: raise --max-seconds or --max-failure-rate`;
+    const warning = options.allowMasked && outcome === 'pass' && maskedAttemptsIn(proxyLog, 0) > 0
+      ? `; but ${maskedAttemptsIn(proxyLog, 0)} upstream attempts raced and were retried by the proxy (accepted with --allow-masked): requests it does not retry would fail` : '';
+    return finish(outcome, reason + warning, decisive, trials, interval, decided ? { ...decided.look, failures: decided.failures } : null);
   } finally {
     await stopAll();
   }
+}
+
+/**
+ * Attempts the proxy logged as failing on a reused upstream connection (nginx: the upstream
+ * closed or reset it; HAProxy: a request it retried), less those the client saw as a 502 (nginx
+ * logs the attempt behind each 502 too). What is left was retried and hidden from the client.
+ * ("client prematurely closed connection" and connect errors are not counted: not the race.)
+ */
+function maskedAttemptsIn(proxyLog: Partial<Record<ProxyLogReason, number>>, client502s: number): number {
+  const attempts = (proxyLog.prematurely_closed ?? 0) + (proxyLog.reset_by_peer ?? 0) + (proxyLog.broken_pipe ?? 0) + (proxyLog.retried ?? 0);
+  return Math.max(0, attempts - client502s);
 }
 
 /** Gaps (ms) every 0.5 ms across [from, to], on the 0.5 ms grid. */

@@ -1,0 +1,116 @@
+// The gate's input, validated in one place for both of its callers: the CLI maps its flags onto
+// it, and the library's gate() passes what a user wrote in a test. Either way a problem is one
+// line that names the setting as that caller wrote it (`--max-failure-rate` on the command
+// line, `maxFailureRate` in a call), before anything starts.
+import fs from 'node:fs';
+import { z } from 'zod';
+import { parseFaultSpec } from '../faults/fault.js';
+import { durationMs, RETRY_POLICIES_OF } from '../scenario/sweep-config.js';
+import { UsageError } from '../util/errors.js';
+import type { GateOptions } from './run-gate.js';
+
+export const GATE_DEFAULTS = {
+  healthPath: '/', method: 'GET', maxFailureRate: 0.001, confidence: 0.95, maxSeconds: 600, maxIdleWaitMs: 10_000, minMarginMs: 1000, seed: 1,
+} as const;
+
+/** A number, or its text as a flag gives it. */
+const numeric = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const number = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(number)) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a number` });
+    return z.NEVER;
+  }
+  return number;
+});
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const gateInputSchema = z.strictObject({
+  proxy: z.enum(['nginx', 'haproxy'], { error: (issue) => `"${String(issue.input)}" is not a proxy flavour for the gate: use nginx or haproxy` }).default('nginx'),
+  nginxConf: z.string().min(1, 'needs a file').optional(),
+  upstreamBlock: z.string().min(1, 'needs a name').optional(),
+  haproxyConf: z.string().min(1, 'needs a file').optional(),
+  backend: z.string().min(1, 'needs a name').optional(),
+  proxyTimeoutMs: durationMs.pipe(z.number().positive('must be above 0')).optional(),
+  retry: z.string().default('default'),
+  upstreamCmd: z.string().min(1, 'needs a command').optional(),
+  upstreamUrl: z.string().min(1, 'needs a URL').optional(),
+  upstreamImage: z.string().min(1, 'needs an image').optional(),
+  upstreamPort: numeric.pipe(z.number().int('is not a port number').min(1, 'is not a port number').max(65_535, 'is not a port number')).optional(),
+  upstreamEnv: z.record(z.string(), z.string()).optional()
+    .refine((env) => env === undefined || Object.keys(env).every((key) => ENV_NAME.test(key)), 'needs KEY=VALUE with a variable name for KEY (e.g. KEEP_ALIVE_TIMEOUT=500)'),
+  healthPath: z.string().startsWith('/', 'must start with /').default(GATE_DEFAULTS.healthPath),
+  method: z.string().regex(/^[A-Z]+$/, 'is not an HTTP method (e.g. GET, POST)').default(GATE_DEFAULTS.method),
+  body: z.string().optional(),
+  maxFailureRate: numeric.pipe(z.number().gt(0, 'must be above 0').lt(1, 'must be below 1 (0.001 is 0.1%)')).default(GATE_DEFAULTS.maxFailureRate),
+  confidence: numeric.pipe(z.number().gt(0.5, 'must be above 0.5').lt(1, 'must be below 1 (e.g. 0.95)')).default(GATE_DEFAULTS.confidence),
+  faults: z.array(z.string()).default([]),
+  burstSize: numeric.pipe(z.number().int('must be a whole number').min(1, 'must be at least 1').max(256, 'must be at most 256')).optional(),
+  maxSeconds: numeric.pipe(z.number().positive('must be above 0')).default(GATE_DEFAULTS.maxSeconds),
+  maxIdleWaitMs: durationMs.pipe(z.number().positive('must be above 0')).default(GATE_DEFAULTS.maxIdleWaitMs),
+  minMarginMs: durationMs.pipe(z.number().min(0, 'must not be negative')).default(GATE_DEFAULTS.minMarginMs),
+  nginxBin: z.string().min(1, 'needs a path').optional(),
+  haproxyBin: z.string().min(1, 'needs a path').optional(),
+  seed: numeric.pipe(z.number().int('must be a whole number').nonnegative('must not be negative')).default(GATE_DEFAULTS.seed),
+  allowMasked: z.boolean().default(false),
+});
+
+/** What a library call may pass: the schema's input, each setting optional where it has a default. */
+export type GateInputFields = z.input<typeof gateInputSchema>;
+type Field = keyof GateInputFields;
+
+/** The CLI's name for each setting. */
+export const GATE_FLAGS: Record<Field, string> = {
+  proxy: '--proxy', nginxConf: '--nginx-conf', upstreamBlock: '--upstream-block', haproxyConf: '--haproxy-conf', backend: '--backend',
+  proxyTimeoutMs: '--proxy-timeout', retry: '--retry', upstreamCmd: '--upstream-cmd', upstreamUrl: '--upstream-url', upstreamImage: '--upstream-image',
+  upstreamPort: '--upstream-port', upstreamEnv: '--upstream-env', healthPath: '--health-path', method: '--method', body: '--body',
+  maxFailureRate: '--max-failure-rate', confidence: '--confidence', faults: '--fault', burstSize: '--burst', maxSeconds: '--max-seconds',
+  maxIdleWaitMs: '--max-idle-wait', minMarginMs: '--min-margin', nginxBin: '--nginx-bin', haproxyBin: '--haproxy-bin', seed: '--seed',
+  allowMasked: '--allow-masked',
+};
+
+export type Naming = 'flags' | 'fields';
+
+/**
+ * The gate's options from what its caller gave, or a UsageError naming the first problem and
+ * its fix in one line. `flags`: the CLI's names; `fields`: the library's.
+ */
+export function parseGateInput(input: unknown, naming: Naming): Omit<GateOptions, 'onProgress'> {
+  const name = (field: Field) => (naming === 'flags' ? GATE_FLAGS[field] : field);
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new UsageError('the gate\'s input must be an object of settings');
+  const parsed = gateInputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path[0] as Field | undefined;
+    if (issue.code === 'unrecognized_keys') throw new UsageError(`unknown setting ${issue.keys.map((key) => `"${key}"`).join(', ')}: the gate takes ${Object.keys(GATE_FLAGS).map((key) => name(key as Field)).join(', ')}`);
+    throw new UsageError(`${field ? name(field) : 'the gate\'s input'}: ${issue.message}`);
+  }
+  const options = parsed.data;
+  const haproxy = options.proxy === 'haproxy';
+  const fail = (message: string): never => { throw new UsageError(message); };
+
+  if (haproxy && (options.nginxConf || options.upstreamBlock)) fail(`${name('nginxConf')}/${name('upstreamBlock')} are nginx settings: with ${name('proxy')} haproxy give ${name('haproxyConf')} (and ${name('backend')})`);
+  if (!haproxy && (options.haproxyConf || options.backend)) fail(`${name('haproxyConf')}/${name('backend')} need ${name('proxy')} haproxy`);
+  const confField: Field = haproxy ? 'haproxyConf' : 'nginxConf';
+  const conf = haproxy ? options.haproxyConf : options.nginxConf;
+  const proxies = [conf && name(confField), options.proxyTimeoutMs !== undefined && name('proxyTimeoutMs')].filter(Boolean);
+  if (proxies.length !== 1) fail(`give one of ${name(confField)} FILE or ${name('proxyTimeoutMs')} DURATION${proxies.length > 1 ? ` (got ${proxies.join(' and ')})` : ''}`);
+  const upstreams = [options.upstreamCmd && name('upstreamCmd'), options.upstreamUrl && name('upstreamUrl'), options.upstreamImage && name('upstreamImage')].filter(Boolean);
+  if (upstreams.length !== 1) fail(`give one of ${name('upstreamCmd')} "CMD", ${name('upstreamUrl')} URL or ${name('upstreamImage')} IMAGE${upstreams.length > 1 ? ` (got ${upstreams.join(' and ')})` : ''}`);
+  if (options.upstreamImage && options.upstreamPort === undefined) fail(`${name('upstreamImage')} needs ${name('upstreamPort')} N: the port the image listens on`);
+  if (options.upstreamPort !== undefined && !options.upstreamImage) fail(`${name('upstreamPort')} goes with ${name('upstreamImage')}`);
+  if (options.upstreamUrl && options.upstreamEnv && Object.keys(options.upstreamEnv).length > 0) fail(`${name('upstreamEnv')} sets the environment of an upstream the gate starts: not of one at ${name('upstreamUrl')}`);
+  if (options.upstreamBlock && !options.nginxConf) fail(`${name('upstreamBlock')} names a block of ${name('nginxConf')}: give the config too`);
+  if (options.backend && !options.haproxyConf) fail(`${name('backend')} names a backend of ${name('haproxyConf')}: give the config too`);
+  if (conf && !fs.existsSync(conf)) fail(`${name(confField)}: ${conf} does not exist`);
+  const policies = RETRY_POLICIES_OF[options.proxy];
+  if (!policies.includes(options.retry)) fail(`${name('retry')}: "${options.retry}" is not ${haproxy ? 'an HAProxy' : 'an nginx'} retry policy: use ${policies.join(', ')}`);
+  for (const spec of options.faults) {
+    try {
+      parseFaultSpec(spec);
+    } catch (error) {
+      fail(`${name('faults')}: ${(error as Error).message}`);
+    }
+  }
+  return { ...options, retry: options.retry as GateOptions['retry'] };
+}
