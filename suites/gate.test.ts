@@ -157,6 +157,27 @@ describe('gate: a race the proxy hides by retrying (GET, nginx\'s default proxy_
   });
 });
 
+describe('gate: failures that are not the race are shown apart and do not decide', () => {
+  it('an app answering its own 503 to one request in 40, safe on keep-alive (3 s behind nginx 1 s): passes, the 503s named and not counted', () => {
+    const result = gate(['--nginx-conf', template('1s'), '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=3000 FAIL_EVERY=40 ${NODE_APP}`, '--max-failure-rate', '0.01', '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    const verdict = result.json();
+    expect(verdict).toMatchObject({ outcome: 'pass', raceFailures: 0, decisive: { boundary: 'proxy' } });
+    // 2.5% of the requests failed, above the 1% limit: before, that was a FAIL (unsafe).
+    expect(verdict.failures).toBeGreaterThan(0);
+    expect(verdict.otherFailures).toEqual({ 'the application\'s (or the proxy\'s) own 503': verdict.failures });
+    expect(verdict.reason).toMatch(/not the race, and not counted: \d+ the application's \(or the proxy's\) own 503/);
+  });
+
+  it('an app failing one request in 5: the run stops undecided, saying it cannot tell, and does not blame the race', () => {
+    const result = gate(['--nginx-conf', template('1s'), '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=3000 FAIL_EVERY=5 ${NODE_APP}`, '--max-failure-rate', '0.01', '--json']);
+    expect(result.status, result.stderr).toBe(1);
+    const verdict = result.json();
+    expect(verdict).toMatchObject({ outcome: 'undecided', raceFailures: 0, failureKind: 'undecided' });
+    expect(verdict.reason).toMatch(/failed for reasons that are not the keep-alive race \(\d+ the application's \(or the proxy's\) own 503\): the run cannot tell/);
+  });
+});
+
 /** A full HAProxy config as a deploy repo holds it: daemon, syslog, chroot, stats socket, public binds, two servers. */
 function fullHaproxyConfig(listenPort: number, keepAlive: string, edit: (text: string) => string = (text) => text): string {
   const file = path.join(tmp, `haproxy-${listenPort}-${Math.random().toString(36).slice(2, 8)}.cfg`);

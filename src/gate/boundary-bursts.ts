@@ -85,7 +85,10 @@ async function refill(connections: HttpConnection[], plan: BurstPlan): Promise<b
     await Promise.all(connections.map(async (connection) => { if (!connection.isOpen) await connection.connect(); }));
     const results = await Promise.all(connections.map((connection) => connection.send(plan.request, plan.responseTimeoutMs)));
     results.forEach((result, index) => { if (result.connectionDone) connections[index]!.close(); });
-    if (results.every((result) => result.errorClass === 'ok' && !result.connectionDone)) return results.map((result) => result.endedAtNs);
+    // Any answer on a connection that stays open primes it: an application's own error (a 503
+    // now and then) is an answer too, and the trials count it apart from the race.
+    const primed = results.every((result) => result.status !== null && !result.connectionDone);
+    if (primed && results.some((result) => result.errorClass === 'ok')) return results.map((result) => result.endedAtNs);
     // A refill that itself fails is the proxy or upstream failing outright, not the race.
     if (attempt >= 3) {
       const bad = results.find((result) => result.errorClass !== 'ok') ?? results[0]!;

@@ -1,6 +1,7 @@
 // What the gate says: a verdict line and the evidence for a person, JSON for scripts, and a
 // JUnit file for CI systems that collect test reports.
 import junitModule, { type Builder } from 'junit-report-builder';
+import { describeOther } from './failure-evidence.js';
 import type { GateResult } from './run-gate.js';
 
 // The package is CommonJS (module.exports = builder) while its types declare an ES default:
@@ -38,6 +39,10 @@ export function gateText(result: GateResult): string {
     const reasons = Object.entries(result.proxyLog).map(([name, count]) => `${name} ${count}`).join(', ') || 'none';
     lines.push(`  evidence  ${result.failures} of ${result.trials} failed (${pct(result.failureRate)}, 95% CI [${pct(result.failureRateCi95[0])}, ${pct(result.failureRateCi95[1])}]; ${classes}); ` +
       `proxy log: ${reasons}; limit ${pct(result.maxFailureRate, 3)} at ${pct(result.confidence, 0)} confidence`);
+    if (result.failures > 0) {
+      const others = describeOther(result.otherFailures);
+      lines.push(`  causes    ${result.raceFailures} by the keep-alive race (these decide)${others ? `; not the race, not counted: ${others}` : ''}`);
+    }
     for (const [reason, message] of Object.entries(result.proxyLogSamples)) lines.push(`  log       ${reason}: ${message}`);
     if (result.maskedAttempts > 0) {
       const one = result.maskedAttempts === 1;

@@ -18,6 +18,7 @@ import { exactBounds, wilsonInterval } from '../util/stats.js';
 import { HttpConnection } from '../workload/http-connection.js';
 import { runBursts, type BurstTrial } from './boundary-bursts.js';
 import { recommendFix, type Fix, type GateOutcome } from './gate-decision.js';
+import { describeOther, failureEvidence, otherCount } from './failure-evidence.js';
 import { gateProxy } from './gate-proxy.js';
 import { decideAt, sequentialDesign, type Look } from './sequential-design.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
@@ -82,6 +83,9 @@ export interface GateResult {
    * (the proxy's log of failed attempts on reused connections, less the client's own 502s).
    */
   maskedAttempts: number;
+  /** Failures the evidence ties to the race (they decide), and the others by cause (they do not). */
+  raceFailures: number;
+  otherFailures: Record<string, number>;
   /** Why the run failed: failures the client saw, a race the proxy hid, or no decision. */
   failureKind: 'client' | 'masked' | 'undecided' | null;
   failureRate: number;
@@ -105,6 +109,8 @@ export interface GateResult {
 }
 
 const PROBE_SAMPLES = 40;
+/** Failures that are not the race beyond this share of the trials (and 5) stop the run undecided. */
+const DISTURBED_SHARE = 0.05;
 
 export async function runGate(options: GateOptions): Promise<GateResult> {
   const started = Date.now();
@@ -194,10 +200,13 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     }
     const conf = proxy.prepare(upstreamAddress, listenPort, burstSize);
     const proxyLog: Partial<Record<ProxyLogReason, number>> = {};
+    let clientGaveUp = false;
+    const evidenceOf = (trials: readonly BurstTrial[]) => failureEvidence(trials, proxyLog, flavour, clientGaveUp);
     const proxyLogSamples: Partial<Record<ProxyLogReason, string>> = {};
     const runningProxy = await proxy.start(conf, (record) => {
       proxyLog[record.reason] = (proxyLog[record.reason] ?? 0) + 1;
       proxyLogSamples[record.reason] ??= record.message;
+      if (/client prematurely closed connection/.test(record.message)) clientGaveUp = true;
     }).catch((error: Error) => { throw new UsageError(`the proxy did not start: ${error.message}`); });
     stops.push(runningProxy.stop);
 
@@ -223,10 +232,11 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       const errorClasses: Record<string, number> = {};
       for (const trial of trials) errorClasses[trial.errorClass] = (errorClasses[trial.errorClass] ?? 0) + 1;
       const failures = trials.length - (errorClasses.ok ?? 0);
-      const maskedAttempts = maskedAttemptsIn(proxyLog, errorClasses['502'] ?? 0);
-      const failureKind = outcome === 'pass' ? null : outcome === 'undecided' ? 'undecided' : failures === 0 && maskedAttempts > 0 ? 'masked' : 'client';
+      const evidence = evidenceOf(trials);
+      const failureKind = outcome === 'pass' ? null : outcome === 'undecided' ? 'undecided' : evidence.race === 0 && evidence.masked > 0 ? 'masked' : 'client';
       return {
-        ...base, outcome, reason, decisive, trials: trials.length, failures, status502: errorClasses['502'] ?? 0, errorClasses, maskedAttempts, failureKind,
+        ...base, outcome, reason, decisive, trials: trials.length, failures, status502: errorClasses['502'] ?? 0, errorClasses,
+        raceFailures: evidence.race, otherFailures: evidence.other, maskedAttempts: evidence.masked, failureKind,
         failureRate: trials.length === 0 ? 0 : failures / trials.length, decisionInterval, failureRateCi95: wilsonInterval(failures, trials.length, 0.95),
         decidingLook, proxyLog, proxyLogSamples, fix: outcome === 'pass' ? null : fix, seconds: (Date.now() - started) / 1000,
       };
@@ -268,6 +278,7 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     let outcome = 'undecided' as GateOutcome;
     let deciding: { look: Look; failures: number } | null = null;
     let maskedAt: { trials: number; masked: number } | null = null;
+    let disturbedAt: { trials: number; other: Record<string, number> } | null = null;
     const { trials } = await runBursts({
       proxy: { host: '127.0.0.1', port: conf.listenPort },
       request: buildRequest(options, `127.0.0.1:${conf.listenPort}`),
@@ -279,18 +290,25 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       afterBurst: (sofar) => {
         // A raced attempt the proxy retried is evidence of the race as good as a failure: the
         // same request as a POST, or through a proxy that does not retry, would have failed.
-        const masked = maskedAttemptsIn(proxyLog, sofar.filter((trial) => trial.status === 502).length);
-        if (masked > 0 && !options.allowMasked) {
-          maskedAt = { trials: sofar.length, masked };
+        const evidence = evidenceOf(sofar);
+        if (evidence.masked > 0 && !options.allowMasked) {
+          maskedAt = { trials: sofar.length, masked: evidence.masked };
           outcome = 'fail';
+          return true;
+        }
+        // Failures that are not the race do not decide, but too many of them leave the run
+        // unable to say anything: its requests are failing for another reason.
+        if (otherCount(evidence.other) > Math.max(5, DISTURBED_SHARE * sofar.length)) {
+          disturbedAt = { trials: sofar.length, other: evidence.other };
           return true;
         }
         while (nextLook < design.looks.length && sofar.length >= design.looks[nextLook]!.trials) {
           const look = design.looks[nextLook++]!;
-          const failures = sofar.slice(0, look.trials).filter((trial) => trial.errorClass !== 'ok').length;
+          // Only the race decides: failures with another cause are shown apart.
+          const failures = evidenceOf(sofar.slice(0, look.trials)).race;
           deciding = { look, failures };
           outcome = decideAt(design, { trials: look.trials, failures }).outcome;
-          say(`look ${nextLook} of ${design.looks.length}: ${failures} of ${look.trials} failed (pass at <= ${look.passAtMost}, fail at >= ${look.failAtLeast}): ${outcome}`);
+          say(`look ${nextLook} of ${design.looks.length}: ${failures} of ${look.trials} failed by the race (pass at <= ${look.passAtMost}, fail at >= ${look.failAtLeast}): ${outcome}`);
           if (outcome !== 'undecided') return true;
         }
         // Past the last look the design has spent its error: more trials cannot decide.
@@ -301,7 +319,14 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     const limit = `${(options.maxFailureRate * 100).toFixed(2)}%`;
     const decided = deciding as { look: Look; failures: number } | null;
     const interval: [number, number] = decided ? exactBounds(decided.failures, decided.look.trials, 1 - options.confidence) : [0, 1];
-    const tally = decided ? `${decided.failures} of the first ${decided.look.trials} requests at the ${decisive.boundary}'s idle close failed` : '';
+    const tally = decided ? `${decided.failures} of the first ${decided.look.trials} requests at the ${decisive.boundary}'s idle close failed by the race` : '';
+    const otherNow = evidenceOf(trials).other;
+    const excluded = otherCount(otherNow) > 0 ? `; not the race, and not counted: ${describeOther(otherNow)}` : '';
+    const disturbed = disturbedAt as { trials: number; other: Record<string, number> } | null;
+    if (disturbed) {
+      return finish('undecided', `${otherCount(disturbed.other)} of the first ${disturbed.trials} requests failed for reasons that are not the keep-alive race (${describeOther(disturbed.other)}): ` +
+        'the run cannot tell whether the pairing races; fix those first (or check --health-path, --method and the upstream\'s capacity)', decisive, trials, [0, 1]);
+    }
     const maskedEvidence = maskedAt as { trials: number; masked: number } | null;
     if (maskedEvidence) {
       const reason = `${maskedEvidence.masked} upstream attempt${maskedEvidence.masked === 1 ? '' : 's'} raced and ${maskedEvidence.masked === 1 ? 'was' : 'were'} retried by the proxy within the first ${maskedEvidence.trials} requests ` +
@@ -315,23 +340,13 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
         : nextLook >= design.looks.length
           ? `undecided after ${design.looks.at(-1)!.trials} trials: ${decided!.failures} failed, too many to pass at ${limit} and too few to fail; raise --max-failure-rate or look at the failures`
           : `undecided within ${options.maxSeconds} s: ${failures} of ${trials.length} failed; a pass at ${limit} needs ${base.trialsNeededToPass} trials: raise --max-seconds or --max-failure-rate`;
-    const warning = options.allowMasked && outcome === 'pass' && maskedAttemptsIn(proxyLog, 0) > 0
-      ? `; but ${maskedAttemptsIn(proxyLog, 0)} upstream attempts raced and were retried by the proxy (accepted with --allow-masked): requests it does not retry would fail` : '';
-    return finish(outcome, reason + warning, decisive, trials, interval, decided ? { ...decided.look, failures: decided.failures } : null);
+    const maskedAll = evidenceOf(trials).masked;
+    const warning = options.allowMasked && outcome === 'pass' && maskedAll > 0
+      ? `; but ${maskedAll} upstream attempts raced and were retried by the proxy (accepted with --allow-masked): requests it does not retry would fail` : '';
+    return finish(outcome, reason + excluded + warning, decisive, trials, interval, decided ? { ...decided.look, failures: decided.failures } : null);
   } finally {
     await stopAll();
   }
-}
-
-/**
- * Attempts the proxy logged as failing on a reused upstream connection (nginx: the upstream
- * closed or reset it; HAProxy: a request it retried), less those the client saw as a 502 (nginx
- * logs the attempt behind each 502 too). What is left was retried and hidden from the client.
- * ("client prematurely closed connection" and connect errors are not counted: not the race.)
- */
-function maskedAttemptsIn(proxyLog: Partial<Record<ProxyLogReason, number>>, client502s: number): number {
-  const attempts = (proxyLog.prematurely_closed ?? 0) + (proxyLog.reset_by_peer ?? 0) + (proxyLog.broken_pipe ?? 0) + (proxyLog.retried ?? 0);
-  return Math.max(0, attempts - client502s);
 }
 
 /** Gaps (ms) every 0.5 ms across [from, to], on the 0.5 ms grid. */
