@@ -30,7 +30,7 @@ export interface BurstPlan {
   seed: number;
   responseTimeoutMs: number;
   /** Called after every burst with the running tally; true stops the run. */
-  afterBurst: (trials: readonly BurstTrial[]) => boolean;
+  afterBurst: (trials: readonly BurstTrial[]) => boolean | Promise<boolean>;
   /** Deadline (Date.now() ms) after which no burst starts. */
   deadline: number;
 }
@@ -57,7 +57,7 @@ export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]
         trials.push(trialOf(`b${burst}.${index}`, gapMs, lastAnswers[index]!, result));
         if (result.errorClass !== 'ok') failed = true;
       });
-      if (plan.afterBurst(trials)) return { trials, stoppedBy: 'decision' };
+      if (await plan.afterBurst(trials)) return { trials, stoppedBy: 'decision' };
       results.forEach((result, index) => { if (result.connectionDone) connections[index]!.close(); });
       // Closed client connections and lost upstream connections are replaced before the next aim.
       lastAnswers = failed || results.some((result) => result.connectionDone) ? await refill(connections, plan) : results.map((result) => result.endedAtNs);

@@ -109,6 +109,8 @@ export interface GateResult {
 }
 
 const PROBE_SAMPLES = 40;
+/** How long a burst's judgement waits for the proxy's log lines of that burst. */
+const LOG_CATCH_UP_MS = 20;
 /** Failures that are not the race beyond this share of the trials (and 5) stop the run undecided. */
 const DISTURBED_SHARE = 0.05;
 
@@ -287,7 +289,10 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       seed: options.seed,
       responseTimeoutMs: 10_000,
       deadline: started + options.maxSeconds * 1000,
-      afterBurst: (sofar) => {
+      afterBurst: async (sofar) => {
+        // The proxy writes its log line before its answer, but the harness may read the answer
+        // first: let the log catch up, so that a 502 is judged with the attempt behind it.
+        await new Promise((resolve) => setTimeout(resolve, LOG_CATCH_UP_MS));
         // A raced attempt the proxy retried is evidence of the race as good as a failure: the
         // same request as a POST, or through a proxy that does not retry, would have failed.
         const evidence = evidenceOf(sofar);
