@@ -33,6 +33,12 @@ export interface BurstPlan {
   afterBurst: (trials: readonly BurstTrial[]) => boolean | Promise<boolean>;
   /** Deadline (Date.now() ms) after which no burst starts. */
   deadline: number;
+  /** Prefix of the trial ids (a copy of the proxy: "c3."), so that ids stay unique across copies. */
+  idPrefix?: string;
+  /** Wait this long before the first refill: copies start spread over one idle period. */
+  startDelayMs?: number;
+  /** Checked before each burst: true ends the run (another copy decided it). */
+  stopped?: () => boolean;
 }
 
 export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]; stoppedBy: 'decision' | 'deadline' }> {
@@ -42,19 +48,23 @@ export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]
   const trials: BurstTrial[] = [];
   let order: number[] = [];
   let burst = 0;
+  const stopped = plan.stopped ?? (() => false);
   try {
+    if (plan.startDelayMs) await new Promise((resolve) => setTimeout(resolve, plan.startDelayMs));
+    if (stopped()) return { trials, stoppedBy: 'decision' };
     let lastAnswers = await refill(connections, plan);
-    while (Date.now() < plan.deadline) {
+    while (Date.now() < plan.deadline && !stopped()) {
       if (order.length === 0) order = shuffle([...plan.gapsMs], random);
       const gapMs = order.pop()!;
       // Aim from the latest answer of the previous burst: every cached connection is at least this idle.
       const startNs = lastAnswers.reduce((max, answer) => (answer > max ? answer : max), 0n);
       await scheduler.at(startNs + BigInt(Math.round(gapMs * 1e6)));
+      if (stopped()) return { trials, stoppedBy: 'decision' };
       const results = await Promise.all(connections.map((connection) => connection.send(plan.request, plan.responseTimeoutMs)));
       burst++;
       let failed = false;
       results.forEach((result, index) => {
-        trials.push(trialOf(`b${burst}.${index}`, gapMs, lastAnswers[index]!, result));
+        trials.push(trialOf(`${plan.idPrefix ?? ''}b${burst}.${index}`, gapMs, lastAnswers[index]!, result));
         if (result.errorClass !== 'ok') failed = true;
       });
       if (await plan.afterBurst(trials)) return { trials, stoppedBy: 'decision' };
@@ -62,7 +72,7 @@ export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]
       // Closed client connections and lost upstream connections are replaced before the next aim.
       lastAnswers = failed || results.some((result) => result.connectionDone) ? await refill(connections, plan) : results.map((result) => result.endedAtNs);
     }
-    return { trials, stoppedBy: 'deadline' };
+    return { trials, stoppedBy: stopped() ? 'decision' : 'deadline' };
   } finally {
     for (const connection of connections) connection.close();
   }

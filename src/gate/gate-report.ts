@@ -31,8 +31,9 @@ export function gateText(result: GateResult): string {
         (p.flavour === 'haproxy' ? ': HAProxy keeps them in its idle pool after the client\'s session ends' : ''));
   if (result.faults.length > 0) lines.push(`  faults    ${result.faults.join(', ')} (between the proxy and the upstream)`);
   const d = result.decisive;
-  lines.push(`  decisive  ${d.boundary === 'upstream' ? `the upstream's close: bursts at ${d.gapsMs[0]}..${d.gapsMs.at(-1)} ms idle`
-    : d.boundary === 'proxy' ? `the proxy's own close: bursts at ${d.gapsMs[0]}..${d.gapsMs.at(-1)} ms idle`
+  const through = p.copies > 1 ? `, through ${p.copies} copies of the proxy side by side` : '';
+  lines.push(`  decisive  ${d.boundary === 'upstream' ? `the upstream's close: bursts at ${d.gapsMs[0]}..${d.gapsMs.at(-1)} ms idle${through}`
+    : d.boundary === 'proxy' ? `the proxy's own close: bursts at ${d.gapsMs[0]}..${d.gapsMs.at(-1)} ms idle${through}`
       : d.boundary === 'order' ? 'the measured order of the two closes (not fired)' : 'no upstream keep-alive'}`);
   if (result.trials > 0) {
     const classes = Object.entries(result.errorClasses).map(([name, count]) => `${name} ${count}`).join(', ');

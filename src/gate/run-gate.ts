@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseFaultSpec, type Fault } from '../faults/fault.js';
-import type { ProxyLogReason } from '../history/records.js';
+import type { ProxyLogReason, ProxyLogRecord } from '../history/records.js';
 import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
 import type { RetryPolicy } from '../scenario/sweep-config.js';
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
@@ -70,7 +70,9 @@ export interface GateResult {
   reason: string;
   proxy: { flavour: 'nginx' | 'haproxy'; label: string; version: string; upstreamBlock: string; keepaliveTimeoutMs: number; keepaliveTimeoutFromConfig: boolean; keepaliveConnections: number | null; proxyNextUpstream: string | null; retrySetting: string | null;
     /** The proxy's idle close of upstream connections as measured (when it is at most --max-idle-wait), or null. */
-    keepaliveTimeoutMeasured: ProxyIdleClose | ProxyKeptIdle | null };
+    keepaliveTimeoutMeasured: ProxyIdleClose | ProxyKeptIdle | null;
+    /** Copies of the prepared config that fired side by side (each its own process and pool). */
+    copies: number };
   upstream: { label: string; probe: Omit<ProbeResult, 'closeTimesMs'> | null; closesIdle: boolean };
   decisive: { boundary: 'upstream' | 'proxy' | 'order' | 'none'; atMs: number | null; gapsMs: number[] };
   faults: string[];
@@ -109,6 +111,15 @@ export interface GateResult {
 }
 
 const PROBE_SAMPLES = 40;
+/** Copies of the prepared proxy config fire side by side for about this many trials a second. */
+const TARGET_TRIALS_PER_SECOND = 80;
+const MAX_COPIES = 16;
+
+/** How many copies of the proxy keep ~TARGET_TRIALS_PER_SECOND at this idle time: one burst each per idle period. */
+export function copiesFor(idleMs: number, burstSize: number): number {
+  return Math.max(1, Math.min(MAX_COPIES, Math.ceil((TARGET_TRIALS_PER_SECOND * idleMs) / 1000 / burstSize)));
+}
+
 /** How long a burst's judgement waits for the proxy's log lines of that burst. */
 const LOG_CATCH_UP_MS = 20;
 /** Failures that are not the race beyond this share of the trials (and 5) stop the run undecided. */
@@ -149,14 +160,15 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
   try {
     const pool = flavour === 'haproxy' ? options.backend : options.upstreamBlock;
     const binary = flavour === 'haproxy' ? options.haproxyBin : options.nginxBin;
-    const proxy = gateProxy({
+    const proxySettings = {
       proxy: flavour,
       ...(confPath ? { confPath } : {}),
       ...(pool ? { pool } : {}),
       ...(options.proxyTimeoutMs !== undefined ? { proxyTimeoutMs: options.proxyTimeoutMs } : {}),
       retry: options.retry ?? 'default',
       ...(binary ? { binary } : {}),
-    }, userConfText, prefix);
+    };
+    const proxy = gateProxy(proxySettings, userConfText, prefix);
     // The proxy config is checked before anything starts (with a stand-in upstream address):
     // a syntax error, a missing block or a busy port is one line, and nothing ran.
     const listenPort = await freePort();
@@ -205,11 +217,12 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     let clientGaveUp = false;
     const evidenceOf = (trials: readonly BurstTrial[]) => failureEvidence(trials, proxyLog, flavour, clientGaveUp);
     const proxyLogSamples: Partial<Record<ProxyLogReason, string>> = {};
-    const runningProxy = await proxy.start(conf, (record) => {
+    const onProxyRecord = (record: ProxyLogRecord) => {
       proxyLog[record.reason] = (proxyLog[record.reason] ?? 0) + 1;
       proxyLogSamples[record.reason] ??= record.message;
       if (/client prematurely closed connection/.test(record.message)) clientGaveUp = true;
-    }).catch((error: Error) => { throw new UsageError(`the proxy did not start: ${error.message}`); });
+    };
+    const runningProxy = await proxy.start(conf, onProxyRecord).catch((error: Error) => { throw new UsageError(`the proxy did not start: ${error.message}`); });
     stops.push(runningProxy.stop);
 
     // What the proxy does decides, where it was measured; else what its config says.
@@ -221,7 +234,7 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     const base = {
       proxy: { flavour, label: confPath ?? `${proxyName} rendered, ${idleSetting} ${configuredTimeoutMs} ms`, version: proxy.version, upstreamBlock: conf.upstreamBlock, keepaliveTimeoutMs: configuredTimeoutMs,
         keepaliveTimeoutFromConfig: conf.keepaliveTimeoutFromConfig, keepaliveConnections: conf.keepaliveConnections, proxyNextUpstream: conf.proxyNextUpstream,
-        retrySetting: conf.retrySetting, keepaliveTimeoutMeasured: proxyIdleClose },
+        retrySetting: conf.retrySetting, keepaliveTimeoutMeasured: proxyIdleClose, copies: 1 },
       upstream: { label: upstream.label, probe: probe && withoutSamples(probe), closesIdle: probe !== null },
       faults: options.faults,
       maxFailureRate: options.maxFailureRate,
@@ -273,53 +286,91 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
         ? finish('pass', `the proxy drops idle connections at ${proxyTimeoutMs} ms, before the upstream (${upstreamSays}), by ${Number.isFinite(marginMs) ? `${marginMs.toFixed(0)} ms` : 'more than the probe waited'} >= ${options.minMarginMs} ms; not fired (${whyNotFired})`, order, [], [0, 1])
         : finish('fail', `the upstream's earliest idle closes (p5 ${probe!.p5CloseMs.toFixed(1)} ms) come only ${marginMs.toFixed(0)} ms after the proxy's ${proxyTimeoutMs} ms: less than the ${options.minMarginMs} ms margin`, order, [], [0, 1]);
     }
-    say(`firing bursts of ${burstSize} at the ${decisive.boundary}'s close (${decisive.atMs!.toFixed(1)} ms idle); a pass needs ${base.trialsNeededToPass} trials at this limit`);
+    // Copies of the prepared config, each its own process and pool, fire side by side so that a
+    // long idle time still gives trials quickly: the user's proxy semantics stay exact (the same
+    // config), only more of it runs. A config with a fixed listen port runs once.
+    const copies = conf.listenFromConfig ? 1 : copiesFor(decisive.atMs!, burstSize);
+    const ports = [conf.listenPort];
+    for (let copy = 1; copy < copies; copy++) {
+      const copyPrefix = path.join(prefix, `copy-${copy}`);
+      fs.mkdirSync(copyPrefix);
+      const copyProxy = gateProxy(proxySettings, userConfText, copyPrefix);
+      const copyConf = copyProxy.prepare(upstreamAddress, await freePort(), burstSize);
+      const running = await copyProxy.start(copyConf, onProxyRecord).catch((error: Error) => { throw new UsageError(`a copy of the proxy did not start: ${error.message}`); });
+      stops.push(running.stop);
+      ports.push(copyConf.listenPort);
+    }
+    base.proxy.copies = copies;
+    say(`firing bursts of ${burstSize} at the ${decisive.boundary}'s close (${decisive.atMs!.toFixed(1)} ms idle) through ${copies} cop${copies === 1 ? 'y' : 'ies'} of the proxy; a pass needs ${base.trialsNeededToPass} trials at this limit`);
     // The design looks at exact trial counts: a look decides on the first N trials fired (the
-    // rest of that burst counts at the next look).
+    // rest counts at the next look). Trials of all copies join one tally in the order they end.
     let nextLook = 0;
     let outcome = 'undecided' as GateOutcome;
     let deciding: { look: Look; failures: number } | null = null;
     let maskedAt: { trials: number; masked: number } | null = null;
     let disturbedAt: { trials: number; other: Record<string, number> } | null = null;
-    const { trials } = await runBursts({
-      proxy: { host: '127.0.0.1', port: conf.listenPort },
-      request: buildRequest(options, `127.0.0.1:${conf.listenPort}`),
+    const trials: BurstTrial[] = [];
+    const seenOfCopy = ports.map(() => 0);
+    let done = false;
+    let announce!: () => void;
+    const decision = new Promise<void>((resolve) => { announce = resolve; });
+    const judge = (sofar: readonly BurstTrial[]): boolean => {
+      // A raced attempt the proxy retried is evidence of the race as good as a failure: the
+      // same request as a POST, or through a proxy that does not retry, would have failed.
+      const evidence = evidenceOf(sofar);
+      if (evidence.masked > 0 && !options.allowMasked) {
+        maskedAt = { trials: sofar.length, masked: evidence.masked };
+        outcome = 'fail';
+        return true;
+      }
+      // Failures that are not the race do not decide, but too many of them leave the run
+      // unable to say anything: its requests are failing for another reason.
+      if (otherCount(evidence.other) > Math.max(5, DISTURBED_SHARE * sofar.length)) {
+        disturbedAt = { trials: sofar.length, other: evidence.other };
+        return true;
+      }
+      while (nextLook < design.looks.length && sofar.length >= design.looks[nextLook]!.trials) {
+        const look = design.looks[nextLook++]!;
+        // Only the race decides: failures with another cause are shown apart.
+        const failures = evidenceOf(sofar.slice(0, look.trials)).race;
+        deciding = { look, failures };
+        outcome = decideAt(design, { trials: look.trials, failures }).outcome;
+        say(`look ${nextLook} of ${design.looks.length}: ${failures} of ${look.trials} failed by the race (pass at <= ${look.passAtMost}, fail at >= ${look.failAtLeast}): ${outcome}`);
+        if (outcome !== 'undecided') return true;
+      }
+      // Past the last look the design has spent its error: more trials cannot decide.
+      return nextLook >= design.looks.length;
+    };
+    const runs = ports.map((port, copy) => runBursts({
+      proxy: { host: '127.0.0.1', port },
+      request: buildRequest(options, `127.0.0.1:${port}`),
       burstSize,
       gapsMs: decisive.gapsMs,
-      seed: options.seed,
+      seed: options.seed + copy,
       responseTimeoutMs: 10_000,
       deadline: started + options.maxSeconds * 1000,
+      idPrefix: copies > 1 ? `c${copy}.` : '',
+      // Spread over one idle period, so that the copies' bursts do not coincide.
+      startDelayMs: (copy * decisive.atMs!) / copies,
+      stopped: () => done,
       afterBurst: async (sofar) => {
+        if (done) return true;
+        trials.push(...sofar.slice(seenOfCopy[copy]));
+        seenOfCopy[copy] = sofar.length;
         // The proxy writes its log line before its answer, but the harness may read the answer
         // first: let the log catch up, so that a 502 is judged with the attempt behind it.
         await new Promise((resolve) => setTimeout(resolve, LOG_CATCH_UP_MS));
-        // A raced attempt the proxy retried is evidence of the race as good as a failure: the
-        // same request as a POST, or through a proxy that does not retry, would have failed.
-        const evidence = evidenceOf(sofar);
-        if (evidence.masked > 0 && !options.allowMasked) {
-          maskedAt = { trials: sofar.length, masked: evidence.masked };
-          outcome = 'fail';
-          return true;
+        if (done) return true;
+        if (judge(trials)) {
+          done = true;
+          announce();
         }
-        // Failures that are not the race do not decide, but too many of them leave the run
-        // unable to say anything: its requests are failing for another reason.
-        if (otherCount(evidence.other) > Math.max(5, DISTURBED_SHARE * sofar.length)) {
-          disturbedAt = { trials: sofar.length, other: evidence.other };
-          return true;
-        }
-        while (nextLook < design.looks.length && sofar.length >= design.looks[nextLook]!.trials) {
-          const look = design.looks[nextLook++]!;
-          // Only the race decides: failures with another cause are shown apart.
-          const failures = evidenceOf(sofar.slice(0, look.trials)).race;
-          deciding = { look, failures };
-          outcome = decideAt(design, { trials: look.trials, failures }).outcome;
-          say(`look ${nextLook} of ${design.looks.length}: ${failures} of ${look.trials} failed by the race (pass at <= ${look.passAtMost}, fail at >= ${look.failAtLeast}): ${outcome}`);
-          if (outcome !== 'undecided') return true;
-        }
-        // Past the last look the design has spent its error: more trials cannot decide.
-        return nextLook >= design.looks.length;
+        return done;
       },
-    });
+    }));
+    // The verdict does not wait for copies asleep until their next burst: they see `done` and end.
+    await Promise.race([Promise.all(runs), decision]);
+    done = true;
     const failures = trials.filter((trial) => trial.errorClass !== 'ok').length;
     const limit = `${(options.maxFailureRate * 100).toFixed(2)}%`;
     const decided = deciding as { look: Look; failures: number } | null;

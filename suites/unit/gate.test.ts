@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recommendFix } from '../../src/gate/gate-decision.js';
+import { copiesFor } from '../../src/gate/run-gate.js';
 import { parseNginxTime, prepareUserNginxConf } from '../../src/gate/user-nginx-conf.js';
 import { gapsAround } from '../../src/gate/run-gate.js';
 
@@ -66,6 +67,15 @@ describe('a user\'s nginx config, prepared', () => {
     expect(parseNginxTime('1m30s')).toBe(90_000);
     expect(parseNginxTime('500ms')).toBe(500);
     expect(() => parseNginxTime('soon')).toThrow();
+  });
+});
+
+describe('copies of the proxy', () => {
+  it('keep about 80 trials/s at the decisive idle time, one burst per copy per idle period, 1 to 16', () => {
+    expect(copiesFor(200, 32)).toBe(1);
+    expect(copiesFor(1500, 32)).toBe(4);
+    expect(copiesFor(6010, 32)).toBe(16);
+    expect(copiesFor(2000, 16)).toBe(10);
   });
 });
 
