@@ -134,13 +134,8 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
   const flavour = options.proxy ?? 'nginx';
   const confPath = flavour === 'haproxy' ? options.haproxyConf : options.nginxConf;
   const confFlag = flavour === 'haproxy' ? '--haproxy-conf' : '--nginx-conf';
-  const faults: Fault[] = options.faults.map((spec) => {
-    try {
-      return parseFaultSpec(spec);
-    } catch (error) {
-      throw new UsageError(`--fault: ${(error as Error).message}`);
-    }
-  });
+  // Validated with the rest of the input (gate-input.ts); here only turned into faults.
+  const faults: Fault[] = options.faults.map((spec) => parseFaultSpec(spec));
   let userConfText: string | null = null;
   if (confPath) {
     try {
@@ -372,12 +367,12 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     await Promise.race([Promise.all(runs), decision]);
     done = true;
     const failures = trials.filter((trial) => trial.errorClass !== 'ok').length;
+    const final = evidenceOf(trials);
     const limit = `${(options.maxFailureRate * 100).toFixed(2)}%`;
     const decided = deciding as { look: Look; failures: number } | null;
     const interval: [number, number] = decided ? exactBounds(decided.failures, decided.look.trials, 1 - options.confidence) : [0, 1];
     const tally = decided ? `${decided.failures} of the first ${decided.look.trials} requests at the ${decisive.boundary}'s idle close failed by the race` : '';
-    const otherNow = evidenceOf(trials).other;
-    const excluded = otherCount(otherNow) > 0 ? `; not the race, and not counted: ${describeOther(otherNow)}` : '';
+    const excluded = otherCount(final.other) > 0 ? `; not the race, and not counted: ${describeOther(final.other)}` : '';
     const disturbed = disturbedAt as { trials: number; other: Record<string, number> } | null;
     if (disturbed) {
       return finish('undecided', `${otherCount(disturbed.other)} of the first ${disturbed.trials} requests failed for reasons that are not the keep-alive race (${describeOther(disturbed.other)}): ` +
@@ -396,9 +391,8 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
         : nextLook >= design.looks.length
           ? `undecided after ${design.looks.at(-1)!.trials} trials: ${decided!.failures} failed, too many to pass at ${limit} and too few to fail; raise --max-failure-rate or look at the failures`
           : `undecided within ${options.maxSeconds} s: ${failures} of ${trials.length} failed; a pass at ${limit} needs ${base.trialsNeededToPass} trials: raise --max-seconds or --max-failure-rate`;
-    const maskedAll = evidenceOf(trials).masked;
-    const warning = options.allowMasked && outcome === 'pass' && maskedAll > 0
-      ? `; but ${maskedAll} upstream attempts raced and were retried by the proxy (accepted with --allow-masked): requests it does not retry would fail` : '';
+    const warning = options.allowMasked && outcome === 'pass' && final.masked > 0
+      ? `; but ${final.masked} upstream attempts raced and were retried by the proxy (accepted with --allow-masked): requests it does not retry would fail` : '';
     return finish(outcome, reason + excluded + warning, decisive, trials, interval, decided ? { ...decided.look, failures: decided.failures } : null);
   } finally {
     await stopAll();

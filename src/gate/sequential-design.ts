@@ -16,6 +16,7 @@
 // simulation in suites/unit/sequential-design.test.ts).
 
 import { binomialPmf, NEGLIGIBLE } from '../util/stats.js';
+import type { GateOutcome } from './gate-decision.js';
 
 export interface Look {
   /** The trial count at which this look happens. */
@@ -37,7 +38,8 @@ export interface SequentialDesign {
   trialsToPass: number;
 }
 
-export type SequentialOutcome = 'pass' | 'fail' | 'undecided';
+/** A look's outcome: the gate's own words for it. */
+export type SequentialOutcome = GateOutcome;
 
 const spendPass = (t: number) => Math.min(1, t) ** 3;
 const spendFail = (t: number) => Math.sqrt(Math.min(1, t));
