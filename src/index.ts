@@ -17,7 +17,8 @@
  */
 export { sweep, findCell, gate, soak, GATE_DEFAULTS, type SweepOptions, type SweepResult, type GateInput, type SoakResult } from './api.js';
 export type { SoakAnalysis, SoakCellAnalysis } from './soak/soak-analysis.js';
-export type { GateOptions, GateResult } from './gate/run-gate.js';
+export type { GateOptions } from './gate/run-gate.js';
+export type { GateResult } from './gate/gate-result.js';
 export { recommendFix, type Fix } from './gate/gate-decision.js';
 export { analyzeHistory, analyzeCell, type CellAnalysis, type RunAnalysis } from './analysis/analyze-history.js';
 export { binTrials, windowEdges, poolBins, BIN_MS, type GapBin, type WindowEdges, type PooledRate } from './analysis/bins.js';

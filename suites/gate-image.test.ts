@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GenericContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { GateResult } from '../src/gate/run-gate.js';
+import type { GateResult } from '../src/gate/gate-result.js';
 import { configuredImages } from '../src/runtime/containers/images.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));

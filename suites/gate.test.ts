@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GateResult } from '../src/gate/run-gate.js';
+import type { GateResult } from '../src/gate/gate-result.js';
 import type { ProxyIdleClose } from '../src/gate/proxy-idle-probe.js';
 import { gate as gateCall } from '../src/index.js';
 import { freePort } from '../src/util/ports.js';
@@ -56,9 +56,16 @@ http {
   return file;
 }
 
+let runs = 0;
+/** The CLI's gate, each run with its own run directory under the suite's temp dir. */
 function gate(args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, 'gate', ...args], { encoding: 'utf8', timeout: 170_000, env: { ...process.env, TMPDIR: tmp } });
-  return { ...result, json: () => JSON.parse(result.stdout) as GateResult };
+  const out = path.join(tmp, `run-${++runs}`);
+  const result = spawnSync(process.execPath, [CLI, 'gate', ...args, '--out', out], { encoding: 'utf8', timeout: 170_000, env: { ...process.env, TMPDIR: tmp } });
+  return { ...result, out, json: () => JSON.parse(result.stdout) as GateResult };
+}
+
+function cli(args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
 
 /** Nothing the gate started may outlive it: no process naming its temp prefix or the marker. */
@@ -80,6 +87,33 @@ describe('gate on a non-Node upstream (Python http.server)', () => {
     expect(verdict.decisionInterval[0]).toBeGreaterThan(0.001);
     expect(verdict.fix!.text).toMatch(/keeps them 60 s: set server\.keepAliveTimeout >= 61 s/);
     expect(fs.readFileSync(junit, 'utf8')).toMatch(/<failure message="[^"]*requests at the upstream's idle close failed/);
+
+    // The run directory: every trial in trials.jsonl, the verdict in summary.json, and reports
+    // that `report DIR` rebuilds from the history alone.
+    expect(verdict.runDir).toBe(result.out);
+    const history = fs.readFileSync(path.join(result.out, 'trials.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { type: string; trial?: string | null });
+    expect(history.filter((record) => record.type === 'trial')).toHaveLength(verdict.trials);
+    expect(history.filter((record) => record.type === 'gate-verdict')).toHaveLength(1);
+    // The proxy's log lines name their trial (the request carries its id), so explain can join them.
+    expect(history.filter((record) => record.type === 'proxy-log' && record.trial).length).toBeGreaterThan(0);
+    const summary = fs.readFileSync(path.join(result.out, 'summary.json'), 'utf8');
+    expect(JSON.parse(summary)).toEqual(verdict);
+    const html = fs.readFileSync(path.join(result.out, 'report.html'), 'utf8');
+    for (const name of ['summary.json', 'report.md', 'report.html']) fs.rmSync(path.join(result.out, name));
+    const rebuilt = cli(['report', result.out]);
+    expect(rebuilt.status, rebuilt.stderr).toBe(0);
+    expect(rebuilt.stdout).toContain('gate: FAIL (unsafe)');
+    expect(fs.readFileSync(path.join(result.out, 'summary.json'), 'utf8')).toBe(summary);
+    expect(fs.readFileSync(path.join(result.out, 'report.html'), 'utf8')).toBe(html);
+    expect(html).toMatch(/<section class="gate-verdict fail"><h2>FAIL \(unsafe\)<\/h2>/);
+    expect(html).toContain('data-chart="Failure rate against the idle gap, at the decisive close"');
+    expect(html).toMatch(/<svg[^>]*>/);
+    expect(fs.readFileSync(path.join(result.out, 'report.md'), 'utf8')).toMatch(/^# keepalive-lab gate: FAIL \(unsafe\)\n/);
+    const explained = cli(['explain', result.out]);
+    expect(explained.status, explained.stderr).toBe(0);
+    expect(explained.stdout).toMatch(/^trial (c\d+\.)?b\d+\.\d+ \(cell gate, lane \d+\): 502/);
+    expect(explained.stdout).toMatch(/proxy +error: (prematurely_closed|reset_by_peer)/);
+    expect(explained.stdout).toContain('the upstream recorded no events');
   });
 
   it('the same through a fault (--fault latency:upstream:5ms, the embedded Toxiproxy between them): still fails, the fault on record', () => {
@@ -300,6 +334,7 @@ describe('gate: bad input is one line, exit 2, nothing left running', () => {
       expect(lines[0]).toMatch(message);
       expect(leftovers(marker)).toEqual([]);
       expect(fs.readdirSync(tmp).filter((name) => name.startsWith('keepalive-lab-'))).toEqual([]);
+      expect(fs.existsSync(result.out), 'no run directory for bad input').toBe(false);
     });
   }
 });

@@ -15,7 +15,7 @@ export function explainCommand(): Command {
     .option('--trial <id>', 'trial id (default: the first failed trial)')
     .action((dir: string, flags: { trial?: string }) => {
       const file = path.join(dir, HISTORY_FILE);
-      if (!fs.existsSync(file)) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep`);
+      if (!fs.existsSync(file)) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep or a gate`);
       const history = readHistoryFile(file);
       const id = flags.trial ?? history.find((r): r is TrialRecord => r.type === 'trial' && r.errorClass !== 'ok')?.id;
       if (!id) throw new UsageError(`${dir}: no failed trial to explain; name one with --trial ID`);

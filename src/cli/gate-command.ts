@@ -1,5 +1,6 @@
 // `keepalive-lab gate`: a deploy gate on the user's own proxy config and upstream. Exit 0 pass,
 // 1 fail (unsafe, or undecided within the time budget), 2 bad input.
+import path from 'node:path';
 import { Command } from 'commander';
 import { GATE_DEFAULTS, parseGateInput, type GateInputFields } from '../gate/gate-input.js';
 import { gateJson, gateText, writeGateJunit } from '../gate/gate-report.js';
@@ -36,6 +37,8 @@ interface GateFlags {
   allowMasked?: boolean;
   junit?: string;
   json?: boolean;
+  out?: string;
+  record?: boolean;
 }
 
 export function gateCommand(): Command {
@@ -67,6 +70,8 @@ export function gateCommand(): Command {
     .option('--haproxy-bin <path>', 'haproxy binary (default: haproxy on PATH, or KEEPALIVE_LAB_HAPROXY_BIN)')
     .option('--seed <n>', 'seed of the burst order', String(GATE_DEFAULTS.seed))
     .option('--allow-masked', 'pass a race the proxy hid by retrying (with a warning) instead of failing on it')
+    .option('--out <dir>', 'run directory for trials.jsonl, summary.json, report.md, report.html (default runs/gate-<time>)')
+    .option('--no-record', 'write no run directory')
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--json', 'print the result as JSON')
     .action(async (flags: GateFlags) => {
@@ -96,7 +101,10 @@ export function gateOptionsFromFlags(flags: GateFlags): Omit<GateOptions, 'onPro
     maxFailureRate: flags.maxFailureRate, confidence: flags.confidence, faults: flags.fault, burstSize: flags.burst,
     maxSeconds: flags.maxSeconds, maxIdleWaitMs: flags.maxIdleWait, minMarginMs: flags.minMargin,
     nginxBin: flags.nginxBin, haproxyBin: flags.haproxyBin, seed: flags.seed, allowMasked: flags.allowMasked,
+    // Like a sweep, a run keeps its history by default, in a directory named by its start.
+    out: flags.record === false ? undefined : flags.out ?? path.join('runs', `gate-${new Date().toISOString().replace(/[:.]/g, '-')}`),
   };
+  if (flags.record === false && flags.out) throw new UsageError('--out and --no-record disagree: give one');
   // Unset flags stay out, so that the schema's defaults apply.
   for (const key of Object.keys(input) as (keyof GateInputFields)[]) if (input[key] === undefined) delete input[key];
   return parseGateInput(input, 'flags');

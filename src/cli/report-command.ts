@@ -2,16 +2,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { isGateHistory } from '../gate/gate-history.js';
+import { gateText } from '../gate/gate-report.js';
+import { writeGateOutputs } from '../gate/gate-run-report.js';
+import { readHistoryFile } from '../history/history-file.js';
 import { summaryTable } from '../report/summary-table.js';
 import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { UsageError } from '../util/errors.js';
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description(`rebuild summary.json, summary.csv, report.md and report.html of a run from its ${HISTORY_FILE}`)
+    .description(`rebuild the summary and reports of a run (a sweep's or a gate's) from its ${HISTORY_FILE}`)
     .argument('<dir>', 'run directory')
     .action(async (dir: string) => {
-      if (!fs.existsSync(path.join(dir, HISTORY_FILE))) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep`);
+      const file = path.join(dir, HISTORY_FILE);
+      if (!fs.existsSync(file)) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep or a gate`);
+      if (isGateHistory(readHistoryFile<{ type: string }>(file))) {
+        const gate = await writeGateOutputs(dir);
+        process.stdout.write(`${gate.result ? gateText(gate.result) : `no verdict: the run ended after ${gate.trials.length} trials`}\nWrote ${dir}/{summary.json,report.md,report.html}\n`);
+        return;
+      }
       const analysis = await writeRunOutputs(dir);
       process.stdout.write(`${summaryTable(analysis.cells)}\n`);
     });

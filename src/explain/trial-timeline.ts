@@ -15,8 +15,10 @@ export interface TrialTimeline {
   trial: TrialRecord;
   cell: CellRecord | undefined;
   events: TimelineEvent[];
-  /** Did the upstream see this request at all? */
+  /** Did the upstream see this request at all? (Only known where it records its events.) */
   reachedUpstream: boolean;
+  /** Whether the history holds the upstream's own events (the gate's user upstream records none). */
+  upstreamRecorded: boolean;
   /** The upstream's connection the previous answer went out on, when it could be matched. */
   connection: number | null;
 }
@@ -41,7 +43,9 @@ export function trialTimeline(history: readonly HistoryRecord[], trialId: string
   const at = (t: number) => Math.round((t - origin) * 1000) / 1000;
   const events: TimelineEvent[] = [];
   const connection = previous?.conn ?? null;
-  events.push({ atMs: 0, who: 'upstream', what: previous ? `answer to ${previous.trial ?? 'a priming request'} left on connection ${previous.conn}; the connection is idle from here` : 'previous answer left (by its send stamp); the connection is idle from here' });
+  events.push(trial.gapClock === 'client'
+    ? { atMs: 0, who: 'client', what: 'previous answer on this connection received; the connection is idle from here (as the client reads it)' }
+    : { atMs: 0, who: 'upstream', what: previous ? `answer to ${previous.trial ?? 'a priming request'} left on connection ${previous.conn}; the connection is idle from here` : 'previous answer left (by its send stamp); the connection is idle from here' });
   if (connection !== null) {
     // Connection numbers restart with each upstream process (one per topology), so the close
     // is the first one of this number after the previous answer left.
@@ -57,7 +61,7 @@ export function trialTimeline(history: readonly HistoryRecord[], trialId: string
   }
   events.push({ atMs: at(trial.endedAt), who: 'client', what: trial.status !== null ? `status ${trial.status} (${trial.errorClass})` : `no answer (${trial.errorClass})` });
   events.sort((a, b) => a.atMs - b.atMs);
-  return { trial, cell, events, reachedUpstream: requests.length > 0, connection };
+  return { trial, cell, events, reachedUpstream: requests.length > 0, upstreamRecorded: upstream.length > 0, connection };
 }
 
 /** The first `count` failed trials of a cell, as formatted timelines: the reports' samples. */
@@ -76,7 +80,8 @@ export function formatTimeline(timeline: TrialTimeline): string {
   const stamp = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(3)}`;
   const width = Math.max(...timeline.events.map((e) => stamp(e.atMs).length));
   for (const event of timeline.events) lines.push(`  ${stamp(event.atMs).padStart(width)} ms  ${event.who.padEnd(8)} ${event.what}`);
-  lines.push(timeline.reachedUpstream ? '  the request reached the upstream' : '  the request never reached the upstream');
+  lines.push(!timeline.upstreamRecorded ? '  (the upstream recorded no events: whether the request reached it is not known)'
+    : timeline.reachedUpstream ? '  the request reached the upstream' : '  the request never reached the upstream');
   return lines.join('\n');
 }
 

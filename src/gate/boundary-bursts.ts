@@ -12,18 +12,24 @@ import { PreciseScheduler } from '../workload/precise-scheduler.js';
 
 export interface BurstTrial {
   id: string;
+  /** Which client connection sent it (numbered across the copies of the proxy). */
+  lane: number;
   /** Aimed idle gap (ms) and the one measured on this client connection (from its previous answer). */
   intendedGapMs: number;
   gapMs: number;
   status: number | null;
   errorClass: ErrorClass;
+  /** Monotonic ms of the request's write and of its answer's end (or the failure). */
   sentAtMs: number;
+  endedAtMs: number;
 }
 
 export interface BurstPlan {
   proxy: Endpoint;
-  /** The raw request, written as is (one per exchange). */
-  request: string;
+  /** The raw request of an exchange, by its id (the trial's, or `prime` for a refill). */
+  request: (id: string) => string;
+  /** Number of this run's first lane (copies of the proxy number their lanes apart). */
+  firstLane?: number;
   burstSize: number;
   /** Idle gaps (ms) to aim at, cycled in a seeded order. */
   gapsMs: number[];
@@ -58,13 +64,16 @@ export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]
       const gapMs = order.pop()!;
       // Aim from the latest answer of the previous burst: every cached connection is at least this idle.
       const startNs = lastAnswers.reduce((max, answer) => (answer > max ? answer : max), 0n);
+      // Each request carries its trial's id, so that the proxy's log lines name the trial they are about.
+      burst++;
+      const ids = connections.map((_, index) => `${plan.idPrefix ?? ''}b${burst}.${index}`);
+      const requests = ids.map((id) => plan.request(id));
       await scheduler.at(startNs + BigInt(Math.round(gapMs * 1e6)));
       if (stopped()) return { trials, stoppedBy: 'decision' };
-      const results = await Promise.all(connections.map((connection) => connection.send(plan.request, plan.responseTimeoutMs)));
-      burst++;
+      const results = await Promise.all(connections.map((connection, index) => connection.send(requests[index]!, plan.responseTimeoutMs)));
       let failed = false;
       results.forEach((result, index) => {
-        trials.push(trialOf(`${plan.idPrefix ?? ''}b${burst}.${index}`, gapMs, lastAnswers[index]!, result));
+        trials.push(trialOf(ids[index]!, (plan.firstLane ?? 0) + index, gapMs, lastAnswers[index]!, result));
         if (result.errorClass !== 'ok') failed = true;
       });
       if (await plan.afterBurst(trials)) return { trials, stoppedBy: 'decision' };
@@ -78,14 +87,16 @@ export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]
   }
 }
 
-function trialOf(id: string, intendedGapMs: number, previousAnswerNs: bigint, result: ExchangeResult): BurstTrial {
+function trialOf(id: string, lane: number, intendedGapMs: number, previousAnswerNs: bigint, result: ExchangeResult): BurstTrial {
   return {
     id,
+    lane,
     intendedGapMs,
     gapMs: Math.round(Number(result.sentAtNs - previousAnswerNs) / 1e3) / 1e3,
     status: result.status,
     errorClass: result.errorClass,
     sentAtMs: Number(result.sentAtNs) / 1e6,
+    endedAtMs: Number(result.endedAtNs) / 1e6,
   };
 }
 
@@ -93,7 +104,7 @@ function trialOf(id: string, intendedGapMs: number, previousAnswerNs: bigint, re
 async function refill(connections: HttpConnection[], plan: BurstPlan): Promise<bigint[]> {
   for (let attempt = 1; ; attempt++) {
     await Promise.all(connections.map(async (connection) => { if (!connection.isOpen) await connection.connect(); }));
-    const results = await Promise.all(connections.map((connection) => connection.send(plan.request, plan.responseTimeoutMs)));
+    const results = await Promise.all(connections.map((connection) => connection.send(plan.request(`${plan.idPrefix ?? ''}prime`), plan.responseTimeoutMs)));
     results.forEach((result, index) => { if (result.connectionDone) connections[index]!.close(); });
     // Any answer on a connection that stays open primes it: an application's own error (a 503
     // now and then) is an answer too, and the trials count it apart from the race.

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseFaultSpec } from '../faults/fault.js';
 import { durationMs, RETRY_POLICIES_OF } from '../scenario/sweep-config.js';
 import { UsageError } from '../util/errors.js';
+import { checkGateRunDir } from './gate-history.js';
 import type { GateOptions } from './run-gate.js';
 
 export const GATE_DEFAULTS = {
@@ -53,6 +54,7 @@ const gateInputSchema = z.strictObject({
   haproxyBin: z.string().min(1, 'needs a path').optional(),
   seed: numeric.pipe(z.number().int('must be a whole number').nonnegative('must not be negative')).default(GATE_DEFAULTS.seed),
   allowMasked: z.boolean().default(false),
+  out: z.string().min(1, 'needs a directory').optional(),
 });
 
 /** What a library call may pass: the schema's input, each setting optional where it has a default. */
@@ -66,7 +68,7 @@ export const GATE_FLAGS: Record<Field, string> = {
   upstreamPort: '--upstream-port', upstreamEnv: '--upstream-env', healthPath: '--health-path', method: '--method', body: '--body',
   maxFailureRate: '--max-failure-rate', confidence: '--confidence', faults: '--fault', burstSize: '--burst', maxSeconds: '--max-seconds',
   maxIdleWaitMs: '--max-idle-wait', minMarginMs: '--min-margin', nginxBin: '--nginx-bin', haproxyBin: '--haproxy-bin', seed: '--seed',
-  allowMasked: '--allow-masked',
+  allowMasked: '--allow-masked', out: '--out',
 };
 
 export type Naming = 'flags' | 'fields';
@@ -112,5 +114,6 @@ export function parseGateInput(input: unknown, naming: Naming): Omit<GateOptions
       fail(`${name('faults')}: ${(error as Error).message}`);
     }
   }
+  if (options.out) checkGateRunDir(options.out, name('out'));
   return { ...options, retry: options.retry as GateOptions['retry'] };
 }

@@ -2,7 +2,7 @@
 // JUnit file for CI systems that collect test reports.
 import junitModule, { type Builder } from 'junit-report-builder';
 import { describeOther } from './failure-evidence.js';
-import type { GateResult } from './run-gate.js';
+import type { GateResult } from './gate-result.js';
 
 // The package is CommonJS (module.exports = builder) while its types declare an ES default:
 // under NodeNext the default import is the builder at run time, typed as the module.
@@ -10,10 +10,14 @@ const junit = junitModule as unknown as Builder;
 
 const pct = (rate: number, digits = 2) => `${(rate * 100).toFixed(digits)}%`;
 
+/** PASS (safe), FAIL (unsafe), FAIL (masked) or FAIL (undecided). */
+export function verdictLabel(result: GateResult): string {
+  return result.outcome === 'pass' ? 'PASS (safe)' : result.failureKind === 'masked' ? 'FAIL (masked)' : result.outcome === 'fail' ? 'FAIL (unsafe)' : 'FAIL (undecided)';
+}
+
 export function gateText(result: GateResult): string {
   const probe = result.upstream.probe;
-  const verdict = result.outcome === 'pass' ? 'PASS (safe)' : result.failureKind === 'masked' ? 'FAIL (masked)' : result.outcome === 'fail' ? 'FAIL (unsafe)' : 'FAIL (undecided)';
-  const lines = [`gate: ${verdict}: ${result.reason}`];
+  const lines = [`gate: ${verdictLabel(result)}: ${result.reason}`];
   lines.push(`  upstream  ${result.upstream.label}: ${probe
     ? `closes idle connections at ${probe.medianCloseMs.toFixed(1)} ms (probe of ${probe.samples}, p5 ${probe.p5CloseMs.toFixed(1)}, p95 ${probe.p95CloseMs.toFixed(1)}; Keep-Alive: ${probe.advertisedKeepAlive ?? 'none'})`
     : 'kept idle connections open for as long as the probe waited'}`);
@@ -52,6 +56,7 @@ export function gateText(result: GateResult): string {
   }
   if (result.fix) lines.push(`  fix       ${result.fix.text}`);
   lines.push(`  took      ${result.seconds.toFixed(1)} s`);
+  if (result.runDir) lines.push(`  run       ${result.runDir} (trials.jsonl, report.md, report.html; keepalive-lab explain ${result.runDir} for a failed trial)`);
   return lines.join('\n');
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseFaultSpec, type Fault } from '../faults/fault.js';
 import type { ProxyLogReason, ProxyLogRecord } from '../history/records.js';
 import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
+import type { BoundaryKind } from '../scenario/cells.js';
 import type { RetryPolicy } from '../scenario/sweep-config.js';
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
 import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
@@ -22,6 +23,9 @@ import { describeOther, failureEvidence, otherCount } from './failure-evidence.j
 import { gateProxy } from './gate-proxy.js';
 import { decideAt, sequentialDesign, type Look } from './sequential-design.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
+import { gateTrialRecord, openGateHistory } from './gate-history.js';
+import type { GateResult } from './gate-result.js';
+import { writeGateOutputs } from './gate-run-report.js';
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
 import { checkUpstreamImage, startUpstreamImage } from './user-upstream-image.js';
 
@@ -61,53 +65,9 @@ export interface GateOptions {
   seed: number;
   /** Count a race the proxy hid by retrying as a pass (with a warning) instead of a fail. */
   allowMasked?: boolean;
+  /** The run directory (trials.jsonl, summary.json, report.md, report.html); unset: none. */
+  out?: string;
   onProgress?: (line: string) => void;
-}
-
-export interface GateResult {
-  outcome: GateOutcome;
-  /** One line: why. */
-  reason: string;
-  proxy: { flavour: 'nginx' | 'haproxy'; label: string; version: string; upstreamBlock: string; keepaliveTimeoutMs: number; keepaliveTimeoutFromConfig: boolean; keepaliveConnections: number | null; proxyNextUpstream: string | null; retrySetting: string | null;
-    /** The proxy's idle close of upstream connections as measured (when it is at most --max-idle-wait), or null. */
-    keepaliveTimeoutMeasured: ProxyIdleClose | ProxyKeptIdle | null;
-    /** Copies of the prepared config that fired side by side (each its own process and pool). */
-    copies: number };
-  upstream: { label: string; probe: Omit<ProbeResult, 'closeTimesMs'> | null; closesIdle: boolean };
-  decisive: { boundary: 'upstream' | 'proxy' | 'order' | 'none'; atMs: number | null; gapsMs: number[] };
-  faults: string[];
-  trials: number;
-  failures: number;
-  status502: number;
-  errorClasses: Record<string, number>;
-  /**
-   * Upstream attempts that raced and that the proxy retried, so that the client saw no failure
-   * (the proxy's log of failed attempts on reused connections, less the client's own 502s).
-   */
-  maskedAttempts: number;
-  /** Failures the evidence ties to the race (they decide), and the others by cause (they do not). */
-  raceFailures: number;
-  otherFailures: Record<string, number>;
-  /** Why the run failed: failures the client saw, a race the proxy hid, or no decision. */
-  failureKind: 'client' | 'masked' | 'undecided' | null;
-  failureRate: number;
-  /**
-   * Exact one-sided bounds on the rate at the deciding look (each at error 1 - confidence;
-   * the sequential design keeps the run's own errors within that), and the plain 95% interval.
-   */
-  decisionInterval: [number, number];
-  failureRateCi95: [number, number];
-  proxyLog: Partial<Record<ProxyLogReason, number>>;
-  /** One error-log message per reason, as nginx wrote it. */
-  proxyLogSamples: Partial<Record<ProxyLogReason, string>>;
-  maxFailureRate: number;
-  confidence: number;
-  /** The fewest failure-free trials a pass needs (the sequential design's first look that can pass). */
-  trialsNeededToPass: number;
-  /** The look that decided (trials, and the failures that pass or fail there), or null. */
-  decidingLook: (Look & { failures: number }) | null;
-  fix: Fix | null;
-  seconds: number;
 }
 
 const PROBE_SAMPLES = 40;
@@ -126,7 +86,15 @@ const LOG_CATCH_UP_MS = 20;
 const DISTURBED_SHARE = 0.05;
 
 export async function runGate(options: GateOptions): Promise<GateResult> {
+  const result = await measureGate(options);
+  // The reports come from the history alone, as `keepalive-lab report DIR` rebuilds them.
+  if (result.runDir) await writeGateOutputs(result.runDir);
+  return result;
+}
+
+async function measureGate(options: GateOptions): Promise<GateResult> {
   const started = Date.now();
+  const monotonicAtStart = Number(process.hrtime.bigint()) / 1e6;
   const say = options.onProgress ?? (() => {});
   // When to look and what decides, from the limit and confidence alone (before anything starts).
   const design = sequentialDesign(options.maxFailureRate, options.confidence);
@@ -176,8 +144,18 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       : options.upstreamImage ? await startUpstreamImage(options.upstreamImage, options.upstreamPort!, options.upstreamEnv ?? {})
         : await upstreamAtUrl(options.upstreamUrl!);
     stops.push(upstream.stop);
-    const request = buildRequest(options, `${upstream.endpoint.host}:${upstream.endpoint.port}`);
-    await healthCheck(upstream, request, options);
+    // Requests carry their trial's id in the query (t=ID), so that the proxy's log lines name the
+    // trial; an application that refuses an unknown query parameter gets the plain path instead.
+    const tagTrials = await healthCheck(upstream, options);
+    const requestVia = (host: string) => (id: string) => buildRequest(options, host, tagTrials ? id : null);
+
+    // From here on the run measures: its directory holds everything as it is measured.
+    const history = options.out ? openGateHistory(options.out) : null;
+    if (history) {
+      stops.unshift(() => history.close());
+      history.append({ type: 'run', startedAt: new Date(started).toISOString(), monotonicAtStart: monotonicAtStart, runtime: 'local', proxy: flavour,
+        versions: { [flavour]: proxy.version, node: process.version }, settings: { command: 'gate', ...settingsOf(options), trialsTagged: tagTrials } });
+    }
 
     // The proxy's idle close as it really happens, where waiting for it is short enough: its
     // config says what it should do, this says what it does. (After every bad-input check: a
@@ -185,7 +163,7 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     let proxyIdleClose: ProxyIdleClose | ProxyKeptIdle | null = null;
     if (!checked.noReuseReason && checked.keepaliveTimeoutMs <= options.maxIdleWaitMs) {
       say(`measuring the proxy's own idle close (configured ${checked.keepaliveTimeoutMs} ms)`);
-      proxyIdleClose = await measureProxyIdleClose(proxy, { listenPort, burst: burstSize, request: (host) => buildRequest(options, host), waitMs: checked.keepaliveTimeoutMs + 3_000, workDir: prefix });
+      proxyIdleClose = await measureProxyIdleClose(proxy, { listenPort, burst: burstSize, request: (host) => buildRequest(options, host, null), waitMs: checked.keepaliveTimeoutMs + 3_000, workDir: prefix });
     }
 
     // The upstream's real idle close, measured on its own (no proxy in the way).
@@ -216,6 +194,7 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       proxyLog[record.reason] = (proxyLog[record.reason] ?? 0) + 1;
       proxyLogSamples[record.reason] ??= record.message;
       if (/client prematurely closed connection/.test(record.message)) clientGaveUp = true;
+      history?.append(record);
     };
     const runningProxy = await proxy.start(conf, onProxyRecord).catch((error: Error) => { throw new UsageError(`the proxy did not start: ${error.message}`); });
     stops.push(runningProxy.stop);
@@ -244,12 +223,14 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       const failures = trials.length - (errorClasses.ok ?? 0);
       const evidence = evidenceOf(trials);
       const failureKind = outcome === 'pass' ? null : outcome === 'undecided' ? 'undecided' : evidence.race === 0 && evidence.masked > 0 ? 'masked' : 'client';
-      return {
+      const result: GateResult = {
         ...base, outcome, reason, decisive, trials: trials.length, failures, status502: errorClasses['502'] ?? 0, errorClasses,
         raceFailures: evidence.race, otherFailures: evidence.other, maskedAttempts: evidence.masked, failureKind,
         failureRate: trials.length === 0 ? 0 : failures / trials.length, decisionInterval, failureRateCi95: wilsonInterval(failures, trials.length, 0.95),
-        decidingLook, proxyLog, proxyLogSamples, fix: outcome === 'pass' ? null : fix, seconds: (Date.now() - started) / 1000,
+        decidingLook, proxyLog, proxyLogSamples, fix: outcome === 'pass' ? null : fix, seconds: (Date.now() - started) / 1000, runDir: options.out ?? null,
       };
+      history?.append({ type: 'gate-verdict', result });
+      return result;
     };
 
     if (conf.noReuseReason) return finish('pass', conf.noReuseReason, { boundary: 'none', atMs: null, gapsMs: [] }, [], [0, 1]);
@@ -296,6 +277,8 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       ports.push(copyConf.listenPort);
     }
     base.proxy.copies = copies;
+    history?.append({ type: 'gate-setup', proxy: base.proxy, upstream: base.upstream, decisive, faults: options.faults, maxFailureRate: options.maxFailureRate,
+      confidence: options.confidence, trialsNeededToPass: base.trialsNeededToPass });
     say(`firing bursts of ${burstSize} at the ${decisive.boundary}'s close (${decisive.atMs!.toFixed(1)} ms idle) through ${copies} cop${copies === 1 ? 'y' : 'ies'} of the proxy; a pass needs ${base.trialsNeededToPass} trials at this limit`);
     // The design looks at exact trial counts: a look decides on the first N trials fired (the
     // rest counts at the next look). Trials of all copies join one tally in the order they end.
@@ -338,7 +321,8 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
     };
     const runs = ports.map((port, copy) => runBursts({
       proxy: { host: '127.0.0.1', port },
-      request: buildRequest(options, `127.0.0.1:${port}`),
+      request: requestVia(`127.0.0.1:${port}`),
+      firstLane: copy * burstSize,
       burstSize,
       gapsMs: decisive.gapsMs,
       seed: options.seed + copy,
@@ -350,8 +334,10 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       stopped: () => done,
       afterBurst: async (sofar) => {
         if (done) return true;
-        trials.push(...sofar.slice(seenOfCopy[copy]));
+        const fresh = sofar.slice(seenOfCopy[copy]);
+        trials.push(...fresh);
         seenOfCopy[copy] = sofar.length;
+        for (const trial of fresh) history?.append(gateTrialRecord(trial, decisive.boundary as BoundaryKind, decisive.atMs!, options.method));
         // The proxy writes its log line before its answer, but the harness may read the answer
         // first: let the log catch up, so that a 502 is judged with the attempt behind it.
         await new Promise((resolve) => setTimeout(resolve, LOG_CATCH_UP_MS));
@@ -406,27 +392,43 @@ export function gapsAround(fromMs: number, toMs: number): number[] {
   return gaps;
 }
 
-function buildRequest(options: GateOptions, host: string): string {
+/** The request, with the trial's id in its query when `trialId` is given. */
+function buildRequest(options: GateOptions, host: string, trialId: string | null): string {
   const body = options.body ?? '';
-  const lines = [`${options.method} ${options.healthPath} HTTP/1.1`, `Host: ${host}`, 'User-Agent: keepalive-lab-gate'];
+  const target = trialId === null ? options.healthPath : `${options.healthPath}${options.healthPath.includes('?') ? '&' : '?'}t=${encodeURIComponent(trialId)}`;
+  const lines = [`${options.method} ${target} HTTP/1.1`, `Host: ${host}`, 'User-Agent: keepalive-lab-gate'];
   if (body || !['GET', 'HEAD'].includes(options.method)) lines.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`);
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
-async function healthCheck(upstream: UserUpstream, request: string, options: GateOptions): Promise<void> {
-  const connection = new HttpConnection(upstream.endpoint);
-  try {
-    await connection.connect();
-    const result = await connection.send(request, 5000);
-    if (result.status === null || result.status >= 400) {
-      throw new UsageError(`the upstream answered ${result.status ?? result.errorClass} to ${options.method} ${options.healthPath}: give a path it serves with --health-path (and --method, --body)`);
+/**
+ * The upstream must serve the request before anything is measured. Returns whether it serves it
+ * with the trial id in the query too (most applications ignore a query parameter they do not know).
+ */
+async function healthCheck(upstream: UserUpstream, options: GateOptions): Promise<boolean> {
+  const host = `${upstream.endpoint.host}:${upstream.endpoint.port}`;
+  const answer = async (trialId: string | null) => {
+    const connection = new HttpConnection(upstream.endpoint);
+    try {
+      await connection.connect();
+      return await connection.send(buildRequest(options, host, trialId), 5000);
+    } catch (error) {
+      throw new UsageError(`the upstream did not answer ${options.method} ${options.healthPath}: ${(error as Error).message}`);
+    } finally {
+      connection.close();
     }
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`the upstream did not answer ${options.method} ${options.healthPath}: ${(error as Error).message}`);
-  } finally {
-    connection.close();
-  }
+  };
+  const served = (result: { status: number | null }) => result.status !== null && result.status < 400;
+  if (served(await answer('health'))) return true;
+  const plain = await answer(null);
+  if (served(plain)) return false;
+  throw new UsageError(`the upstream answered ${plain.status ?? plain.errorClass} to ${options.method} ${options.healthPath}: give a path it serves with --health-path (and --method, --body)`);
+}
+
+/** The options as the run record keeps them: settings, not callbacks. */
+function settingsOf(options: GateOptions): Record<string, unknown> {
+  const { onProgress: _onProgress, ...settings } = options;
+  return settings;
 }
 
 function withoutSamples(probe: ProbeResult): Omit<ProbeResult, 'closeTimesMs'> {

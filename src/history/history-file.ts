@@ -2,8 +2,11 @@
 import fs from 'node:fs';
 import type { HistoryRecord } from './records.js';
 
-export interface HistorySink {
-  append(record: HistoryRecord): void;
+/** Any record with a type: the sweep's, or a command's own beside them (the gate's verdict). */
+interface Typed { type: string }
+
+export interface HistorySink<R extends Typed = HistoryRecord> {
+  append(record: R): void;
   close(): Promise<void>;
 }
 
@@ -12,13 +15,18 @@ export interface HistorySink {
  * close() runs on every exit path the harness controls (cleanup.ts); a kill -9 loses at most
  * what the stream had not yet handed to the kernel, and the reader skips a torn last line.
  */
-export function openHistoryFile(path: string): HistorySink {
+export function openHistoryFile<R extends Typed = HistoryRecord>(path: string): HistorySink<R> {
   const stream = fs.createWriteStream(path, { flags: 'a' });
+  // A line a reader hands over after the run has ended (a proxy's log being drained) is dropped,
+  // not written after the end of the stream.
+  let closed = false;
   return {
     append(record) {
-      stream.write(JSON.stringify(record) + '\n');
+      if (!closed) stream.write(JSON.stringify(record) + '\n');
     },
     close() {
+      if (closed) return Promise.resolve();
+      closed = true;
       return new Promise((resolve) => stream.end(resolve));
     },
   };
@@ -38,12 +46,12 @@ export function teeHistory(...sinks: HistorySink[]): HistorySink {
   };
 }
 
-export function readHistoryFile(path: string): HistoryRecord[] {
-  const records: HistoryRecord[] = [];
+export function readHistoryFile<R extends Typed = HistoryRecord>(path: string): R[] {
+  const records: R[] = [];
   for (const line of fs.readFileSync(path, 'utf8').split('\n')) {
     if (line.trim() === '') continue;
     try {
-      records.push(JSON.parse(line) as HistoryRecord);
+      records.push(JSON.parse(line) as R);
     } catch {
       // A run killed mid-write leaves a torn last line; everything before it stands.
     }

@@ -2,8 +2,7 @@
 // enough trials, so that a thin bin (0 of 1 is [0%, 79%]) neither draws a band nor stretches
 // the rate axis. Rendered to SVG with the report's own renderer.
 import { describe, expect, it } from 'vitest';
-import type { CellAnalysis } from '../../src/analysis/analyze-history.js';
-import type { GapBin } from '../../src/analysis/bins.js';
+import type { GapBin, WindowEdges } from '../../src/analysis/bins.js';
 import { BAND_LEGEND, BAND_MIN_TRIALS, gapRateRows, gapRateSpec } from '../../src/report/html/chart-specs.js';
 import { renderSvg } from '../../src/report/html/vega-svg.js';
 import { wilsonInterval } from '../../src/util/stats.js';
@@ -12,8 +11,8 @@ const bin = (gapOffsetMs: number, trials: number, failures: number): GapBin => (
   boundary: 'upstream', gapOffsetMs, trials, failures, status502: failures, failedAttempts: failures,
   failureRate: failures / trials, failureRateCi95: wilsonInterval(failures, trials),
 });
-// The spec reads only the cell's window (for the shaded core).
-const noWindow = { window: [] } as unknown as CellAnalysis;
+// No window: nothing shaded, only the bins.
+const noWindow: WindowEdges[] = [];
 
 /** The top of the rate axis, from the axis' own description in the SVG ("... values from 0% to 8%"). */
 function rateAxisTop(svg: string): number {

@@ -1,5 +1,8 @@
 // The gate's one validation: the CLI's flags and the library's gate() go through the same
 // schema, and each problem is one line naming the setting as the caller wrote it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gate } from '../../src/api.js';
 import { gateOptionsFromFlags } from '../../src/cli/gate-command.js';
@@ -41,6 +44,22 @@ describe('gate input', () => {
       expect(() => gateOptionsFromFlags(flags(cli)), cliMessage).toThrow(UsageError);
       expect(() => gateOptionsFromFlags(flags(cli))).toThrow(cliMessage);
       expect(() => parseGateInput({ ...base, ...call }, 'fields')).toThrow(callMessage);
+    }
+  });
+
+  it('refuses a run directory that already holds a run, and makes none while checking', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-gate-input-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'trials.jsonl'), '{"type":"run"}\n');
+      expect(() => gateOptionsFromFlags(flags({ out: dir }))).toThrow(`--out: ${dir} already holds a run (trials.jsonl): choose another directory`);
+      expect(() => parseGateInput({ ...base, out: dir }, 'fields')).toThrow(`out: ${dir} already holds a run (trials.jsonl): choose another directory`);
+      expect(() => gateOptionsFromFlags(flags({ out: path.join(dir, 'trials.jsonl') }))).toThrow(/^--out: .* is a file: give a directory$/);
+      const fresh = path.join(dir, 'fresh');
+      expect(gateOptionsFromFlags(flags({ out: fresh })).out).toBe(fresh);
+      expect(fs.existsSync(fresh)).toBe(false);
+      expect(gateOptionsFromFlags(flags({ record: false })).out).toBeUndefined();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -29,6 +29,20 @@ describe('trial timeline', () => {
     expect(text).not.toContain('client: 127.0.0.1');
   });
 
+  it('a gate trial (no upstream events, gap from the client\'s receipt) claims nothing about the upstream', () => {
+    const gateHistory = [
+      { type: 'proxy-log', at: 1207.6, level: 'error', reason: 'prematurely_closed', trial: 'c0.b2.8', message: 'upstream prematurely closed connection while reading response header from upstream, client: 127.0.0.1' },
+      { type: 'trial', cell: 'gate', id: 'c0.b2.8', lane: 8, method: 'POST', boundary: 'upstream', intendedOffsetMs: -3, gapMs: 1204.46, gapOffsetMs: 3.96, gapClock: 'client', receiptGapMs: 1204.46, status: 502, errorClass: '502', latencyMs: 3.35, sentAt: 1204.46, endedAt: 1207.81 },
+    ] as unknown as HistoryRecord[];
+    const timeline = trialTimeline(gateHistory, 'c0.b2.8')!;
+    expect(timeline.upstreamRecorded).toBe(false);
+    expect(timeline.events.map((e) => e.who)).toEqual(['client', 'client', 'proxy', 'client']);
+    const text = formatTimeline(timeline);
+    expect(text).toContain('previous answer on this connection received; the connection is idle from here (as the client reads it)');
+    expect(text).toContain('(the upstream recorded no events: whether the request reached it is not known)');
+    expect(text).not.toContain('never reached');
+  });
+
   it('is null for an unknown trial', () => {
     expect(trialTimeline(history, 'c9.9')).toBeNull();
   });

@@ -1,6 +1,6 @@
 // The report's charts as Vega-Lite specs, each built from the same rows its data table shows.
 import type { CellAnalysis } from '../../analysis/analyze-history.js';
-import { BIN_MS, type GapBin } from '../../analysis/bins.js';
+import { BIN_MS, type GapBin, type WindowEdges } from '../../analysis/bins.js';
 import { faultsLabel } from '../../faults/fault.js';
 import { pairingLabel } from '../recommendation.js';
 import type { ChartSpec } from './vega-svg.js';
@@ -70,8 +70,8 @@ const axisRate = { field: 'failureRate', type: 'quantitative', title: 'failure r
  * Failure rate against the measured idle gap, one line per boundary, with 95% interval bands
  * where bins hold enough trials (BAND_MIN_TRIALS) and the core window shaded.
  */
-export function gapRateSpec(cell: CellAnalysis, rows: readonly GapRateRow[]): ChartSpec {
-  const cores = cell.window.filter((w) => w.coreMs).map((w) => ({ boundary: w.boundary, from: w.coreMs![0], to: w.coreMs![1] }))
+export function gapRateSpec(window: readonly WindowEdges[], rows: readonly GapRateRow[]): ChartSpec {
+  const cores = window.filter((w) => w.coreMs).map((w) => ({ boundary: w.boundary, from: w.coreMs![0], to: w.coreMs![1] }))
     .filter((core) => core.from >= NEAR_RANGE_MS[0] && core.to <= NEAR_RANGE_MS[1]);
   const x = { field: 'binMiddleMs', type: 'quantitative', title: 'idle gap − boundary (ms), 0.5 ms bins' } as const;
   // Each boundary keeps its colour from chart to chart; the legend lists only those present.

@@ -11,28 +11,9 @@ import { pairingAdvice, type PairingAdvice } from '../recommendation.js';
 import { verdict } from '../summary-table.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from '../node-versions.js';
 import { BAND_MIN_TRIALS, gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
+import { escapeHtml, figure, STYLE, table } from './html-parts.js';
 import { renderSvg } from './vega-svg.js';
 import { profileOf, type LoadBalancerProfile } from '../../scenario/profiles.js';
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-function table(header: string[], rows: (string | number)[][], className = ''): string {
-  const head = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const body = rows.map((row) => `<tr>${row.map((v) => `<td>${escapeHtml(String(v))}</td>`).join('')}</tr>`).join('\n');
-  return `<table${className ? ` class="${className}"` : ''}><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
-}
-
-function figure(id: string, title: string, svg: string, dataTable: string): string {
-  return `<figure class="chart" id="${id}" data-chart="${escapeHtml(title)}">
-<figcaption>${escapeHtml(title)}</figcaption>
-${svg}
-<details><summary>Data behind this chart</summary>
-${dataTable}
-</details>
-</figure>`;
-}
 
 export async function htmlReport(analysis: RunAnalysis, history: readonly HistoryRecord[]): Promise<string> {
   const run = analysis.run;
@@ -92,7 +73,7 @@ async function cellSection(cell: CellAnalysis, index: number, history: readonly 
   const rows = gapRateRows(cell.bins);
   const drawn = nearRows(rows);
   const chart = rows.length === 0 ? '<p>No trial was measured in this cell.</p>' : figure(`gap-${index}`, `${cell.id}: failure rate against the idle gap`,
-    await renderSvg(gapRateSpec(cell, drawn)),
+    await renderSvg(gapRateSpec(cell.window, drawn)),
     table(['boundary', 'gap offset (ms)', 'trials', 'failures', '502s', 'rate', '95% CI', 'failed attempts in proxy log', 'drawn'],
       cell.bins.map((bin) => [bin.boundary, bin.gapOffsetMs.toFixed(1), bin.trials, bin.failures, bin.status502, percent(bin.failureRate, 1),
         interval(bin.failureRateCi95), bin.failedAttempts, drawn.some((r) => r.boundary === bin.boundary && r.gapOffsetMs === bin.gapOffsetMs) ? 'yes' : 'no'])));
@@ -121,18 +102,3 @@ function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[]): 
   return `<h4>Sample failures (<code>keepalive-lab explain DIR --trial ID</code> for any other)</h4>
 ${timelines.map((text) => `<pre class="timeline">${escapeHtml(text)}</pre>`).join('\n')}`;
 }
-
-const STYLE = `
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { margin-bottom: 0.2rem; } h3 { margin-bottom: 0.3rem; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
-th, td { border: 1px solid #ccc; padding: 0.2rem 0.45rem; text-align: left; }
-th { background: #f3f3f3; }
-figure.chart { margin: 1rem 0; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
-figure.chart svg { max-width: 100%; height: auto; }
-pre { background: #f7f7f7; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
-.advice { border-left: 6px solid #999; padding: 0.2rem 0.8rem; margin: 0.8rem 0; background: #fafafa; }
-.advice.unsafe { border-color: #c0392b; } .advice.masked { border-color: #e67e22; } .advice.safe { border-color: #27ae60; }
-.verdict { text-transform: uppercase; } .fix { font-weight: 600; }
-.note { color: #666; font-size: 0.85rem; }
-`;
