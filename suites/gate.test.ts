@@ -18,6 +18,7 @@ const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/gate/', import.meta.url));
 const PYTHON = `python3 ${path.join(FIXTURES, 'python-upstream.py')}`;
 const NODE_APP = `node ${path.join(FIXTURES, 'node-upstream.mjs')}`;
+const KOA_APP = `node ${path.join(FIXTURES, 'koa-app.mjs')}`;
 let tmp: string;
 
 beforeAll(() => {
@@ -166,6 +167,28 @@ describe('gate on a Node upstream, full config with --upstream-block', () => {
     const passing = fixed.json();
     expect(passing).toMatchObject({ outcome: 'pass', decisive: { boundary: 'order' }, fix: null });
     expect(passing.upstream.probe!.p5CloseMs - 2000).toBeGreaterThanOrEqual(1000);
+  });
+});
+
+describe('gate on a third-party framework app (Koa 3, at its defaults) behind nginx 60 s', () => {
+  it('fails (GET: the race nginx retried, FAIL (masked)), and passes once the fix\'s server timeouts are set', () => {
+    const unsafe = gate(['--proxy-timeout', '60s', '--upstream-cmd', KOA_APP, '--json']);
+    expect(unsafe.status, unsafe.stderr).toBe(1);
+    const failing = unsafe.json();
+    // Koa leaves Node's http server at its defaults: keepAliveTimeout 5 s, closed at ~6 s here
+    // (docs/race.md#nodejs).
+    expect(failing.upstream.probe!.medianCloseMs).toBeGreaterThan(4990);
+    expect(failing.upstream.probe!.medianCloseMs).toBeLessThan(6100);
+    expect(failing).toMatchObject({ outcome: 'fail', failureKind: 'masked', decisive: { boundary: 'upstream' } });
+    expect(failing.maskedAttempts).toBeGreaterThan(0);
+    expect(failing.fix).toMatchObject({ nodeKeepAliveTimeoutMs: 61_000, nodeHeadersTimeoutMs: 62_000 });
+
+    // As the fix says: server.keepAliveTimeout 61 s and headersTimeout 62 s. The proxy's 60 s
+    // then comes first; judged by the measured order (the probe waits past 60 s + the 1 s margin).
+    const { nodeKeepAliveTimeoutMs, nodeHeadersTimeoutMs } = failing.fix!;
+    const fixed = gate(['--proxy-timeout', '60s', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=${nodeKeepAliveTimeoutMs} HEADERS_TIMEOUT=${nodeHeadersTimeoutMs} ${KOA_APP}`, '--json']);
+    expect(fixed.status, fixed.stderr).toBe(0);
+    expect(fixed.json()).toMatchObject({ outcome: 'pass', decisive: { boundary: 'order' }, fix: null });
   });
 });
 

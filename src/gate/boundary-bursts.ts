@@ -45,6 +45,8 @@ export interface BurstPlan {
   startDelayMs?: number;
   /** Checked before each burst: true ends the run (another copy decided it). */
   stopped?: () => boolean;
+  /** Aborted when the run has been decided: a copy asleep until its next burst wakes and ends. */
+  signal?: AbortSignal;
 }
 
 export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]; stoppedBy: 'decision' | 'deadline' }> {
@@ -54,9 +56,18 @@ export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]
   const trials: BurstTrial[] = [];
   let order: number[] = [];
   let burst = 0;
-  const stopped = plan.stopped ?? (() => false);
+  const stopped = () => plan.signal?.aborted === true || (plan.stopped?.() ?? false);
+  // Nothing may keep the process waiting once the run is decided: not a burst's aim, not the start delay.
+  let wakeDelay = () => {};
+  const onAbort = () => { scheduler.releaseAll(); wakeDelay(); };
+  plan.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    if (plan.startDelayMs) await new Promise((resolve) => setTimeout(resolve, plan.startDelayMs));
+    if (plan.startDelayMs && !stopped()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, plan.startDelayMs);
+        wakeDelay = () => { clearTimeout(timer); resolve(); };
+      });
+    }
     if (stopped()) return { trials, stoppedBy: 'decision' };
     let lastAnswers = await refill(connections, plan);
     while (Date.now() < plan.deadline && !stopped()) {
@@ -83,6 +94,7 @@ export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]
     }
     return { trials, stoppedBy: stopped() ? 'decision' : 'deadline' };
   } finally {
+    plan.signal?.removeEventListener('abort', onAbort);
     for (const connection of connections) connection.close();
   }
 }

@@ -71,6 +71,8 @@ export interface GateOptions {
 }
 
 const PROBE_SAMPLES = 40;
+/** How long past the proxy's timeout and the margin the probe still waits for a close. */
+const PROBE_WAIT_PAST_MARGIN_MS = 500;
 /** Copies of the prepared proxy config fire side by side for about this many trials a second. */
 const TARGET_TRIALS_PER_SECOND = 80;
 const MAX_COPIES = 16;
@@ -168,11 +170,15 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
 
     // The upstream's real idle close, measured on its own (no proxy in the way).
     // Waiting past the proxy's own timeout tells nothing more: by then it has let go.
+    // Past the proxy's timeout plus the margin the order needs, a close changes no verdict: an
+    // upstream still open then outlasts the proxy by the margin (the 65 s-behind-60 s case waits
+    // 61.5 s here, not 65 s).
     const proxyTimeoutHint = checked.keepaliveTimeoutMs;
+    const probeWaitMs = Math.min(proxyTimeoutHint, 600_000) + options.minMarginMs + PROBE_WAIT_PAST_MARGIN_MS;
     say(`probing ${upstream.label}: when does it close an idle connection?`);
     let probe: ProbeResult | null = null;
     try {
-      probe = await probeIdleClose(upstream.endpoint, { samples: PROBE_SAMPLES, concurrency: PROBE_SAMPLES, path: options.healthPath, maxWaitMs: Math.min(proxyTimeoutHint, 600_000) + 5_000 });
+      probe = await probeIdleClose(upstream.endpoint, { samples: PROBE_SAMPLES, concurrency: PROBE_SAMPLES, path: options.healthPath, maxWaitMs: probeWaitMs });
     } catch (error) {
       if (!/closed no idle connection/.test((error as Error).message)) throw error;
       // It kept every connection open past the proxy's limit: it outlasts the proxy.
@@ -248,7 +254,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       const marginMs = probe ? probe.p5CloseMs - proxyTimeoutMs : Infinity;
       const order = { boundary: 'order' as const, atMs: proxyTimeoutMs, gapsMs: [] };
       const whyNotFired = flavour === 'haproxy' ? 'at its idle timeout HAProxy closes the client\'s connection too, a race on the client\'s side' : `each burst would wait ${proxyTimeoutMs / 1000} s`;
-      const upstreamSays = probe ? `its earliest idle closes (p5) at ${probe.p5CloseMs.toFixed(1)} ms` : `it kept idle connections open past ${proxyTimeoutHint + 5000} ms`;
+      const upstreamSays = probe ? `its earliest idle closes (p5) at ${probe.p5CloseMs.toFixed(1)} ms` : `it kept idle connections open past ${probeWaitMs} ms`;
       // The order proves something only if the proxy really lets idle connections go at its
       // timeout. HAProxy was measured to keep them in its idle pool after the client's session
       // ends (2.6: 70 s and counting after a 2 s timeout), where later requests of other
@@ -290,8 +296,8 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     const trials: BurstTrial[] = [];
     const seenOfCopy = ports.map(() => 0);
     let done = false;
-    let announce!: () => void;
-    const decision = new Promise<void>((resolve) => { announce = resolve; });
+    const decisionMade = new AbortController();
+    const decision = new Promise<void>((resolve) => decisionMade.signal.addEventListener('abort', () => resolve(), { once: true }));
     const judge = (sofar: readonly BurstTrial[]): boolean => {
       // A raced attempt the proxy retried is evidence of the race as good as a failure: the
       // same request as a POST, or through a proxy that does not retry, would have failed.
@@ -332,6 +338,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       // Spread over one idle period, so that the copies' bursts do not coincide.
       startDelayMs: (copy * decisive.atMs!) / copies,
       stopped: () => done,
+      signal: decisionMade.signal,
       afterBurst: async (sofar) => {
         if (done) return true;
         const fresh = sofar.slice(seenOfCopy[copy]);
@@ -344,7 +351,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
         if (done) return true;
         if (judge(trials)) {
           done = true;
-          announce();
+          decisionMade.abort();
         }
         return done;
       },
@@ -352,6 +359,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     // The verdict does not wait for copies asleep until their next burst: they see `done` and end.
     await Promise.race([Promise.all(runs), decision]);
     done = true;
+    decisionMade.abort();
     const failures = trials.filter((trial) => trial.errorClass !== 'ok').length;
     const final = evidenceOf(trials);
     const limit = `${(options.maxFailureRate * 100).toFixed(2)}%`;

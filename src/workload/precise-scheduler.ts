@@ -39,6 +39,15 @@ export class PreciseScheduler {
     });
   }
 
+  /** Resolves every waiting instant now and disarms: a run that has ended wakes its waiters at once. */
+  releaseAll(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+    for (const entry of this.queue.splice(0)) entry.fire();
+  }
+
   private arm(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
