@@ -33,6 +33,8 @@ export interface BurstPlan {
   burstSize: number;
   /** Idle gaps (ms) to aim at, cycled in a seeded order. */
   gapsMs: number[];
+  /** Aim from the previous burst's latest answer (default) or its earliest (see runBursts). */
+  aimFrom?: 'latest' | 'earliest';
   seed: number;
   responseTimeoutMs: number;
   /** Called after every burst with the running tally; true stops the run. */
@@ -73,8 +75,13 @@ export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]
     while (Date.now() < plan.deadline && !stopped()) {
       if (order.length === 0) order = shuffle([...plan.gapsMs], random);
       const gapMs = order.pop()!;
-      // Aim from the latest answer of the previous burst: every cached connection is at least this idle.
-      const startNs = lastAnswers.reduce((max, answer) => (answer > max ? answer : max), 0n);
+      // The previous burst's answers spread over a few ms (tens with a slow upstream), and so do
+      // the idle ages of the connections it left. Aimed from the latest answer, every connection
+      // is at least the gap idle (a close is met across the spread); from the earliest, at most
+      // the gap (none outlives a close the aim stays under: every request reuses a connection).
+      const startNs = plan.aimFrom === 'earliest'
+        ? lastAnswers.reduce((min, answer) => (answer < min ? answer : min))
+        : lastAnswers.reduce((max, answer) => (answer > max ? answer : max), 0n);
       // Each request carries its trial's id, so that the proxy's log lines name the trial they are about.
       burst++;
       const ids = connections.map((_, index) => `${plan.idPrefix ?? ''}b${burst}.${index}`);
@@ -112,6 +119,37 @@ function trialOf(id: string, lane: number, intendedGapMs: number, previousAnswer
   };
 }
 
+/** Answers of one round further apart than this were held up (a connect waiting out SYN retransmits). */
+const ALIGNED_SPREAD_NS = 100_000_000n;
+
+/**
+ * A refill opens the proxy's missing upstream connections all at once, as a proxy does for a
+ * burst of requests; an upstream with a short accept queue (Python's standard server: 5) then
+ * answers some of them only after SYN retransmits, seconds later. Aimed from answers that far
+ * apart, the next burst would find connections older than the aim, closed by the proxy, and
+ * storm the queue again. So the connections, now all in the proxy's pool, answer once more
+ * together (untimed, no new connection needed) until their answers are close.
+ */
+async function align(connections: HttpConnection[], plan: BurstPlan, answers: bigint[]): Promise<bigint[] | null> {
+  for (let round = 0; round < 3 && spread(answers) > ALIGNED_SPREAD_NS; round++) {
+    const results = await Promise.all(connections.map((connection) => connection.send(plan.request(`${plan.idPrefix ?? ''}align`), plan.responseTimeoutMs)));
+    results.forEach((result, index) => { if (result.connectionDone || result.status === null) connections[index]!.close(); });
+    if (results.some((result) => result.status === null || result.connectionDone)) return null;
+    answers = results.map((result) => result.endedAtNs);
+  }
+  return answers;
+}
+
+function spread(answers: readonly bigint[]): bigint {
+  let min = answers[0]!;
+  let max = answers[0]!;
+  for (const answer of answers) {
+    if (answer < min) min = answer;
+    if (answer > max) max = answer;
+  }
+  return max - min;
+}
+
 /** Untimed: (re)connects every client connection and sends one request on each, at once. */
 async function refill(connections: HttpConnection[], plan: BurstPlan): Promise<bigint[]> {
   for (let attempt = 1; ; attempt++) {
@@ -121,7 +159,12 @@ async function refill(connections: HttpConnection[], plan: BurstPlan): Promise<b
     // Any answer on a connection that stays open primes it: an application's own error (a 503
     // now and then) is an answer too, and the trials count it apart from the race.
     const primed = results.every((result) => result.status !== null && !result.connectionDone);
-    if (primed && results.some((result) => result.errorClass === 'ok')) return results.map((result) => result.endedAtNs);
+    if (primed && results.some((result) => result.errorClass === 'ok')) {
+      const aligned = await align(connections, plan, results.map((result) => result.endedAtNs));
+      if (aligned) return aligned;
+      // A connection broke while aligning (its answer waited out the client's timeout): prime again.
+      if (attempt < 3) continue;
+    }
     // A refill that itself fails is the proxy or upstream failing outright, not the race.
     if (attempt >= 3) {
       const bad = results.find((result) => result.errorClass !== 'ok') ?? results[0]!;

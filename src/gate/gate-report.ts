@@ -21,6 +21,11 @@ export function gateText(result: GateResult): string {
   lines.push(`  upstream  ${result.upstream.label}: ${probe
     ? `closes idle connections at ${probe.medianCloseMs.toFixed(1)} ms (probe of ${probe.samples}, p5 ${probe.p5CloseMs.toFixed(1)}, p95 ${probe.p95CloseMs.toFixed(1)}; Keep-Alive: ${probe.advertisedKeepAlive ?? 'none'})`
     : 'kept idle connections open for as long as the probe waited'}`);
+  const capacity = result.upstream.acceptCapacity;
+  if (capacity?.heldUpAt) {
+    lines.push(`  bursts    ${capacity.burst} requests: the upstream answered ${capacity.heldUpAt} new connections at once only after ${capacity.heldUpMs === null ? 'a failure' : `${capacity.heldUpMs} ms`} ` +
+      '(its accept queue is short: connects waited out SYN retransmits), so bursts stay within what it takes');
+  }
   const p = result.proxy;
   lines.push(p.flavour === 'haproxy'
     ? `  proxy     ${p.label} (HAProxy ${p.version}), backend ${p.upstreamBlock}: idle timeout ${p.keepaliveTimeoutMs} ms, retries ${p.retrySetting ?? 'default (3, retry-on conn-failure)'}`

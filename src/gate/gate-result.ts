@@ -2,6 +2,7 @@
 // library resolves with it, and the run directory keeps it (summary.json, the verdict record).
 import type { ProxyLogReason } from '../history/records.js';
 import type { ProbeResult } from '../probe/probe.js';
+import type { AcceptCapacity } from './accept-capacity.js';
 import type { Fix, GateOutcome } from './gate-decision.js';
 import type { ProxyIdleClose, ProxyKeptIdle } from './proxy-idle-probe.js';
 import type { Look } from './sequential-design.js';
@@ -15,7 +16,9 @@ export interface GateResult {
     keepaliveTimeoutMeasured: ProxyIdleClose | ProxyKeptIdle | null;
     /** Copies of the prepared config that fired side by side (each its own process and pool). */
     copies: number };
-  upstream: { label: string; probe: Omit<ProbeResult, 'closeTimesMs'> | null; closesIdle: boolean };
+  upstream: { label: string; probe: Omit<ProbeResult, 'closeTimesMs'> | null; closesIdle: boolean;
+    /** How many new connections it answered at once without a held-up connect (null with --burst). */
+    acceptCapacity: AcceptCapacity | null };
   decisive: { boundary: 'upstream' | 'proxy' | 'order' | 'none'; atMs: number | null; gapsMs: number[] };
   faults: string[];
   trials: number;

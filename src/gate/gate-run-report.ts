@@ -111,7 +111,7 @@ export async function gateHtml(gate: GateRun): Promise<string> {
 <h1>keepalive-lab gate</h1>
 <p class="meta">Started ${escapeHtml(gate.run?.startedAt ?? '?')}, ${gate.trials.length} trials.</p>
 <section class="gate-verdict ${kind}"><h2>${escapeHtml(result ? verdictLabel(result) : 'no verdict')}</h2>
-<p>${escapeHtml(headline(gate))}</p>
+<p>${escapeHtml(result ? result.reason : headline(gate))}</p>
 ${result?.fix ? `<p class="fix">Fix: ${escapeHtml(result.fix.text)}</p>` : ''}</section>
 <h2>Evidence</h2>
 <pre class="settings">${escapeHtml(result ? gateText(result) : '(no verdict record)')}</pre>

@@ -1,6 +1,7 @@
 // The deploy gate: the user's proxy config in front of the user's upstream, both idle closes
 // found, timed bursts at the close that decides, and a pass/fail with its evidence and fix.
 // Everything it starts is stopped on every path (the cleanup registry, and the reaper for kill -9).
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
 import { freePort } from '../util/ports.js';
 import { reapDirOnExit } from '../util/reaper.js';
-import { exactBounds, wilsonInterval } from '../util/stats.js';
+import { exactBounds, quantile, wilsonInterval } from '../util/stats.js';
 import { HttpConnection } from '../workload/http-connection.js';
 import { runBursts, type BurstTrial } from './boundary-bursts.js';
 import { recommendFix, type Fix, type GateOutcome } from './gate-decision.js';
@@ -23,6 +24,7 @@ import { describeOther, failureEvidence, otherCount } from './failure-evidence.j
 import { gateProxy } from './gate-proxy.js';
 import { decideAt, sequentialDesign, type Look } from './sequential-design.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
+import { acceptCapacity } from './accept-capacity.js';
 import { gateTrialRecord, openGateHistory } from './gate-history.js';
 import type { GateResult } from './gate-result.js';
 import { writeGateOutputs } from './gate-run-report.js';
@@ -141,7 +143,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     await proxy.check(checked);
     if (options.upstreamImage) await checkUpstreamImage(options.upstreamImage);
     // A burst larger than the pool would open new connections, which cannot meet a close.
-    const burstSize = options.burstSize ?? Math.max(1, Math.min(32, checked.keepaliveConnections ?? 32));
+    const poolBurst = options.burstSize ?? Math.max(1, Math.min(32, checked.keepaliveConnections ?? 32));
     const upstream: UserUpstream = options.upstreamCmd ? await startUpstreamCommand(options.upstreamCmd, options.upstreamEnv)
       : options.upstreamImage ? await startUpstreamImage(options.upstreamImage, options.upstreamPort!, options.upstreamEnv ?? {})
         : await upstreamAtUrl(options.upstreamUrl!);
@@ -149,6 +151,11 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     // Requests carry their trial's id in the query (t=ID), so that the proxy's log lines name the
     // trial; an application that refuses an unknown query parameter gets the plain path instead.
     const tagTrials = await healthCheck(upstream, options);
+    // Bursts no larger than the upstream takes at once (unless --burst says): see accept-capacity.ts.
+    const capacity = options.burstSize === undefined
+      ? await acceptCapacity(upstream.endpoint, buildRequest(options, `${upstream.endpoint.host}:${upstream.endpoint.port}`, null), poolBurst) : null;
+    const burstSize = capacity?.burst ?? poolBurst;
+    if (capacity?.heldUpAt) say(`bursts of ${burstSize}: the upstream answered ${capacity.heldUpAt} new connections at once only after ${describeMs(capacity.heldUpMs)} (a short accept queue)`);
     const requestVia = (host: string) => (id: string) => buildRequest(options, host, tagTrials ? id : null);
 
     // From here on the run measures: its directory holds everything as it is measured.
@@ -215,7 +222,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       proxy: { flavour, label: confPath ?? `${proxyName} rendered, ${idleSetting} ${configuredTimeoutMs} ms`, version: proxy.version, upstreamBlock: conf.upstreamBlock, keepaliveTimeoutMs: configuredTimeoutMs,
         keepaliveTimeoutFromConfig: conf.keepaliveTimeoutFromConfig, keepaliveConnections: conf.keepaliveConnections, proxyNextUpstream: conf.proxyNextUpstream,
         retrySetting: conf.retrySetting, keepaliveTimeoutMeasured: proxyIdleClose, copies: 1 },
-      upstream: { label: upstream.label, probe: probe && withoutSamples(probe), closesIdle: probe !== null },
+      upstream: { label: upstream.label, probe: probe && withoutSamples(probe), closesIdle: probe !== null, acceptCapacity: capacity },
       faults: options.faults,
       maxFailureRate: options.maxFailureRate,
       confidence: options.confidence,
@@ -228,12 +235,15 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       for (const trial of trials) errorClasses[trial.errorClass] = (errorClasses[trial.errorClass] ?? 0) + 1;
       const failures = trials.length - (errorClasses.ok ?? 0);
       const evidence = evidenceOf(trials);
+      // The fix where the race was seen: a fail, or an undecided run that met the race (not one
+      // stopped by other failures, nor a safe pairing that ran out of time).
+      const showFix = outcome === 'fail' || (outcome === 'undecided' && (evidence.race > 0 || evidence.masked > 0));
       const failureKind = outcome === 'pass' ? null : outcome === 'undecided' ? 'undecided' : evidence.race === 0 && evidence.masked > 0 ? 'masked' : 'client';
       const result: GateResult = {
         ...base, outcome, reason, decisive, trials: trials.length, failures, status502: errorClasses['502'] ?? 0, errorClasses,
         raceFailures: evidence.race, otherFailures: evidence.other, maskedAttempts: evidence.masked, failureKind,
         failureRate: trials.length === 0 ? 0 : failures / trials.length, decisionInterval, failureRateCi95: wilsonInterval(failures, trials.length, 0.95),
-        decidingLook, proxyLog, proxyLogSamples, fix: outcome === 'pass' ? null : fix, seconds: (Date.now() - started) / 1000, runDir: options.out ?? null,
+        decidingLook, proxyLog, proxyLogSamples, fix: showFix ? fix : null, seconds: (Date.now() - started) / 1000, runDir: options.out ?? null,
       };
       history?.append({ type: 'gate-verdict', result });
       return result;
@@ -243,12 +253,19 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     // Which close decides: the upstream's when it comes first, else the proxy's own.
     let decisive: GateResult['decisive'];
     if (probe && probe.medianCloseMs <= proxyTimeoutMs) {
-      // Aim across the spread of the upstream's closes, not only at their median.
-      decisive = { boundary: 'upstream', atMs: probe.medianCloseMs, gapsMs: gapsAround(probe.p5CloseMs - 2, probe.p95CloseMs + 1) };
+      // Aim across the whole measured spread of the upstream's closes (p1 to p99, with a margin),
+      // so that a spread close is met as often as an exact one, not only at its median.
+      const closes = probe.closeTimesMs;
+      decisive = { boundary: 'upstream', atMs: probe.medianCloseMs, gapsMs: gapsAround(quantile(closes, 0.01) - 2, quantile(closes, 0.99) + 1) };
     } else if (proxyTimeoutMs <= options.maxIdleWaitMs && flavour === 'nginx') {
       // (HAProxy's idle timeout closes the client's connection too: bursts at it would measure
       // the gate's own client racing HAProxy, not the proxy-to-upstream hop. Judged by order.)
-      decisive = { boundary: 'proxy', atMs: proxyTimeoutMs, gapsMs: gapsAround(proxyTimeoutMs - 3, proxyTimeoutMs + 1) };
+      // Only at gaps where the proxy still holds its idle connections: a request after the proxy's
+      // close goes out on a new connection, which says nothing about the race (and a burst of
+      // them is a connection storm into the upstream's accept queue). So from 4 ms before to
+      // just under its earliest measured closes (p5), where every trial reuses a connection.
+      const lastReusedMs = proxyIdleClose && 'p5Ms' in proxyIdleClose ? proxyIdleClose.p5Ms - 0.5 : proxyTimeoutMs - 1;
+      decisive = { boundary: 'proxy', atMs: proxyTimeoutMs, gapsMs: gapsAround(lastReusedMs - 4, lastReusedMs) };
     } else {
       // Waiting out a long proxy timeout per burst would take hours: judge by the measured order.
       const marginMs = probe ? probe.p5CloseMs - proxyTimeoutMs : Infinity;
@@ -297,6 +314,8 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     const seenOfCopy = ports.map(() => 0);
     let done = false;
     const decisionMade = new AbortController();
+    // Every copy listens for the decision: more than Node's default of 10 listeners, on purpose.
+    setMaxListeners(MAX_COPIES + 1, decisionMade.signal);
     const decision = new Promise<void>((resolve) => decisionMade.signal.addEventListener('abort', () => resolve(), { once: true }));
     const judge = (sofar: readonly BurstTrial[]): boolean => {
       // A raced attempt the proxy retried is evidence of the race as good as a failure: the
@@ -331,6 +350,8 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       firstLane: copy * burstSize,
       burstSize,
       gapsMs: decisive.gapsMs,
+      // Under the proxy's close, no connection may be older than the aim: each trial then reuses one.
+      aimFrom: decisive.boundary === 'proxy' ? 'earliest' : 'latest',
       seed: options.seed + copy,
       responseTimeoutMs: 10_000,
       deadline: started + options.maxSeconds * 1000,
@@ -399,6 +420,8 @@ export function gapsAround(fromMs: number, toMs: number): number[] {
   for (let gap = Math.floor(fromMs * 2) / 2; gap <= toMs; gap += 0.5) gaps.push(gap);
   return gaps;
 }
+
+const describeMs = (ms: number | null) => (ms === null ? 'its timeout' : `${ms.toFixed(0)} ms`);
 
 /** The request, with the trial's id in its query when `trialId` is given. */
 function buildRequest(options: GateOptions, host: string, trialId: string | null): string {

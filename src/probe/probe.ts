@@ -14,7 +14,7 @@ export interface ProbeOptions {
   samples?: number;
   /** Connections open at once. */
   concurrency?: number;
-  /** Give up on a connection that has not closed after this long. */
+  /** Give up on a connection still open this long after its answer (the idle time waited for). */
   maxWaitMs?: number;
   path?: string;
 }
@@ -51,6 +51,9 @@ export async function probeIdleClose(endpoint: Endpoint, options: ProbeOptions =
   };
 }
 
+/** How long a probe connection may take to get its answer, on top of the idle wait. */
+const ANSWER_TIMEOUT_MS = 15_000;
+
 function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number): Promise<Sample> {
   return new Promise((resolve) => {
     const socket = net.connect(endpoint.port, endpoint.host);
@@ -68,7 +71,9 @@ function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number): Promise
         ? Number(process.hrtime.bigint() - responseEndNs) / 1e6 : null;
       resolve({ closeMs, closedBy: responseEndNs === null && closedBy !== 'still-open' ? 'error' : closedBy, keepAliveHeader });
     };
-    const timer = setTimeout(() => settle('still-open'), maxWaitMs);
+    // The wait is for the idle close: it starts when the answer is in. Getting the answer (a
+    // connect that waits out a full accept queue's SYN retransmits) has its own bound.
+    let timer = setTimeout(() => settle('still-open'), ANSWER_TIMEOUT_MS + maxWaitMs);
     socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${endpoint.host}:${endpoint.port}\r\nUser-Agent: keepalive-lab-probe\r\n\r\n`));
     socket.on('data', (chunk: Buffer) => {
       if (responseEndNs !== null) return;
@@ -79,6 +84,8 @@ function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number): Promise
       // (our upstream program does), else now. The workload measures gaps the same way.
       responseEndNs = answerSentAt(parsed.headers, process.hrtime.bigint()).ns;
       keepAliveHeader = parsed.headers['keep-alive'] ?? null;
+      clearTimeout(timer);
+      timer = setTimeout(() => settle('still-open'), maxWaitMs);
     });
     socket.on('end', () => settle('fin'));
     socket.on('error', (error: NodeJS.ErrnoException) => settle(error.code === 'ECONNRESET' ? 'rst' : 'error'));
