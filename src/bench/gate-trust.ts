@@ -25,9 +25,13 @@ const results: TrustRun[] = [];
 try {
   for (let run = 1; run <= runs; run++) {
     for (const c of chosen) {
-      const result = await gate({ ...c.input, seed: run, maxSeconds: Math.max(120, c.goalSeconds * 3) });
-      const row: TrustRun = { case: c.name, run, expect: c.expect, verdict: verdictLabel(result), right: result.outcome === c.expect,
-        seconds: Number(result.seconds.toFixed(1)), trials: result.trials, reason: result.reason };
+      const started = Date.now();
+      // A run that ends in an error is a wrong answer too (the CLI would exit 1 with one line).
+      const row: TrustRun = await gate({ ...c.input, seed: run, maxSeconds: Math.max(120, c.goalSeconds * 3) }).then(
+        (result) => ({ case: c.name, run, expect: c.expect, verdict: verdictLabel(result), right: result.outcome === c.expect,
+          seconds: Number(result.seconds.toFixed(1)), trials: result.trials, reason: result.reason }),
+        (error: Error) => ({ case: c.name, run, expect: c.expect, verdict: 'ERROR', right: false,
+          seconds: Number(((Date.now() - started) / 1000).toFixed(1)), trials: 0, reason: error.message }));
       results.push(row);
       fs.appendFileSync(values.out, `${JSON.stringify(row)}\n`);
       process.stderr.write(`bench:gate-trust: round ${run}/${runs} ${c.name}: ${row.verdict} in ${row.seconds} s${row.right ? '' : '  <-- WRONG'}\n`);
