@@ -353,6 +353,34 @@ describe('gate with --proxy haproxy', () => {
   });
 });
 
+describe('gate: Ctrl-C', () => {
+  it('stops everything it started and writes the reports from the trials fired so far (no verdict)', async () => {
+    const out = path.join(tmp, 'interrupted');
+    // A safe pairing at a 0.01% limit: it fires for minutes unless stopped.
+    const child = spawn(process.execPath, [CLI, 'gate', '--nginx-conf', template('1s'), '--upstream-cmd', `IDLE_TIMEOUT=3 ${PYTHON}`, '--max-failure-rate', '0.0001', '--out', out],
+      { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const historyPath = path.join(out, 'trials.jsonl');
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(fs.existsSync(historyPath) && fs.readFileSync(historyPath, 'utf8').includes('"type":"trial"'))) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // As a terminal's Ctrl-C does: the whole process group.
+    process.kill(-child.pid!, 'SIGINT');
+    const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? signal)));
+    expect(code, stderr).toBe(130);
+    expect(leftovers('python-upstream')).toEqual([]);
+    expect(fs.readdirSync(tmp).filter((name) => name.startsWith('keepalive-lab-'))).toEqual([]);
+    const trials = fs.readFileSync(historyPath, 'utf8').split('\n').filter((line) => line.includes('"type":"trial"'));
+    expect(trials.length).toBeGreaterThan(0);
+    // The teardown does not leak into the measurement: a safe pairing, every trial answered.
+    expect(trials.filter((line) => !line.includes('"errorClass":"ok"'))).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'))).toEqual({ outcome: null, reason: 'the run ended before a verdict', trials: trials.length });
+    expect(fs.readFileSync(path.join(out, 'report.md'), 'utf8')).toMatch(/^# keepalive-lab gate: no verdict\n/);
+  });
+});
+
 describe('gate: bad input is one line, exit 2, nothing left running', () => {
   const cases: [string, () => Promise<string[]>, RegExp, string][] = [
     ['an nginx syntax error, with nginx\'s message and the user\'s line',

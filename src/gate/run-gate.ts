@@ -10,9 +10,10 @@ import type { ProxyLogReason, ProxyLogRecord } from '../history/records.js';
 import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
 import type { BoundaryKind } from '../scenario/cells.js';
 import type { RetryPolicy } from '../scenario/sweep-config.js';
+import { HISTORY_FILE } from '../report/write-outputs.js';
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
 import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
-import { onCleanup } from '../util/cleanup.js';
+import { isShuttingDown, onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
 import { freePort } from '../util/ports.js';
 import { reapDirOnExit } from '../util/reaper.js';
@@ -90,10 +91,20 @@ const LOG_CATCH_UP_MS = 20;
 const DISTURBED_SHARE = 0.05;
 
 export async function runGate(options: GateOptions): Promise<GateResult> {
-  const result = await measureGate(options);
-  // The reports come from the history alone, as `keepalive-lab report DIR` rebuilds them.
-  if (result.runDir) await writeGateOutputs(result.runDir);
-  return result;
+  // Ctrl-C: once everything the run started has stopped (this undo is older, so it runs after
+  // theirs), the reports are written from the trials measured so far.
+  const out = options.out;
+  const onInterrupt = out ? onCleanup(async () => {
+    if (isShuttingDown() && fs.existsSync(path.join(out, HISTORY_FILE))) await writeGateOutputs(out);
+  }) : null;
+  try {
+    const result = await measureGate(options);
+    // The reports come from the history alone, as `keepalive-lab report DIR` rebuilds them.
+    if (result.runDir) await writeGateOutputs(result.runDir);
+    return result;
+  } finally {
+    await onInterrupt?.();
+  }
 }
 
 async function measureGate(options: GateOptions): Promise<GateResult> {
@@ -361,7 +372,9 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       stopped: () => done,
       signal: decisionMade.signal,
       afterBurst: async (sofar) => {
-        if (done) return true;
+        // After Ctrl-C a burst meets the teardown (a terminal's SIGINT reaches the proxy too),
+        // not the race: it is not recorded.
+        if (done || isShuttingDown()) return true;
         const fresh = sofar.slice(seenOfCopy[copy]);
         trials.push(...fresh);
         seenOfCopy[copy] = sofar.length;
