@@ -38,6 +38,3 @@ export const GATE_CASES: GateCase[] = [
   { name: 'python-backlog-5-idle-1.5s-behind-500ms', expect: 'pass', goalSeconds: 60,
     input: { proxyTimeoutMs: 500, upstreamCmd: `python3 ${path.relative(process.cwd(), PYTHON)}`, upstreamEnv: { IDLE_TIMEOUT: '1.5', BACKLOG: '5' } } },
 ];
-
-/** PASS, FAIL (unsafe), FAIL (masked) or FAIL (undecided), as the gate's text says it. */
-export { verdictLabel } from '../gate/gate-report.js';

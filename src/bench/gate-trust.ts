@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { gate } from '../api.js';
 import { cleanupAll } from '../util/cleanup.js';
 import { quantile } from '../util/stats.js';
-import { GATE_CASES, verdictLabel } from './gate-cases.js';
+import { verdictLabel } from '../gate/gate-report.js';
+import { GATE_CASES } from './gate-cases.js';
 
 const { values } = parseArgs({ options: {
   runs: { type: 'string', default: '20' }, case: { type: 'string', multiple: true }, out: { type: 'string', default: 'gate-trust.jsonl' },

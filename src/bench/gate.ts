@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { gate } from '../api.js';
 import { cleanupAll } from '../util/cleanup.js';
-import { GATE_CASES as CASES, verdictLabel } from './gate-cases.js';
+import { verdictLabel } from '../gate/gate-report.js';
+import { GATE_CASES as CASES } from './gate-cases.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, case: { type: 'string', multiple: true } } });
 const chosen = values.case ? CASES.filter((c) => values.case!.includes(c.name)) : CASES;

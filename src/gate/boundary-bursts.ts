@@ -88,8 +88,8 @@ export async function runBursts(plan: BurstPlan): Promise<{ trials: BurstTrial[]
       const requests = ids.map((id) => plan.request(id));
       await scheduler.at(startNs + BigInt(Math.round(gapMs * 1e6)));
       if (stopped()) return { trials, stoppedBy: 'decision' };
-      // A client connection the proxy closed while it was idle (seen once in 80 runs at Node's
-      // defaults, POST) sends nothing: a request that was never written is not a trial.
+      // A client connection the proxy closed while it was idle (seen once in the trust runs, at
+      // Node's defaults with POST) sends nothing: a request never written is not a trial.
       const results = await Promise.all(connections.map((connection, index) => (connection.isOpen ? connection.send(requests[index]!, plan.responseTimeoutMs) : null)));
       let failed = results.includes(null);
       results.forEach((result, index) => {
@@ -130,8 +130,9 @@ const ALIGNED_SPREAD_NS = 100_000_000n;
  * burst of requests; an upstream with a short accept queue (Python's standard server: 5) then
  * answers some of them only after SYN retransmits, seconds later. Aimed from answers that far
  * apart, the next burst would find connections older than the aim, closed by the proxy, and
- * storm the queue again. So the connections, now all in the proxy's pool, answer once more
- * together (untimed, no new connection needed) until their answers are close.
+ * storm the queue again. So the connections, now in the proxy's pool, answer once more together
+ * (untimed) until their answers are close. A proxy that drops idle connections sooner than the
+ * answers spread has let some go by then: there the bursts must be smaller (accept-capacity.ts).
  */
 async function align(connections: HttpConnection[], plan: BurstPlan, answers: bigint[]): Promise<bigint[] | null> {
   for (let round = 0; round < 3 && spread(answers) > ALIGNED_SPREAD_NS; round++) {

@@ -173,7 +173,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     const history = options.out ? openGateHistory(options.out) : null;
     if (history) {
       stops.unshift(() => history.close());
-      history.append({ type: 'run', startedAt: new Date(started).toISOString(), monotonicAtStart: monotonicAtStart, runtime: 'local', proxy: flavour,
+      history.append({ type: 'run', startedAt: new Date(started).toISOString(), monotonicAtStart, runtime: 'local', proxy: flavour,
         versions: { [flavour]: proxy.version, node: process.version }, settings: { command: 'gate', ...settingsOf(options), trialsTagged: tagTrials } });
     }
 
@@ -186,11 +186,9 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       proxyIdleClose = await measureProxyIdleClose(proxy, { listenPort, burst: burstSize, request: (host) => buildRequest(options, host, null), waitMs: checked.keepaliveTimeoutMs + 3_000, workDir: prefix });
     }
 
-    // The upstream's real idle close, measured on its own (no proxy in the way).
-    // Waiting past the proxy's own timeout tells nothing more: by then it has let go.
-    // Past the proxy's timeout plus the margin the order needs, a close changes no verdict: an
-    // upstream still open then outlasts the proxy by the margin (the 65 s-behind-60 s case waits
-    // 61.5 s here, not 65 s).
+    // The upstream's real idle close, measured on its own (no proxy in the way). Waiting past
+    // the proxy's timeout plus the margin the order needs tells nothing more: an upstream still
+    // open then outlasts the proxy by the margin (65 s behind 60 s waits 61.5 s, not 65 s).
     const proxyTimeoutHint = checked.keepaliveTimeoutMs;
     const probeWaitMs = Math.min(proxyTimeoutHint, 600_000) + options.minMarginMs + PROBE_WAIT_PAST_MARGIN_MS;
     say(`probing ${upstream.label}: when does it close an idle connection?`);
