@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalUpstream, type LocalUpstream } from '../src/upstream/local-upstream.js';
 import { freePort } from '../src/util/ports.js';
+import { interruptOnceTrialsAreWritten } from './support/interrupt.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 let tmp: string;
@@ -153,21 +154,13 @@ describe('sweep', () => {
     const out = path.join(tmp, 'interrupted');
     const tmpdir = path.join(tmp, 'tmpdir');
     fs.mkdirSync(tmpdir, { recursive: true });
-    // Its own process group, signalled as a whole: a terminal's Ctrl-C reaches nginx and the
-    // upstream too, not only the harness.
-    const child = spawn(process.execPath, [CLI, 'sweep', '--upstream-timeout', '1s', '--proxy-timeout', '60s', '--methods', 'POST', '--trials', '1000', '--lanes', '32', '--out', out, '--no-progress'],
-      { env: { ...process.env, TMPDIR: tmpdir }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    // Interrupted once trials are being written, its whole process group as a terminal does.
+    let runningBefore = 0;
+    const { code, stderr } = await interruptOnceTrialsAreWritten(CLI,
+      ['sweep', '--upstream-timeout', '1s', '--proxy-timeout', '60s', '--methods', 'POST', '--trials', '1000', '--lanes', '32', '--out', out, '--no-progress'],
+      out, { ...process.env, TMPDIR: tmpdir }, () => { runningBefore = harnessProcesses().length; });
+    expect(runningBefore).toBeGreaterThan(0);
     const historyPath = path.join(out, 'trials.jsonl');
-    // Interrupt once trials are being written.
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && !(fs.existsSync(historyPath) && fs.readFileSync(historyPath, 'utf8').includes('"type":"trial"'))) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(harnessProcesses().length).toBeGreaterThan(0);
-    process.kill(-child.pid!, 'SIGINT');
-    const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? signal)));
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/SIGINT received/);
     expect(harnessProcesses()).toEqual([]);

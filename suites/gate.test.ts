@@ -15,6 +15,7 @@ import { gate as gateCall } from '../src/index.js';
 import { freePort } from '../src/util/ports.js';
 import { acceptCapacity } from '../src/gate/accept-capacity.js';
 import { HttpConnection } from '../src/workload/http-connection.js';
+import { interruptOnceTrialsAreWritten } from './support/interrupt.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/gate/', import.meta.url));
@@ -357,18 +358,10 @@ describe('gate: Ctrl-C', () => {
   it('stops everything it started and writes the reports from the trials fired so far (no verdict)', async () => {
     const out = path.join(tmp, 'interrupted');
     // A safe pairing at a 0.01% limit: it fires for minutes unless stopped.
-    const child = spawn(process.execPath, [CLI, 'gate', '--nginx-conf', template('1s'), '--upstream-cmd', `IDLE_TIMEOUT=3 ${PYTHON}`, '--max-failure-rate', '0.0001', '--out', out],
-      { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const { code, stderr, hadTrials } = await interruptOnceTrialsAreWritten(CLI,
+      ['gate', '--nginx-conf', template('1s'), '--upstream-cmd', `IDLE_TIMEOUT=3 ${PYTHON}`, '--max-failure-rate', '0.0001', '--out', out], out, { ...process.env, TMPDIR: tmp });
+    expect(hadTrials).toBe(true);
     const historyPath = path.join(out, 'trials.jsonl');
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && !(fs.existsSync(historyPath) && fs.readFileSync(historyPath, 'utf8').includes('"type":"trial"'))) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    // As a terminal's Ctrl-C does: the whole process group.
-    process.kill(-child.pid!, 'SIGINT');
-    const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? signal)));
     expect(code, stderr).toBe(130);
     expect(leftovers('python-upstream')).toEqual([]);
     expect(fs.readdirSync(tmp).filter((name) => name.startsWith('keepalive-lab-'))).toEqual([]);

@@ -38,3 +38,6 @@ export const GATE_CASES: GateCase[] = [
   { name: 'python-backlog-5-idle-1.5s-behind-500ms', expect: 'pass', goalSeconds: 60,
     input: { proxyTimeoutMs: 500, upstreamCmd: `python3 ${path.relative(process.cwd(), PYTHON)}`, upstreamEnv: { IDLE_TIMEOUT: '1.5', BACKLOG: '5' } } },
 ];
+
+/** A case's time budget: three times its goal (at least 2 min), so that a slow run still ends in a verdict. */
+export const budgetSeconds = (gateCase: GateCase) => Math.max(120, gateCase.goalSeconds * 3);

@@ -9,7 +9,7 @@ import { gate } from '../api.js';
 import { cleanupAll } from '../util/cleanup.js';
 import { quantile } from '../util/stats.js';
 import { verdictLabel } from '../gate/gate-report.js';
-import { GATE_CASES } from './gate-cases.js';
+import { budgetSeconds, GATE_CASES } from './gate-cases.js';
 
 const { values } = parseArgs({ options: {
   runs: { type: 'string', default: '20' }, case: { type: 'string', multiple: true }, out: { type: 'string', default: 'gate-trust.jsonl' },
@@ -28,7 +28,7 @@ try {
     for (const c of chosen) {
       const started = Date.now();
       // A run that ends in an error is a wrong answer too (the CLI would exit 1 with one line).
-      const row: TrustRun = await gate({ ...c.input, seed: run, maxSeconds: Math.max(120, c.goalSeconds * 3) }).then(
+      const row: TrustRun = await gate({ ...c.input, seed: run, maxSeconds: budgetSeconds(c) }).then(
         (result) => ({ case: c.name, run, expect: c.expect, verdict: verdictLabel(result), right: result.outcome === c.expect,
           seconds: Number(result.seconds.toFixed(1)), trials: result.trials, reason: result.reason }),
         (error: Error) => ({ case: c.name, run, expect: c.expect, verdict: 'ERROR', right: false,

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { gate } from '../api.js';
 import { cleanupAll } from '../util/cleanup.js';
 import { verdictLabel } from '../gate/gate-report.js';
-import { GATE_CASES as CASES } from './gate-cases.js';
+import { budgetSeconds, GATE_CASES as CASES } from './gate-cases.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, case: { type: 'string', multiple: true } } });
 const chosen = values.case ? CASES.filter((c) => values.case!.includes(c.name)) : CASES;
@@ -19,7 +19,7 @@ const rows = [];
 try {
   for (const c of chosen) {
     process.stderr.write(`bench:gate: ${c.name} ...\n`);
-    const result = await gate({ ...c.input, maxSeconds: Math.max(120, c.goalSeconds * 3) });
+    const result = await gate({ ...c.input, maxSeconds: budgetSeconds(c) });
     const verdict = verdictLabel(result);
     rows.push({
       case: c.name, verdict, seconds: Number(result.seconds.toFixed(1)), trials: result.trials,

@@ -2,10 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { isGateHistory } from '../gate/gate-history.js';
+import { isGateHistory, type GateHistoryRecord } from '../gate/gate-history.js';
 import { gateText } from '../gate/gate-report.js';
 import { writeGateOutputs } from '../gate/gate-run-report.js';
 import { readHistoryFile } from '../history/history-file.js';
+import type { HistoryRecord } from '../history/records.js';
 import { summaryTable } from '../report/summary-table.js';
 import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { UsageError } from '../util/errors.js';
@@ -17,12 +18,14 @@ export function reportCommand(): Command {
     .action(async (dir: string) => {
       const file = path.join(dir, HISTORY_FILE);
       if (!fs.existsSync(file)) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep or a gate`);
-      if (isGateHistory(readHistoryFile<{ type: string }>(file))) {
-        const gate = await writeGateOutputs(dir);
+      // Read once: the history tells which kind of run it is, and its writer takes it as read.
+      const records = readHistoryFile<GateHistoryRecord>(file);
+      if (isGateHistory(records)) {
+        const gate = await writeGateOutputs(dir, records);
         process.stdout.write(`${gate.result ? gateText(gate.result) : `no verdict: the run ended after ${gate.trials.length} trials`}\nWrote ${dir}/{summary.json,report.md,report.html}\n`);
         return;
       }
-      const analysis = await writeRunOutputs(dir);
+      const analysis = await writeRunOutputs(dir, records as HistoryRecord[]);
       process.stdout.write(`${summaryTable(analysis.cells)}\n`);
     });
 }

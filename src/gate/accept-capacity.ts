@@ -9,7 +9,7 @@ import type { Endpoint } from '../runtime/runtime.js';
 import { HttpConnection } from '../workload/http-connection.js';
 
 /** An answer this late on a fresh connection waited out a SYN retransmit (Linux's first: 1 s). */
-export const HELD_UP_MS = 500;
+const HELD_UP_MS = 500;
 const SMALLEST_BURST = 2;
 
 export interface AcceptCapacity {

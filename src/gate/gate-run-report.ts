@@ -28,8 +28,8 @@ export interface GateRun {
   history: HistoryRecord[];
 }
 
-export function readGateRun(dir: string): GateRun {
-  const records = readHistoryFile<GateHistoryRecord>(path.join(dir, HISTORY_FILE));
+/** A gate run from its directory's records (read from DIR/trials.jsonl unless given). */
+export function readGateRun(dir: string, records: readonly GateHistoryRecord[] = readHistoryFile<GateHistoryRecord>(path.join(dir, HISTORY_FILE))): GateRun {
   const history = records.filter((record): record is HistoryRecord => record.type !== 'gate-setup' && record.type !== 'gate-verdict');
   const trials = history.filter((record): record is TrialRecord => record.type === 'trial' && record.cell === GATE_CELL);
   const logged = new Set(history.filter((record): record is ProxyLogRecord => record.type === 'proxy-log' && record.trial !== null).map((record) => record.trial));
@@ -43,9 +43,9 @@ export function readGateRun(dir: string): GateRun {
   };
 }
 
-/** Reads DIR/trials.jsonl of a gate run and (re)writes summary.json, report.md and report.html. */
-export async function writeGateOutputs(dir: string): Promise<GateRun> {
-  const gate = readGateRun(dir);
+/** Reads DIR/trials.jsonl of a gate run (or takes its records) and (re)writes summary.json, report.md and report.html. */
+export async function writeGateOutputs(dir: string, records?: readonly GateHistoryRecord[]): Promise<GateRun> {
+  const gate = readGateRun(dir, records);
   const summary = gate.result ?? { outcome: null, reason: 'the run ended before a verdict', trials: gate.trials.length };
   fs.writeFileSync(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'report.md'), gateMarkdown(gate));

@@ -3,15 +3,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { analyzeHistory, type RunAnalysis } from '../analysis/analyze-history.js';
 import { readHistoryFile } from '../history/history-file.js';
+import type { HistoryRecord } from '../history/records.js';
 import { htmlReport } from './html/html-report.js';
 import { markdownReport } from './markdown-report.js';
 import { summaryCsv, summaryJson } from './summary.js';
 
 export const HISTORY_FILE = 'trials.jsonl';
 
-/** Reads DIR/trials.jsonl and (re)writes summary.json, summary.csv, report.md and report.html. */
-export async function writeRunOutputs(dir: string): Promise<RunAnalysis> {
-  const history = readHistoryFile(path.join(dir, HISTORY_FILE));
+/**
+ * Reads DIR/trials.jsonl (or takes the records already read from it) and (re)writes
+ * summary.json, summary.csv, report.md and report.html.
+ */
+export async function writeRunOutputs(dir: string, history: readonly HistoryRecord[] = readHistoryFile(path.join(dir, HISTORY_FILE))): Promise<RunAnalysis> {
   const analysis = analyzeHistory(history);
   fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summaryJson(analysis), null, 2) + '\n');
   fs.writeFileSync(path.join(dir, 'summary.csv'), summaryCsv(analysis));
