@@ -90,7 +90,7 @@ describe('gate on a non-Node upstream (Python http.server)', () => {
     expect(verdict.status502).toBeGreaterThan(0);
     expect(verdict.decisionInterval[0]).toBeGreaterThan(0.001);
     expect(verdict.fix!.text).toMatch(/keeps them 60 s: set server\.keepAliveTimeout >= 61 s/);
-    expect(fs.readFileSync(junit, 'utf8')).toMatch(/<failure message="[^"]*requests at the upstream's idle close failed/);
+    expect(fs.readFileSync(junit, 'utf8')).toMatch(/<failure message="[^"]*requests that reused an idle upstream connection at the upstream's idle close failed/);
 
     // The run directory: every trial in trials.jsonl, the verdict in summary.json, and reports
     // that `report DIR` rebuilds from the history alone.

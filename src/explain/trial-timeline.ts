@@ -39,6 +39,17 @@ export function trialTimeline(history: readonly HistoryRecord[], trialId: string
     if (event.ev !== 'response' || event.t > trial.sentAt) continue;
     if (Math.abs(event.t - previousSentAt) <= MATCH_MS && (!previous || Math.abs(event.t - previousSentAt) < Math.abs(previous.t - previousSentAt))) previous = event;
   }
+  // The gate's tap names the connection the request went out on: its previous answer is the
+  // last one on that connection before the request (a tap has one numbering for the whole run).
+  if (!previous && trial.upstreamConn !== undefined) {
+    const firstRequest = upstream.find((e) => e.ev === 'request' && e.trial === trial.id && e.conn === trial.upstreamConn);
+    for (const event of upstream) {
+      if (event.ev === 'response' && event.conn === trial.upstreamConn && firstRequest && event.t <= firstRequest.t && (!previous || event.t > previous.t)) previous = event;
+    }
+  }
+  // Who recorded the connection events: the harness's upstream, or the gate's tap in front of the user's.
+  const gateRun = history.some((r) => r.type === 'run' && r.settings.command === 'gate');
+  const recorder = gateRun ? 'the connection tap saw it' : 'the upstream recorded it';
   const origin = previousSentAt;
   const at = (t: number) => Math.round((t - origin) * 1000) / 1000;
   const events: TimelineEvent[] = [];
@@ -50,12 +61,16 @@ export function trialTimeline(history: readonly HistoryRecord[], trialId: string
     // Connection numbers restart with each upstream process (one per topology), so the close
     // is the first one of this number after the previous answer left.
     const close = upstream.find((e) => e.conn === connection && e.ev === 'close' && e.t >= previous!.t);
-    if (close) events.push({ atMs: at(close.t), who: 'upstream', what: `connection ${connection} closed, as the upstream recorded it (${close.by ?? 'unknown'}${typeof close.idleMs === 'number' ? `, idle ${close.idleMs} ms` : ''})` });
+    if (close) events.push({ atMs: at(close.t), who: 'upstream', what: `connection ${connection} closed, as ${recorder} (${close.by ?? 'unknown'}${typeof close.idleMs === 'number' ? `, idle ${close.idleMs} ms` : ''})` });
   }
   const effective = cell?.effectiveCloseMs;
   events.push({ atMs: at(trial.sentAt), who: 'client', what: `request ${trial.method} written (gap ${trial.gapMs} ms${effective !== undefined ? `, ${formatSigned(trial.gapOffsetMs)} ms from the effective close ${effective} ms` : ''})` });
   const requests = upstream.filter((e) => e.ev === 'request' && e.trial === trial.id);
-  for (const request of requests) events.push({ atMs: at(request.t), who: 'upstream', what: `request received on connection ${request.conn}${request.conn === connection ? '' : ' (a new connection: the proxy retried)'}` });
+  for (const request of requests) {
+    const opened = trial.upstreamReused === false && request.conn === trial.upstreamConn;
+    const where = request.conn === connection ? '' : opened ? ' (a connection the proxy opened for this request)' : ' (a new connection: the proxy retried)';
+    events.push({ atMs: at(request.t), who: 'upstream', what: `request ${gateRun ? 'passed the tap' : 'received'} on connection ${request.conn}${where}` });
+  }
   for (const line of history.filter((r): r is ProxyLogRecord => r.type === 'proxy-log' && r.trial === trial.id)) {
     events.push({ atMs: at(line.at), who: 'proxy', what: `${line.level}: ${line.reason} (${line.message.replace(/, client: .*$/, '')}) [time read by the harness]` });
   }

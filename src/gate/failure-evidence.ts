@@ -1,8 +1,10 @@
-// Which of the gate's failures are the keep-alive race, from the evidence the run has: what the
-// client got, and what the proxy logged. Only those decide the verdict; the rest (timeouts, the
-// application's own errors, refused connections) are counted apart with their cause, and never
-// called the race. A pure function of the trials and the proxy's log counts.
+// Which of the gate's failures are the keep-alive race, from the evidence the run has: the
+// upstream's own close under the request, where the connection tap saw the trial
+// (tap/trial-connections.ts), else what the client got and what the proxy logged. Only those
+// decide the verdict; the rest (timeouts, the application's own errors, refused connections) are
+// counted apart with their cause, and never called the race. Pure functions of what was recorded.
 import type { ErrorClass, ProxyLogReason } from '../history/records.js';
+import type { TrialConnections } from './tap/trial-connections.js';
 
 export interface TrialOutcome {
   status: number | null;
@@ -41,19 +43,10 @@ export function failureEvidence(trials: readonly TrialOutcome[], proxyLog: Parti
   let status502 = 0;
   let closed = 0;
   for (const trial of trials) {
-    switch (trial.errorClass) {
-      case 'ok': break;
-      case '502': status502++; break;
-      case 'eof':
-      case 'reset':
-        if (flavour === 'haproxy') closed++;
-        else add('the proxy closed the connection without an answer');
-        break;
-      case 'timeout': add(clientGaveUp ? 'no answer within the client\'s timeout (the proxy was still waiting on the upstream: a full connect queue or a slow answer)' : 'no answer within the client\'s timeout'); break;
-      case 'other-5xx': add(`the application's (or the proxy's) own ${trial.status}`); break;
-      case 'other-status': add(`answered ${trial.status}`); break;
-      default: add('a connection error'); break;
-    }
+    if (trial.errorClass === 'ok') continue;
+    if (trial.errorClass === '502') status502++;
+    else if (flavour === 'haproxy' && (trial.errorClass === 'eof' || trial.errorClass === 'reset')) closed++;
+    else add(causeOf(trial, clientGaveUp));
   }
   const attempts = racedAttempts(proxyLog);
   const race502 = Math.min(status502, attempts);
@@ -62,6 +55,45 @@ export function failureEvidence(trials: readonly TrialOutcome[], proxyLog: Parti
     other[refused > 0 ? `502 with no raced attempt in the proxy's log (it logged ${refused} refused connections)` : '502 with no raced attempt in the proxy\'s log'] = status502 - race502;
   }
   return { race: race502 + closed, other, masked: attempts - race502 };
+}
+
+/** A failure that is not the race, by what the client got. */
+function causeOf(trial: TrialOutcome, clientGaveUp: boolean): string {
+  switch (trial.errorClass) {
+    case '502': return '502 with no raced attempt in the proxy\'s log';
+    case 'eof':
+    case 'reset': return 'the proxy closed the connection without an answer';
+    case 'timeout': return clientGaveUp ? 'no answer within the client\'s timeout (the proxy was still waiting on the upstream: a full connect queue or a slow answer)' : 'no answer within the client\'s timeout';
+    case 'other-5xx': return `the application's (or the proxy's) own ${trial.status}`;
+    case 'other-status': return `answered ${trial.status}`;
+    default: return 'a connection error';
+  }
+}
+
+/**
+ * From the connection tap: a failure is the race when one of its attempts met the upstream's
+ * close (the upstream closed that connection under the request, unanswered); a trial that
+ * succeeded although an attempt met the close was retried by the proxy (masked). A failure with
+ * no such attempt is not the race, whatever the proxy logged, and neither is one whose request
+ * never passed the tap (the proxy sent it nowhere). For runs whose requests carry their trial's
+ * id; without ids, failureEvidence judges from the proxy's log.
+ */
+export function tapFailureEvidence(trials: readonly (TrialOutcome & { id: string })[], connectionsOf: (trial: string) => TrialConnections | null, clientGaveUp = false): FailureEvidence {
+  const other: Record<string, number> = {};
+  let race = 0;
+  let masked = 0;
+  for (const trial of trials) {
+    const seen = connectionsOf(trial.id);
+    const raced = seen ? seen.attempts.filter((attempt) => attempt.raced).length : 0;
+    if (trial.errorClass === 'ok') masked += raced;
+    else if (raced > 0) race++;
+    else {
+      const cause = !seen ? `${trial.errorClass === '502' ? '502' : causeOf(trial, clientGaveUp)}, the request never reaching the upstream`
+        : trial.errorClass === '502' ? '502 although the upstream closed no connection under its request' : causeOf(trial, clientGaveUp);
+      other[cause] = (other[cause] ?? 0) + 1;
+    }
+  }
+  return { race, other, masked };
 }
 
 /** The causes as one phrase: "3 no answer within the client's timeout, 1 the application's own 500". */

@@ -11,6 +11,7 @@ import type { BoundaryKind } from '../scenario/cells.js';
 import { UsageError } from '../util/errors.js';
 import type { BurstTrial } from './boundary-bursts.js';
 import type { GateResult } from './gate-result.js';
+import type { TrialConnections } from './tap/trial-connections.js';
 
 /** The one "cell" of a gate run: its trials' `cell` field. */
 export const GATE_CELL = 'gate';
@@ -58,9 +59,10 @@ export function openGateHistory(dir: string): HistorySink<GateHistoryRecord> {
 /**
  * A burst's trial as the sweep records one. The gate's gap is read from the client's receipt
  * of the previous answer (the user's upstream sends no send stamp), and its offset is taken
- * from the decisive close: the upstream's measured median, or the proxy's own close.
+ * from the decisive close: the upstream's measured median, or the proxy's own close. `seen`:
+ * what the connection tap saw of it (null: nothing, e.g. a request that never reached the upstream).
  */
-export function gateTrialRecord(trial: BurstTrial, boundary: BoundaryKind, atMs: number, method: string): TrialRecord {
+export function gateTrialRecord(trial: BurstTrial, boundary: BoundaryKind, atMs: number, method: string, seen: TrialConnections | null = null): TrialRecord {
   const round = (ms: number) => Math.round(ms * 1000) / 1000;
   return {
     type: 'trial',
@@ -79,5 +81,6 @@ export function gateTrialRecord(trial: BurstTrial, boundary: BoundaryKind, atMs:
     latencyMs: round(trial.endedAtMs - trial.sentAtMs),
     sentAt: round(trial.sentAtMs),
     endedAt: round(trial.endedAtMs),
+    ...(seen ? { upstreamConn: seen.attempts[0]!.conn, upstreamReused: seen.attempts[0]!.reused, upstreamAttempts: seen.attempts.length } : {}),
   };
 }

@@ -49,6 +49,11 @@ export function gateText(result: GateResult): string {
     const reasons = Object.entries(result.proxyLog).map(([name, count]) => `${name} ${count}`).join(', ') || 'none';
     lines.push(`  evidence  ${result.failures} of ${result.trials} failed (${pct(result.failureRate)}, 95% CI [${pct(result.failureRateCi95[0])}, ${pct(result.failureRateCi95[1])}]; ${classes}); ` +
       `proxy log: ${reasons}; limit ${pct(result.maxFailureRate, 3)} at ${pct(result.confidence, 0)} confidence`);
+    const seen = result.upstreamConnections;
+    if (seen) {
+      lines.push(`  tapped    ${seen.reused} of ${result.trials} requests reused an idle upstream connection, ${seen.new} went out on one the proxy opened for them` +
+        `${seen.unseen > 0 ? `, ${seen.unseen} never reached the upstream` : ''} (the connection tap between the proxy and the upstream)`);
+    }
     if (result.failures > 0) {
       const others = describeOther(result.otherFailures);
       lines.push(`  causes    ${result.raceFailures} by the keep-alive race (these decide)${others ? `; not the race, not counted: ${others}` : ''}`);

@@ -30,6 +30,12 @@ export interface GateResult {
    * (the proxy's log of failed attempts on reused connections, less the client's own 502s).
    */
   maskedAttempts: number;
+  /**
+   * What the connection tap saw of the trials' first attempts: how many reused an idle
+   * proxy-to-upstream connection (only those can meet a close), how many went out on one the
+   * proxy opened for them, and how many it did not see (null: the requests carry no trial id).
+   */
+  upstreamConnections: { reused: number; new: number; unseen: number } | null;
   /** Failures the evidence ties to the race (they decide), and the others by cause (they do not). */
   raceFailures: number;
   otherFailures: Record<string, number>;

@@ -21,7 +21,9 @@ import { exactBounds, quantile, wilsonInterval } from '../util/stats.js';
 import { HttpConnection } from '../workload/http-connection.js';
 import { runBursts, type BurstTrial } from './boundary-bursts.js';
 import { recommendFix, type Fix, type GateOutcome } from './gate-decision.js';
-import { describeOther, failureEvidence, otherCount } from './failure-evidence.js';
+import { describeOther, failureEvidence, otherCount, tapFailureEvidence } from './failure-evidence.js';
+import { startConnectionTap } from './tap/connection-tap.js';
+import { TrialConnectionIndex, type TrialConnections } from './tap/trial-connections.js';
 import { gateProxy } from './gate-proxy.js';
 import { decideAt, sequentialDesign, type Look } from './sequential-design.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
@@ -200,8 +202,17 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       // It kept every connection open past the proxy's limit: it outlasts the proxy.
     }
 
-    // The chain: nginx -> [Toxiproxy with the faults] -> upstream.
-    let upstreamAddress = `${upstream.endpoint.host}:${upstream.endpoint.port}`;
+    // The chain: nginx -> [Toxiproxy with the faults] -> the connection tap -> upstream. The tap
+    // records each proxy-to-upstream connection, so that every trial says whether it reused one
+    // and whether the upstream closed it under the request (tap/connection-tap.ts).
+    const tap = await startConnectionTap(upstream.endpoint);
+    stops.push(tap.stop);
+    const trialConnections = new TrialConnectionIndex();
+    tap.onEvents((events) => {
+      trialConnections.add(events);
+      for (const event of events) history?.append({ type: 'upstream', ...event });
+    });
+    let upstreamAddress = tap.address;
     if (faults.length > 0) {
       const toxiproxy = await startLocalToxiproxy();
       stops.push(toxiproxy.stop);
@@ -210,7 +221,11 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     const conf = proxy.prepare(upstreamAddress, listenPort, burstSize);
     const proxyLog: Partial<Record<ProxyLogReason, number>> = {};
     let clientGaveUp = false;
-    const evidenceOf = (trials: readonly BurstTrial[]) => failureEvidence(trials, proxyLog, flavour, clientGaveUp);
+    const racingTrials = (trials: readonly BurstTrial[]) => (tagTrials ? trials.filter((trial) => trialConnections.of(trial.id)?.attempts[0]?.reused === true) : trials);
+    // With trial ids in the requests the tap's record of each trial decides; without, the proxy's log.
+    const evidenceOf = (trials: readonly BurstTrial[]) => (tagTrials
+      ? tapFailureEvidence(trials, (id) => trialConnections.of(id), clientGaveUp)
+      : failureEvidence(trials, proxyLog, flavour, clientGaveUp));
     const proxyLogSamples: Partial<Record<ProxyLogReason, string>> = {};
     const onProxyRecord = (record: ProxyLogRecord) => {
       proxyLog[record.reason] = (proxyLog[record.reason] ?? 0) + 1;
@@ -251,6 +266,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       const result: GateResult = {
         ...base, outcome, reason, decisive, trials: trials.length, failures, status502: errorClasses['502'] ?? 0, errorClasses,
         raceFailures: evidence.race, otherFailures: evidence.other, maskedAttempts: evidence.masked, failureKind,
+        upstreamConnections: tagTrials ? upstreamConnectionsOf(trials, (id) => trialConnections.of(id)) : null,
         failureRate: trials.length === 0 ? 0 : failures / trials.length, decisionInterval, failureRateCi95: wilsonInterval(failures, trials.length, 0.95),
         decidingLook, proxyLog, proxyLogSamples, fix: showFix ? fix : null, seconds: (Date.now() - started) / 1000, runDir: options.out ?? null,
       };
@@ -341,10 +357,14 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
         disturbedAt = { trials: sofar.length, other: evidence.other };
         return true;
       }
-      while (nextLook < design.looks.length && sofar.length >= design.looks[nextLook]!.trials) {
+      // Only a request that reused an idle upstream connection can meet its close: one the proxy
+      // sent on a connection it opened for it is no evidence either way, and the looks count
+      // without it (the tap tells them apart; without trial ids, every request counts).
+      const counted = racingTrials(sofar);
+      while (nextLook < design.looks.length && counted.length >= design.looks[nextLook]!.trials) {
         const look = design.looks[nextLook++]!;
         // Only the race decides: failures with another cause are shown apart.
-        const failures = evidenceOf(sofar.slice(0, look.trials)).race;
+        const failures = evidenceOf(counted.slice(0, look.trials)).race;
         deciding = { look, failures };
         outcome = decideAt(design, { trials: look.trials, failures }).outcome;
         say(`look ${nextLook} of ${design.looks.length}: ${failures} of ${look.trials} failed by the race (pass at <= ${look.passAtMost}, fail at >= ${look.failAtLeast}): ${outcome}`);
@@ -374,13 +394,14 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
         // not the race: it is not recorded.
         if (done || isShuttingDown()) return true;
         const fresh = sofar.slice(seenOfCopy[copy]);
-        trials.push(...fresh);
         seenOfCopy[copy] = sofar.length;
-        for (const trial of fresh) history?.append(gateTrialRecord(trial, decisive.boundary as BoundaryKind, decisive.atMs!, options.method));
         // The proxy writes its log line before its answer, but the harness may read the answer
-        // first: let the log catch up, so that a 502 is judged with the attempt behind it.
+        // first: let the log (and the tap's events, from its thread) catch up, so that a 502 is
+        // judged with the attempt behind it.
         await new Promise((resolve) => setTimeout(resolve, LOG_CATCH_UP_MS));
-        if (done) return true;
+        if (done || isShuttingDown()) return true;
+        trials.push(...fresh);
+        for (const trial of fresh) history?.append(gateTrialRecord(trial, decisive.boundary as BoundaryKind, decisive.atMs!, options.method, trialConnections.of(trial.id)));
         if (judge(trials)) {
           done = true;
           decisionMade.abort();
@@ -397,7 +418,8 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     const limit = `${(options.maxFailureRate * 100).toFixed(2)}%`;
     const decided = deciding as { look: Look; failures: number } | null;
     const interval: [number, number] = decided ? exactBounds(decided.failures, decided.look.trials, 1 - options.confidence) : [0, 1];
-    const tally = decided ? `${decided.failures} of the first ${decided.look.trials} requests at the ${decisive.boundary}'s idle close failed by the race` : '';
+    const which = tagTrials ? 'requests that reused an idle upstream connection' : 'requests';
+    const tally = decided ? `${decided.failures} of the first ${decided.look.trials} ${which} at the ${decisive.boundary}'s idle close failed by the race` : '';
     const excluded = otherCount(final.other) > 0 ? `; not the race, and not counted: ${describeOther(final.other)}` : '';
     const disturbed = disturbedAt as { trials: number; other: Record<string, number> } | null;
     if (disturbed) {
@@ -430,6 +452,18 @@ export function gapsAround(fromMs: number, toMs: number): number[] {
   const gaps: number[] = [];
   for (let gap = Math.floor(fromMs * 2) / 2; gap <= toMs; gap += 0.5) gaps.push(gap);
   return gaps;
+}
+
+/** The trials' first attempts by the connection they went out on, as the tap saw them. */
+function upstreamConnectionsOf(trials: readonly BurstTrial[], connectionsOf: (id: string) => TrialConnections | null): NonNullable<GateResult['upstreamConnections']> {
+  const counts = { reused: 0, new: 0, unseen: 0 };
+  for (const trial of trials) {
+    const first = connectionsOf(trial.id)?.attempts[0];
+    if (!first) counts.unseen++;
+    else if (first.reused) counts.reused++;
+    else counts.new++;
+  }
+  return counts;
 }
 
 const describeMs = (ms: number | null) => (ms === null ? 'its timeout' : `${ms.toFixed(0)} ms`);

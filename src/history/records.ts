@@ -81,6 +81,15 @@ export interface TrialRecord {
   endedAt: number;
   /** Whether the client reused an idle socket (Node's http.Agent says; other clients do not). */
   reusedSocket?: boolean;
+  /**
+   * The gate's connection tap (between the proxy and the user's upstream): the upstream
+   * connection the request's first attempt went out on, whether that connection had carried a
+   * request before (false: the proxy opened it for this request), and how many attempts the
+   * proxy made. Absent where no tap ran, or the request never reached the upstream.
+   */
+  upstreamConn?: number;
+  upstreamReused?: boolean;
+  upstreamAttempts?: number;
 }
 
 /**

@@ -1,0 +1,152 @@
+// The connection tap's relay, in its own thread: the gate's client spins for the last
+// milliseconds before each aim (precise-scheduler.ts), and a relay on that event loop would hold
+// every other copy's requests and the upstream's closes for as long. It imports nothing but
+// Node's own modules, so that the thread starts in milliseconds.
+//
+// It passes bytes and closes on as the kernel would have without it: a FIN goes on as a FIN
+// (both sockets allow half-open, so neither side closes early), a reset goes on as a reset, and
+// a request sent after the upstream closed is written to the upstream anyway, whose kernel then
+// answers with the reset the proxy would have got. What it adds is a record of each connection,
+// in the vocabulary of the harness's own upstream (containers/upstream/upstream-server.mjs).
+import net from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface TapWorkerData {
+  upstreamHost: string;
+  upstreamPort: number;
+}
+
+/** What the tap saw, as the harness's upstream records it: `t` in monotonic ms. */
+export interface TapEvent {
+  t: number;
+  ev: 'open' | 'request' | 'response' | 'close';
+  conn: number;
+  trial?: string;
+  /** close: who closed first: `server-idle` (the upstream, nothing outstanding), `server` (the
+   *  upstream, with a request outstanding), `server-reset`, `client` (the proxy), `client-reset`. */
+  by?: string;
+  /** close: ms since the upstream's last bytes on this connection (null: it sent none). */
+  idleMs?: number | null;
+}
+
+export type TapMessage = { kind: 'listening'; port: number } | { kind: 'events'; events: TapEvent[] } | { kind: 'error'; message: string };
+
+const { upstreamHost, upstreamPort } = workerData as TapWorkerData;
+const port = parentPort!;
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+/** A request line that carries a trial id (t=ID in its query), at the start of the stream or after a CRLF. */
+const REQUEST_LINE = /(?:^|\r\n)[A-Z]+ [^ \r\n]*[?&]t=([^& \r\n]+)[^ \r\n]* HTTP\/1\.[01]\r\n/g;
+/** Bytes of a request line kept from the end of one chunk, in case the line is split. */
+const CARRY = 2048;
+
+// Events leave in batches, once per turn of the loop: a message per event would cost more than the relay.
+let batch: TapEvent[] = [];
+function emit(event: TapEvent): void {
+  if (batch.length === 0) setImmediate(flush);
+  batch.push(event);
+}
+function flush(): void {
+  const events = batch;
+  batch = [];
+  if (events.length > 0) port.postMessage({ kind: 'events', events } satisfies TapMessage);
+}
+
+let nextConn = 0;
+const sockets = new Set<net.Socket>();
+const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (proxySide) => {
+  const conn = ++nextConn;
+  emit({ t: now(), ev: 'open', conn });
+  const upstream = net.connect({ host: upstreamHost, port: upstreamPort, allowHalfOpen: true, noDelay: true });
+  sockets.add(proxySide).add(upstream);
+  let closedBy: string | null = null;
+  let closedAt = 0;
+  /** The trial whose request waits for its answer (null: none, or one without an id). */
+  let outstanding: string | null | undefined;
+  let lastAnswerAt: number | null = null;
+  let answered: string | null = null;
+  let carry = '';
+
+  proxySide.on('data', (data: Buffer) => {
+    const text = carry + data.toString('latin1');
+    let end = 0;
+    for (const match of text.matchAll(REQUEST_LINE)) {
+      const trial = decodeTrial(match[1]!);
+      settleAnswer();
+      emit({ t: now(), ev: 'request', conn, trial });
+      outstanding = trial;
+      end = match.index + match[0].length;
+    }
+    carry = text.slice(Math.max(end, text.length - CARRY));
+    upstream.write(data);
+  });
+  upstream.on('data', (data: Buffer) => {
+    lastAnswerAt = now();
+    if (outstanding !== undefined) {
+      answered = outstanding;
+      outstanding = undefined;
+    }
+    proxySide.write(data);
+  });
+  // The answer's last bytes went out at lastAnswerAt: recorded once the next request (or the
+  // close) shows the answer was complete, so the event carries the time the connection went idle.
+  const settleAnswer = () => {
+    if (answered !== null && lastAnswerAt !== null) emit({ t: lastAnswerAt, ev: 'response', conn, trial: answered });
+    answered = null;
+  };
+  // The close is timed when the first side ends it: for the upstream, the instant of its close.
+  const closing = (by: string) => {
+    if (closedBy !== null) return;
+    closedBy = by;
+    closedAt = now();
+  };
+  upstream.on('end', () => {
+    closing(outstanding !== undefined ? 'server' : 'server-idle');
+    proxySide.end();
+  });
+  proxySide.on('end', () => {
+    closing('client');
+    upstream.end();
+  });
+  upstream.on('error', (error: NodeJS.ErrnoException) => {
+    closing(error.code === 'ECONNREFUSED' ? 'refused' : 'server-reset');
+    if (!proxySide.destroyed) proxySide.resetAndDestroy();
+  });
+  proxySide.on('error', () => {
+    closing('client-reset');
+    if (!upstream.destroyed) upstream.resetAndDestroy();
+  });
+  let open = 2;
+  const closed = () => {
+    if (--open > 0) return;
+    sockets.delete(proxySide);
+    sockets.delete(upstream);
+    settleAnswer();
+    closing('server');
+    emit({ t: closedAt, ev: 'close', conn, by: closedBy!, idleMs: lastAnswerAt === null ? null : Math.round((closedAt - lastAnswerAt) * 1000) / 1000 });
+  };
+  upstream.on('close', closed);
+  proxySide.on('close', closed);
+});
+
+function decodeTrial(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+server.on('error', (error) => port.postMessage({ kind: 'error', message: error.message } satisfies TapMessage));
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address() as net.AddressInfo;
+  port.postMessage({ kind: 'listening', port: address.port } satisfies TapMessage);
+});
+port.on('message', (message: { kind: 'stop' }) => {
+  if (message.kind !== 'stop') return;
+  server.close();
+  // Open relays end with the run (the proxy and the upstream stop around it); the events said
+  // so far leave first, then the port closes and the thread ends with nothing left to do.
+  for (const socket of sockets) socket.destroy();
+  flush();
+  port.close();
+});

@@ -1,0 +1,76 @@
+// What the tap's events say about each trial: which proxy-to-upstream connection its request
+// went out on, whether that connection had carried a request before (reused) or was opened for
+// it (new), and whether an attempt met the upstream's close: the keep-alive race, seen from the
+// upstream's side. Pure over the events, so that a stored run is judged as it was live.
+import type { TapEvent } from './tap-worker.js';
+
+/**
+ * An attempt met the upstream's close when the upstream closed its connection, without answering
+ * it, within this many ms of the request passing the tap (either side: the close may come just
+ * before a request the proxy sent on a connection it still thought open, or just after one that
+ * reached the upstream as it closed). A close much later is an application that hung, not the race.
+ */
+export const RACE_CLOSE_WITHIN_MS = 10;
+
+export interface TrialAttempt {
+  conn: number;
+  /** The connection had carried a request before this one. */
+  reused: boolean;
+  /** The connection was reused and the upstream closed it under this request (see RACE_CLOSE_WITHIN_MS). */
+  raced: boolean;
+  /** ms from the request passing the tap to the upstream's close (negative: the close came first). */
+  closeAfterMs: number | null;
+}
+
+export interface TrialConnections {
+  /** Attempts in the order the proxy made them (a retried request has more than one). */
+  attempts: TrialAttempt[];
+}
+
+const UPSTREAM_CLOSES = new Set(['server', 'server-idle', 'server-reset']);
+
+export class TrialConnectionIndex {
+  /** Requests seen per connection so far, and the last one's trial (the one a close can meet). */
+  private readonly conns = new Map<number, { requests: number; last: { trial: string; t: number } | null; close: { t: number; by: string } | null }>();
+  private readonly requestsOfTrial = new Map<string, { conn: number; index: number; t: number }[]>();
+  private readonly answered = new Set<string>();
+
+  add(events: readonly TapEvent[]): void {
+    for (const event of events) {
+      const conn = this.conns.get(event.conn) ?? { requests: 0, last: null, close: null };
+      this.conns.set(event.conn, conn);
+      if (event.ev === 'request') {
+        // A request without a trial id (the application refused the query) is a request on it all the same.
+        const trial = event.trial ?? '';
+        const list = this.requestsOfTrial.get(trial) ?? [];
+        list.push({ conn: event.conn, index: conn.requests, t: event.t });
+        this.requestsOfTrial.set(trial, list);
+        conn.requests++;
+        conn.last = { trial, t: event.t };
+      } else if (event.ev === 'response' && event.trial !== undefined) {
+        this.answered.add(`${event.conn} ${event.trial}`);
+      } else if (event.ev === 'close') {
+        conn.close = { t: event.t, by: event.by ?? 'server' };
+      }
+    }
+  }
+
+  /** The trial's attempts, or null when none of its requests passed the tap. */
+  of(trial: string): TrialConnections | null {
+    const requests = this.requestsOfTrial.get(trial);
+    if (!requests) return null;
+    const attempts = requests.map(({ conn, index, t }): TrialAttempt => {
+      const state = this.conns.get(conn)!;
+      // Only the connection's last request can meet its close.
+      const close = state.close && state.last?.t === t ? state.close : null;
+      const closeAfterMs = close ? Math.round((close.t - t) * 1000) / 1000 : null;
+      // The keep-alive race is a reused idle connection closing under a request; an upstream
+      // that closes a connection it has just opened, unanswered, is failing in another way.
+      const reused = index > 0;
+      const raced = reused && close !== null && UPSTREAM_CLOSES.has(close.by) && Math.abs(closeAfterMs!) <= RACE_CLOSE_WITHIN_MS
+        && !this.answered.has(`${conn} ${trial}`);
+      return { conn, reused, raced, closeAfterMs };
+    });
+    return { attempts };
+  }
+}
