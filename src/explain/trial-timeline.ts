@@ -19,6 +19,8 @@ export interface TrialTimeline {
   reachedUpstream: boolean;
   /** Whether the history holds the upstream's own events (the gate's user upstream records none). */
   upstreamRecorded: boolean;
+  /** The events come from the gate's connection tap (in front of the upstream), not the upstream itself. */
+  tapped?: boolean;
   /** The upstream's connection the previous answer went out on, when it could be matched. */
   connection: number | null;
 }
@@ -35,16 +37,18 @@ export function trialTimeline(history: readonly HistoryRecord[], trialId: string
   // responses (the one closest to it, on the same clock).
   const previousSentAt = trial.sentAt - trial.gapMs;
   let previous: UpstreamEventRecord | null = null;
-  for (const event of upstream) {
-    if (event.ev !== 'response' || event.t > trial.sentAt) continue;
-    if (Math.abs(event.t - previousSentAt) <= MATCH_MS && (!previous || Math.abs(event.t - previousSentAt) < Math.abs(previous.t - previousSentAt))) previous = event;
-  }
-  // The gate's tap names the connection the request went out on: its previous answer is the
-  // last one on that connection before the request (a tap has one numbering for the whole run).
-  if (!previous && trial.upstreamConn !== undefined) {
+  if (trial.upstreamConn !== undefined) {
+    // The gate's tap names the connection the request went out on (the proxy's pool picks it,
+    // not the client's connection): its previous answer is the last one on that connection
+    // before the request, none if the proxy opened it for the request. One numbering per run.
     const firstRequest = upstream.find((e) => e.ev === 'request' && e.trial === trial.id && e.conn === trial.upstreamConn);
     for (const event of upstream) {
       if (event.ev === 'response' && event.conn === trial.upstreamConn && firstRequest && event.t <= firstRequest.t && (!previous || event.t > previous.t)) previous = event;
+    }
+  } else {
+    for (const event of upstream) {
+      if (event.ev !== 'response' || event.t > trial.sentAt) continue;
+      if (Math.abs(event.t - previousSentAt) <= MATCH_MS && (!previous || Math.abs(event.t - previousSentAt) < Math.abs(previous.t - previousSentAt))) previous = event;
     }
   }
   // Who recorded the connection events: the harness's upstream, or the gate's tap in front of the user's.
@@ -57,6 +61,9 @@ export function trialTimeline(history: readonly HistoryRecord[], trialId: string
   events.push(trial.gapClock === 'client'
     ? { atMs: 0, who: 'client', what: 'previous answer on this connection received; the connection is idle from here (as the client reads it)' }
     : { atMs: 0, who: 'upstream', what: previous ? `answer to ${previous.trial ?? 'a priming request'} left on connection ${previous.conn}; the connection is idle from here` : 'previous answer left (by its send stamp); the connection is idle from here' });
+  if (previous && trial.gapClock === 'client' && trial.upstreamConn !== undefined) {
+    events.push({ atMs: at(previous.t), who: 'upstream', what: `previous answer on connection ${previous.conn} (to ${previous.trial ?? 'a priming request'}) passed the tap; that connection is idle from here` });
+  }
   if (connection !== null) {
     // Connection numbers restart with each upstream process (one per topology), so the close
     // is the first one of this number after the previous answer left.
@@ -76,7 +83,7 @@ export function trialTimeline(history: readonly HistoryRecord[], trialId: string
   }
   events.push({ atMs: at(trial.endedAt), who: 'client', what: trial.status !== null ? `status ${trial.status} (${trial.errorClass})` : `no answer (${trial.errorClass})` });
   events.sort((a, b) => a.atMs - b.atMs);
-  return { trial, cell, events, reachedUpstream: requests.length > 0, upstreamRecorded: upstream.length > 0, connection };
+  return { trial, cell, events, reachedUpstream: requests.length > 0, upstreamRecorded: upstream.length > 0, connection, tapped: gateRun };
 }
 
 /** The first `count` failed trials of a cell, as formatted timelines: the reports' samples. */
@@ -96,7 +103,8 @@ export function formatTimeline(timeline: TrialTimeline): string {
   const width = Math.max(...timeline.events.map((e) => stamp(e.atMs).length));
   for (const event of timeline.events) lines.push(`  ${stamp(event.atMs).padStart(width)} ms  ${event.who.padEnd(8)} ${event.what}`);
   lines.push(!timeline.upstreamRecorded ? '  (the upstream recorded no events: whether the request reached it is not known)'
-    : timeline.reachedUpstream ? '  the request reached the upstream' : '  the request never reached the upstream');
+    : timeline.reachedUpstream ? (timeline.tapped ? '  the request passed the tap to the upstream' : '  the request reached the upstream')
+      : timeline.tapped ? '  the request never passed the tap: the proxy sent it nowhere' : '  the request never reached the upstream');
   return lines.join('\n');
 }
 

@@ -379,8 +379,6 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       firstLane: copy * burstSize,
       burstSize,
       gapsMs: decisive.gapsMs,
-      // Under the proxy's close, no connection may be older than the aim: each trial then reuses one.
-      aimFrom: decisive.boundary === 'proxy' ? 'earliest' : 'latest',
       seed: options.seed + copy,
       responseTimeoutMs: 10_000,
       deadline: started + options.maxSeconds * 1000,

@@ -34,8 +34,11 @@ export type TapMessage = { kind: 'listening'; port: number } | { kind: 'events';
 const { upstreamHost, upstreamPort } = workerData as TapWorkerData;
 const port = parentPort!;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-/** A request line that carries a trial id (t=ID in its query), at the start of the stream or after a CRLF. */
-const REQUEST_LINE = /(?:^|\r\n)[A-Z]+ [^ \r\n]*[?&]t=([^& \r\n]+)[^ \r\n]* HTTP\/1\.[01]\r\n/g;
+/**
+ * A request line that carries a trial id (t=ID in its query). Not anchored to a line start: a
+ * request follows the previous one's body directly (a POST's body ends without a CRLF).
+ */
+const REQUEST_LINE = /[A-Z]+ [^ \r\n]*[?&]t=([^& \r\n]+)[^ \r\n]* HTTP\/1\.[01]\r\n/g;
 /** Bytes of a request line kept from the end of one chunk, in case the line is split. */
 const CARRY = 2048;
 
