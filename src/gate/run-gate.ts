@@ -202,22 +202,24 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       // It kept every connection open past the proxy's limit: it outlasts the proxy.
     }
 
-    // The chain: nginx -> [Toxiproxy with the faults] -> the connection tap -> upstream. The tap
+    // The chain: nginx -> the connection tap -> [Toxiproxy with the faults] -> upstream. The tap
     // records each proxy-to-upstream connection, so that every trial says whether it reused one
-    // and whether the upstream closed it under the request (tap/connection-tap.ts).
-    const tap = await startConnectionTap(upstream.endpoint);
+    // and whether its connection closed under the request (tap/connection-tap.ts). Next to the
+    // proxy, it sees requests and closes when the proxy does, after any fault's delay.
+    let faultAddress: string | null = null;
+    if (faults.length > 0) {
+      const toxiproxy = await startLocalToxiproxy();
+      stops.push(toxiproxy.stop);
+      faultAddress = await createFaultProxy(toxiproxy.url, `${upstream.endpoint.host}:${upstream.endpoint.port}`, faults);
+    }
+    const tap = await startConnectionTap(faultAddress ? endpointOf(faultAddress) : upstream.endpoint);
     stops.push(tap.stop);
     const trialConnections = new TrialConnectionIndex();
     tap.onEvents((events) => {
       trialConnections.add(events);
       for (const event of events) history?.append({ type: 'upstream', ...event });
     });
-    let upstreamAddress = tap.address;
-    if (faults.length > 0) {
-      const toxiproxy = await startLocalToxiproxy();
-      stops.push(toxiproxy.stop);
-      upstreamAddress = await createFaultProxy(toxiproxy.url, upstreamAddress, faults);
-    }
+    const upstreamAddress = tap.address;
     const conf = proxy.prepare(upstreamAddress, listenPort, burstSize);
     const proxyLog: Partial<Record<ProxyLogReason, number>> = {};
     let clientGaveUp = false;
@@ -462,6 +464,12 @@ function upstreamConnectionsOf(trials: readonly BurstTrial[], connectionsOf: (id
     else counts.new++;
   }
   return counts;
+}
+
+/** "host:port" as an endpoint. */
+function endpointOf(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
 }
 
 const describeMs = (ms: number | null) => (ms === null ? 'its timeout' : `${ms.toFixed(0)} ms`);
