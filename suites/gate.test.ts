@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GateResult } from '../src/gate/gate-result.js';
+import type { TrialRecord } from '../src/history/records.js';
 import type { ProxyIdleClose } from '../src/gate/proxy-idle-probe.js';
 import { gate as gateCall } from '../src/index.js';
 import { freePort } from '../src/util/ports.js';
@@ -100,6 +101,15 @@ describe('gate on a non-Node upstream (Python http.server)', () => {
     expect(history.filter((record) => record.type === 'gate-verdict')).toHaveLength(1);
     // The proxy's log lines name their trial (the request carries its id), so explain can join them.
     expect(history.filter((record) => record.type === 'proxy-log' && record.trial).length).toBeGreaterThan(0);
+    // The connection tap: every trial names the upstream connection it went out on and whether
+    // it reused it; the tally agrees with the records, and the race decided on reused ones.
+    const trialRecords = history.filter((record): record is TrialRecord => record.type === 'trial');
+    expect(trialRecords.every((record) => typeof record.upstreamReused === 'boolean' && typeof record.upstreamConn === 'number')).toBe(true);
+    const reused = trialRecords.filter((record) => record.upstreamReused).length;
+    expect(verdict.upstreamConnections).toEqual({ reused, new: trialRecords.length - reused, unseen: 0 });
+    expect(verdict.decidingLook!.trials).toBeLessThanOrEqual(reused);
+    expect(verdict.raceFailures).toBeGreaterThan(0);
+    expect(history.filter((record) => record.type === 'upstream' && (record as { ev?: string }).ev === 'close').length).toBeGreaterThan(0);
     const summary = fs.readFileSync(path.join(result.out, 'summary.json'), 'utf8');
     expect(JSON.parse(summary)).toEqual(verdict);
     const html = fs.readFileSync(path.join(result.out, 'report.html'), 'utf8');
