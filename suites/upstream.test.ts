@@ -52,6 +52,31 @@ describe('upstream program', () => {
     expect(instance.drainEvents().filter((event) => event.ev === 'close').every((event) => event.by === 'server-idle')).toBe(true);
   });
 
+  it('the gate\'s probe: 200 idle connections side by side, opened 16 at a time (as the upstream\'s own events count them)', async () => {
+    const instance = await upstream({ keepAliveTimeoutMs: 300, closeMode: 'exact', closeStyle: 'fin' });
+    const probe = await probeIdleClose({ host: '127.0.0.1', port: instance.port }, { samples: 200, concurrency: 200, openAtOnce: 16 });
+    expect(probe.closedBy).toEqual({ fin: 200 });
+    expect(probe.samples).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Replay the upstream's own record: connections open at once, and those not yet answered.
+    let open = 0;
+    let unanswered = 0;
+    let mostOpen = 0;
+    let mostUnanswered = 0;
+    for (const event of instance.drainEvents()) {
+      if (event.ev === 'open') { open++; unanswered++; }
+      if (event.ev === 'response') unanswered--;
+      if (event.ev === 'close') open--;
+      mostOpen = Math.max(mostOpen, open);
+      mostUnanswered = Math.max(mostUnanswered, unanswered);
+    }
+    // Opening 16 at a time takes a few ms a round: far less than the 300 ms each waits idle, so
+    // nearly all 200 are open together, while no more than 16 ever wait for their answer.
+    expect(mostOpen).toBeGreaterThan(150);
+    expect(mostUnanswered).toBeLessThanOrEqual(16);
+    expect(mostUnanswered).toBeGreaterThan(1);
+  });
+
   it('rejects a bad setting with one line and exit 2', async () => {
     await expect(upstream({ keepAliveTimeoutMs: 100, closeMode: 'stock', closeStyle: 'rst' })).rejects.toThrow(/upstream exited \(2\) at start: upstream-server: --close-style rst needs --close-mode exact/);
   });

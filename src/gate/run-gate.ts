@@ -75,7 +75,11 @@ export interface GateOptions {
   onProgress?: (line: string) => void;
 }
 
-const PROBE_SAMPLES = 40;
+/**
+ * Idle connections the probe times side by side in one idle period: enough that the aim's ends
+ * (the closes' p1 and p99) are read from the distribution, not from its two extremes.
+ */
+const PROBE_SAMPLES = 200;
 /** How long past the proxy's timeout and the margin the probe still waits for a close. */
 const PROBE_WAIT_PAST_MARGIN_MS = 500;
 /** Copies of the prepared proxy config fire side by side for about this many trials a second. */
@@ -196,7 +200,8 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     say(`probing ${upstream.label}: when does it close an idle connection?`);
     let probe: ProbeResult | null = null;
     try {
-      probe = await probeIdleClose(upstream.endpoint, { samples: PROBE_SAMPLES, concurrency: PROBE_SAMPLES, path: options.healthPath, maxWaitMs: probeWaitMs });
+      // Opened a burst at a time: no more new connections at once than the upstream takes.
+      probe = await probeIdleClose(upstream.endpoint, { samples: PROBE_SAMPLES, concurrency: PROBE_SAMPLES, openAtOnce: burstSize, path: options.healthPath, maxWaitMs: probeWaitMs });
     } catch (error) {
       if (!/closed no idle connection/.test((error as Error).message)) throw error;
       // It kept every connection open past the proxy's limit: it outlasts the proxy.

@@ -14,6 +14,12 @@ export interface ProbeOptions {
   samples?: number;
   /** Connections open at once. */
   concurrency?: number;
+  /**
+   * Connections waiting for their answer at once (default: all that are open). An upstream with
+   * a short accept queue answers a storm of new connections only after SYN retransmits; opened
+   * a few at a time, hundreds still wait out their idle close side by side.
+   */
+  openAtOnce?: number;
   /** Give up on a connection still open this long after its answer (the idle time waited for). */
   maxWaitMs?: number;
   path?: string;
@@ -32,7 +38,16 @@ interface Sample {
 export async function probeIdleClose(endpoint: Endpoint, options: ProbeOptions = {}): Promise<ProbeResult> {
   const { samples = 40, concurrency = 20, maxWaitMs = 120_000, path = '/' } = options;
   const limit = pLimit(concurrency);
-  const results = await Promise.all(Array.from({ length: samples }, () => limit(() => oneSample(endpoint, path, maxWaitMs))));
+  const opening = pLimit(options.openAtOnce ?? concurrency);
+  const results = await Promise.all(Array.from({ length: samples }, () => limit(async () => {
+    // The opening slot is held until the answer is in (or the sample ends without one).
+    let sample!: Promise<Sample>;
+    await opening(() => new Promise<void>((answered) => {
+      sample = oneSample(endpoint, path, maxWaitMs, answered);
+      void sample.then(() => answered());
+    }));
+    return sample;
+  })));
   const closeTimesMs = results.flatMap((sample) => (sample.closeMs === null ? [] : [sample.closeMs]));
   const closedBy: Record<string, number> = {};
   for (const sample of results) closedBy[sample.closedBy] = (closedBy[sample.closedBy] ?? 0) + 1;
@@ -54,7 +69,7 @@ export async function probeIdleClose(endpoint: Endpoint, options: ProbeOptions =
 /** How long a probe connection may take to get its answer, on top of the idle wait. */
 const ANSWER_TIMEOUT_MS = 15_000;
 
-function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number): Promise<Sample> {
+function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number, onAnswer: () => void = () => {}): Promise<Sample> {
   return new Promise((resolve) => {
     const socket = net.connect(endpoint.port, endpoint.host);
     socket.setNoDelay(true);
@@ -84,6 +99,7 @@ function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number): Promise
       // (our upstream program does), else now. The workload measures gaps the same way.
       responseEndNs = answerSentAt(parsed.headers, process.hrtime.bigint()).ns;
       keepAliveHeader = parsed.headers['keep-alive'] ?? null;
+      onAnswer();
       clearTimeout(timer);
       timer = setTimeout(() => settle('still-open'), maxWaitMs);
     });
