@@ -4,7 +4,7 @@
 // decide the verdict; the rest (timeouts, the application's own errors, refused connections) are
 // counted apart with their cause, and never called the race. Pure functions of what was recorded.
 import type { ErrorClass, ProxyLogReason } from '../history/records.js';
-import type { TrialConnections } from './tap/trial-connections.js';
+import { RACE_CLOSE_WITHIN_MS, type TrialConnections } from './tap/trial-connections.js';
 
 export interface TrialOutcome {
   status: number | null;
@@ -89,7 +89,7 @@ export function tapFailureEvidence(trials: readonly (TrialOutcome & { id: string
     else if (raced > 0) race++;
     else {
       const cause = !seen ? `${trial.errorClass === '502' ? '502' : causeOf(trial, clientGaveUp)}, the request never reaching the upstream`
-        : trial.errorClass === '502' ? '502 although the upstream closed no connection under its request' : causeOf(trial, clientGaveUp);
+        : trial.errorClass === '502' ? `502 with no upstream close within ${RACE_CLOSE_WITHIN_MS} ms of its request on a reused connection` : causeOf(trial, clientGaveUp);
       other[cause] = (other[cause] ?? 0) + 1;
     }
   }

@@ -69,7 +69,7 @@ describe('the connection tap\'s record of each trial', () => {
       trial('never-sent', '502', 502),
     ], (id) => seen.of(id));
     expect(evidence).toEqual({ race: 0, masked: 1, other: {
-      '502 although the upstream closed no connection under its request': 1,
+      '502 with no upstream close within 10 ms of its request on a reused connection': 1,
       'no answer within the client\'s timeout': 1,
       '502, the request never reaching the upstream': 1,
     } });
