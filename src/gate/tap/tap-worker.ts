@@ -10,24 +10,21 @@
 // in the vocabulary of the harness's own upstream (containers/upstream/upstream-server.mjs).
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
+// Types only (erased): the thread loads nothing of the harness.
+import type { UpstreamEventRecord } from '../../history/records.js';
 
 export interface TapWorkerData {
   upstreamHost: string;
   upstreamPort: number;
 }
 
-/** What the tap saw, as the harness's upstream records it: `t` in monotonic ms. */
-export interface TapEvent {
-  t: number;
-  ev: 'open' | 'request' | 'response' | 'close';
-  conn: number;
-  trial?: string;
-  /** close: who closed first: `server-idle` (the upstream, nothing outstanding), `server` (the
-   *  upstream, with a request outstanding), `server-reset`, `client` (the proxy), `client-reset`. */
-  by?: string;
-  /** close: ms since the upstream's last bytes on this connection (null: it sent none). */
-  idleMs?: number | null;
-}
+/**
+ * What the tap saw, in the harness's upstream's own record (`t` in monotonic ms). Its closes say
+ * who closed first: `server-idle` (the upstream, nothing outstanding), `server` (the upstream,
+ * with a request outstanding), `server-reset`, `client` (the proxy) or `client-reset`; `idleMs`
+ * is the time since the upstream's last bytes on the connection (null: it sent none).
+ */
+export type TapEvent = Omit<UpstreamEventRecord, 'type'>;
 
 export type TapMessage = { kind: 'listening'; port: number } | { kind: 'events'; events: TapEvent[] } | { kind: 'error'; message: string };
 
