@@ -23,7 +23,7 @@ import { runBursts, type BurstTrial } from './boundary-bursts.js';
 import { recommendFix, type Fix, type GateOutcome } from './gate-decision.js';
 import { describeOther, failureEvidence, otherCount, tapFailureEvidence } from './failure-evidence.js';
 import { startConnectionTap } from './tap/connection-tap.js';
-import { TrialConnectionIndex, type TrialConnections } from './tap/trial-connections.js';
+import { TrialConnectionIndex } from './tap/trial-connections.js';
 import { gateProxy } from './gate-proxy.js';
 import { decideAt, sequentialDesign, type Look } from './sequential-design.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
@@ -273,7 +273,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       const result: GateResult = {
         ...base, outcome, reason, decisive, trials: trials.length, failures, status502: errorClasses['502'] ?? 0, errorClasses,
         raceFailures: evidence.race, otherFailures: evidence.other, maskedAttempts: evidence.masked, failureKind,
-        upstreamConnections: tagTrials ? upstreamConnectionsOf(trials, (id) => trialConnections.of(id)) : null,
+        upstreamConnections: tagTrials ? trialConnections.tally(trials.map((trial) => trial.id)) : null,
         failureRate: trials.length === 0 ? 0 : failures / trials.length, decisionInterval, failureRateCi95: wilsonInterval(failures, trials.length, 0.95),
         decidingLook, proxyLog, proxyLogSamples, fix: showFix ? fix : null, seconds: (Date.now() - started) / 1000, runDir: options.out ?? null,
       };
@@ -457,18 +457,6 @@ export function gapsAround(fromMs: number, toMs: number): number[] {
   const gaps: number[] = [];
   for (let gap = Math.floor(fromMs * 2) / 2; gap <= toMs; gap += 0.5) gaps.push(gap);
   return gaps;
-}
-
-/** The trials' first attempts by the connection they went out on, as the tap saw them. */
-function upstreamConnectionsOf(trials: readonly BurstTrial[], connectionsOf: (id: string) => TrialConnections | null): NonNullable<GateResult['upstreamConnections']> {
-  const counts = { reused: 0, new: 0, unseen: 0 };
-  for (const trial of trials) {
-    const first = connectionsOf(trial.id)?.attempts[0];
-    if (!first) counts.unseen++;
-    else if (first.reused) counts.reused++;
-    else counts.new++;
-  }
-  return counts;
 }
 
 /** "host:port" as an endpoint. */

@@ -52,6 +52,7 @@ describe('the connection tap\'s record of each trial', () => {
     expect(seen.of('b1.4')!.attempts[0]).toMatchObject({ reused: true, raced: false });
     expect(seen.of('b1.5')!.attempts[0]).toMatchObject({ reused: false, raced: false });
     expect(seen.of('never-sent')).toBeNull();
+    expect(seen.tally(['b1.0', 'b1.1', 'b1.2', 'b1.3', 'b1.4', 'b1.5', 'never-sent'])).toEqual({ reused: 4, new: 2, unseen: 1 });
   });
 
   it('a close just before the request (the proxy still thought the connection open) is the race too', () => {

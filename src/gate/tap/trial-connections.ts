@@ -73,4 +73,16 @@ export class TrialConnectionIndex {
     });
     return { attempts };
   }
+
+  /** The trials' first attempts by the connection they went out on: reused, new, or not seen at all. */
+  tally(trials: readonly string[]): { reused: number; new: number; unseen: number } {
+    const counts = { reused: 0, new: 0, unseen: 0 };
+    for (const trial of trials) {
+      const first = this.of(trial)?.attempts[0];
+      if (!first) counts.unseen++;
+      else if (first.reused) counts.reused++;
+      else counts.new++;
+    }
+    return counts;
+  }
 }
