@@ -8,8 +8,11 @@
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
+import { parseFilterLine } from './ryuk-filter.mjs';
 
-const SOCKET = '/var/run/docker.sock';
+// RYUK_PORT as in Ryuk; RYUK_DOCKER_SOCKET (the stand-in's own) lets a test give it a fake engine.
+const SOCKET = process.env.RYUK_DOCKER_SOCKET ?? '/var/run/docker.sock';
+const PORT = Number(process.env.RYUK_PORT ?? '8080');
 const reconnectionMs = durationMs(process.env.RYUK_RECONNECTION_TIMEOUT ?? '10s');
 const connectionMs = durationMs(process.env.RYUK_CONNECTION_TIMEOUT ?? '60s');
 const verbose = process.env.RYUK_VERBOSE === 'true';
@@ -30,7 +33,14 @@ const server = net.createServer((socket) => {
       const line = pending.slice(0, newline).trim();
       pending = pending.slice(newline + 1);
       if (line === '') continue;
-      filters.set(line, parseFilter(line));
+      // A line that is not a label filter is refused: taken as a filter it would match everything.
+      const parsed = parseFilterLine(line);
+      if ('error' in parsed) {
+        log(`refused filter ${JSON.stringify(line)}: ${parsed.error}`);
+        socket.write(`ERROR ${parsed.error}\n`);
+        continue;
+      }
+      filters.set(line, parsed.filter);
       if (verbose) log(`filter ${line}`);
       socket.write('ACK\n');
     }
@@ -41,21 +51,8 @@ const server = net.createServer((socket) => {
     if (clients === 0) pruneTimer = setTimeout(pruneAndExit, reconnectionMs);
   });
 });
-server.listen(8080, () => log('Started'));
+server.listen(PORT, () => log('Started'));
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => { void pruneAndExit(); });
-
-/** "label=a=b&label=c=d" -> { label: ["a=b", "c=d"] } (Docker's filter form). @param {string} line */
-function parseFilter(line) {
-  /** @type {Record<string, string[]>} */
-  const parsed = {};
-  for (const part of line.split('&')) {
-    const equals = part.indexOf('=');
-    if (equals <= 0) continue;
-    const key = decodeURIComponent(part.slice(0, equals));
-    (parsed[key] ??= []).push(decodeURIComponent(part.slice(equals + 1)));
-  }
-  return parsed;
-}
 
 async function pruneAndExit() {
   server.close();
