@@ -10,7 +10,7 @@ import { readHistoryFile } from '../history/history-file.js';
 import type { HistoryRecord, ProxyLogRecord, RunRecord, TrialRecord } from '../history/records.js';
 import { interval, markdownTable, percent } from '../report/format.js';
 import { gapRateRows, gapRateSpec, nearRows } from '../report/html/chart-specs.js';
-import { escapeHtml, figure, STYLE, table } from '../report/html/html-parts.js';
+import { CSP_META, escapeHtml, figure, STYLE, table } from '../report/html/html-parts.js';
 import { renderSvg } from '../report/html/vega-svg.js';
 import { HISTORY_FILE } from '../report/write-outputs.js';
 import { GATE_CELL, type GateHistoryRecord, type GateSetupRecord, type GateVerdictRecord } from './gate-history.js';
@@ -104,6 +104,7 @@ export async function gateHtml(gate: GateRun): Promise<string> {
   const samples = sampleFailureTimelines(gate.history, GATE_CELL, 3);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+${CSP_META}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>keepalive-lab gate ${escapeHtml(gate.run?.startedAt ?? '')}</title>
 <style>${STYLE}</style></head>

@@ -21,6 +21,12 @@ ${dataTable}
 </figure>`;
 }
 
+/**
+ * The reports' Content-Security-Policy: inline styles and the inline SVG only. A page built from
+ * a history that someone crafted can then run nothing, even where markup slipped through.
+ */
+export const CSP_META = '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">';
+
 export const STYLE = `
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; line-height: 1.45; }
 h1 { margin-bottom: 0.2rem; } h3 { margin-bottom: 0.3rem; }

@@ -11,7 +11,7 @@ import { pairingAdvice, type PairingAdvice } from '../recommendation.js';
 import { verdict } from '../summary-table.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from '../node-versions.js';
 import { BAND_MIN_TRIALS, gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
-import { escapeHtml, figure, STYLE, table } from './html-parts.js';
+import { CSP_META, escapeHtml, figure, STYLE, table } from './html-parts.js';
 import { renderSvg } from './vega-svg.js';
 import { profileOf, type LoadBalancerProfile } from '../../scenario/profiles.js';
 
@@ -27,6 +27,7 @@ export async function htmlReport(analysis: RunAnalysis, history: readonly Histor
   const versions = Object.entries(analysis.versions).map(([name, version]) => [name, version]);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+${CSP_META}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>keepalive-lab sweep ${escapeHtml(run?.startedAt ?? '')}</title>
 <style>${STYLE}</style></head>
@@ -82,11 +83,11 @@ async function cellSection(cell: CellAnalysis, index: number, history: readonly 
   return `<section class="cell" id="cell-${escapeHtml(cell.id)}">
 <h3>${escapeHtml(cell.id)}${cell.completed ? '' : ' (incomplete)'}: ${escapeHtml(verdict(cell))}</h3>
 <ul>
-<li>Proxy ${escapeHtml(formatDuration(cell.proxyTimeoutMs))}, upstream ${escapeHtml(formatDuration(cell.upstreamTimeoutMs))} (${cell.upstreamClose}), ${cell.method}, retry ${cell.retry};
+<li>Proxy ${escapeHtml(formatDuration(cell.proxyTimeoutMs))}, upstream ${escapeHtml(formatDuration(cell.upstreamTimeoutMs))} (${escapeHtml(String(cell.upstreamClose))}), ${escapeHtml(String(cell.method))}, retry ${escapeHtml(String(cell.retry))};
 ${cell.path === 'direct' ? 'proxy straight to the upstream' : `proxy → Toxiproxy → upstream, faults: ${escapeHtml(faultsLabel(cell.faults))}`}.</li>
-<li>Probe: ${probe.samples} idle connections closed at median ${probe.medianCloseMs} ms (p5 ${probe.p5CloseMs}, p95 ${probe.p95CloseMs}); Keep-Alive header: ${escapeHtml(probe.advertisedKeepAlive ?? 'none')}.</li>
+<li>Probe: ${escapeHtml(String(probe.samples))} idle connections closed at median ${escapeHtml(String(probe.medianCloseMs))} ms (p5 ${escapeHtml(String(probe.p5CloseMs))}, p95 ${escapeHtml(String(probe.p95CloseMs))}); Keep-Alive header: ${escapeHtml(String(probe.advertisedKeepAlive ?? 'none'))}.</li>
 <li>Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)} (${cell.failures} of ${cell.trials}); 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}; closed without a response: ${cell.closedWithoutResponse}.</li>
-${cell.window.map((w) => `<li>Window at the ${w.boundary} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
+${cell.window.map((w) => `<li>Window at the ${escapeHtml(String(w.boundary))} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
     `${w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials)` : ''}.</li>`).join('\n')}
 <li>Proxy log: ${cell.proxyLog.attempts} failed or retried upstream attempts (${escapeHtml(reasons)}); failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.</li>
 </ul>
