@@ -171,10 +171,16 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
   }
 }
 
-/** `--resume DIR`: the run's own settings; any setting flag beside it is refused, not merged. */
+/** Which programs to run: named on this command line, never read from a run directory. */
+const BINARY_FLAGS = new Set(['nginxBin', 'haproxyBin', 'toxiproxyBin']);
+
+/**
+ * `--resume DIR`: the run's own settings; any setting flag beside it is refused, not merged,
+ * except the binaries to run (the run directory does not name them: see resume-plan.ts).
+ */
 function resumePlanFromFlags(flags: SweepFlags): ResumePlan {
   const dir = flags.resume!;
-  const given = [...Object.keys(FLAG_FIELDS), 'config'].filter((key) => {
+  const given = [...Object.keys(FLAG_FIELDS).filter((key) => !BINARY_FLAGS.has(key)), 'config'].filter((key) => {
     const value = (flags as unknown as Record<string, unknown>)[key];
     return value !== undefined && !(Array.isArray(value) && value.length === 0) && value !== false;
   });
@@ -184,7 +190,9 @@ function resumePlanFromFlags(flags: SweepFlags): ResumePlan {
   }
   const historyPath = path.join(dir, HISTORY_FILE);
   if (!fs.existsSync(historyPath)) throw new UsageError(`--resume ${dir}: no ${HISTORY_FILE} there: give the --out directory of an interrupted sweep`);
-  return resumePlan(readHistoryFile(historyPath), dir);
+  const plan = resumePlan(readHistoryFile(historyPath), dir);
+  const binaries = { ...(flags.nginxBin ? { nginxBin: flags.nginxBin } : {}), ...(flags.haproxyBin ? { haproxyBin: flags.haproxyBin } : {}), ...(flags.toxiproxyBin ? { toxiproxyBin: flags.toxiproxyBin } : {}) };
+  return { ...plan, config: { ...plan.config, ...binaries } };
 }
 
 function toNumber(text: string, flag: string): number {

@@ -22,7 +22,11 @@ export interface ResumePlan {
 export function resumePlan(history: readonly HistoryRecord[], dir: string): ResumePlan {
   const run = history.find((r): r is RunRecord => r.type === 'run');
   if (!run) throw new UsageError(`--resume ${dir}: its history has no run record; it is not a sweep's --out directory`);
-  const config = parseSweepConfig(run.settings, `--resume ${dir}: the recorded settings`);
+  // A run directory is data, never a source of programs to run: the binaries the run was given
+  // are not taken from it. The resume runs what this invocation names (--nginx-bin, ... beside
+  // --resume, else PATH), and assertSameSetup refuses it unless their versions match the run's.
+  const { nginxBin: _nginx, haproxyBin: _haproxy, toxiproxyBin: _toxiproxy, ...settings } = run.settings;
+  const config = parseSweepConfig(settings, `--resume ${dir}: the recorded settings`);
   const completedCells = new Set<string>();
   const cellRecords = new Map<string, CellRecord>();
   const trialsDone = new Map<string, Record<string, number>>();

@@ -34,6 +34,15 @@ describe('resume plan', () => {
     expect(() => assertSameSetup(plan, 'local', { nginx: '1.26.0', node: 'v20.20.2' }, 'DIR')).toThrow(/nginx 1\.22\.1 -> 1\.26\.0/);
   });
 
+  it('takes no program to run from the run directory (a crafted record names a script as nginx)', () => {
+    const crafted = [{ ...run, settings: { ...run.settings, nginxBin: '/tmp/evil.sh', haproxyBin: '/tmp/evil.sh', toxiproxyBin: '/tmp/evil.sh' } }, ...history.slice(1)] as unknown as HistoryRecord[];
+    const plan = resumePlan(crafted, 'DIR');
+    expect(plan.config.nginxBin).toBeUndefined();
+    expect(plan.config.haproxyBin).toBeUndefined();
+    expect(plan.config.toxiproxyBin).toBeUndefined();
+    expect(plan.config.trials).toBe(3);
+  });
+
   it('a history without a run record is not a sweep', () => {
     expect(() => resumePlan([], 'DIR')).toThrow(/no run record/);
   });
