@@ -60,8 +60,8 @@ const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (proxySi
   sockets.add(proxySide).add(upstream);
   let closedBy: string | null = null;
   let closedAt = 0;
-  /** The trial whose request waits for its answer (null: none, or one without an id). */
-  let outstanding: string | null | undefined;
+  /** The trial whose request waits for its answer (undefined: none). */
+  let outstanding: string | undefined;
   let lastAnswerAt: number | null = null;
   let answered: string | null = null;
   let carry = '';
