@@ -5,6 +5,13 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 
+/**
+ * The largest value of any toxic attribute (ms, KB/s, bytes): Node's timers hold at most
+ * 2^31-1 ms (a larger delay fires at once, with a warning), and no fault this harness models
+ * needs more than that many bytes or KB/s.
+ */
+export const MAX_TOXIC_ATTRIBUTE = 2_147_483_647;
+
 export interface Fault {
   type: string;
   stream: 'upstream' | 'downstream';
@@ -45,6 +52,7 @@ export function parseFaultSpec(spec: string): Fault {
       throw new Error(`fault "${spec}": ${(error as Error).message}`);
     }
     if (!Number.isFinite(number) || number < 0) throw new Error(`fault "${spec}": ${key} must be a non-negative ${known.durations.includes(key) ? 'duration' : 'number'}`);
+    if (number > MAX_TOXIC_ATTRIBUTE) throw new Error(`fault "${spec}": ${key} must be at most ${MAX_TOXIC_ATTRIBUTE}${known.durations.includes(key) ? ' ms' : ''}`);
     // Toxiproxy's attributes are integers (ms, KB/s, bytes).
     attributes[key] = Math.round(number);
   }
@@ -62,7 +70,7 @@ export function faultsLabel(faults: readonly Fault[]): string {
 const faultObjectSchema = z.object({
   type: z.enum(Object.keys(FAULT_TYPES) as [string, ...string[]]),
   stream: z.enum(['upstream', 'downstream']).default('downstream'),
-  attributes: z.record(z.string(), z.number().nonnegative()).default({}),
+  attributes: z.record(z.string(), z.number().nonnegative().max(MAX_TOXIC_ATTRIBUTE)).default({}),
   toxicity: z.number().min(0).max(1).default(1),
 }).strict();
 

@@ -9,6 +9,12 @@ import { isObject, toxicFromBody, updatedToxic } from './toxic-state.js';
 
 export const EMBEDDED_VERSION = 'keepalive-lab-embedded/2.x-api';
 
+/**
+ * Largest request body: a populate of hundreds of proxies is a few tens of KB. Without a limit
+ * one 200 MB POST took the server from 99 MB to 880 MB of memory.
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 export interface ToxiproxyServerOptions {
   host?: string;
   port?: number;
@@ -34,13 +40,23 @@ export async function startToxiproxyServer(options: ToxiproxyServerOptions = {})
     if (!proxy) throw ERRORS.proxyNotFound;
     return proxy;
   };
+  // A server on loopback opens relays on loopback only: otherwise any local client could make
+  // it listen on every interface and relay other hosts into this one. A server whose operator
+  // put it on another address (a container's 0.0.0.0) already serves those hosts.
+  const serverOnLoopback = isLoopback(host);
+  const checkListen = (listen: string) => {
+    const { host: listenHost } = splitAddress(listen, 'listen');
+    if (serverOnLoopback && !isLoopback(listenHost)) {
+      throw ERRORS.badBody(`listen must be a loopback address (127.0.0.1, [::1], localhost) while the API itself listens on ${host}, got "${listen}"`);
+    }
+  };
   const createProxy = async (body: unknown, replace: boolean): Promise<ToxicProxy> => {
     if (!isObject(body)) throw ERRORS.badBody('expected a JSON object');
     const { name, listen = '127.0.0.1:0', upstream, enabled = true } = body;
     if (typeof name !== 'string' || name === '') throw ERRORS.missingField('name');
     if (typeof upstream !== 'string' || upstream === '') throw ERRORS.missingField('upstream');
     if (typeof listen !== 'string' || typeof enabled !== 'boolean') throw ERRORS.badBody('listen must be a string and enabled a boolean');
-    splitAddress(listen, 'listen');
+    checkListen(listen);
     splitAddress(upstream, 'upstream');
     const existing = proxies.get(name);
     if (existing && !replace) throw ERRORS.proxyExists;
@@ -83,7 +99,7 @@ export async function startToxiproxyServer(options: ToxiproxyServerOptions = {})
       if ((listen !== undefined && typeof listen !== 'string') || (upstream !== undefined && typeof upstream !== 'string') || (enabled !== undefined && typeof enabled !== 'boolean')) {
         throw ERRORS.badBody('listen and upstream must be strings, enabled a boolean');
       }
-      if (listen !== undefined) splitAddress(listen, 'listen');
+      if (listen !== undefined) checkListen(listen);
       await proxy.update({ ...(listen !== undefined && { listen }), ...(upstream !== undefined && { upstream }), ...(enabled !== undefined && { enabled }) });
       return [200, proxy];
     }],
@@ -122,10 +138,13 @@ export async function startToxiproxyServer(options: ToxiproxyServerOptions = {})
   const server = http.createServer(async (request, response) => {
     const send = (status: number, payload: unknown) => {
       const text = payload === null ? '' : JSON.stringify(payload);
+      // After a refused body the rest of it is still on the wire: close rather than read it.
+      if (status === 413) response.shouldKeepAlive = false;
       response.writeHead(status, payload === null ? {} : { 'content-type': 'application/json' });
       response.end(text);
     };
     try {
+      refuseBrowsers(request);
       const path = (request.url ?? '/').split('?')[0]!;
       const route = routes.find(([methods, pattern]) => methods.split('|').includes(request.method ?? '') && pattern.test(path));
       if (!route) {
@@ -165,11 +184,45 @@ export async function startToxiproxyServer(options: ToxiproxyServerOptions = {})
   };
 }
 
+/**
+ * A web page can send requests to loopback (a form's text/plain POST needs no preflight), so
+ * the API refuses what only browsers send, as Toxiproxy does for user agents that start with
+ * "Mozilla/" (403). An Origin or Sec-Fetch-Site header also marks a request made by a page.
+ */
+function refuseBrowsers(request: http.IncomingMessage): void {
+  const agent = request.headers['user-agent'] ?? '';
+  if (agent.startsWith('Mozilla/')) throw new ApiError('User agent not allowed', 403);
+  if (request.headers.origin !== undefined || request.headers['sec-fetch-site'] !== undefined) {
+    throw new ApiError('requests from web pages are not allowed', 403);
+  }
+}
+
 function readBody(request: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      reject(new ApiError(`request body larger than ${MAX_BODY_BYTES} bytes`, 413));
+      return;
+    }
     const parts: Buffer[] = [];
-    request.on('data', (part: Buffer) => parts.push(part));
+    let size = 0;
+    request.on('data', (part: Buffer) => {
+      size += part.length;
+      if (size > MAX_BODY_BYTES) {
+        // Stop holding it; the answer goes out and the connection closes after it.
+        request.removeAllListeners('data');
+        request.pause();
+        reject(new ApiError(`request body larger than ${MAX_BODY_BYTES} bytes`, 413));
+        return;
+      }
+      parts.push(part);
+    });
     request.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
     request.on('error', reject);
   });
+}
+
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare) || /^::ffff:127\./i.test(bare);
 }

@@ -1,4 +1,5 @@
 // A toxic as the API shows it, validated the way Toxiproxy decodes it.
+import { MAX_TOXIC_ATTRIBUTE } from '../faults/fault.js';
 import { ApiError, ERRORS } from './api-error.js';
 import { TOXICS } from './toxics/registry.js';
 
@@ -50,6 +51,9 @@ function attributes(type: string, value: unknown, base: Record<string, number>):
     // Toxiproxy decodes into integer fields: a string or a fraction is a bad body.
     if (typeof given !== 'number' || !Number.isFinite(given)) throw new ApiError(`bad request body: attribute ${key} must be a number`, 400);
     if (given < 0) throw new ApiError(`bad request body: attribute ${key} must not be negative`, 400);
+    // Toxiproxy's fields are int64; here they become timers and byte counts, so a value past
+    // what a timer holds is refused rather than left to fire at once.
+    if (given > MAX_TOXIC_ATTRIBUTE) throw new ApiError(`bad request body: attribute ${key} must be at most ${MAX_TOXIC_ATTRIBUTE}`, 400);
     result[key] = given;
   }
   return result;

@@ -16,6 +16,9 @@ describe('fault specs', () => {
     expect(() => parseFaultSpec('latency:upstream:soon')).toThrow('is not a duration');
     expect(() => parseFaultSpec('latency:upstream:10ms:colour=red')).toThrow('latency has no attribute "colour"');
     expect(() => parseFaultSpec('latency:upstream:10ms:toxicity=2')).toThrow('toxicity must be in [0, 1]');
+    // Past what a timer holds (2^31-1 ms), a delay would fire at once.
+    expect(() => parseFaultSpec('latency:upstream:999999999999ms')).toThrow('latency must be at most 2147483647 ms');
+    expect(() => parseFaultSpec('limit_data:downstream:3000000000')).toThrow('bytes must be at most 2147483647');
   });
   it('label fault sets for cell ids', () => {
     expect(faultsLabel([])).toBe('none');
