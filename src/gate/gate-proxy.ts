@@ -14,6 +14,7 @@ import { canConnect } from '../util/ports.js';
 import { monotonicMs } from '../workload/clock.js';
 import { renderedHaproxyTemplate, renderedProxyTemplate } from './proxy-template.js';
 import { prepareUserHaproxyConf, type PreparedHaproxyConf } from './user-haproxy-conf.js';
+import { readNginxInclude } from './nginx-includes.js';
 import { prepareUserNginxConf, type PreparedUserConf } from './user-nginx-conf.js';
 
 export interface GateProxySettings {
@@ -44,7 +45,7 @@ export function gateProxy(settings: GateProxySettings, userConfText: string | nu
   const confPath = path.join(prefix, settings.proxy === 'haproxy' ? 'haproxy.cfg' : 'nginx.conf');
   const portInUse = async (conf: PreparedUserConf, lineWord: string) => {
     if (conf.listenFromConfig && (await canConnect('127.0.0.1', conf.listenPort, 500))) {
-      throw new UsageError(`${confFlag} ${settings.confPath}:${conf.listenLine}: port ${conf.listenPort} is in use: free it, or make the ${lineWord} a {{listen}} placeholder`);
+      throw new UsageError(`${confFlag} ${conf.listenAt}: port ${conf.listenPort} is in use: free it, or make the ${lineWord} a {{listen}} placeholder`);
     }
   };
   if (settings.proxy === 'haproxy') {
@@ -91,10 +92,17 @@ export function gateProxy(settings: GateProxySettings, userConfText: string | nu
       upstreamAddress,
       listenPort,
       prefix,
+      readInclude: readNginxInclude,
     }),
     async check(conf) {
       fs.writeFileSync(confPath, conf.text);
-      const complaint = testNginxConf(binary, prefix, confPath);
+      for (const included of conf.includedFiles) {
+        fs.mkdirSync(path.dirname(included.path), { recursive: true });
+        fs.writeFileSync(included.path, included.text);
+      }
+      let complaint = testNginxConf(binary, prefix, confPath);
+      // nginx names the copies it read: name the user's own files instead.
+      for (const included of conf.includedFiles) complaint = complaint?.replaceAll(included.path, included.source) ?? null;
       if (complaint) {
         throw new UsageError(settings.confPath
           ? `${confFlag} ${settings.confPath}: nginx -t: ${complaint.replaceAll(confPath, settings.confPath)}`

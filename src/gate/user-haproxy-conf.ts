@@ -106,7 +106,7 @@ export function prepareUserHaproxyConf(source: string, options: UserHaproxyConfO
   // Rewrite in place first (the line count stays), then insert the harness's log lines.
   let listenPort = options.listenPort;
   let listenFromConfig = false;
-  let listenLine: number | null = null;
+  let listenAt: string | null = null;
   let replacedServer = false;
   const boundPorts = new Set<number>();
   for (const section of sections) {
@@ -120,18 +120,25 @@ export function prepareUserHaproxyConf(source: string, options: UserHaproxyConfO
         const parsed = /^(\s*)server\s+(\S+)\s+\S+(.*)$/.exec(text);
         line = replacedServer || !parsed ? `    # keepalive-lab: ${line.trim()} (one server: the harness's chain)` : `${parsed[1]}server ${parsed[2]} ${options.upstreamAddress}${parsed[3]}`;
         replacedServer = true;
-      } else if ((section.kind === 'frontend' || section.kind === 'listen') && /^\s*bind\s/.test(text) && !listenPlaceholder) {
+      } else if (/^\s*bind\s/.test(text)) {
+        // Every bind of every section, also beside a {{listen}}: nothing may listen off loopback.
         const parsed = /^(\s*)bind\s+(\S+)(.*)$/.exec(text)!;
-        const port = Number(/:(\d+)$/.exec(parsed[2]!)?.[1] ?? NaN);
-        if (!(port > 0 && port < 65536)) throw new UsageError(`--haproxy-conf ${file}:${i + 1}: "bind ${parsed[2]}" is not a TCP port the gate can reach: use a template with {{listen}}`);
-        if (/\b(ssl|quic)\b/.test(parsed[3]!)) throw new UsageError(`--haproxy-conf ${file}:${i + 1}: the gate speaks plain HTTP/1.1 to the proxy; this bind has "${parsed[3]!.trim()}": use a template with {{listen}}`);
-        // Options such as v4v6 or interface make no sense on 127.0.0.1: the port alone.
-        line = boundPorts.has(port) ? `    # keepalive-lab: ${line.trim()} (the same port on 127.0.0.1 as above)` : `${parsed[1]}bind 127.0.0.1:${port}`;
-        boundPorts.add(port);
-        if (!listenFromConfig) {
-          listenPort = port;
+        const where = `${file}:${i + 1}`;
+        if (/\b(ssl|quic)\b/.test(parsed[3]!)) throw new UsageError(`--haproxy-conf ${where}: the gate speaks plain HTTP/1.1 to the proxy; this bind has "${parsed[3]!.trim()}": use a template with {{listen}}`);
+        // `bind :80,:8080` is two addresses; each becomes 127.0.0.1 with its port. Options such
+        // as v4v6 or interface make no sense on 127.0.0.1: the ports alone.
+        const ports = parsed[2]!.split(',').map((address) => {
+          const port = Number(/:(\d+)$/.exec(address)?.[1] ?? NaN);
+          if (!(port > 0 && port < 65536)) throw new UsageError(`--haproxy-conf ${where}: "bind ${address}" is not a TCP port the gate can reach: use a template with {{listen}}`);
+          return port;
+        });
+        const fresh = ports.filter((port) => !boundPorts.has(port));
+        line = fresh.length === 0 ? `    # keepalive-lab: ${line.trim()} (the same port on 127.0.0.1 as above)` : `${parsed[1]}bind ${fresh.map((port) => `127.0.0.1:${port}`).join(',')}`;
+        for (const port of fresh) boundPorts.add(port);
+        if (!listenPlaceholder && !listenFromConfig && (section.kind === 'frontend' || section.kind === 'listen')) {
+          listenPort = ports[0]!;
           listenFromConfig = true;
-          listenLine = i + 1;
+          listenAt = where;
         }
       }
       lines[i] = line;
@@ -163,7 +170,8 @@ export function prepareUserHaproxyConf(source: string, options: UserHaproxyConfO
     sourceLines,
     listenPort,
     listenFromConfig,
-    listenLine,
+    listenAt,
+    includedFiles: [],
     upstreamBlock: backend.name,
     keepaliveTimeoutMs,
     keepaliveTimeoutFromConfig: true,

@@ -16,8 +16,24 @@ export interface UserConfOptions {
   upstreamAddress: string;
   /** Port for `{{listen}}` (templates). */
   listenPort: number;
-  /** Temp prefix for pid, temp paths. */
+  /** Temp prefix for pid, temp paths, and the copies of included files. */
   prefix: string;
+  /**
+   * The files an `include` names (an absolute path or glob), with their text: they are copied
+   * into the prefix with the same rewrites, because a `listen` in an included file would
+   * otherwise listen wherever it says. Unit tests give a table; the gate reads the disk.
+   */
+  readInclude: (pattern: string) => IncludedFile[];
+}
+
+export interface IncludedFile {
+  path: string;
+  text: string;
+}
+
+/** A rewritten copy of an included file: where it goes, and the user's file it came from. */
+export interface IncludedCopy extends IncludedFile {
+  source: string;
 }
 
 export interface PreparedUserConf {
@@ -26,8 +42,10 @@ export interface PreparedUserConf {
   listenPort: number;
   /** True when the port came from the user's own `listen` (it may be in use). */
   listenFromConfig: boolean;
-  /** The `listen` line the port came from, for messages. */
-  listenLine: number | null;
+  /** FILE:LINE of the `listen` the port came from, for messages. */
+  listenAt: string | null;
+  /** Rewritten copies of included files, to be written where the config's includes now point. */
+  includedFiles: IncludedCopy[];
   upstreamBlock: string;
   /** The upstream block's keepalive_timeout (nginx's default 60 s when absent). */
   keepaliveTimeoutMs: number;
@@ -98,58 +116,15 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
     }
   }
 
-  let listenPort = options.listenPort;
-  let listenFromConfig = false;
-  let listenLine: number | null = null;
-  let proxyNextUpstream: string | null = null;
-  let depth = 0;
   const httpLine = lines.findIndex((line) => /^\s*http\s*\{/.test(stripComment(line)));
-  const presentTempPaths = new Set<string>();
-  // Listens already moved to 127.0.0.1 in the current server block: `listen 80; listen [::]:80;`
-  // would become the same address twice, which nginx refuses.
-  let serverListens = new Set<number>();
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i]!.replaceAll('{{upstream}}', options.upstreamAddress).replaceAll('{{listen}}', `127.0.0.1:${options.listenPort}`);
-    const text = stripComment(line).trim();
-    const name = /^(\w+)/.exec(text)?.[1];
-    // proxy_next_upstream may share a line with other directives (location / { ...; }).
-    const nextUpstream = statements(stripComment(line)).find((statement) => statement.name === 'proxy_next_upstream');
-    if (nextUpstream && proxyNextUpstream === null) proxyNextUpstream = nextUpstream.value;
-    if (name === 'server' && text.includes('{')) serverListens = new Set();
-    if (depth === 0 && name && ['pid', 'daemon', 'error_log', 'user'].includes(name)) {
-      // The harness owns these (its own pid file, the error log on stderr, no daemon).
-      line = `# keepalive-lab: ${line.trim()}`;
-    } else if (name === 'error_log') {
-      line = line.replace(/error_log\s+[^;]*;/, 'error_log stderr info;');
-    } else if (name === 'access_log') {
-      line = line.replace(/access_log\s+[^;]*;/, 'access_log off;');
-    } else if (name === 'include') {
-      // The prepared copy lives elsewhere: a relative include is the user's file's neighbour.
-      line = line.replace(/include\s+([^;\s]+)\s*;/, (whole, target: string) =>
-        path.isAbsolute(target) ? whole : `include ${path.resolve(path.dirname(file), target)};`);
-    } else if (name === 'listen' && !listenPlaceholder) {
-      const parsed = /listen\s+([^;\s]+)([^;]*);/.exec(line);
-      if (parsed) {
-        const port = listenPortOf(parsed[1]!);
-        if (port === null) throw new UsageError(`--nginx-conf ${file}:${i + 1}: "listen ${parsed[1]}" is not a TCP port the gate can reach: use a template with {{listen}}`);
-        if (/\bssl\b|\bquic\b|\bhttp2\b/.test(parsed[2]!)) throw new UsageError(`--nginx-conf ${file}:${i + 1}: the gate speaks plain HTTP/1.1 to the proxy; this listen has "${parsed[2]!.trim()}": use a template with {{listen}}`);
-        line = serverListens.has(port) ? `# keepalive-lab: ${line.trim()} (the same port on 127.0.0.1 as above)` : line.replace(parsed[0], `listen 127.0.0.1:${port}${parsed[2]};`);
-        serverListens.add(port);
-        if (!listenFromConfig) {
-          listenPort = port;
-          listenFromConfig = true;
-          listenLine = i + 1;
-        }
-      }
-    }
-    if (name && TEMP_PATHS.includes(name)) presentTempPaths.add(name);
-    for (const char of stripComment(lines[i]!)) depth += char === '{' ? 1 : char === '}' ? -1 : 0;
-    lines[i] = line;
-  }
+  const pass = new ListenAndPathPass(options, source.includes('{{listen}}'));
+  pass.rewrite(lines, file, 0);
+  const { listenFromConfig, proxyNextUpstream } = pass;
+  const listenPort = pass.listenPort ?? options.listenPort;
   if (httpLine === -1) throw new UsageError(`--nginx-conf ${file}: no http { } block: the gate needs an HTTP proxy config`);
   if (!listenPlaceholder && !listenFromConfig) throw new UsageError(`--nginx-conf ${file}: no listen directive: add one, or use a template with {{listen}}`);
   // Temp paths into the prefix, on the http line itself (no line added before the user's).
-  const temp = TEMP_PATHS.filter((name) => !presentTempPaths.has(name)).map((name) => `${name} ${options.prefix}/${name.replace('_path', '')};`).join(' ');
+  const temp = TEMP_PATHS.filter((name) => !pass.presentTempPaths.has(name)).map((name) => `${name} ${options.prefix}/${name.replace('_path', '')};`).join(' ');
   lines[httpLine] = lines[httpLine]!.replace(/http\s*\{/, `http { ${temp}`);
   // Appended after the user's last line: their line numbers are untouched.
   lines.push('# keepalive-lab:', `pid ${options.prefix}/nginx.pid;`, 'error_log stderr info;', 'daemon off;');
@@ -157,7 +132,8 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
     text: lines.join('\n'),
     listenPort,
     listenFromConfig,
-    listenLine,
+    listenAt: pass.listenAt,
+    includedFiles: pass.includedFiles,
     upstreamBlock: block.name,
     keepaliveTimeoutMs,
     keepaliveTimeoutFromConfig,
@@ -166,6 +142,99 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
     retrySetting: proxyNextUpstream,
     ...(keepaliveConnections === null ? { noReuseReason: `upstream ${block.name} has no keepalive directive: nginx opens a new upstream connection per request, so none is reused at a close` } : {}),
   };
+}
+
+/**
+ * The line-by-line rewrites, over the main file and (recursively, at each include) the files
+ * it includes: every `listen` moves to 127.0.0.1 wherever it stands on a line, the harness owns
+ * pid, daemon, user and logs, relative includes resolve against the main file's directory (as
+ * nginx resolves them against its config prefix) and point at rewritten copies.
+ */
+class ListenAndPathPass {
+  listenPort: number | null = null;
+  listenFromConfig = false;
+  listenAt: string | null = null;
+  proxyNextUpstream: string | null = null;
+  readonly presentTempPaths = new Set<string>();
+  readonly includedFiles: IncludedCopy[] = [];
+  // Listens already moved to 127.0.0.1 in the current server block: `listen 80; listen [::]:80;`
+  // would become the same address twice, which nginx refuses.
+  private serverListens = new Set<number>();
+  private includeCount = 0;
+  private readonly mainDir: string;
+
+  constructor(private readonly options: UserConfOptions, private readonly listenPlaceholder: boolean) {
+    this.mainDir = path.dirname(options.sourcePath);
+  }
+
+  rewrite(lines: string[], file: string, startDepth: number): void {
+    let depth = startDepth;
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i]!.replaceAll('{{upstream}}', this.options.upstreamAddress).replaceAll('{{listen}}', `127.0.0.1:${this.options.listenPort}`);
+      const text = stripComment(line).trim();
+      const name = /^(\w+)/.exec(text)?.[1];
+      const found = statements(stripComment(line));
+      // proxy_next_upstream may share a line with other directives (location / { ...; }).
+      const nextUpstream = found.find((statement) => statement.name === 'proxy_next_upstream');
+      if (nextUpstream && this.proxyNextUpstream === null) this.proxyNextUpstream = nextUpstream.value;
+      if (/(^|[;{}\s])server\s*\{/.test(stripComment(line))) this.serverListens = new Set();
+      if (depth === 0 && name && ['pid', 'daemon', 'error_log', 'user'].includes(name)) {
+        // The harness owns these (its own pid file, the error log on stderr, no daemon).
+        line = `# keepalive-lab: ${line.trim()}`;
+      } else if (name === 'error_log') {
+        line = line.replace(/error_log\s+[^;]*;/, 'error_log stderr info;');
+      } else if (name === 'access_log') {
+        line = line.replace(/access_log\s+[^;]*;/, 'access_log off;');
+      }
+      // Includes and listens wherever they stand on the line (`server { listen 80; ... }`).
+      for (const statement of found.filter((s) => s.name === 'include')) line = line.replace(statement.text, `include ${this.includeCopy(statement.value, depth)};`);
+      for (const statement of found.filter((s) => s.name === 'listen')) line = this.moveListen(line, statement, text, file, i);
+      if (name && TEMP_PATHS.includes(name)) this.presentTempPaths.add(name);
+      for (const char of stripComment(lines[i]!)) depth += char === '{' ? 1 : char === '}' ? -1 : 0;
+      lines[i] = line;
+    }
+  }
+
+  /** One `listen` statement onto 127.0.0.1 with its port (or away, when the port is already there). */
+  private moveListen(line: string, statement: { value: string; text: string }, lineText: string, file: string, index: number): string {
+    const [address = '', ...params] = statement.value.split(/\s+/);
+    const where = `${file}:${index + 1}`;
+    const port = listenPortOf(address);
+    if (port === null) throw new UsageError(`--nginx-conf ${where}: "listen ${address}" is not a TCP port the gate can reach: use a template with {{listen}}`);
+    const rest = params.length > 0 ? ` ${params.join(' ')}` : '';
+    if (/\bssl\b|\bquic\b|\bhttp2\b/.test(rest)) throw new UsageError(`--nginx-conf ${where}: the gate speaks plain HTTP/1.1 to the proxy; this listen has "${rest.trim()}": use a template with {{listen}}`);
+    let moved: string;
+    if (this.serverListens.has(port)) {
+      // Alone on its line it becomes a comment; beside other directives it goes.
+      moved = lineText === statement.text ? `# keepalive-lab: ${statement.text} (the same port on 127.0.0.1 as above)` : '';
+      if (lineText === statement.text) return moved;
+    } else {
+      moved = `listen 127.0.0.1:${port}${rest};`;
+    }
+    this.serverListens.add(port);
+    if (!this.listenPlaceholder && !this.listenFromConfig) {
+      this.listenPort = port;
+      this.listenFromConfig = true;
+      this.listenAt = where;
+    }
+    return line.replace(statement.text, moved);
+  }
+
+  /** Where an include now points: rewritten copies of what it names, in a directory of their own. */
+  private includeCopy(target: string, depth: number): string {
+    const pattern = path.isAbsolute(target) ? target : path.resolve(this.mainDir, target);
+    const matches = this.options.readInclude(pattern);
+    // Nothing matched: nginx says so itself (a glob may match nothing, a plain path may not).
+    if (matches.length === 0) return pattern;
+    const dir = `${this.options.prefix}/include-${++this.includeCount}`;
+    for (const match of matches) {
+      const lines = match.text.split('\n');
+      this.rewrite(lines, match.path, depth);
+      this.includedFiles.push({ path: `${dir}/${path.basename(match.path)}`, text: lines.join('\n'), source: match.path });
+    }
+    // The same name or glob over the copies: nginx includes them in the same order.
+    return `${dir}/${path.basename(pattern)}`;
+  }
 }
 
 /** The simple directives of a fragment of config: `name value;`, wherever they sit on the line. */

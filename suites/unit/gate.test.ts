@@ -22,7 +22,17 @@ http {
         location / { proxy_pass http://app; proxy_next_upstream error timeout non_idempotent; }
     }
 }`;
-const options = { sourcePath: '/srv/deploy/nginx.conf', upstreamAddress: '127.0.0.1:5555', listenPort: 4444, prefix: '/tmp/p' };
+// Included files as a table (the gate reads the disk: src/gate/nginx-includes.ts).
+const INCLUDES: Record<string, string> = {
+  '/srv/deploy/mime.types': 'types { text/html html; }',
+  '/srv/deploy/sites/a.conf': 'server { listen 18081; location / { proxy_pass http://app; } }',
+  '/srv/deploy/sites/b.conf': 'server {\n    listen 0.0.0.0:18082;\n    include /srv/deploy/more.conf;\n}',
+  '/srv/deploy/more.conf': 'listen [::]:18083;',
+};
+const readInclude = (pattern: string) => Object.entries(INCLUDES)
+  .filter(([file]) => file === pattern || (pattern.endsWith('/*.conf') && file.startsWith(pattern.slice(0, -6)) && file.endsWith('.conf')))
+  .map(([file, text]) => ({ path: file, text }));
+const options = { sourcePath: '/srv/deploy/nginx.conf', upstreamAddress: '127.0.0.1:5555', listenPort: 4444, prefix: '/tmp/p', readInclude };
 
 describe('a user\'s nginx config, prepared', () => {
   it('full config: the named block points at the harness, listeners move to 127.0.0.1, line numbers stay', () => {
@@ -33,11 +43,11 @@ describe('a user\'s nginx config, prepared', () => {
     expect(lines[9]).toMatch(/^\s*# keepalive-lab: server line replaced$/);
     expect(lines[14]).toBe('        listen 127.0.0.1:8080 default_server;');
     expect(lines[0]).toBe('# keepalive-lab: user www-data;');
-    expect(lines[5]).toBe('    include /srv/deploy/mime.types;');
+    expect(lines[5]).toBe('    include /tmp/p/include-1/mime.types;');
     expect(lines[6]).toBe('    access_log off;');
     expect(lines[4]).toMatch(/^http \{ client_body_temp_path \/tmp\/p\/client_body_temp; proxy_temp_path/);
     expect(lines.slice(-3)).toEqual(['pid /tmp/p/nginx.pid;', 'error_log stderr info;', 'daemon off;']);
-    expect(conf).toMatchObject({ listenPort: 8080, listenFromConfig: true, listenLine: 15, upstreamBlock: 'app', keepaliveTimeoutMs: 75_000,
+    expect(conf).toMatchObject({ listenPort: 8080, listenFromConfig: true, listenAt: '/srv/deploy/nginx.conf:15', upstreamBlock: 'app', keepaliveTimeoutMs: 75_000,
       keepaliveTimeoutFromConfig: true, keepaliveConnections: 16, proxyNextUpstream: 'error timeout non_idempotent' });
   });
 
@@ -53,6 +63,27 @@ describe('a user\'s nginx config, prepared', () => {
     const lines = prepareUserNginxConf(text, { ...options, upstreamBlock: 'app' }).text.split('\n');
     expect(lines[14]).toBe('        listen 127.0.0.1:8080 default_server; ');
     expect(lines[15]).toBe('# keepalive-lab: listen [::]:8080 default_server; (the same port on 127.0.0.1 as above)');
+  });
+
+  it('every listen moves to 127.0.0.1: one-line server blocks, included files, beside a {{listen}}', () => {
+    const text = FULL.replace('    include mime.types;', '    include mime.types; include sites/*.conf;')
+      .replace('        listen 8080 default_server;', '        listen 8080 default_server; server { listen 18080; return 204; }');
+    const conf = prepareUserNginxConf(text, { ...options, upstreamBlock: 'app' });
+    const lines = conf.text.split('\n');
+    expect(lines[5]).toBe('    include /tmp/p/include-1/mime.types; include /tmp/p/include-2/*.conf;');
+    expect(lines[14]).toBe('        listen 127.0.0.1:8080 default_server; server { listen 127.0.0.1:18080; return 204; }');
+    expect(conf.includedFiles).toEqual([
+      { path: '/tmp/p/include-1/mime.types', source: '/srv/deploy/mime.types', text: 'types { text/html html; }' },
+      { path: '/tmp/p/include-2/a.conf', source: '/srv/deploy/sites/a.conf', text: 'server { listen 127.0.0.1:18081; location / { proxy_pass http://app; } }' },
+      { path: '/tmp/p/include-3/more.conf', source: '/srv/deploy/more.conf', text: 'listen 127.0.0.1:18083;' },
+      { path: '/tmp/p/include-2/b.conf', source: '/srv/deploy/sites/b.conf', text: 'server {\n    listen 127.0.0.1:18082;\n    include /tmp/p/include-3/more.conf;\n}' },
+    ]);
+    // The clients' port is the first listen in nginx's reading order, here an included file's.
+    expect(conf).toMatchObject({ listenPort: 18081, listenAt: '/srv/deploy/sites/a.conf:1' });
+    // Beside a {{listen}} placeholder, the user's other listens move too.
+    const template = prepareUserNginxConf('events {}\nhttp {\n upstream u { server {{upstream}}; keepalive 8; }\n server { listen {{listen}}; location / { proxy_pass http://u; } }\n server { listen 9090; }\n}', options);
+    expect(template.text).toContain('server { listen 127.0.0.1:9090; }');
+    expect(template).toMatchObject({ listenPort: 4444, listenFromConfig: false });
   });
 
   it('names what is missing, and the fix', () => {

@@ -110,7 +110,14 @@ backend app
     expect(conf.text).not.toMatch(/^\s*(daemon|stats socket|log \/dev\/log|option httplog)/m);
     expect(conf.text).toContain('log stderr format raw local0 info');
     expect(conf.text).toContain(`log-format "${HAPROXY_LOG_FORMAT}"`);
-    expect(conf).toMatchObject({ listenPort: 8080, listenFromConfig: true, listenLine: 14, upstreamBlock: 'app', keepaliveTimeoutMs: 2000, retrySetting: 'retries 2; retry-on empty-response' });
+    expect(conf).toMatchObject({ listenPort: 8080, listenFromConfig: true, listenAt: 'deploy/haproxy.cfg:14', upstreamBlock: 'app', keepaliveTimeoutMs: 2000, retrySetting: 'retries 2; retry-on empty-response' });
+  });
+  it('moves every bind to 127.0.0.1: several addresses, other frontends, beside a {{listen}}', () => {
+    const more = full.replace('    bind :::8080 v4v6\n', '    bind :::8080 v4v6\n    bind 0.0.0.0:8081,:::8082\n') + 'frontend stats\n    bind *:8404\n    default_backend app\n';
+    expect(prepareUserHaproxyConf(more, options).text.match(/^\s*bind .*/gm)).toEqual(['    bind 127.0.0.1:8080', '    bind 127.0.0.1:8081,127.0.0.1:8082', '    bind 127.0.0.1:8404']);
+    const template = prepareUserHaproxyConf('defaults\n    mode http\n    timeout http-keep-alive 1s\nfrontend f\n    bind {{listen}}\n    default_backend b\nfrontend g\n    bind :9090\n    default_backend b\nbackend b\n    server s {{upstream}}\n', { sourcePath: 't.cfg', upstreamAddress: '127.0.0.1:7000', listenPort: 9999 });
+    expect(template.text.match(/^\s*bind .*/gm)).toEqual(['    bind 127.0.0.1:9999', '    bind 127.0.0.1:9090']);
+    expect(template).toMatchObject({ listenPort: 9999, listenFromConfig: false });
   });
   it('maps each line back to the user\'s line number', () => {
     const conf = prepareUserHaproxyConf(full, options);
