@@ -14,6 +14,11 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** "host:port" as URLs, Host headers and Toxiproxy write it: an IPv6 host goes in brackets. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** Can this process open a TCP connection to host:port within `timeoutMs`? */
 export function canConnect(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { Agent as UndiciAgent, errors as undiciErrors } from 'undici';
 import type { ErrorClass } from '../history/records.js';
 import type { Endpoint } from '../runtime/runtime.js';
+import { hostPort } from '../util/ports.js';
 import { HttpConnection, classifyStatus, type ExchangeResult } from './http-connection.js';
 
 export const CLIENT_KINDS = ['raw', 'node-agent', 'node-agent-timeout', 'undici'] as const;
@@ -112,7 +113,7 @@ class UndiciTransport implements LaneTransport {
   private readonly origin: string;
   readonly isOpen = true;
   constructor(endpoint: Endpoint) {
-    this.origin = `http://${endpoint.host}:${endpoint.port}`;
+    this.origin = `http://${hostPort(endpoint.host, endpoint.port)}`;
   }
   async connect(): Promise<void> {}
   async send(request: TrialRequest, timeoutMs: number): Promise<ExchangeResult> {

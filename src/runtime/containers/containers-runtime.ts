@@ -106,13 +106,15 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
     let eventsTarget = '-';
     let upstreamContainer = new LoopbackContainer(images.node!.reference, loopback);
     if (eventsVia === 'file') {
+      // Private to this user (mkdtemp's 0700): the upstream runs as this user's uid and gid, so
+      // that it can write here while no other local user can forge its events.
       const eventsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-events-'));
-      fs.chmodSync(eventsDir, 0o777);
       const forget = reapDirOnExit(eventsDir);
       removeEventsDir = () => { fs.rmSync(eventsDir, { recursive: true, force: true }); forget(); };
       drainEventFile = eventFileReader(path.join(eventsDir, 'events.jsonl'));
       eventsTarget = '/keepalive-lab-events/events.jsonl';
-      upstreamContainer = upstreamContainer.withBindMounts([{ source: eventsDir, target: '/keepalive-lab-events' }]);
+      upstreamContainer = upstreamContainer.withBindMounts([{ source: eventsDir, target: '/keepalive-lab-events' }])
+        .withUser(`${process.getuid!()}:${process.getgid!()}`);
     }
     const upstreamReady = upstreamContainer
       .withPullPolicy(IMAGE_IS_PRESENT)
