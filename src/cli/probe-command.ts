@@ -1,6 +1,6 @@
 // `keepalive-lab probe`: the effective idle-close time of any HTTP/1.1 address.
 import { Command } from 'commander';
-import { probeIdleClose } from '../probe/probe.js';
+import { ProbeAddressError, probeIdleClose } from '../probe/probe.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
 
@@ -39,7 +39,9 @@ export function probeCommand(): Command {
       const endpoint = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80) };
       const result = await probeIdleClose(endpoint, { samples, concurrency, maxWaitMs, path: `${url.pathname}${url.search}` })
         .catch((error: Error) => {
-          throw new UsageError(/ECONNREFUSED|closed no idle/.test(error.message) ? error.message : `probe of ${flags.url} failed: ${error.message}`, 1);
+          // A wrong address is bad input (exit 2); an address that never closed, a run-time result.
+          if (error instanceof ProbeAddressError) throw new UsageError(`--url ${flags.url}: ${error.message}: give the address of an HTTP/1.1 server that is running`);
+          throw new UsageError(/closed no idle/.test(error.message) ? error.message : `probe of ${flags.url} failed: ${error.message}`, 1);
         });
       const { closeTimesMs: _raw, ...summary } = result;
       if (flags.json) {

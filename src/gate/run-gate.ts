@@ -15,7 +15,7 @@ import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
 import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
 import { isShuttingDown, onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
-import { freePort } from '../util/ports.js';
+import { freePort, hostPort } from '../util/ports.js';
 import { reapDirOnExit } from '../util/reaper.js';
 import { exactBounds, quantile, wilsonInterval } from '../util/stats.js';
 import { HttpConnection } from '../workload/http-connection.js';
@@ -170,7 +170,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     const tagTrials = await healthCheck(upstream, options);
     // Bursts no larger than the upstream takes at once (unless --burst says): see accept-capacity.ts.
     const capacity = options.burstSize === undefined
-      ? await acceptCapacity(upstream.endpoint, buildRequest(options, `${upstream.endpoint.host}:${upstream.endpoint.port}`, null), poolBurst) : null;
+      ? await acceptCapacity(upstream.endpoint, buildRequest(options, hostPort(upstream.endpoint.host, upstream.endpoint.port), null), poolBurst) : null;
     const burstSize = capacity?.burst ?? poolBurst;
     if (capacity?.heldUpAt) say(`bursts of ${burstSize}: the upstream answered ${capacity.heldUpAt} new connections at once only after ${describeMs(capacity.heldUpMs)} (a short accept queue)`);
     const requestVia = (host: string) => (id: string) => buildRequest(options, host, tagTrials ? id : null);
@@ -215,7 +215,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     if (faults.length > 0) {
       const toxiproxy = await startLocalToxiproxy();
       stops.push(toxiproxy.stop);
-      faultAddress = await createFaultProxy(toxiproxy.url, `${upstream.endpoint.host}:${upstream.endpoint.port}`, faults);
+      faultAddress = await createFaultProxy(toxiproxy.url, hostPort(upstream.endpoint.host, upstream.endpoint.port), faults);
     }
     const tap = await startConnectionTap(faultAddress ? endpointOf(faultAddress) : upstream.endpoint);
     stops.push(tap.stop);
@@ -462,7 +462,7 @@ export function gapsAround(fromMs: number, toMs: number): number[] {
 /** "host:port" as an endpoint. */
 function endpointOf(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
-  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
 }
 
 const describeMs = (ms: number | null) => (ms === null ? 'its timeout' : `${ms.toFixed(0)} ms`);
@@ -481,13 +481,16 @@ function buildRequest(options: GateOptions, host: string, trialId: string | null
  * with the trial id in the query too (most applications ignore a query parameter they do not know).
  */
 async function healthCheck(upstream: UserUpstream, options: GateOptions): Promise<boolean> {
-  const host = `${upstream.endpoint.host}:${upstream.endpoint.port}`;
+  const host = hostPort(upstream.endpoint.host, upstream.endpoint.port);
   const answer = async (trialId: string | null) => {
     const connection = new HttpConnection(upstream.endpoint);
     try {
       await connection.connect();
-      return await connection.send(buildRequest(options, host, trialId), 5000);
+      const result = await connection.send(buildRequest(options, host, trialId), 5000);
+      if (result.invalidResponse !== undefined) throw new UsageError(`the upstream at ${host} is not an HTTP/1.1 server (${result.invalidResponse}): the gate measures HTTP/1.1 keep-alive; give an HTTP/1.1 upstream`);
+      return result;
     } catch (error) {
+      if (error instanceof UsageError) throw error;
       throw new UsageError(`the upstream did not answer ${options.method} ${options.healthPath}: ${(error as Error).message}`);
     } finally {
       connection.close();

@@ -6,6 +6,7 @@ import net from 'node:net';
 import pLimit from 'p-limit';
 import type { ProbeSummary } from '../history/records.js';
 import type { Endpoint } from '../runtime/runtime.js';
+import { hostPort } from '../util/ports.js';
 import { quantile } from '../util/stats.js';
 import { answerSentAt } from '../workload/clock.js';
 import { parseResponse } from '../workload/http-connection.js';
@@ -31,9 +32,17 @@ export interface ProbeResult extends ProbeSummary {
 
 interface Sample {
   closeMs: number | null;
-  closedBy: 'fin' | 'rst' | 'still-open' | 'error';
+  closedBy: 'fin' | 'rst' | 'still-open' | 'error' | 'refused' | 'not-http';
   keepAliveHeader: string | null;
+  /** What the server sent instead of an HTTP response (closedBy not-http). */
+  invalid?: string;
 }
+
+/**
+ * The address is wrong, not the timing: nothing listens there, or what answers is not an HTTP
+ * server. Callers tell their users to fix the address instead of waiting longer.
+ */
+export class ProbeAddressError extends Error {}
 
 export async function probeIdleClose(endpoint: Endpoint, options: ProbeOptions = {}): Promise<ProbeResult> {
   const { samples = 40, concurrency = 20, maxWaitMs = 120_000, path = '/' } = options;
@@ -52,6 +61,10 @@ export async function probeIdleClose(endpoint: Endpoint, options: ProbeOptions =
   const closedBy: Record<string, number> = {};
   for (const sample of results) closedBy[sample.closedBy] = (closedBy[sample.closedBy] ?? 0) + 1;
   if (closeTimesMs.length === 0) {
+    const where = hostPort(endpoint.host, endpoint.port);
+    if (closedBy.refused === results.length) throw new ProbeAddressError(`nothing listens at ${where} (connection refused)`);
+    const invalid = results.find((sample) => sample.invalid !== undefined)?.invalid;
+    if (invalid !== undefined) throw new ProbeAddressError(`${where} is not an HTTP/1.1 server: ${invalid}`);
     const how = Object.entries(closedBy).map(([k, v]) => `${v} ${k}`).join(', ');
     throw new Error(`probe: ${endpoint.host}:${endpoint.port} closed no idle connection within ${maxWaitMs} ms (${how}); raise the probe's max wait or check the address`);
   }
@@ -77,24 +90,29 @@ function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number, onAnswer
     let responseEndNs: bigint | null = null;
     let keepAliveHeader: string | null = null;
     let settled = false;
-    const settle = (closedBy: Sample['closedBy']) => {
+    const settle = (closedBy: Sample['closedBy'], invalid?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
       const closeMs = responseEndNs !== null && (closedBy === 'fin' || closedBy === 'rst')
         ? Number(process.hrtime.bigint() - responseEndNs) / 1e6 : null;
-      resolve({ closeMs, closedBy: responseEndNs === null && closedBy !== 'still-open' ? 'error' : closedBy, keepAliveHeader });
+      const unanswered = responseEndNs === null && (closedBy === 'fin' || closedBy === 'rst');
+      resolve({ closeMs, closedBy: unanswered ? 'error' : closedBy, keepAliveHeader, ...(invalid !== undefined && { invalid }) });
     };
     // The wait is for the idle close: it starts when the answer is in. Getting the answer (a
     // connect that waits out a full accept queue's SYN retransmits) has its own bound.
     let timer = setTimeout(() => settle('still-open'), ANSWER_TIMEOUT_MS + maxWaitMs);
-    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${endpoint.host}:${endpoint.port}\r\nUser-Agent: keepalive-lab-probe\r\n\r\n`));
+    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostPort(endpoint.host, endpoint.port)}\r\nUser-Agent: keepalive-lab-probe\r\n\r\n`));
     socket.on('data', (chunk: Buffer) => {
       if (responseEndNs !== null) return;
       data = Buffer.concat([data, chunk]);
       const parsed = parseResponse(data);
       if (!parsed) return;
+      if ('invalid' in parsed) {
+        settle('not-http', parsed.invalid);
+        return;
+      }
       // The idle time starts when the answer left the server: its send stamp when it gives one
       // (our upstream program does), else now. The workload measures gaps the same way.
       responseEndNs = answerSentAt(parsed.headers, process.hrtime.bigint()).ns;
@@ -104,7 +122,7 @@ function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number, onAnswer
       timer = setTimeout(() => settle('still-open'), maxWaitMs);
     });
     socket.on('end', () => settle('fin'));
-    socket.on('error', (error: NodeJS.ErrnoException) => settle(error.code === 'ECONNRESET' ? 'rst' : 'error'));
+    socket.on('error', (error: NodeJS.ErrnoException) => settle(error.code === 'ECONNRESET' ? 'rst' : error.code === 'ECONNREFUSED' ? 'refused' : 'error'));
     socket.on('close', () => settle('fin'));
   });
 }

@@ -18,6 +18,8 @@ export interface ExchangeResult {
   headers: Record<string, string>;
   /** Whether the client reused an idle socket for this request, where the client says (http.Agent). */
   reusedSocket?: boolean;
+  /** Set when the server answered something that is not an HTTP/1.x response: what was wrong. */
+  invalidResponse?: string;
 }
 
 interface Pending {
@@ -81,6 +83,10 @@ export class HttpConnection {
     if (!this.pending) return;
     const parsed = parseResponse(this.buffered);
     if (!parsed) return;
+    if ('invalid' in parsed) {
+      this.fail('error', parsed.invalid);
+      return;
+    }
     this.buffered = this.buffered.subarray(parsed.length);
     this.finish({
       status: parsed.status,
@@ -90,11 +96,11 @@ export class HttpConnection {
     });
   }
 
-  private fail(errorClass: ErrorClass): void {
+  private fail(errorClass: ErrorClass, invalidResponse?: string): void {
     const socket = this.socket;
     this.socket = null;
     socket?.destroy();
-    if (this.pending) this.finish({ status: null, errorClass, connectionDone: true, headers: {} });
+    if (this.pending) this.finish({ status: null, errorClass, connectionDone: true, headers: {}, ...(invalidResponse !== undefined && { invalidResponse }) });
   }
 
   private finish(outcome: Omit<ExchangeResult, 'sentAtNs' | 'endedAtNs'>): void {
@@ -113,20 +119,35 @@ export function classifyStatus(status: number): ErrorClass {
   return 'other-status';
 }
 
-interface ParsedResponse {
+export interface ParsedResponse {
   status: number;
   headers: Record<string, string>;
   /** Bytes the whole response took in the buffer. */
   length: number;
 }
 
-/** Parses one complete response from the start of `data`, or returns null if more is needed. */
-export function parseResponse(data: Buffer): ParsedResponse | null {
+/** What a server sent that is not an HTTP/1.x response, in words. */
+export interface InvalidResponse {
+  invalid: string;
+}
+
+/** Longest head a response may have: past it, a server that never sends CRLF CRLF is not HTTP. */
+const MAX_HEAD_BYTES = 64 * 1024;
+
+/**
+ * Parses one complete response from the start of `data`: the response, null if more is needed,
+ * or what is wrong with it. It never throws: it runs inside socket handlers, where a throw
+ * would end the process.
+ */
+export function parseResponse(data: Buffer): ParsedResponse | InvalidResponse | null {
+  // The status line can be judged as soon as it is in (or 12 bytes are: "HTTP/1.1 200").
+  const firstLineEnd = data.indexOf('\r\n');
+  const firstLine = data.subarray(0, firstLineEnd < 0 ? Math.min(data.length, 200) : firstLineEnd).toString('latin1');
+  if ((firstLineEnd >= 0 || data.length >= 12) && !/^HTTP\/1\.[01] \d{3}/.test(firstLine)) return { invalid: `not an HTTP/1.x response: it began with ${JSON.stringify(firstLine.slice(0, 60))}` };
   const headerEnd = data.indexOf(HEADER_END);
-  if (headerEnd < 0) return null;
+  if (headerEnd < 0) return data.length > MAX_HEAD_BYTES ? { invalid: `no end of the response head in ${MAX_HEAD_BYTES} bytes` } : null;
   const lines = data.subarray(0, headerEnd).toString('latin1').split('\r\n');
-  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1] ?? NaN);
-  if (!Number.isFinite(status)) throw new Error(`not an HTTP response: ${lines[0]}`);
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')![1]);
   const headers: Record<string, string> = {};
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
@@ -135,21 +156,25 @@ export function parseResponse(data: Buffer): ParsedResponse | null {
   const bodyStart = headerEnd + HEADER_END.length;
   if (headers['transfer-encoding']?.toLowerCase().includes('chunked')) {
     const end = chunkedBodyEnd(data, bodyStart);
+    if (end === BAD_CHUNK) return { invalid: 'a chunk size that is not hexadecimal' };
     return end < 0 ? null : { status, headers, length: end };
   }
   const contentLength = Number(headers['content-length'] ?? 0);
+  if (!Number.isSafeInteger(contentLength) || contentLength < 0) return { invalid: `Content-Length ${JSON.stringify(headers['content-length'])}` };
   if (data.length < bodyStart + contentLength) return null;
   return { status, headers, length: bodyStart + contentLength };
 }
 
-/** Offset just past a chunked body that starts at `start`, or -1 if it is not complete. */
+const BAD_CHUNK = -2;
+
+/** Offset just past a chunked body that starts at `start`, -1 if it is not complete, BAD_CHUNK. */
 function chunkedBodyEnd(data: Buffer, start: number): number {
   let position = start;
   for (;;) {
     const lineEnd = data.indexOf('\r\n', position);
     if (lineEnd < 0) return -1;
     const size = parseInt(data.subarray(position, lineEnd).toString('latin1'), 16);
-    if (!Number.isFinite(size)) throw new Error('bad chunk size in response');
+    if (!Number.isFinite(size)) return BAD_CHUNK;
     position = lineEnd + 2;
     if (size === 0) {
       // Trailers (rare) end with an empty line.
