@@ -7,6 +7,7 @@ import { readHistoryFile } from '../history/history-file.js';
 import type { TrialRecord } from '../history/records.js';
 import { HISTORY_FILE } from '../report/write-outputs.js';
 import { UsageError } from '../util/errors.js';
+import { noteTornLine } from './torn-line.js';
 
 export function explainCommand(): Command {
   return new Command('explain')
@@ -16,7 +17,7 @@ export function explainCommand(): Command {
     .action((dir: string, flags: { trial?: string }) => {
       const file = path.join(dir, HISTORY_FILE);
       if (!fs.existsSync(file)) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep or a gate`);
-      const history = readHistoryFile(file);
+      const history = readHistoryFile(file, noteTornLine(file));
       const id = flags.trial ?? history.find((r): r is TrialRecord => r.type === 'trial' && r.errorClass !== 'ok')?.id;
       if (!id) throw new UsageError(`${dir}: no failed trial to explain; name one with --trial ID`);
       const timeline = trialTimeline(history, id);

@@ -34,6 +34,13 @@ for (const command of program.commands) {
   command.exitOverride().configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) });
 }
 
+// A reader that went away (`keepalive-lab profiles | head -1`): stop what was started and end
+// as a C tool killed by SIGPIPE would (status 141), without a word: nobody is there to read it.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  void cleanupAll().finally(() => process.exit(141));
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

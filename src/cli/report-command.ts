@@ -10,6 +10,7 @@ import type { HistoryRecord } from '../history/records.js';
 import { summaryTable } from '../report/summary-table.js';
 import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { UsageError } from '../util/errors.js';
+import { noteTornLine } from './torn-line.js';
 
 export function reportCommand(): Command {
   return new Command('report')
@@ -19,7 +20,7 @@ export function reportCommand(): Command {
       const file = path.join(dir, HISTORY_FILE);
       if (!fs.existsSync(file)) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep or a gate`);
       // Read once: the history tells which kind of run it is, and its writer takes it as read.
-      const records = readHistoryFile<GateHistoryRecord>(file);
+      const records = readHistoryFile<GateHistoryRecord>(file, noteTornLine(file));
       if (isGateHistory(records)) {
         const gate = await writeGateOutputs(dir, records);
         process.stdout.write(`${gate.result ? gateText(gate.result) : `no verdict: the run ended after ${gate.trials.length} trials`}\nWrote ${dir}/{summary.json,report.md,report.html}\n`);

@@ -95,11 +95,13 @@ async function runSoakCommand(flags: SoakFlags): Promise<number> {
   // Runs last on Ctrl-C too: what was measured is written.
   let text = '';
   const finish = onCleanup(async () => {
-    await history.close();
+    // Reports from what reached the disk, even when the history's last write failed.
+    const closeError = await history.close().then(() => null, (error: Error) => error);
     const analysis = analyzeSoak(readHistoryFile(historyPath));
     fs.writeFileSync(path.join(out, 'soak.json'), `${soakJson(analysis)}\n`);
     fs.writeFileSync(path.join(out, 'soak.md'), soakMarkdown(analysis));
     text = flags.json ? soakJson(analysis) : `${soakTable(analysis.cells)}\n\nWrote ${out}/{${HISTORY_FILE},soak.json,soak.md}`;
+    if (closeError) throw closeError;
   });
   const outcome = await runSoakCells(config, runtime, history, {
     onCell: (cell) => process.stderr.write(`soak ${cell.id}: ${config.soak.rate} requests/s for ${config.soak.duration / 1000} s (effective close ${cell.effectiveCloseMs} ms)\n`),

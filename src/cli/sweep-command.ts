@@ -17,6 +17,7 @@ import { runSweep } from '../sweep/run-sweep.js';
 import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
 import { expandOffsets, splitList } from './parse-list.js';
+import { noteTornLine } from './torn-line.js';
 
 /** Flag name -> config field; the order is the order of `--help`. */
 const FLAG_FIELDS = {
@@ -190,7 +191,7 @@ function resumePlanFromFlags(flags: SweepFlags): ResumePlan {
   }
   const historyPath = path.join(dir, HISTORY_FILE);
   if (!fs.existsSync(historyPath)) throw new UsageError(`--resume ${dir}: no ${HISTORY_FILE} there: give the --out directory of an interrupted sweep`);
-  const plan = resumePlan(readHistoryFile(historyPath), dir);
+  const plan = resumePlan(readHistoryFile(historyPath, noteTornLine(historyPath)), dir);
   const binaries = { ...(flags.nginxBin ? { nginxBin: flags.nginxBin } : {}), ...(flags.haproxyBin ? { haproxyBin: flags.haproxyBin } : {}), ...(flags.toxiproxyBin ? { toxiproxyBin: flags.toxiproxyBin } : {}) };
   return { ...plan, config: { ...plan.config, ...binaries } };
 }
@@ -231,8 +232,10 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
   // flushed and the reports are written from what was measured.
   let analysis: RunAnalysis | null = null;
   const finish = onCleanup(async () => {
-    await history.close();
+    // Reports from what reached the disk, even when the history's last write failed.
+    const closeError = await history.close().then(() => null, (error: Error) => error);
     analysis = await writeRunOutputs(out);
+    if (closeError) throw closeError;
   });
   const bar = flags.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: 'sweep [{bar}] {value}/{total} trials | {cell} | {eta_formatted} left', etaBuffer: 500 }, cliProgress.Presets.shades_classic)

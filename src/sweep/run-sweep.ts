@@ -149,6 +149,9 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
         }, history);
         await settleAndDrain();
         history.append({ type: 'cell-end', cell: cell.id, completed: outcome.completed, ...(outcome.reason ? { reason: outcome.reason } : {}), seconds: (Date.now() - started) / 1000 });
+        // On disk before the next cell: a crash later loses nothing of this one, and a full disk
+        // stops the sweep here (one line, exit 1) instead of measuring into nothing.
+        await history.flush();
         if (!outcome.completed && !outcome.reason?.startsWith('time limit')) return { completed: false, reason: `${cell.id}: ${outcome.reason}` };
       }
       return null;

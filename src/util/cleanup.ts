@@ -45,7 +45,14 @@ function installSignalHandlers(): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => {
+    // Handled on every arrival: with `once`, a second Ctrl-C (people press it twice) met the
+    // default action and killed the process before the history was closed and the reports
+    // written. Stopping takes a few seconds at most; a later signal only says so.
+    process.on(signal, () => {
+      if (shuttingDown) {
+        process.stderr.write(`keepalive-lab: still stopping: closing the history and writing the reports (kill -9 abandons them)\n`);
+        return;
+      }
       shuttingDown = true;
       if (pending.size > 0) process.stderr.write(`\nkeepalive-lab: ${signal} received, stopping everything started\n`);
       void cleanupAll().finally(() => process.exit(code));
