@@ -1,5 +1,6 @@
 // `keepalive-lab gate`: a deploy gate on the user's own proxy config and upstream. Exit 0 pass,
 // 1 fail (unsafe, or undecided within the time budget), 2 bad input.
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { GATE_DEFAULTS, parseGateInput, type GateInputFields } from '../gate/gate-input.js';
@@ -76,11 +77,19 @@ export function gateCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (flags: GateFlags) => {
       const options = gateOptionsFromFlags(flags);
+      if (flags.junit) checkJunitPath(flags.junit);
       const result = await runGate({ ...options, onProgress: (line) => process.stderr.write(`gate: ${line}\n`) });
       process.stdout.write(`${flags.json ? gateJson(result) : gateText(result)}\n`);
       if (flags.junit) writeGateJunit(result, flags.junit);
       process.exitCode = result.outcome === 'pass' ? 0 : 1;
     });
+}
+
+/** The JUnit file is written after the run: where it goes is checked before anything starts. */
+function checkJunitPath(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--junit ${file}: the directory ${path.dirname(file)} does not exist: create it, or give another path`);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`--junit ${file}: is a directory: give a file name`);
 }
 
 /** The flags as the gate's input (its one schema validates them: gate-input.ts). */

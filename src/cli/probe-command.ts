@@ -36,6 +36,7 @@ export function probeCommand(): Command {
       } catch (error) {
         throw new UsageError(`--max-wait: ${(error as Error).message}`);
       }
+      if (!(maxWaitMs > 0)) throw new UsageError(`--max-wait: "${flags.maxWait}" must be above 0 (how long a connection may stay idle before the probe gives up on it)`);
       const endpoint = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80) };
       const result = await probeIdleClose(endpoint, { samples, concurrency, maxWaitMs, path: `${url.pathname}${url.search}` })
         .catch((error: Error) => {

@@ -18,6 +18,7 @@ import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
 import { expandOffsets, splitList } from './parse-list.js';
 import { noteTornLine } from './torn-line.js';
+import { assertDirectoryOrAbsent } from '../util/out-dir.js';
 
 /** Flag name -> config field; the order is the order of `--help`. */
 const FLAG_FIELDS = {
@@ -138,11 +139,16 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
     } catch (error) {
       throw new UsageError(`--config: cannot read ${flags.config}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
+    let parsed: unknown;
     try {
-      fileInput = JSON.parse(text) as Record<string, unknown>;
+      parsed = JSON.parse(text);
     } catch (error) {
       throw new UsageError(`--config ${flags.config}: not valid JSON: ${(error as Error).message}`);
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new UsageError(`--config ${flags.config}: must hold one JSON object of settings ({"proxyTimeout": ["60s"], ...}), not ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`}`);
+    }
+    fileInput = parsed as Record<string, unknown>;
     parseSweepConfig(fileInput, `config file ${flags.config}`);
   }
   const fromFlags: Record<string, unknown> = {};
@@ -204,6 +210,7 @@ function toNumber(text: string, flag: string): number {
 
 async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: ResumePlan): Promise<number> {
   const spinMs = toNumber(flags.spinMs ?? '2', '--spin-ms');
+  if (spinMs < 0 || spinMs > 1000) throw new UsageError(`--spin-ms: "${flags.spinMs}" must be from 0 (timers only) to 1000 ms`);
   // Resolve the runtime before creating anything: a missing nginx, engine or image must leave
   // nothing behind. A resume runs where the run started, and only on the same setup.
   const choice = resume ? (resume.runtimeName as 'local' | 'containers') : runtimeChoice(config.runtime);
@@ -220,6 +227,7 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
     const text = fs.readFileSync(historyPath, 'utf8');
     if (text.length > 0 && !text.endsWith('\n')) fs.appendFileSync(historyPath, '\n');
   } else {
+    assertDirectoryOrAbsent(out);
     fs.mkdirSync(out, { recursive: true });
     if (fs.existsSync(historyPath) && fs.statSync(historyPath).size > 0) {
       throw new UsageError(`--out ${out} already holds a run (${HISTORY_FILE}); choose another directory, remove it, or continue it with --resume ${out}`);

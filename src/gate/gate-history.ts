@@ -9,6 +9,7 @@ import type { HistoryRecord, RunRecord, TrialRecord } from '../history/records.j
 import { HISTORY_FILE } from '../report/write-outputs.js';
 import type { BoundaryKind } from '../scenario/cells.js';
 import { UsageError } from '../util/errors.js';
+import { assertDirectoryOrAbsent } from '../util/out-dir.js';
 import type { BurstTrial } from './boundary-bursts.js';
 import type { GateResult } from './gate-result.js';
 import type { TrialConnections } from './tap/trial-connections.js';
@@ -46,9 +47,9 @@ export function isGateHistory(records: readonly { type: string }[]): boolean {
  * The directory itself is made only once the run measures something.
  */
 export function checkGateRunDir(dir: string, flag: string): void {
+  assertDirectoryOrAbsent(dir, flag);
   const file = path.join(dir, HISTORY_FILE);
-  if (fs.existsSync(file) && fs.statSync(file).size > 0) throw new UsageError(`${flag}: ${dir} already holds a run (${HISTORY_FILE}): choose another directory`);
-  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`${flag}: ${dir} is a file: give a directory`);
+  if (fs.existsSync(file) && fs.statSync(file).size > 0) throw new UsageError(`${flag} ${dir} already holds a run (${HISTORY_FILE}): choose another directory`);
 }
 
 export function openGateHistory(dir: string): HistorySink<GateHistoryRecord> {

@@ -32,7 +32,8 @@ const gateInputSchema = z.strictObject({
   upstreamBlock: z.string().min(1, 'needs a name').optional(),
   haproxyConf: z.string().min(1, 'needs a file').optional(),
   backend: z.string().min(1, 'needs a name').optional(),
-  proxyTimeoutMs: durationMs.pipe(z.number().positive('must be above 0')).optional(),
+  // nginx and HAProxy read their timeouts in whole milliseconds (nginx refuses "0.5ms").
+  proxyTimeoutMs: durationMs.pipe(z.number().positive('must be above 0').int('nginx and HAProxy take whole milliseconds: give 1ms or more, in steps of 1ms')).optional(),
   retry: z.string().default('default'),
   upstreamCmd: z.string().min(1, 'needs a command').optional(),
   upstreamUrl: z.string().min(1, 'needs a URL').optional(),

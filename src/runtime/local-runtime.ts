@@ -13,7 +13,7 @@ import { haproxyVersion, resolveHaproxyBinary, startLocalHaproxy } from '../prox
 import { parseHaproxyLogLine } from '../proxy/haproxy/log.js';
 import { renderHaproxyConf } from '../proxy/haproxy/render.js';
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
-import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
+import { resolveToxiproxyBinary, startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
 import { startLocalUpstream } from '../upstream/local-upstream.js';
 import { ensureNodeBinary } from './node-binaries.js';
 import { undiciVersion } from '../workload/lane-transports.js';
@@ -53,6 +53,8 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
   const versions: Record<string, string> = { node: process.version, ...clientVersions(proxy.flavour) };
   if (proxy.flavour === 'haproxy') versions.haproxy = haproxyVersion(proxy.path);
   if (proxy.flavour === 'nginx') versions.nginx = nginxVersion(proxy.path);
+  // A toxiproxy-server named but missing is bad input too, found before anything starts.
+  if (options.toxiproxyBinary) resolveToxiproxyBinary(options.toxiproxyBinary);
   return {
     name: 'local',
     versions,

@@ -49,7 +49,8 @@ export const sweepConfigSchema = z.object({
   proxy: z.enum(PROXIES, { message: `not a proxy: use ${PROXIES.join(' or ')}` }).default('nginx'),
   /** A load-balancer profile (profiles.ts): its settings are defaults beneath the user's. */
   profile: z.enum(PROFILE_NAMES, { message: `not a profile: use ${PROFILE_NAMES.join(', ')} (keepalive-lab profiles says what each models)` }).optional(),
-  proxyTimeout: list(positiveDurationMs).default([60_000, 50]),
+  // nginx and HAProxy read their timeouts in whole milliseconds (nginx refuses "0.5ms").
+  proxyTimeout: list(positiveDurationMs.pipe(z.number().int('nginx and HAProxy take whole milliseconds: give 1ms or more, in steps of 1ms'))).default([60_000, 50]),
   upstreamTimeout: list(positiveDurationMs).default([100]),
   upstreamClose: list(z.enum(CLOSE_MODES)).default(['exact']),
   closeStyle: z.enum(['fin', 'rst']).default('fin'),
@@ -89,6 +90,7 @@ export const sweepConfigSchema = z.object({
   if (wrong) ctx.addIssue({ code: 'custom', path: ['retry'], message: `"${wrong}" is not ${config.proxy === 'nginx' ? 'an' : 'a'} ${config.proxy} retry policy: use ${allowed.join(', ')}` });
   if (config.proxy !== 'nginx' && config.profile) ctx.addIssue({ code: 'custom', path: ['profile'], message: `the profiles are nginx settings: drop --profile with --proxy ${config.proxy}` });
   if (config.clients && config.proxy !== 'none') ctx.addIssue({ code: 'custom', path: ['clients'], message: 'the clients are measured without a proxy: add --proxy none' });
+  if (config.closeStyle === 'rst' && config.upstreamClose.includes('stock')) ctx.addIssue({ code: 'custom', path: ['closeStyle'], message: 'rst closes need --upstream-close exact: stock Node always closes with a FIN' });
   if (config.proxy === 'none' && config.faults.some((set) => set.length > 0)) ctx.addIssue({ code: 'custom', path: ['faults'], message: 'faults sit between a proxy and the upstream: drop them with --proxy none' });
 });
 

@@ -23,11 +23,21 @@ export interface LocalToxiproxy {
   stop(): Promise<void>;
 }
 
-export async function startLocalToxiproxy(configuredBinary?: string): Promise<LocalToxiproxy> {
-  const wanted = configuredBinary ?? process.env.KEEPALIVE_LAB_TOXIPROXY_BIN;
-  const real = wanted ? which(wanted) : which('toxiproxy-server');
-  if (wanted && !real) throw new UsageError(`toxiproxy binary "${wanted}" not found: unset KEEPALIVE_LAB_TOXIPROXY_BIN to use the embedded server`);
+/**
+ * The toxiproxy-server to run: the one named (--toxiproxy-bin, else KEEPALIVE_LAB_TOXIPROXY_BIN),
+ * else one on PATH, else null for the embedded server. Called before anything starts, so that a
+ * wrong name is bad input with nothing left behind.
+ */
+export function resolveToxiproxyBinary(configuredBinary?: string): string | null {
+  const real = configuredBinary ? which(configuredBinary) : process.env.KEEPALIVE_LAB_TOXIPROXY_BIN ? which(process.env.KEEPALIVE_LAB_TOXIPROXY_BIN) : which('toxiproxy-server');
+  if (configuredBinary && !real) throw new UsageError(`--toxiproxy-bin ${configuredBinary}: no such executable: give the path of toxiproxy-server, or drop the flag to use the embedded server`);
+  if (!configuredBinary && process.env.KEEPALIVE_LAB_TOXIPROXY_BIN && !real) throw new UsageError(`KEEPALIVE_LAB_TOXIPROXY_BIN: toxiproxy binary "${process.env.KEEPALIVE_LAB_TOXIPROXY_BIN}" not found: unset it to use the embedded server`);
   if (!real && !fs.existsSync(SERVER_ENTRY)) throw new UsageError(`the embedded Toxiproxy needs the build (${SERVER_ENTRY}): run "npm run build"`);
+  return real;
+}
+
+export async function startLocalToxiproxy(configuredBinary?: string): Promise<LocalToxiproxy> {
+  const real = resolveToxiproxyBinary(configuredBinary);
   const port = await freePort();
   const output: string[] = [];
   const child = real

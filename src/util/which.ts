@@ -21,3 +21,11 @@ function isExecutable(file: string): boolean {
     return false;
   }
 }
+
+/** What a version command printed, for a message: its first line, or how it ended. */
+export function describeOutput(result: { stdout: string | null; stderr: string | null; status: number | null; error?: Error }): string {
+  const first = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n')[0];
+  if (first) return `printed "${first.slice(0, 80)}"`;
+  if (result.error) return `failed (${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`;
+  return `printed nothing and exited ${result.status ?? 'on a signal'}`;
+}

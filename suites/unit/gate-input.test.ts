@@ -51,9 +51,9 @@ describe('gate input', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-gate-input-'));
     try {
       fs.writeFileSync(path.join(dir, 'trials.jsonl'), '{"type":"run"}\n');
-      expect(() => gateOptionsFromFlags(flags({ out: dir }))).toThrow(`--out: ${dir} already holds a run (trials.jsonl): choose another directory`);
-      expect(() => parseGateInput({ ...base, out: dir }, 'fields')).toThrow(`out: ${dir} already holds a run (trials.jsonl): choose another directory`);
-      expect(() => gateOptionsFromFlags(flags({ out: path.join(dir, 'trials.jsonl') }))).toThrow(/^--out: .* is a file: give a directory$/);
+      expect(() => gateOptionsFromFlags(flags({ out: dir }))).toThrow(`--out ${dir} already holds a run (trials.jsonl): choose another directory`);
+      expect(() => parseGateInput({ ...base, out: dir }, 'fields')).toThrow(`out ${dir} already holds a run (trials.jsonl): choose another directory`);
+      expect(() => gateOptionsFromFlags(flags({ out: path.join(dir, 'trials.jsonl') }))).toThrow(/^--out .* is a file, not a directory: give a directory for the run$/);
       const fresh = path.join(dir, 'fresh');
       expect(gateOptionsFromFlags(flags({ out: fresh })).out).toBe(fresh);
       expect(fs.existsSync(fresh)).toBe(false);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { startChild, waitUntil, type ManagedChild } from '../../util/child.js';
 import { UsageError } from '../../util/errors.js';
 import { canConnect } from '../../util/ports.js';
-import { which } from '../../util/which.js';
+import { describeOutput, which } from '../../util/which.js';
 
 export const HAPROXY_INSTALL_HINT = 'install it with "sudo apt-get install -y haproxy", or name the binary with --haproxy-bin / KEEPALIVE_LAB_HAPROXY_BIN';
 
@@ -18,8 +18,10 @@ export function resolveHaproxyBinary(configured?: string): string {
 
 export function haproxyVersion(binary: string): string {
   // "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/"
-  const result = spawnSync(binary, ['-v'], { encoding: 'utf8' });
-  return /version (\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? 'unknown';
+  const result = spawnSync(binary, ['-v'], { encoding: 'utf8', timeout: 10_000 });
+  const version = /HAProxy version (\S+)/i.exec(`${result.stdout}${result.stderr}`)?.[1];
+  if (!version) throw new UsageError(`${binary} is not HAProxy: "${binary} -v" ${describeOutput(result)}: name HAProxy with --haproxy-bin / KEEPALIVE_LAB_HAPROXY_BIN`);
+  return version;
 }
 
 /**

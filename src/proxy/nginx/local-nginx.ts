@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { startChild, waitUntil, type ManagedChild } from '../../util/child.js';
 import { UsageError } from '../../util/errors.js';
 import { canConnect } from '../../util/ports.js';
-import { which } from '../../util/which.js';
+import { describeOutput, which } from '../../util/which.js';
 import { renderNginxConf, type NginxSpec } from './render.js';
 
 export const NGINX_INSTALL_HINT = 'install it with "sudo apt-get install -y nginx", or name the binary with --nginx-bin / KEEPALIVE_LAB_NGINX_BIN';
@@ -19,8 +19,11 @@ export function resolveNginxBinary(configured?: string): string {
 
 export function nginxVersion(binary: string): string {
   // `nginx -v` prints "nginx version: nginx/1.22.1" on stderr.
-  const result = spawnSync(binary, ['-v'], { encoding: 'utf8' });
-  return /nginx\/(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? 'unknown';
+  const result = spawnSync(binary, ['-v'], { encoding: 'utf8', timeout: 10_000 });
+  const version = /nginx\/(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1];
+  // A binary that is not nginx would otherwise fail later, at start, after things ran.
+  if (!version) throw new UsageError(`${binary} is not nginx: "${binary} -v" ${describeOutput(result)}: name nginx with --nginx-bin / KEEPALIVE_LAB_NGINX_BIN`);
+  return version;
 }
 
 export interface LocalNginx {
