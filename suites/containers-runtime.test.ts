@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { containersRuntime } from '../src/runtime/containers/containers-runtime.js';
 import type { TopologySpec } from '../src/runtime/runtime.js';
+import { lanePath } from '../src/proxy/lanes.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const unavailable = inject('containersUnavailable');
@@ -89,6 +90,28 @@ describeContainers('containers runtime', () => {
     const error = await start.then(() => null, (reason: Error) => reason);
     expect(error?.message).toMatch(/upstream container did not start.*--close-style rst needs --close-mode exact/);
     expect(leftovers()).toEqual([]);
+  });
+
+  it('the upstream\'s events come through a directory only this user can reach (0700), written by the upstream as this user', async () => {
+    const before = new Set(fs.readdirSync(os.tmpdir()));
+    const runtime = await containersRuntime();
+    const topology = await runtime.start(SPEC);
+    try {
+      const eventsDirs = fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('keepalive-lab-events-') && !before.has(name));
+      expect(eventsDirs).toHaveLength(1);
+      const stat = fs.statSync(path.join(os.tmpdir(), eventsDirs[0]!));
+      expect(stat.mode & 0o777).toBe(0o700);
+      // The upstream still writes there: a request's connection shows up in its events.
+      const answer = await fetch(`http://${topology.proxy.host}:${topology.proxy.port}${lanePath(0)}`);
+      expect(answer.status).toBe(200);
+      await answer.text();
+      const events: string[] = [];
+      await until(() => events.push(...topology.drainUpstreamEvents().map((event) => event.ev)) > 0 && events.includes('response'), 5000);
+      expect(events).toContain('open');
+      expect(events).toContain('response');
+    } finally {
+      await topology.stop();
+    }
   });
 
   it('kill -9 of the harness mid-sweep: no container or network left after 10 s', async () => {

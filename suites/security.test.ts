@@ -1,18 +1,25 @@
 // Security claims: nothing off this host, and no web page, can drive the harness; what it reads
 // (run directories, histories) is data. Each case was a finding of a review and failed before
 // its fix.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Toxiproxy } from 'toxiproxy-node-client';
+import { parseFilterLine } from '../containers/offline/ryuk-filter.mjs';
+import { analyzeHistory } from '../src/analysis/analyze-history.js';
+import type { CellRecord, HistoryRecord, RunRecord, TrialRecord } from '../src/history/records.js';
+import { htmlReport } from '../src/report/html/html-report.js';
 import { MAX_BODY_BYTES, startToxiproxyServer } from '../src/toxiproxy/api-server.js';
 import { freePort } from '../src/util/ports.js';
 import { listenersOf, type Listener } from './support/listeners.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const STANDIN = fileURLToPath(new URL('../containers/offline/ryuk-standin.mjs', import.meta.url));
 const NODE_APP = `node ${fileURLToPath(new URL('./fixtures/gate/node-upstream.mjs', import.meta.url))}`;
 let tmp: string;
 beforeAll(() => {
@@ -135,5 +142,112 @@ http {
     for (const port of [main, oneLine, included]) expect(ports, `port ${port}`).toContain(port);
     // ...and nothing of the run (nginx, the connection tap, the upstream) off loopback.
     expect([...seen.values()].filter((listener) => !listener.loopback)).toEqual([]);
+  });
+});
+
+// The Ryuk stand-in prunes whatever its filters match: a line it cannot read must be refused,
+// never taken as the empty filter (which matches every container, network and volume).
+describe('the Ryuk stand-in\'s filters', () => {
+  it('takes label filters with a key and a value, and refuses everything else', () => {
+    expect(parseFilterLine('label=org.testcontainers.session-id=abc')).toEqual({ filter: { label: ['org.testcontainers.session-id=abc'] } });
+    expect(parseFilterLine('label=a=b&label=c%3Dd=e')).toEqual({ filter: { label: ['a=b', 'c=d=e'] } });
+    for (const line of ['x', 'label', 'label=', 'label=key', 'label=key=', 'label==value', 'name=.', 'id=abc', 'label=a=b&x', 'label=%E0%A4%A=b']) {
+      expect(parseFilterLine(line), line).toHaveProperty('error');
+    }
+  });
+
+  it('answers a bad line with an error and prunes only by the good ones (against a fake engine)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kal-ryuk-test-'));
+    const socketPath = path.join(dir, 'docker.sock');
+    const asked: string[] = [];
+    const engine = http.createServer((request, response) => {
+      asked.push(`${request.method} ${request.url}`);
+      response.setHeader('content-type', 'application/json');
+      response.end(request.url?.startsWith('/volumes') ? '{"Volumes":[]}' : '[]');
+    });
+    await new Promise<void>((resolve) => engine.listen(socketPath, resolve));
+    const port = await freePort();
+    const standin = spawn(process.execPath, [STANDIN], { env: { ...process.env, RYUK_PORT: String(port), RYUK_DOCKER_SOCKET: socketPath, RYUK_RECONNECTION_TIMEOUT: '100ms', RYUK_CONNECTION_TIMEOUT: '10s' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => standin.once('exit', resolve));
+    try {
+      await new Promise<void>((resolve) => standin.stdout.on('data', (chunk: Buffer) => { if (chunk.toString().includes('Started')) resolve(); }));
+      const client = net.connect(port, '127.0.0.1');
+      const lines: string[] = [];
+      let buffered = '';
+      client.on('data', (chunk) => {
+        buffered += chunk.toString();
+        const parts = buffered.split('\n');
+        buffered = parts.pop()!;
+        lines.push(...parts);
+      });
+      const answer = async (count: number) => { while (lines.length < count) await new Promise((resolve) => setTimeout(resolve, 10)); };
+      client.write('x\n');
+      await answer(1);
+      client.write('label=org.testcontainers.session-id=abc\n');
+      await answer(2);
+      expect(lines[0]).toMatch(/^ERROR "x" is not key=value$/);
+      expect(lines[1]).toBe('ACK');
+      client.end();
+      expect(await exited).toBe(0);
+      // Every prune the stand-in asked for carries the one good filter; none is unfiltered.
+      expect(asked.length).toBe(3);
+      for (const call of asked) {
+        const filters = new URL(call.split(' ')[1]!, 'http://engine').searchParams.get('filters');
+        expect(JSON.parse(filters!), call).toEqual({ label: ['org.testcontainers.session-id=abc'] });
+      }
+    } finally {
+      standin.kill();
+      engine.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// report.html from a crafted history: a run directory is data, so every value from it is text
+// in the page (escaped), and the page carries a CSP that lets nothing run even if one slipped.
+const IMG = '<img src=x onerror=alert(1)>';
+const SCRIPT = '<script>alert(2)</script>';
+
+const run: RunRecord = { type: 'run', startedAt: '2026-11-29T00:00:00.000Z', monotonicAtStart: 0, runtime: 'local', proxy: 'nginx', versions: { nginx: IMG }, settings: {} };
+// The history is JSON: a crafted one may put markup where the types say a number or an enum.
+const cell = {
+  type: 'cell', id: 'P60000-K100-exact-POST-off', trialPrefix: 'c0', proxyTimeoutMs: 60_000, upstreamTimeoutMs: 100,
+  upstreamClose: IMG, closeStyle: 'fin', method: SCRIPT, retry: IMG, faults: [], path: 'direct', effectiveCloseMs: 100.5,
+  probe: { samples: IMG, medianCloseMs: SCRIPT, p5CloseMs: 100, p95CloseMs: 101, closedBy: { fin: 3 }, advertisedKeepAlive: IMG },
+  boundaries: [{ kind: 'upstream', atMs: 100.5 }], lanes: 1,
+} as unknown as CellRecord;
+const trial = (index: number, failed: boolean): TrialRecord => ({
+  type: 'trial', cell: cell.id, id: `c0.${index}`, lane: 0, method: SCRIPT, boundary: 'upstream', intendedOffsetMs: 0,
+  gapMs: 100.5, gapOffsetMs: 0, gapClock: 'upstream', receiptGapMs: 100.5, status: failed ? 502 : 200,
+  errorClass: failed ? '502' : 'ok', latencyMs: 1, sentAt: index * 10, endedAt: index * 10 + 1,
+});
+
+describe('report.html from a crafted history', () => {
+  it('shows the markup as text and carries a strict Content-Security-Policy', async () => {
+    const history: HistoryRecord[] = [run, cell, trial(0, true), trial(1, false), trial(2, false)];
+    const html = await htmlReport(analyzeHistory(history), history);
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain('<script');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain('&lt;script&gt;');
+    expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">/);
+  });
+});
+
+// A run directory is data: --resume runs only the programs named on its own command line.
+describe('sweep --resume of a crafted run directory', () => {
+  it('runs no program the directory names (its run record says nginx is a script)', () => {
+    const dir = path.join(tmp, 'crafted');
+    fs.mkdirSync(dir);
+    const marker = path.join(tmp, 'ran');
+    const script = path.join(tmp, 'not-nginx.sh');
+    fs.writeFileSync(script, `#!/bin/sh\ntouch ${marker}\necho "nginx version: nginx/0.0.1" >&2\n`, { mode: 0o755 });
+    const run: RunRecord = { type: 'run', startedAt: '2026-11-29T00:00:00.000Z', monotonicAtStart: 0, runtime: 'local', proxy: 'nginx', versions: { nginx: '0.0.1' }, settings: { nginxBin: script } };
+    fs.writeFileSync(path.join(dir, 'trials.jsonl'), `${JSON.stringify(run)}\n`);
+    const result = spawnSync(process.execPath, [CLI, 'sweep', '--resume', dir], { encoding: 'utf8', timeout: 30_000 });
+    // The nginx on PATH answers its own version, which is not the run's: refused, one line.
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/^keepalive-lab: --resume .*: the setup changed since the run started \(nginx 0\.0\.1 -> /);
+    expect(fs.existsSync(marker)).toBe(false);
   });
 });

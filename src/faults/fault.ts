@@ -4,13 +4,7 @@
 // (KB/s), limit_data:downstream:500 (bytes), reset_peer:upstream:0ms:toxicity=0.1.
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
-
-/**
- * The largest value of any toxic attribute (ms, KB/s, bytes): Node's timers hold at most
- * 2^31-1 ms (a larger delay fires at once, with a warning), and no fault this harness models
- * needs more than that many bytes or KB/s.
- */
-export const MAX_TOXIC_ATTRIBUTE = 2_147_483_647;
+import { MAX_TOXIC_ATTRIBUTE } from './limits.js';
 
 export interface Fault {
   type: string;

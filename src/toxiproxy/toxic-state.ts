@@ -1,5 +1,5 @@
 // A toxic as the API shows it, validated the way Toxiproxy decodes it.
-import { MAX_TOXIC_ATTRIBUTE } from '../faults/fault.js';
+import { MAX_TOXIC_ATTRIBUTE } from '../faults/limits.js';
 import { ApiError, ERRORS } from './api-error.js';
 import { TOXICS } from './toxics/registry.js';
 
