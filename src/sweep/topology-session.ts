@@ -45,5 +45,8 @@ export async function withTopology<T>(runtime: Runtime, spec: TopologySpec, grou
     clearInterval(drainTimer);
     await settleAndDrain();
     await topology.stop();
+    // What the proxy and the upstream wrote while stopping (their last log lines, the closes of
+    // the connections still open) arrives after the drain above: once more, now that they ended.
+    drain();
   }
 }
