@@ -175,6 +175,22 @@ describe('sweep', () => {
     expect(summary.cells[0].completed).toBe(false);
   });
 
+  it('a second Ctrl-C while it stops does not cut the stop short: the reports are still written', async () => {
+    const out = path.join(tmp, 'interrupted-twice');
+    const tmpdir = path.join(tmp, 'tmpdir');
+    fs.mkdirSync(tmpdir, { recursive: true });
+    const { code, stderr, hadTrials } = await interruptOnceTrialsAreWritten(CLI,
+      ['sweep', '--upstream-timeout', '1s', '--proxy-timeout', '60s', '--methods', 'POST', '--trials', '1000', '--lanes', '32', '--out', out, '--no-progress'],
+      out, { ...process.env, TMPDIR: tmpdir }, () => {}, 2);
+    expect(hadTrials).toBe(true);
+    // Before: the second SIGINT met the default action and killed the process (code 'SIGINT').
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/still stopping/);
+    expect(harnessProcesses()).toEqual([]);
+    expect(fs.readdirSync(tmpdir)).toEqual([]);
+    for (const file of ['summary.json', 'report.md', 'report.html']) expect(fs.existsSync(path.join(out, file)), file).toBe(true);
+  });
+
   it('kill -9 of the harness: the reaper stops nginx and the upstream and removes the temp dir', async () => {
     const out = path.join(tmp, 'killed');
     const tmpdir = path.join(tmp, 'tmpdir');

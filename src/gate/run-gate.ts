@@ -219,7 +219,13 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     }
     const tap = await startConnectionTap(faultAddress ? endpointOf(faultAddress) : upstream.endpoint);
     stops.push(tap.stop);
-    const trialConnections = new TrialConnectionIndex();
+    // The upstream's idle closes as the probe saw them, widened by what the faults add (a latency
+    // fault moves the answer or the close as the tap sees them): a close at such an idle time is
+    // the idle close, however long the fault held the request (trial-connections.ts).
+    const faultLatencyMs = faults.filter((fault) => fault.type === 'latency').reduce((sum, fault) => sum + (fault.attributes.latency ?? 0) + (fault.attributes.jitter ?? 0), 0);
+    const trialConnections = new TrialConnectionIndex(probe
+      ? { idleCloseMs: [quantile(probe.closeTimesMs, 0.01) - 2 - faultLatencyMs, quantile(probe.closeTimesMs, 0.99) + 2 + faultLatencyMs] }
+      : {});
     tap.onEvents((events) => {
       trialConnections.add(events);
       for (const event of events) history?.append({ type: 'upstream', ...event });

@@ -13,8 +13,9 @@ export interface Interrupted {
   hadTrials: boolean;
 }
 
+/** `presses`: how many Ctrl-C, 20 ms apart (people press it twice). */
 export async function interruptOnceTrialsAreWritten(cli: string, args: string[], out: string, env: NodeJS.ProcessEnv,
-  beforeSignal: () => void = () => {}): Promise<Interrupted> {
+  beforeSignal: () => void = () => {}, presses = 1): Promise<Interrupted> {
   const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -25,6 +26,13 @@ export async function interruptOnceTrialsAreWritten(cli: string, args: string[],
   while (Date.now() < deadline && !hasTrials()) await new Promise((resolve) => setTimeout(resolve, 100));
   const hadTrials = hasTrials();
   beforeSignal();
-  process.kill(-child.pid!, 'SIGINT');
+  for (let press = 0; press < presses; press++) {
+    if (press > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      process.kill(-child.pid!, 'SIGINT');
+    } catch {
+      // the group is gone already
+    }
+  }
   return { code: await exited, stderr, hadTrials };
 }

@@ -9,7 +9,7 @@ import type { ErrorClass } from '../../src/history/records.js';
 const open = (t: number, conn: number): TapEvent => ({ t, ev: 'open', conn });
 const request = (t: number, conn: number, trial: string): TapEvent => ({ t, ev: 'request', conn, trial });
 const response = (t: number, conn: number, trial: string): TapEvent => ({ t, ev: 'response', conn, trial });
-const close = (t: number, conn: number, by: string): TapEvent => ({ t, ev: 'close', conn, by, idleMs: null });
+const close = (t: number, conn: number, by: string, idleMs: number | null = null): TapEvent => ({ t, ev: 'close', conn, by, idleMs });
 
 function index(events: TapEvent[]): TrialConnectionIndex {
   const built = new TrialConnectionIndex();
@@ -58,6 +58,19 @@ describe('the connection tap\'s record of each trial', () => {
   it('a close just before the request (the proxy still thought the connection open) is the race too', () => {
     const before = index([open(0, 1), request(1, 1, 'prime'), response(2, 1, 'prime'), close(201.9, 1, 'server-idle'), request(202, 1, 'b2.0')]);
     expect(before.of('b2.0')!.attempts[0]).toEqual({ conn: 1, reused: true, raced: true, closeAfterMs: -0.1 });
+  });
+
+  it('with the upstream\'s idle closes known, an unanswered request on a connection closed at that idle time met the close, however late the close came', () => {
+    // A fault held the request: the close came 15 ms after it passed the tap, at 1000 ms idle.
+    const events = [open(0, 1), request(1, 1, 'prime'), response(2, 1, 'prime'), request(987, 1, 'late'), close(1002, 1, 'server', 1000),
+      // The same delay on a connection closed 60 ms past its idle time: an application that hung.
+      open(0, 2), request(1, 2, 'prime'), response(2, 2, 'prime'), request(987, 2, 'hung'), close(1062, 2, 'server', 1060)];
+    const known = new TrialConnectionIndex({ idleCloseMs: [995, 1006] });
+    known.add(events);
+    expect(known.of('late')!.attempts[0]).toMatchObject({ raced: true, closeAfterMs: 15 });
+    expect(known.of('hung')!.attempts[0]).toMatchObject({ raced: false });
+    // Without the probe's figures, only the 10 ms window counts.
+    expect(index(events).of('late')!.attempts[0]).toMatchObject({ raced: false });
   });
 
   it('the verdict\'s evidence: a failure that met the close is the race, a success that did was masked, the rest are other causes', () => {

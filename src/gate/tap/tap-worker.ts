@@ -93,11 +93,16 @@ const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (proxySi
     if (answered !== null && lastAnswerAt !== null) emit({ t: lastAnswerAt, ev: 'response', conn, trial: answered });
     answered = null;
   };
-  // The close is timed when the first side ends it: for the upstream, the instant of its close.
+  // The close is timed, and told, when the first side ends it: for the upstream, the instant of
+  // its close. Told then, not once both sockets are closed: through a fault layer the other side
+  // closes only after its own round (measured: often more than the 20 ms the gate waits before
+  // judging a burst), and a 502 judged without its close was blamed on something else.
   const closing = (by: string) => {
     if (closedBy !== null) return;
     closedBy = by;
     closedAt = now();
+    settleAnswer();
+    emit({ t: closedAt, ev: 'close', conn, by, idleMs: lastAnswerAt === null ? null : Math.round((closedAt - lastAnswerAt) * 1000) / 1000 });
   };
   upstream.on('end', () => {
     closing(outstanding !== undefined ? 'server' : 'server-idle');
@@ -120,9 +125,8 @@ const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (proxySi
     if (--open > 0) return;
     sockets.delete(proxySide);
     sockets.delete(upstream);
-    settleAnswer();
+    // Both sides gone without an end or an error seen first (destroyed): told now.
     closing('server');
-    emit({ t: closedAt, ev: 'close', conn, by: closedBy!, idleMs: lastAnswerAt === null ? null : Math.round((closedAt - lastAnswerAt) * 1000) / 1000 });
   };
   upstream.on('close', closed);
   proxySide.on('close', closed);
