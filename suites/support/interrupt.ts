@@ -13,7 +13,7 @@ export interface Interrupted {
   hadTrials: boolean;
 }
 
-/** `presses`: how many Ctrl-C, 20 ms apart (people press it twice). */
+/** `presses`: how many Ctrl-C, 5 ms apart (people press it twice; soon after the first the harness is still free to hear it). */
 export async function interruptOnceTrialsAreWritten(cli: string, args: string[], out: string, env: NodeJS.ProcessEnv,
   beforeSignal: () => void = () => {}, presses = 1): Promise<Interrupted> {
   const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -27,7 +27,7 @@ export async function interruptOnceTrialsAreWritten(cli: string, args: string[],
   const hadTrials = hasTrials();
   beforeSignal();
   for (let press = 0; press < presses; press++) {
-    if (press > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (press > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     try {
       process.kill(-child.pid!, 'SIGINT');
     } catch {
