@@ -31,6 +31,12 @@ interface Case {
 // the cases block this one in spawnSync), and a port that refuses.
 let notHttp: ChildProcess;
 let notHttpPort = 0;
+// An HTTP server that never closes an idle connection: a probe of it ends at its --max-wait.
+let keepsOpen: ChildProcess;
+let keepsOpenPort = 0;
+const KEEPS_OPEN_SERVER = `const server = require('http').createServer((q, s) => s.end('ok'));
+server.keepAliveTimeout = 0;
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
 let refusedPort = 0;
 const NOT_HTTP_SERVER = `const server = require('net').createServer((socket) => { socket.on('error', () => {});
   socket.once('data', () => socket.write('SSH-2.0-OpenSSH_9.2\\r\\n')); });
@@ -38,6 +44,8 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
 beforeAll(async () => {
   notHttp = spawn(process.execPath, ['-e', NOT_HTTP_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   notHttpPort = await new Promise<number>((resolve) => notHttp.stdout!.once('data', (data: Buffer) => resolve(Number(data.toString().trim()))));
+  keepsOpen = spawn(process.execPath, ['-e', KEEPS_OPEN_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  keepsOpenPort = await new Promise<number>((resolve) => keepsOpen.stdout!.once('data', (data: Buffer) => resolve(Number(data.toString().trim()))));
   const closed = net.createServer();
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   refusedPort = (closed.address() as net.AddressInfo).port;
@@ -45,6 +53,7 @@ beforeAll(async () => {
 });
 afterAll(() => {
   notHttp.kill();
+  keepsOpen.kill();
 });
 
 const NGINX_TEMPLATE = 'events {}\nhttp {\n  upstream app { server {{upstream}}; keepalive 8; }\n  server { listen {{listen}}; location / { proxy_pass http://app; } }\n}\n';
@@ -156,6 +165,9 @@ const CASES: Record<string, Case> = {
   'soak: no pool': { args: ['soak', '--pool', '0'], says: /--pool/ },
   'soak: --out holds a run already': { args: ['soak', '--out', 'old'], files: { 'old/trials.jsonl': RUN_HISTORY }, says: /--out old already holds a run/ },
 
+  // Valid input that fails at run time: exit 1, one line, still nothing left behind.
+  'probe: a server that keeps idle connections past --max-wait (a run-time result)': { args: ['probe', '--url', 'http://127.0.0.1:{keepsOpen}/', '--samples', '3', '--max-wait', '300ms'], says: /closed no idle connection within 300 ms \(3 still-open\)/, exit: [1] },
+
   // Output that goes nowhere: the reader left (a C tool would die of SIGPIPE: 141).
   // Whether the write meets the closed pipe depends on who runs first: 141 when it does, 0 when
   // the text fit in the pipe before `true` ended. Never a stack trace, never a word.
@@ -219,7 +231,7 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing st
         fs.writeFileSync(path.join(cwd, file), text);
       }
       const before = tree(cwd);
-      const fill = (arg: string) => arg.replace('{refused}', String(refusedPort)).replace('{notHttp}', String(notHttpPort));
+      const fill = (arg: string) => arg.replace('{refused}', String(refusedPort)).replace('{notHttp}', String(notHttpPort)).replace('{keepsOpen}', String(keepsOpenPort));
       const marker = `case-${index}-${process.pid}`;
       const env = { ...process.env, TMPDIR: tmp, [MARKER_NAME]: marker, NO_COLOR: '1' };
       const result = testCase.shell

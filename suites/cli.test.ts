@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readHistoryFile } from '../src/history/history-file.js';
+import type { UpstreamEventRecord } from '../src/history/records.js';
 import { startLocalUpstream, type LocalUpstream } from '../src/upstream/local-upstream.js';
 import { freePort } from '../src/util/ports.js';
 import { interruptOnceTrialsAreWritten } from './support/interrupt.js';
@@ -120,6 +122,20 @@ describe('sweep', () => {
     expect(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')).toBe(before);
     expect(fs.existsSync(path.join(out, 'report.md'))).toBe(true);
     expect(fs.readdirSync(path.join(tmp, 'tmpdir'))).toEqual([]);
+  });
+
+  it('the history tells every upstream connection to its close, the ones the teardown closed included', () => {
+    // K 1 s behind 60 s: at the end the proxy still holds idle connections, closed only as it stops.
+    const out = path.join(tmp, 'complete');
+    const result = cli(['sweep', '--proxy-timeout', '60s', '--upstream-timeout', '1s', '--methods', 'GET', '--retry', 'off',
+      '--offsets', '-5ms', '--trials', '2', '--lanes', '2', '--probe-samples', '3', '--out', out, '--no-progress']);
+    expect(result.status, result.stderr).toBe(0);
+    const events = readHistoryFile(path.join(out, 'trials.jsonl')).filter((record): record is UpstreamEventRecord => record.type === 'upstream');
+    const opened = events.filter((event) => event.ev === 'open').map((event) => event.conn);
+    const closed = new Set(events.filter((event) => event.ev === 'close').map((event) => event.conn));
+    expect(opened.length).toBeGreaterThan(0);
+    // Before, the closes written while the topology stopped came after the last drain and were lost.
+    expect(opened.filter((conn) => !closed.has(conn))).toEqual([]);
   });
 
   it('explain DIR prints a failed trial\'s timeline: the upstream closed the connection and the request never reached it', () => {

@@ -105,7 +105,12 @@ let nextConnId = 0;
 /** @type {WeakMap<import('node:net').Socket, {id: number, idleTimer: NodeJS.Timeout | NodeJS.Immediate | null, closedBy: string | null, lastResponseEnd: number}>} */
 const connections = new WeakMap();
 
+/** Open sockets: shutdown waits for their close events before it ends the event file. */
+const openSockets = new Set();
+
 server.on('connection', (socket) => {
+  openSockets.add(socket);
+  socket.on('close', () => openSockets.delete(socket));
   const conn = { id: ++nextConnId, idleTimer: /** @type {NodeJS.Timeout | NodeJS.Immediate | null} */ (null), closedBy: /** @type {string | null} */ (null), lastResponseEnd: 0 };
   connections.set(socket, conn);
   emit({ ev: 'open', conn: conn.id, peer: socket.remotePort });
@@ -186,12 +191,25 @@ server.listen(port, host, () => {
 });
 server.on('error', (err) => fail(`cannot listen on ${host}:${port}: ${err.message}`));
 
+let shuttingDown = false;
 function shutdown() {
+  if (shuttingDown) return;
+  shuttingDown = true;
   server.close();
   server.closeAllConnections();
   const finish = () => process.exit(0);
-  if (eventSink && eventSink !== process.stdout) /** @type {fs.WriteStream} */ (eventSink).end(finish);
-  else finish();
+  // The sockets just destroyed tell their close on a later turn of the loop: wait for those
+  // events (at most a second) before ending the file, or the last closes of a run are lost.
+  const deadline = Date.now() + 1000;
+  const endEvents = () => {
+    if (openSockets.size > 0 && Date.now() < deadline) {
+      setTimeout(endEvents, 5);
+      return;
+    }
+    if (eventSink && eventSink !== process.stdout) /** @type {fs.WriteStream} */ (eventSink).end(finish);
+    else finish();
+  };
+  endEvents();
 }
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);

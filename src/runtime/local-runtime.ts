@@ -6,7 +6,7 @@ import path from 'node:path';
 import { onCleanup } from '../util/cleanup.js';
 import { reapDirOnExit } from '../util/reaper.js';
 import { freePort } from '../util/ports.js';
-import type { ProxyLogRecord } from '../history/records.js';
+import type { ProxyLogRecord, UpstreamEventRecord } from '../history/records.js';
 import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
 import { nginxVersion, resolveNginxBinary, startLocalNginx } from '../proxy/nginx/local-nginx.js';
 import { haproxyVersion, resolveHaproxyBinary, startLocalHaproxy } from '../proxy/haproxy/local-haproxy.js';
@@ -83,9 +83,14 @@ async function startLocalTopology(spec: TopologySpec, proxyBinary: ProxyBinary, 
   });
   const errorLog = fs.createWriteStream(path.join(workDir, 'error.log'));
   let proxyLog: ProxyLogRecord[] = [];
+  // The upstream's events as read from its file, kept across the stop: what it wrote while
+  // stopping (the closes of the connections still open) is read before the file is removed.
+  let readUpstreamEvents: () => UpstreamEventRecord[] = () => [];
+  let upstreamEvents: UpstreamEventRecord[] = [];
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
+    upstreamEvents.push(...readUpstreamEvents());
     await new Promise((resolve) => errorLog.end(resolve));
     copyArtifacts(spec, workDir);
     await removeWorkDir();
@@ -95,6 +100,7 @@ async function startLocalTopology(spec: TopologySpec, proxyBinary: ProxyBinary, 
     const nodeBinary = spec.upstream.node !== undefined ? (await ensureNodeBinary(spec.upstream.node)).path : process.execPath;
     const upstream = await startLocalUpstream(spec.upstream, await freePort(), path.join(workDir, 'upstream-events.jsonl'), nodeBinary);
     stops.push(upstream.stop);
+    readUpstreamEvents = upstream.drainEvents;
     let proxyUpstream = `127.0.0.1:${upstream.port}`;
     const layerVersions: Record<string, string> = {};
     if (spec.faultLayer) {
@@ -152,7 +158,11 @@ async function startLocalTopology(spec: TopologySpec, proxyBinary: ProxyBinary, 
         proxyLog = [];
         return drained;
       },
-      drainUpstreamEvents: upstream.drainEvents,
+      drainUpstreamEvents() {
+        const drained = [...upstreamEvents, ...readUpstreamEvents()];
+        upstreamEvents = [];
+        return drained;
+      },
       stop: stopAll,
     };
   } catch (error) {

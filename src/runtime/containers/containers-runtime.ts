@@ -92,6 +92,8 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
     for (const container of started.reverse()) await container.stop().catch(() => {});
     await network?.stop().catch(() => {});
     for (const forget of forgetDockerObjects) forget();
+    // What the upstream wrote while stopping is read before its file goes (drained after the stop).
+    if (drainEventFile) upstreamEvents.push(...drainEventFile());
     removeEventsDir();
     copyArtifacts(spec, nginxConf, errorLines);
   });
