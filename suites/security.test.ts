@@ -92,6 +92,19 @@ describe('the embedded Toxiproxy API', () => {
     });
   });
 
+  it('started off loopback, it says so: anyone who reaches it can open relays', async () => {
+    const child = spawn(process.execPath, [CLI, 'toxiproxy', '--host', '0.0.0.0', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let stderr = '';
+    child.stderr.on('data', (part: Buffer) => { stderr += part.toString(); });
+    // Stopped as soon as it has listened: the warning comes with the ready line.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(stderr).toMatch(/^warning: the API listens on 0\.0\.0\.0: any host that reaches it can open relays on this machine/m);
+  });
+
   it('refuses toxic attributes no timer can hold', async () => {
     await withServer(async (url) => {
       const client = new Toxiproxy(url);
