@@ -161,6 +161,8 @@ class ListenAndPathPass {
   // would become the same address twice, which nginx refuses.
   private serverListens = new Set<number>();
   private includeCount = 0;
+  /** Files being rewritten, outermost first: a file that includes itself would never end. */
+  private readonly including: string[] = [];
   private readonly mainDir: string;
 
   constructor(private readonly options: UserConfOptions, private readonly listenPlaceholder: boolean) {
@@ -228,8 +230,13 @@ class ListenAndPathPass {
     if (matches.length === 0) return pattern;
     const dir = `${this.options.prefix}/include-${++this.includeCount}`;
     for (const match of matches) {
+      if (this.including.includes(match.path)) {
+        throw new UsageError(`--nginx-conf: ${[...this.including, match.path].join(' includes ')}: an include loop, which nginx cannot load either: break it`);
+      }
       const lines = match.text.split('\n');
+      this.including.push(match.path);
       this.rewrite(lines, match.path, depth);
+      this.including.pop();
       this.includedFiles.push({ path: `${dir}/${path.basename(match.path)}`, text: lines.join('\n'), source: match.path });
     }
     // The same name or glob over the copies: nginx includes them in the same order.

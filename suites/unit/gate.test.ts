@@ -86,6 +86,12 @@ describe('a user\'s nginx config, prepared', () => {
     expect(template).toMatchObject({ listenPort: 4444, listenFromConfig: false });
   });
 
+  it('an include loop is one line, not a stack overflow', () => {
+    const looping = (pattern: string) => (pattern === '/srv/deploy/loop.conf' ? [{ path: pattern, text: 'include loop.conf;' }] : []);
+    expect(() => prepareUserNginxConf(FULL.replace('    include mime.types;', '    include loop.conf;'), { ...options, upstreamBlock: 'app', readInclude: looping }))
+      .toThrow('--nginx-conf: /srv/deploy/loop.conf includes /srv/deploy/loop.conf: an include loop, which nginx cannot load either: break it');
+  });
+
   it('names what is missing, and the fix', () => {
     expect(() => prepareUserNginxConf(FULL, { ...options, upstreamBlock: 'api' })).toThrow('--upstream-block api: no upstream block of that name in /srv/deploy/nginx.conf (it has: app): name the block your proxy_pass uses');
     expect(() => prepareUserNginxConf(FULL, options)).toThrow(/no \{\{upstream\}\} placeholder: .* --upstream-block/);
