@@ -13,7 +13,7 @@ import { soakJson, soakMarkdown, soakTable } from '../soak/soak-report.js';
 import { runSoakCells } from '../soak/soak.js';
 import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
-import { assertDirectoryOrAbsent } from '../util/out-dir.js';
+import { assertNewRunDir } from '../util/out-dir.js';
 import { splitList } from './parse-list.js';
 
 interface SoakFlags {
@@ -88,10 +88,9 @@ async function runSoakCommand(flags: SoakFlags): Promise<number> {
   }
   const { runtime, note } = await selectRuntime(runtimeChoice(config.sweep.runtime), localRuntimeOptions(config.sweep));
   const out = flags.out ?? path.join('runs', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  assertDirectoryOrAbsent(out);
+  assertNewRunDir(out, HISTORY_FILE);
   fs.mkdirSync(out, { recursive: true });
   const historyPath = path.join(out, HISTORY_FILE);
-  if (fs.existsSync(historyPath) && fs.statSync(historyPath).size > 0) throw new UsageError(`--out ${out} already holds a run (${HISTORY_FILE}): choose another directory`);
   process.stderr.write(`${note}\n`);
   const history = openHistoryFile(historyPath);
   // Runs last on Ctrl-C too: what was measured is written.

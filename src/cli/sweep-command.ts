@@ -18,7 +18,7 @@ import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
 import { expandOffsets, splitList } from './parse-list.js';
 import { noteTornLine } from './torn-line.js';
-import { assertDirectoryOrAbsent } from '../util/out-dir.js';
+import { assertNewRunDir } from '../util/out-dir.js';
 
 /** Flag name -> config field; the order is the order of `--help`. */
 const FLAG_FIELDS = {
@@ -227,11 +227,8 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
     const text = fs.readFileSync(historyPath, 'utf8');
     if (text.length > 0 && !text.endsWith('\n')) fs.appendFileSync(historyPath, '\n');
   } else {
-    assertDirectoryOrAbsent(out);
+    assertNewRunDir(out, HISTORY_FILE, '--out', `, remove it, or continue it with --resume ${out}`);
     fs.mkdirSync(out, { recursive: true });
-    if (fs.existsSync(historyPath) && fs.statSync(historyPath).size > 0) {
-      throw new UsageError(`--out ${out} already holds a run (${HISTORY_FILE}); choose another directory, remove it, or continue it with --resume ${out}`);
-    }
   }
   process.stderr.write(`${note}\n`);
   if (config.profile) process.stderr.write(`profile ${describeProfile(PROFILES[config.profile])}\n`);

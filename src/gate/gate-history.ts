@@ -8,8 +8,7 @@ import { openHistoryFile, type HistorySink } from '../history/history-file.js';
 import type { HistoryRecord, RunRecord, TrialRecord } from '../history/records.js';
 import { HISTORY_FILE } from '../report/write-outputs.js';
 import type { BoundaryKind } from '../scenario/cells.js';
-import { UsageError } from '../util/errors.js';
-import { assertDirectoryOrAbsent } from '../util/out-dir.js';
+import { assertNewRunDir } from '../util/out-dir.js';
 import type { BurstTrial } from './boundary-bursts.js';
 import type { GateResult } from './gate-result.js';
 import type { TrialConnections } from './tap/trial-connections.js';
@@ -47,9 +46,7 @@ export function isGateHistory(records: readonly { type: string }[]): boolean {
  * The directory itself is made only once the run measures something.
  */
 export function checkGateRunDir(dir: string, flag: string): void {
-  assertDirectoryOrAbsent(dir, flag);
-  const file = path.join(dir, HISTORY_FILE);
-  if (fs.existsSync(file) && fs.statSync(file).size > 0) throw new UsageError(`${flag} ${dir} already holds a run (${HISTORY_FILE}): choose another directory`);
+  assertNewRunDir(dir, HISTORY_FILE, flag);
 }
 
 export function openGateHistory(dir: string): HistorySink<GateHistoryRecord> {
