@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ProbeAddressError, probeIdleClose } from '../probe/probe.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
+import { socketHost } from '../util/ports.js';
 
 interface ProbeFlags {
   url: string;
@@ -37,7 +38,7 @@ export function probeCommand(): Command {
         throw new UsageError(`--max-wait: ${(error as Error).message}`);
       }
       if (!(maxWaitMs > 0)) throw new UsageError(`--max-wait: "${flags.maxWait}" must be above 0 (how long a connection may stay idle before the probe gives up on it)`);
-      const endpoint = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80) };
+      const endpoint = { host: socketHost(url), port: Number(url.port || 80) };
       const result = await probeIdleClose(endpoint, { samples, concurrency, maxWaitMs, path: `${url.pathname}${url.search}` })
         .catch((error: Error) => {
           // A wrong address is bad input (exit 2); an address that never closed, a run-time result.

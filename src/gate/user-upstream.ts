@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
-import { canConnect, freePort, hostPort } from '../util/ports.js';
+import { canConnect, freePort, hostPort, socketHost } from '../util/ports.js';
 import { reapPidOnExit } from '../util/reaper.js';
 import type { Endpoint } from '../runtime/runtime.js';
 
@@ -72,8 +72,7 @@ export async function upstreamAtUrl(url: string): Promise<UserUpstream> {
     throw new UsageError(`--upstream-url: "${url}" is not a URL: give http://HOST:PORT`);
   }
   if (parsed.protocol !== 'http:') throw new UsageError(`--upstream-url ${url}: only http:// upstreams (the race is measured on plain HTTP/1.1)`);
-  // URL keeps an IPv6 host in its brackets ("[::1]"); a socket wants the address alone.
-  const endpoint = { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(parsed.port || 80) };
+  const endpoint = { host: socketHost(parsed), port: Number(parsed.port || 80) };
   if (!(await canConnect(endpoint.host, endpoint.port, 2000))) {
     throw new UsageError(`--upstream-url ${url}: nothing answers at ${hostPort(endpoint.host, endpoint.port)}: start the upstream first, or give --upstream-cmd`);
   }
