@@ -1,9 +1,9 @@
 // Analysis: pure functions from a history to per-cell figures. Nothing here touches a socket
 // or a clock, so every number in a report can be recomputed from trials.jsonl.
-import type { CellRecord, ErrorClass, HistoryRecord, ProbeSummary, ProxyLogReason, RunRecord, TrialRecord } from '../history/records.js';
+import type { CellRecord, HistoryRecord, ProbeSummary, ProxyLogReason, RunRecord, TrialRecord } from '../history/records.js';
+import type { ErrorClass } from '../vocabulary.js';
 import type { Fault } from '../faults/fault.js';
-import type { CloseMode, Method, RetryPolicy } from '../scenario/sweep-config.js';
-import type { ClientKind } from '../workload/lane-transports.js';
+import type { ClientKind, CloseMode, Method, RetryPolicy } from '../vocabulary.js';
 import { wilsonInterval } from '../util/stats.js';
 import { binTrials, isFailure, windowEdges, type GapBin, type WindowEdges } from './bins.js';
 

@@ -1,6 +1,6 @@
 // Rates per bin of measured idle gap: the shape of the race window.
 import type { TrialRecord } from '../history/records.js';
-import type { BoundaryKind } from '../scenario/cells.js';
+import type { BoundaryKind } from '../vocabulary.js';
 import { wilsonInterval } from '../util/stats.js';
 
 export const BIN_MS = 0.5;

@@ -5,7 +5,7 @@
 // its connections gone and storms the queue again: requests time out for a reason that is not
 // the race, and the run cannot decide. So the gate sizes its bursts to what the upstream takes,
 // measured here straight against it (fresh connections each round, no pool in the way).
-import type { Endpoint } from '../runtime/runtime.js';
+import type { Endpoint } from '../vocabulary.js';
 import { HttpConnection } from '../workload/http-connection.js';
 
 /** An answer this late on a fresh connection waited out a SYN retransmit (Linux's first: 1 s). */

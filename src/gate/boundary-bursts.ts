@@ -4,8 +4,8 @@
 // again, and each request takes one of those idle upstream connections. A burst with failures
 // is followed at once by a refill burst (untimed), so that every timed request reuses a cached
 // connection rather than opening a new one.
-import type { ErrorClass } from '../history/records.js';
-import type { Endpoint } from '../runtime/runtime.js';
+import type { ErrorClass } from '../vocabulary.js';
+import type { Endpoint } from '../vocabulary.js';
 import { seededRandom, shuffle } from '../util/random.js';
 import { HttpConnection, type ExchangeResult } from '../workload/http-connection.js';
 import { PreciseScheduler } from '../workload/precise-scheduler.js';

@@ -3,7 +3,8 @@
 // (tap/trial-connections.ts), else what the client got and what the proxy logged. Only those
 // decide the verdict; the rest (timeouts, the application's own errors, refused connections) are
 // counted apart with their cause, and never called the race. Pure functions of what was recorded.
-import type { ErrorClass, ProxyLogReason } from '../history/records.js';
+import type { ProxyLogReason } from '../history/records.js';
+import type { ErrorClass } from '../vocabulary.js';
 import { RACE_CLOSE_WITHIN_MS, type TrialConnections } from './tap/trial-connections.js';
 
 export interface TrialOutcome {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { openHistoryFile, type HistorySink } from '../history/history-file.js';
 import type { HistoryRecord, RunRecord, TrialRecord } from '../history/records.js';
 import { HISTORY_FILE } from '../report/write-outputs.js';
-import type { BoundaryKind } from '../scenario/cells.js';
+import type { BoundaryKind } from '../vocabulary.js';
 import { assertNewRunDir } from '../util/out-dir.js';
 import type { BurstTrial } from './boundary-bursts.js';
 import type { GateResult } from './gate-result.js';

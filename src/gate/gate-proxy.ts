@@ -8,7 +8,7 @@ import { haproxyVersion, resolveHaproxyBinary, startLocalHaproxy, testHaproxyCon
 import { parseHaproxyLogLine } from '../proxy/haproxy/log.js';
 import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
 import { nginxVersion, resolveNginxBinary, startLocalNginx, testNginxConf } from '../proxy/nginx/local-nginx.js';
-import type { RetryPolicy } from '../scenario/sweep-config.js';
+import type { RetryPolicy } from '../vocabulary.js';
 import { UsageError } from '../util/errors.js';
 import { canConnect } from '../util/ports.js';
 import { monotonicMs } from '../workload/clock.js';

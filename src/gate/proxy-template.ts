@@ -1,7 +1,7 @@
 // The proxy config the gate renders when the user gives only `--proxy-timeout`: nginx set up
 // the way a deploy guide sets it up for upstream keep-alive, as a template that goes through the
 // same preparation as a user's own.
-import type { RetryPolicy } from '../scenario/sweep-config.js';
+import type { RetryPolicy } from '../vocabulary.js';
 
 export function renderedProxyTemplate(proxyTimeoutMs: number, keepaliveConnections: number, retry: RetryPolicy): string {
   const nextUpstream = retry === 'off' ? '\n            proxy_next_upstream off;' : retry === 'non_idempotent' ? '\n            proxy_next_upstream error timeout non_idempotent;' : '';

@@ -8,7 +8,7 @@ import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
 import { canConnect, freePort, hostPort, socketHost } from '../util/ports.js';
 import { reapPidOnExit } from '../util/reaper.js';
-import type { Endpoint } from '../runtime/runtime.js';
+import type { Endpoint } from '../vocabulary.js';
 
 export interface UserUpstream {
   endpoint: Endpoint;

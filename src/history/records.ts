@@ -1,9 +1,6 @@
 // The history: every record a run produces, in the order it happened, as JSON lines.
 // Analysis reads nothing else, so a report can always be recomputed from a stored run.
-import type { BoundaryKind, CellSpec } from '../scenario/cells.js';
-
-/** How a trial ended, as the client saw it. */
-export type ErrorClass = 'ok' | '502' | 'other-5xx' | 'other-status' | 'eof' | 'reset' | 'timeout' | 'error';
+import type { BoundaryKind, CellSpec, ErrorClass } from '../vocabulary.js';
 
 /**
  * Times in the history (`sentAt`, `endedAt`, `at`, `t`) are milliseconds of CLOCK_MONOTONIC

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import pLimit from 'p-limit';
 import type { ProbeSummary } from '../history/records.js';
-import type { Endpoint } from '../runtime/runtime.js';
+import type { Endpoint } from '../vocabulary.js';
 import { hostPort } from '../util/ports.js';
 import { quantile } from '../util/stats.js';
 import { answerSentAt } from '../workload/clock.js';

@@ -5,6 +5,7 @@ import type { Fault } from '../faults/fault.js';
 import type { HaproxySpec } from '../proxy/haproxy/render.js';
 import type { NginxSpec } from '../proxy/nginx/render.js';
 import type { UpstreamSpec } from '../upstream/upstream-spec.js';
+import type { Endpoint } from '../vocabulary.js';
 
 export interface TopologySpec {
   /** `none`: no proxy; clients reach the upstream straight (`proxy` is the upstream's address). */
@@ -16,11 +17,6 @@ export interface TopologySpec {
   artifactsDir?: string;
   /** Name for the copied artifacts (several topologies may share a folder). */
   artifactsName?: string;
-}
-
-export interface Endpoint {
-  host: string;
-  port: number;
 }
 
 export interface StartedTopology {

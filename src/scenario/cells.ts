@@ -1,28 +1,8 @@
 // A cell is one thing measured: a timeout pairing with its close mode, method and retry policy.
 // Cells that differ only in method share one started topology.
 import { faultsLabel, type Fault } from '../faults/fault.js';
-import type { CloseMode, Method, RetryPolicy, SweepConfig } from './sweep-config.js';
-import { CLIENT_KINDS, type ClientKind } from '../workload/lane-transports.js';
-
-export type BoundaryKind = 'upstream' | 'proxy';
-
-export interface CellSpec {
-  id: string;
-  proxyTimeoutMs: number;
-  upstreamTimeoutMs: number;
-  upstreamClose: CloseMode;
-  closeStyle: 'fin' | 'rst';
-  method: Method;
-  retry: RetryPolicy;
-  /** Toxics between the proxy and the upstream; part of the cell's identity. */
-  faults: Fault[];
-  /** Whether the cell's requests pass a Toxiproxy (with or without faults). */
-  path: 'direct' | 'toxiproxy';
-  /** The upstream's Node version as requested (`--upstream-node`); unset: the runtime's own. */
-  upstreamNode?: string;
-  /** With no proxy: the client that talks to the upstream (part of the identity). */
-  client?: ClientKind;
-}
+import { CLIENT_KINDS, type BoundaryKind, type CellSpec, type ClientKind, type CloseMode, type CloseStyle, type RetryPolicy } from '../vocabulary.js';
+import type { SweepConfig } from './sweep-config.js';
 
 /** Cells that can be measured on one topology (same proxy and upstream settings). */
 export interface TopologyGroup {
@@ -30,7 +10,7 @@ export interface TopologyGroup {
   proxyTimeoutMs: number;
   upstreamTimeoutMs: number;
   upstreamClose: CloseMode;
-  closeStyle: 'fin' | 'rst';
+  closeStyle: CloseStyle;
   retry: RetryPolicy;
   faults: Fault[];
   path: 'direct' | 'toxiproxy';

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { faultSchema } from '../faults/fault.js';
 import { HAPROXY_RETRY_POLICIES } from '../proxy/haproxy/render.js';
-import { CLIENT_KINDS } from '../workload/lane-transports.js';
+import { CLIENT_KINDS, CLOSE_MODES, CLOSE_STYLES, METHODS } from '../vocabulary.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
 import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';
@@ -38,8 +38,6 @@ const PROXY_DEFAULTS: Record<(typeof PROXIES)[number], Record<string, unknown>> 
   haproxy: { retry: ['default', 'all_retryable'] },
   none: { retry: ['off'], proxyTimeout: [60_000], boundaries: 'upstream' },
 };
-export const METHODS = ['GET', 'POST'] as const;
-export const CLOSE_MODES = ['exact', 'stock'] as const;
 export const BOUNDARY_CHOICES = ['auto', 'upstream', 'proxy', 'both'] as const;
 
 /** Offsets (ms from the boundary): -3..+3 ms in 0.5 ms steps, where the race lives, plus far points. */
@@ -53,7 +51,7 @@ export const sweepConfigSchema = z.object({
   proxyTimeout: list(positiveDurationMs.pipe(z.number().int('nginx and HAProxy take whole milliseconds: give 1ms or more, in steps of 1ms'))).default([60_000, 50]),
   upstreamTimeout: list(positiveDurationMs).default([100]),
   upstreamClose: list(z.enum(CLOSE_MODES)).default(['exact']),
-  closeStyle: z.enum(['fin', 'rst']).default('fin'),
+  closeStyle: z.enum(CLOSE_STYLES).default('fin'),
   /** Node versions to run the upstream under, each measured as its own cells (a major or a full
    *  version); unset: the runtime's own (the harness's Node locally, the node image in containers). */
   upstreamNode: list(z.string().regex(NODE_VERSION_PATTERN, 'a Node version is a major (22) or a full version (22.23.3)')).optional(),
@@ -96,10 +94,7 @@ export const sweepConfigSchema = z.object({
 
 export type SweepConfigInput = z.input<typeof sweepConfigSchema>;
 export type SweepConfig = z.output<typeof sweepConfigSchema>;
-export type RetryPolicy = (typeof RETRY_POLICIES)[number];
 export type ProxyFlavour = (typeof PROXIES)[number];
-export type Method = (typeof METHODS)[number];
-export type CloseMode = (typeof CLOSE_MODES)[number];
 
 /**
  * Defaults that depend on other settings go beneath everything the input sets itself: a named

@@ -6,8 +6,7 @@
 import type { HistorySink } from '../history/history-file.js';
 import type { SoakRequestRecord } from '../history/records.js';
 import { lanePath } from '../proxy/lanes.js';
-import type { Endpoint } from '../runtime/runtime.js';
-import type { CellSpec } from '../scenario/cells.js';
+import type { CellSpec, Endpoint } from '../vocabulary.js';
 import { isShuttingDown } from '../util/cleanup.js';
 import { seededRandom } from '../util/random.js';
 import { monotonicMs } from '../workload/clock.js';

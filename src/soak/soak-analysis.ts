@@ -1,6 +1,7 @@
 // A soak run's numbers per cell: requests, failures per 10,000 with a 95% interval, how they
 // failed, and how often the upstream closed an idle connection (the race's opportunities).
-import type { CellRecord, ErrorClass, HistoryRecord, RunRecord, SoakRequestRecord } from '../history/records.js';
+import type { CellRecord, HistoryRecord, RunRecord, SoakRequestRecord } from '../history/records.js';
+import type { ErrorClass } from '../vocabulary.js';
 import { wilsonInterval } from '../util/stats.js';
 
 export interface SoakCellAnalysis {

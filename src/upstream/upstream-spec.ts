@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import type { CloseMode } from '../scenario/sweep-config.js';
+import type { CloseMode, CloseStyle } from '../vocabulary.js';
 
 /** The upstream under test, as both runtimes start it (containers/upstream/upstream-server.mjs). */
 export interface UpstreamSpec {
   keepAliveTimeoutMs: number;
   headersTimeoutMs?: number;
   closeMode: CloseMode;
-  closeStyle: 'fin' | 'rst';
+  closeStyle: CloseStyle;
   responseDelayMs?: number;
   bodySize?: number;
   /** The Node version to run it under (a major or a full version); unset: the runtime's own. */

@@ -4,14 +4,14 @@
 // worker: lanes sharing a pool would not control the idle age). Each lane is a loop that owns
 // its client connection; every trial is written to the history the moment it completes.
 import type { HistorySink } from '../history/history-file.js';
-import type { ErrorClass, TrialRecord } from '../history/records.js';
+import type { TrialRecord } from '../history/records.js';
+import type { ErrorClass } from '../vocabulary.js';
 import { lanePath } from '../proxy/lanes.js';
-import type { BoundaryKind, CellSpec } from '../scenario/cells.js';
-import type { Endpoint } from '../runtime/runtime.js';
+import type { BoundaryKind, CellSpec, ClientKind, Endpoint } from '../vocabulary.js';
 import { isShuttingDown } from '../util/cleanup.js';
 import { seededRandom, shuffle } from '../util/random.js';
 import { answerSentAt, monotonicMs } from './clock.js';
-import { laneTransport, type ClientKind, type LaneTransport, type TrialRequest } from './lane-transports.js';
+import { laneTransport, type LaneTransport, type TrialRequest } from './lane-transports.js';
 import { PreciseScheduler } from './precise-scheduler.js';
 
 export interface TrialPlan {

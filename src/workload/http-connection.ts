@@ -3,8 +3,7 @@
 // answer ends, and must tell a reset from a close without a response; an HTTP client library
 // hides all three behind its own pooling and retries.
 import net from 'node:net';
-import type { ErrorClass } from '../history/records.js';
-import type { Endpoint } from '../runtime/runtime.js';
+import type { Endpoint, ErrorClass } from '../vocabulary.js';
 
 export interface ExchangeResult {
   status: number | null;

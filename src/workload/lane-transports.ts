@@ -7,13 +7,9 @@
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { Agent as UndiciAgent, errors as undiciErrors } from 'undici';
-import type { ErrorClass } from '../history/records.js';
-import type { Endpoint } from '../runtime/runtime.js';
+import type { ClientKind, Endpoint, ErrorClass } from '../vocabulary.js';
 import { hostPort } from '../util/ports.js';
 import { HttpConnection, classifyStatus, type ExchangeResult } from './http-connection.js';
-
-export const CLIENT_KINDS = ['raw', 'node-agent', 'node-agent-timeout', 'undici'] as const;
-export type ClientKind = (typeof CLIENT_KINDS)[number];
 
 export interface TrialRequest {
   method: string;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeHistory } from '../../src/analysis/analyze-history.js';
 import { binStart, binTrials, windowEdges } from '../../src/analysis/bins.js';
-import type { CellRecord, ErrorClass, HistoryRecord, TrialRecord } from '../../src/history/records.js';
+import type { CellRecord, HistoryRecord, TrialRecord } from '../../src/history/records.js';
+import type { ErrorClass } from '../../src/vocabulary.js';
 
 const cell: CellRecord = {
   type: 'cell', id: 'P60000-K100-exact-POST-off', trialPrefix: 'c0', proxyTimeoutMs: 60_000, upstreamTimeoutMs: 100,

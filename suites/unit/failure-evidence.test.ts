@@ -1,7 +1,7 @@
 // Which gate failures are the race: from what the client got and what the proxy logged.
 import { describe, expect, it } from 'vitest';
 import { failureEvidence, racedAttempts } from '../../src/gate/failure-evidence.js';
-import type { ErrorClass } from '../../src/history/records.js';
+import type { ErrorClass } from '../../src/vocabulary.js';
 
 const trial = (errorClass: ErrorClass, status: number | null = null) => ({ errorClass, status });
 const ok = (n: number) => Array.from({ length: n }, () => trial('ok', 200));

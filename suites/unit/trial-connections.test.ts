@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { tapFailureEvidence } from '../../src/gate/failure-evidence.js';
 import type { TapEvent } from '../../src/gate/tap/connection-tap.js';
 import { RACE_CLOSE_WITHIN_MS, TrialConnectionIndex } from '../../src/gate/tap/trial-connections.js';
-import type { ErrorClass } from '../../src/history/records.js';
+import type { ErrorClass } from '../../src/vocabulary.js';
 
 const open = (t: number, conn: number): TapEvent => ({ t, ev: 'open', conn });
 const request = (t: number, conn: number, trial: string): TapEvent => ({ t, ev: 'request', conn, trial });

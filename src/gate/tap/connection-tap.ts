@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Endpoint } from '../../runtime/runtime.js';
+import type { Endpoint } from '../../vocabulary.js';
 import { UsageError } from '../../util/errors.js';
 import type { TapEvent, TapMessage, TapWorkerData } from './tap-worker.js';
 

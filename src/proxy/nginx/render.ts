@@ -1,7 +1,7 @@
 // Renders nginx.conf for a topology from the shared template in containers/nginx/.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { RetryPolicy } from '../../scenario/sweep-config.js';
+import type { RetryPolicy } from '../../vocabulary.js';
 import { lanePath, laneUpstreamName } from '../lanes.js';
 
 export interface NginxSpec {

@@ -1,0 +1,86 @@
+// The layout's rules, checked from the source itself: no import cycle in src/ (type-only imports
+// count: a cycle of types is still two modules that cannot be understood one without the other),
+// the shared words in src/vocabulary.ts, and no code outside src/proxy/ that compares proxy
+// flavour names (what a flavour means lives in its plugin, src/proxy/<flavour>/).
+import fs from 'node:fs';
+import path from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const SRC = path.resolve(import.meta.dirname, '../../src');
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(full);
+    return entry.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** Each file's imports of other files in src/ (`import`, `import type`, `export ... from`). */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of sourceFiles(SRC)) {
+    const { importedFiles } = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, false);
+    const local = importedFiles.map((ref) => ref.fileName).filter((name) => name.startsWith('.'))
+      .map((name) => path.resolve(path.dirname(file), name.replace(/\.js$/, '.ts')))
+      .filter((target) => target.startsWith(SRC) && fs.existsSync(target));
+    graph.set(file, local);
+  }
+  return graph;
+}
+
+/** The cycles of a graph, one path per strongly connected component (Tarjan). */
+export function cyclesOf(graph: Map<string, string[]>): string[][] {
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (node: string) => {
+    index.set(node, counter);
+    low.set(node, counter++);
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node)!, low.get(next)!));
+      } else if (onStack.has(next)) low.set(node, Math.min(low.get(node)!, index.get(next)!));
+    }
+    if (low.get(node) !== index.get(node)) return;
+    const component: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== node);
+    if (component.length > 1 || (graph.get(node) ?? []).includes(node)) cycles.push(component);
+  };
+  for (const node of graph.keys()) if (!index.has(node)) visit(node);
+  return cycles;
+}
+
+const relative = (file: string) => path.relative(SRC, file);
+
+describe('the layout of src/', () => {
+  it('finds a cycle where there is one (the check itself)', () => {
+    const graph = new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]);
+    expect(cyclesOf(graph).map((cycle) => cycle.sort())).toEqual([['a', 'b', 'c']]);
+    expect(cyclesOf(new Map([['a', ['b']], ['b', []]]))).toEqual([]);
+  });
+
+  it('has no import cycle, type-only imports included', () => {
+    const graph = importGraph();
+    expect(graph.size).toBeGreaterThan(100);
+    expect(cyclesOf(graph).map((cycle) => cycle.map(relative).sort())).toEqual([]);
+  });
+
+  it('keeps the vocabulary free of every stage (it imports nothing of ours but the faults)', () => {
+    const imports = importGraph().get(path.join(SRC, 'vocabulary.ts'))!.map(relative);
+    expect(imports.every((file) => file.startsWith('faults/'))).toBe(true);
+  });
+
+});
