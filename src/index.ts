@@ -33,6 +33,8 @@ export { configuredImages, DEFAULT_IMAGES } from './runtime/containers/images.js
 export type { Runtime, StartedTopology, TopologySpec } from './runtime/runtime.js';
 export type * from './vocabulary.js';
 export { parseSweepConfig, sweepConfigSchema, type SweepConfig, type SweepConfigInput } from './scenario/sweep-config.js';
+export { proxyFlavour, proxyFlavours, PROXY_NAMES } from './proxy/registry.js';
+export type { ProxyFlavour, LaneProxySpec } from './proxy/flavour.js';
 export { renderNginxConf, type NginxSpec } from './proxy/nginx/render.js';
 export { renderHaproxyConf, type HaproxySpec } from './proxy/haproxy/render.js';
 export { parseHaproxyLogLine } from './proxy/haproxy/log.js';

@@ -67,7 +67,7 @@ const CASES: Record<string, Case> = {
   'an option without its value': { args: ['sweep', '--proxy-timeout'], says: /option '--proxy-timeout <list>' argument missing/ },
 
   // sweep
-  'sweep: a proxy timeout nginx cannot hold (0.5ms)': { args: ['sweep', '--proxy-timeout', '0.5ms'], says: /--proxy-timeout: nginx and HAProxy take whole milliseconds/ },
+  'sweep: a proxy timeout nginx cannot hold (0.5ms)': { args: ['sweep', '--proxy-timeout', '0.5ms'], says: /--proxy-timeout: proxies take whole milliseconds/ },
   'sweep: a timeout that is no duration': { args: ['sweep', '--proxy-timeout', 'soon'], says: /--proxy-timeout.*"soon" is not a duration/ },
   'sweep: a negative upstream timeout': { args: ['sweep', '--upstream-timeout=-5ms'], says: /--upstream-timeout/ },
   'sweep: rst closes with stock Node': { args: ['sweep', '--close-style', 'rst', '--upstream-close', 'stock'], says: /--close-style: rst closes need --upstream-close exact/ },
@@ -123,7 +123,7 @@ const CASES: Record<string, Case> = {
   'gate: a confidence above 1': { args: ['gate', '--proxy-timeout', '2s', '--confidence', '1.5', ...UPSTREAM], says: /--confidence/ },
   'gate: a burst of 0': { args: ['gate', '--proxy-timeout', '2s', '--burst', '0', ...UPSTREAM], says: /--burst/ },
   'gate: no seconds': { args: ['gate', '--proxy-timeout', '2s', '--max-seconds', '0', ...UPSTREAM], says: /--max-seconds/ },
-  'gate: a proxy timeout nginx cannot hold': { args: ['gate', '--proxy-timeout', '0.5ms', ...UPSTREAM], says: /--proxy-timeout: nginx and HAProxy take whole milliseconds/ },
+  'gate: a proxy timeout nginx cannot hold': { args: ['gate', '--proxy-timeout', '0.5ms', ...UPSTREAM], says: /--proxy-timeout: proxies take whole milliseconds/ },
   'gate: a config file that is missing': { args: ['gate', '--nginx-conf', 'missing.conf', ...UPSTREAM], says: /--nginx-conf.*missing\.conf/ },
   'gate: an nginx config nginx refuses': { args: ['gate', '--nginx-conf', 'bad.conf', ...UPSTREAM], files: { 'bad.conf': NGINX_TEMPLATE.replace('keepalive 8;', 'keepalive_conections 8;') }, says: /nginx -t: .*unknown directive "keepalive_conections"/ },
   'gate: an HAProxy config given to nginx': { args: ['gate', '--proxy', 'haproxy', '--nginx-conf', 'nginx.conf', ...UPSTREAM], files: { 'nginx.conf': NGINX_TEMPLATE }, says: /--nginx-conf.*--haproxy-conf|--haproxy-conf/ },

@@ -40,7 +40,7 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
 }
 
 const SPEC: TopologySpec = {
-  proxy: { flavour: 'nginx', nginx: { lanes: 2, keepaliveTimeoutMs: 60_000, keepaliveRequests: 1000, keepaliveConnections: 1, retry: 'off', workerProcesses: 1 } },
+  proxy: { flavour: 'nginx', lanes: 2, keepaliveTimeoutMs: 60_000, keepaliveRequests: 1000, keepaliveConnections: 1, retry: 'off', workerProcesses: 1 },
   upstream: { keepAliveTimeoutMs: 100, closeMode: 'exact', closeStyle: 'fin' },
 };
 

@@ -9,7 +9,7 @@ const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5'
 const rounds = Number(values.rounds);
 const runtime = await containersRuntime();
 const spec: TopologySpec = {
-  proxy: { flavour: 'nginx', nginx: { lanes: Number(values.lanes), keepaliveTimeoutMs: 60_000, keepaliveRequests: 1000, keepaliveConnections: 1, retry: 'off', workerProcesses: 1 } },
+  proxy: { flavour: 'nginx', lanes: Number(values.lanes), keepaliveTimeoutMs: 60_000, keepaliveRequests: 1000, keepaliveConnections: 1, retry: 'off', workerProcesses: 1 },
   upstream: { keepAliveTimeoutMs: 100, closeMode: 'exact', closeStyle: 'fin' },
 };
 process.stdout.write(`containers runtime, ${JSON.stringify(runtime.versions)}\n`);

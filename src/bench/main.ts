@@ -33,7 +33,7 @@ const BIN_CENTRES = Array.from({ length: 12 }, (_, i) => -2.75 + i * 0.5);
 
 const runtime = localRuntime();
 const topology = await runtime.start({
-  proxy: { flavour: 'nginx', nginx: { lanes, keepaliveTimeoutMs: 60_000, keepaliveRequests: 1_000_000, keepaliveConnections: 1, retry: 'off', workerProcesses: 1 } },
+  proxy: { flavour: 'nginx', lanes, keepaliveTimeoutMs: 60_000, keepaliveRequests: 1_000_000, keepaliveConnections: 1, retry: 'off', workerProcesses: 1 },
   upstream: { keepAliveTimeoutMs: K, closeMode: 'exact', closeStyle: 'fin' },
 });
 try {

@@ -6,15 +6,14 @@ import { Command } from 'commander';
 import { GATE_DEFAULTS, parseGateInput, type GateInputFields } from '../gate/gate-input.js';
 import { gateJson, gateText, writeGateJunit } from '../gate/gate-report.js';
 import { runGate, type GateOptions } from '../gate/run-gate.js';
-import { RETRY_POLICIES_OF } from '../scenario/sweep-config.js';
+import { gateFlavour } from '../gate/gate-proxy.js';
+import { DEFAULT_PROXY, proxyFlavours } from '../proxy/registry.js';
 import { UsageError } from '../util/errors.js';
 
+/** The flags; each gate flavour adds its own (its config, its pool, its binary), named by its settings. */
 interface GateFlags {
+  [flavourSetting: string]: unknown;
   proxy: string;
-  nginxConf?: string;
-  upstreamBlock?: string;
-  haproxyConf?: string;
-  backend?: string;
   proxyTimeout?: string;
   retry?: string;
   upstreamCmd?: string;
@@ -32,8 +31,6 @@ interface GateFlags {
   maxSeconds: string;
   maxIdleWait: string;
   minMargin: string;
-  nginxBin?: string;
-  haproxyBin?: string;
   seed: string;
   allowMasked?: boolean;
   junit?: string;
@@ -42,16 +39,21 @@ interface GateFlags {
   record?: boolean;
 }
 
+/** The proxy flavours the gate runs (src/proxy/registry.ts), each with its own flags. */
+const GATE_FLAVOURS = proxyFlavours().filter((flavour) => flavour.gate).map(gateFlavour);
+
 export function gateCommand(): Command {
-  return new Command('gate')
+  const command = new Command('gate')
     .description('deploy gate: your proxy config in front of your upstream, bursts at the keep-alive boundary that decides; exit 0 safe, 1 unsafe, 2 bad input')
-    .option('--proxy <flavour>', 'nginx or haproxy', 'nginx')
-    .option('--nginx-conf <file>', 'your nginx config: a template with {{listen}} and {{upstream}}, or a full config with --upstream-block')
-    .option('--upstream-block <name>', 'the upstream block (of a full nginx config) whose server lines the gate points at your upstream')
-    .option('--haproxy-conf <file>', 'your HAProxy config (with --proxy haproxy): a template with {{listen}} and {{upstream}}, or a full config with --backend')
-    .option('--backend <name>', 'the backend (of a full HAProxy config) whose server lines the gate points at your upstream')
-    .option('--proxy-timeout <duration>', 'no config of your own: the proxy rendered by the gate with this idle timeout (nginx upstream keepalive_timeout, HAProxy timeout http-keep-alive)')
-    .option('--retry <policy>', `retry policy of the rendered config: nginx ${RETRY_POLICIES_OF.nginx.join(', ')}; haproxy ${RETRY_POLICIES_OF.haproxy.join(', ')}`, 'default')
+    .option('--proxy <flavour>', GATE_FLAVOURS.map((flavour) => flavour.name).join(' or '), DEFAULT_PROXY);
+  for (const { name, title, gate } of GATE_FLAVOURS) {
+    command
+      .option(`${gate.confFlag} <file>`, `your ${title} config${name === DEFAULT_PROXY ? '' : ` (with --proxy ${name})`}: a template with {{listen}} and {{upstream}}, or a full config with ${gate.poolFlag}`)
+      .option(`${gate.poolFlag} <name>`, `the ${gate.poolWord} (of a full ${title} config) whose servers the gate points at your upstream`);
+  }
+  command
+    .option('--proxy-timeout <duration>', `no config of your own: the proxy rendered by the gate with this idle timeout (${GATE_FLAVOURS.map((flavour) => `${flavour.title} ${flavour.gate.idleDirective}`).join(', ')})`)
+    .option('--retry <policy>', `retry policy of the rendered config: ${GATE_FLAVOURS.map((flavour) => `${flavour.name} ${flavour.retryPolicies.join(', ')}`).join('; ')}`, 'default')
     .option('--upstream-cmd <cmd>', 'command that starts your upstream; its port is in env PORT and replaces {port}')
     .option('--upstream-url <url>', 'an upstream you already run, e.g. http://127.0.0.1:3000')
     .option('--upstream-image <image>', 'your upstream as an image, run on the Docker engine (needs --upstream-port)')
@@ -66,9 +68,9 @@ export function gateCommand(): Command {
     .option('--burst <n>', 'requests per burst (default: the upstream block\'s keepalive, at most 32)')
     .option('--max-seconds <n>', 'time budget; undecided by then is a fail', String(GATE_DEFAULTS.maxSeconds))
     .option('--max-idle-wait <duration>', 'longest idle gap to fire at; a longer decisive close is judged by the measured order', '10s')
-    .option('--min-margin <duration>', 'how much later than the proxy the upstream must close when judged by order', '1s')
-    .option('--nginx-bin <path>', 'nginx binary (default: nginx on PATH, or KEEPALIVE_LAB_NGINX_BIN)')
-    .option('--haproxy-bin <path>', 'haproxy binary (default: haproxy on PATH, or KEEPALIVE_LAB_HAPROXY_BIN)')
+    .option('--min-margin <duration>', 'how much later than the proxy the upstream must close when judged by order', '1s');
+  for (const { binary } of GATE_FLAVOURS) command.option(`${binary.flag} <path>`, `${binary.program} binary (default: ${binary.program} on PATH, or ${binary.env})`);
+  return command
     .option('--seed <n>', 'seed of the burst order', String(GATE_DEFAULTS.seed))
     .option('--allow-masked', 'pass a race the proxy hid by retrying (with a warning) instead of failing on it')
     .option('--out <dir>', 'run directory for trials.jsonl, summary.json, report.md, report.html (default runs/gate-<time>)')
@@ -101,15 +103,16 @@ export function gateOptionsFromFlags(flags: GateFlags): Omit<GateOptions, 'onPro
     upstreamEnv[pair.slice(0, at)] = pair.slice(at + 1);
   }
   const input: GateInputFields = {
-    proxy: flags.proxy as GateInputFields['proxy'],
-    nginxConf: flags.nginxConf, upstreamBlock: flags.upstreamBlock, haproxyConf: flags.haproxyConf, backend: flags.backend,
+    proxy: flags.proxy,
+    // Commander names each flavour's flags by its settings (--nginx-conf: nginxConf).
+    ...Object.fromEntries(GATE_FLAVOURS.flatMap(({ gate, binary }) => [gate.confSetting, gate.poolSetting, binary.setting].map((setting) => [setting, flags[setting]]))),
     proxyTimeoutMs: flags.proxyTimeout, retry: flags.retry,
     upstreamCmd: flags.upstreamCmd, upstreamUrl: flags.upstreamUrl, upstreamImage: flags.upstreamImage, upstreamPort: flags.upstreamPort,
     upstreamEnv: flags.upstreamEnv.length > 0 ? upstreamEnv : undefined,
     healthPath: flags.healthPath, method: flags.method, body: flags.body,
     maxFailureRate: flags.maxFailureRate, confidence: flags.confidence, faults: flags.fault, burstSize: flags.burst,
     maxSeconds: flags.maxSeconds, maxIdleWaitMs: flags.maxIdleWait, minMarginMs: flags.minMargin,
-    nginxBin: flags.nginxBin, haproxyBin: flags.haproxyBin, seed: flags.seed, allowMasked: flags.allowMasked,
+    seed: flags.seed, allowMasked: flags.allowMasked,
     // Like a sweep, a run keeps its history by default, in a directory named by its start.
     out: flags.record === false ? undefined : flags.out ?? path.join('runs', `gate-${new Date().toISOString().replace(/[:.]/g, '-')}`),
   };

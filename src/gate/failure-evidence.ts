@@ -4,6 +4,7 @@
 // decide the verdict; the rest (timeouts, the application's own errors, refused connections) are
 // counted apart with their cause, and never called the race. Pure functions of what was recorded.
 import type { ProxyLogReason } from '../history/records.js';
+import type { GateFlavour } from '../proxy/gate-flavour.js';
 import type { ErrorClass } from '../vocabulary.js';
 import { RACE_CLOSE_WITHIN_MS, type TrialConnections } from './tap/trial-connections.js';
 
@@ -34,11 +35,12 @@ export function racedAttempts(proxyLog: Partial<Record<ProxyLogReason, number>>)
  * nginx answers a raced request with a 502 and logs the attempt behind it, so a 502 counts as
  * the race while the log has a raced attempt for it; a raced attempt left over was retried
  * (masked). HAProxy closes the client's connection without a status and logs nothing
- * (docs/race.md#haproxy), so there a closed or reset connection is the race.
+ * (docs/race.md#haproxy), so there a closed or reset connection is the race: each flavour says
+ * which answer is its (`raceAnswer`, src/proxy/<flavour>/gate.ts).
  * `clientGaveUp`: the proxy logged that a client closed while it still waited on the upstream
  * (nginx's "client prematurely closed connection"): a connect queue or a slow answer, not the race.
  */
-export function failureEvidence(trials: readonly TrialOutcome[], proxyLog: Partial<Record<ProxyLogReason, number>>, flavour: 'nginx' | 'haproxy', clientGaveUp = false): FailureEvidence {
+export function failureEvidence(trials: readonly TrialOutcome[], proxyLog: Partial<Record<ProxyLogReason, number>>, raceAnswer: GateFlavour['raceAnswer'], clientGaveUp = false): FailureEvidence {
   const other: Record<string, number> = {};
   const add = (cause: string) => { other[cause] = (other[cause] ?? 0) + 1; };
   let status502 = 0;
@@ -46,7 +48,7 @@ export function failureEvidence(trials: readonly TrialOutcome[], proxyLog: Parti
   for (const trial of trials) {
     if (trial.errorClass === 'ok') continue;
     if (trial.errorClass === '502') status502++;
-    else if (flavour === 'haproxy' && (trial.errorClass === 'eof' || trial.errorClass === 'reset')) closed++;
+    else if (raceAnswer === 'closed' && (trial.errorClass === 'eof' || trial.errorClass === 'reset')) closed++;
     else add(causeOf(trial, clientGaveUp));
   }
   const attempts = racedAttempts(proxyLog);

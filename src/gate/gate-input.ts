@@ -5,10 +5,17 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { parseFaultSpec } from '../faults/fault.js';
-import { durationMs, RETRY_POLICIES_OF } from '../scenario/sweep-config.js';
+import { DEFAULT_PROXY, proxyFlavour, proxyFlavours } from '../proxy/registry.js';
+import { durationMs } from '../scenario/sweep-config.js';
 import { UsageError } from '../util/errors.js';
 import { checkGateRunDir } from './gate-history.js';
+import { gateFlavour, type GateReadyFlavour } from './gate-proxy.js';
 import type { GateOptions } from './run-gate.js';
+
+/** The flavours the gate runs (those with a gate part), and the settings that belong to one of them. */
+const GATE_FLAVOURS: GateReadyFlavour[] = proxyFlavours().filter((flavour) => flavour.gate).map(gateFlavour);
+const GATE_PROXIES = GATE_FLAVOURS.map((flavour) => flavour.name) as [string, ...string[]];
+const FLAVOUR_SETTINGS = new Set(GATE_FLAVOURS.flatMap((flavour) => [flavour.gate.confSetting, flavour.gate.poolSetting, flavour.binary.setting]));
 
 export const GATE_DEFAULTS = {
   healthPath: '/', method: 'GET', maxFailureRate: 0.001, confidence: 0.95, maxSeconds: 600, maxIdleWaitMs: 10_000, minMarginMs: 1000, seed: 1,
@@ -27,13 +34,9 @@ const numeric = z.union([z.number(), z.string()]).transform((value, ctx) => {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const gateInputSchema = z.strictObject({
-  proxy: z.enum(['nginx', 'haproxy'], { error: (issue) => `"${String(issue.input)}" is not a proxy flavour for the gate: use nginx or haproxy` }).default('nginx'),
-  nginxConf: z.string().min(1, 'needs a file').optional(),
-  upstreamBlock: z.string().min(1, 'needs a name').optional(),
-  haproxyConf: z.string().min(1, 'needs a file').optional(),
-  backend: z.string().min(1, 'needs a name').optional(),
-  // nginx and HAProxy read their timeouts in whole milliseconds (nginx refuses "0.5ms").
-  proxyTimeoutMs: durationMs.pipe(z.number().positive('must be above 0').int('nginx and HAProxy take whole milliseconds: give 1ms or more, in steps of 1ms')).optional(),
+  proxy: z.enum(GATE_PROXIES, { error: (issue) => `"${String(issue.input)}" is not a proxy flavour for the gate: use ${GATE_PROXIES.join(' or ')}` }).default(DEFAULT_PROXY),
+  // Proxies read their timeouts in whole milliseconds (nginx refuses "0.5ms").
+  proxyTimeoutMs: durationMs.pipe(z.number().positive('must be above 0').int('proxies take whole milliseconds: give 1ms or more, in steps of 1ms')).optional(),
   retry: z.string().default('default'),
   upstreamCmd: z.string().min(1, 'needs a command').optional(),
   upstreamUrl: z.string().min(1, 'needs a URL').optional(),
@@ -51,25 +54,34 @@ const gateInputSchema = z.strictObject({
   maxSeconds: numeric.pipe(z.number().positive('must be above 0')).default(GATE_DEFAULTS.maxSeconds),
   maxIdleWaitMs: durationMs.pipe(z.number().positive('must be above 0')).default(GATE_DEFAULTS.maxIdleWaitMs),
   minMarginMs: durationMs.pipe(z.number().min(0, 'must not be negative')).default(GATE_DEFAULTS.minMarginMs),
-  nginxBin: z.string().min(1, 'needs a path').optional(),
-  haproxyBin: z.string().min(1, 'needs a path').optional(),
   seed: numeric.pipe(z.number().int('must be a whole number').nonnegative('must not be negative')).default(GATE_DEFAULTS.seed),
   allowMasked: z.boolean().default(false),
   out: z.string().min(1, 'needs a directory').optional(),
+  // Each gate flavour's own settings: its config file, the pool in it, its binary.
+  ...Object.fromEntries(GATE_FLAVOURS.flatMap((flavour) => [
+    [flavour.gate.confSetting, z.string().min(1, 'needs a file').optional()],
+    [flavour.gate.poolSetting, z.string().min(1, 'needs a name').optional()],
+    [flavour.binary.setting, z.string().min(1, 'needs a path').optional()],
+  ])),
 });
 
-/** What a library call may pass: the schema's input, each setting optional where it has a default. */
-export type GateInputFields = z.input<typeof gateInputSchema>;
-type Field = keyof GateInputFields;
+/**
+ * What a library call may pass: the schema's input, each setting optional where it has a default,
+ * and the flavours' own settings by name (nginxConf, upstreamBlock, haproxyConf, backend, nginxBin, ...).
+ */
+export type GateInputFields = z.input<typeof gateInputSchema> & { [flavourSetting: string]: unknown };
+type Field = string;
 
 /** The CLI's name for each setting. */
 export const GATE_FLAGS: Record<Field, string> = {
-  proxy: '--proxy', nginxConf: '--nginx-conf', upstreamBlock: '--upstream-block', haproxyConf: '--haproxy-conf', backend: '--backend',
+  proxy: '--proxy',
+  ...Object.fromEntries(GATE_FLAVOURS.flatMap((flavour) => [[flavour.gate.confSetting, flavour.gate.confFlag], [flavour.gate.poolSetting, flavour.gate.poolFlag]])),
   proxyTimeoutMs: '--proxy-timeout', retry: '--retry', upstreamCmd: '--upstream-cmd', upstreamUrl: '--upstream-url', upstreamImage: '--upstream-image',
   upstreamPort: '--upstream-port', upstreamEnv: '--upstream-env', healthPath: '--health-path', method: '--method', body: '--body',
   maxFailureRate: '--max-failure-rate', confidence: '--confidence', faults: '--fault', burstSize: '--burst', maxSeconds: '--max-seconds',
-  maxIdleWaitMs: '--max-idle-wait', minMarginMs: '--min-margin', nginxBin: '--nginx-bin', haproxyBin: '--haproxy-bin', seed: '--seed',
-  allowMasked: '--allow-masked', out: '--out',
+  maxIdleWaitMs: '--max-idle-wait', minMarginMs: '--min-margin',
+  ...Object.fromEntries(GATE_FLAVOURS.map((flavour) => [flavour.binary.setting, flavour.binary.flag])),
+  seed: '--seed', allowMasked: '--allow-masked', out: '--out',
 };
 
 export type Naming = 'flags' | 'fields';
@@ -79,7 +91,7 @@ export type Naming = 'flags' | 'fields';
  * its fix in one line. `flags`: the CLI's names; `fields`: the library's.
  */
 export function parseGateInput(input: unknown, naming: Naming): Omit<GateOptions, 'onProgress'> {
-  const name = (field: Field) => (naming === 'flags' ? GATE_FLAGS[field] : field);
+  const name = (field: Field): string => (naming === 'flags' ? GATE_FLAGS[field] ?? field : field);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new UsageError('the gate\'s input must be an object of settings');
   const parsed = gateInputSchema.safeParse(input);
   if (!parsed.success) {
@@ -88,26 +100,32 @@ export function parseGateInput(input: unknown, naming: Naming): Omit<GateOptions
     if (issue.code === 'unrecognized_keys') throw new UsageError(`unknown setting ${issue.keys.map((key) => `"${key}"`).join(', ')}: the gate takes ${Object.keys(GATE_FLAGS).map((key) => name(key as Field)).join(', ')}`);
     throw new UsageError(`${field ? name(field) : 'the gate\'s input'}: ${issue.message}`);
   }
-  const options = parsed.data;
-  const haproxy = options.proxy === 'haproxy';
+  const { proxy, ...options } = parsed.data;
+  // The flavours' own settings, by the names the registry gives them (all strings).
+  const flavourSetting = (key: string) => (options as Record<string, unknown>)[key] as string | undefined;
+  const flavour = gateFlavour(proxyFlavour(proxy));
+  const { gate } = flavour;
   const fail = (message: string): never => { throw new UsageError(message); };
 
-  if (haproxy && (options.nginxConf || options.upstreamBlock)) fail(`${name('nginxConf')}/${name('upstreamBlock')} are nginx settings: with ${name('proxy')} haproxy give ${name('haproxyConf')} (and ${name('backend')})`);
-  if (!haproxy && (options.haproxyConf || options.backend)) fail(`${name('haproxyConf')}/${name('backend')} need ${name('proxy')} haproxy`);
-  const confField: Field = haproxy ? 'haproxyConf' : 'nginxConf';
-  const conf = haproxy ? options.haproxyConf : options.nginxConf;
-  const proxies = [conf && name(confField), options.proxyTimeoutMs !== undefined && name('proxyTimeoutMs')].filter(Boolean);
-  if (proxies.length !== 1) fail(`give one of ${name(confField)} FILE or ${name('proxyTimeoutMs')} DURATION${proxies.length > 1 ? ` (got ${proxies.join(' and ')})` : ''}`);
+  // Another flavour's settings are a mistake about which proxy this is.
+  for (const other of GATE_FLAVOURS.filter((candidate) => candidate !== flavour)) {
+    if (flavourSetting(other.gate.confSetting) || flavourSetting(other.gate.poolSetting)) {
+      fail(`${name(other.gate.confSetting)}/${name(other.gate.poolSetting)} are ${other.title} settings: with ${name('proxy')} ${flavour.name} give ${name(gate.confSetting)} (and ${name(gate.poolSetting)})`);
+    }
+    if (flavourSetting(other.binary.setting)) fail(`${name(other.binary.setting)} names ${other.title}: with ${name('proxy')} ${flavour.name} give ${name(flavour.binary.setting)}`);
+  }
+  const conf = flavourSetting(gate.confSetting);
+  const pool = flavourSetting(gate.poolSetting);
+  const proxies = [conf && name(gate.confSetting), options.proxyTimeoutMs !== undefined && name('proxyTimeoutMs')].filter(Boolean);
+  if (proxies.length !== 1) fail(`give one of ${name(gate.confSetting)} FILE or ${name('proxyTimeoutMs')} DURATION${proxies.length > 1 ? ` (got ${proxies.join(' and ')})` : ''}`);
   const upstreams = [options.upstreamCmd && name('upstreamCmd'), options.upstreamUrl && name('upstreamUrl'), options.upstreamImage && name('upstreamImage')].filter(Boolean);
   if (upstreams.length !== 1) fail(`give one of ${name('upstreamCmd')} "CMD", ${name('upstreamUrl')} URL or ${name('upstreamImage')} IMAGE${upstreams.length > 1 ? ` (got ${upstreams.join(' and ')})` : ''}`);
   if (options.upstreamImage && options.upstreamPort === undefined) fail(`${name('upstreamImage')} needs ${name('upstreamPort')} N: the port the image listens on`);
   if (options.upstreamPort !== undefined && !options.upstreamImage) fail(`${name('upstreamPort')} goes with ${name('upstreamImage')}`);
   if (options.upstreamUrl && options.upstreamEnv && Object.keys(options.upstreamEnv).length > 0) fail(`${name('upstreamEnv')} sets the environment of an upstream the gate starts: not of one at ${name('upstreamUrl')}`);
-  if (options.upstreamBlock && !options.nginxConf) fail(`${name('upstreamBlock')} names a block of ${name('nginxConf')}: give the config too`);
-  if (options.backend && !options.haproxyConf) fail(`${name('backend')} names a backend of ${name('haproxyConf')}: give the config too`);
-  if (conf && !fs.existsSync(conf)) fail(`${name(confField)}: ${conf} does not exist`);
-  const policies = RETRY_POLICIES_OF[options.proxy];
-  if (!policies.includes(options.retry)) fail(`${name('retry')}: "${options.retry}" is not ${haproxy ? 'an HAProxy' : 'an nginx'} retry policy: use ${policies.join(', ')}`);
+  if (pool && !conf) fail(`${name(gate.poolSetting)} names a ${gate.poolWord} of ${name(gate.confSetting)}: give the config too`);
+  if (conf && !fs.existsSync(conf)) fail(`${name(gate.confSetting)}: ${conf} does not exist`);
+  if (!flavour.retryPolicies.includes(options.retry)) fail(`${name('retry')}: "${options.retry}" is not a retry policy of ${flavour.title}: use ${flavour.retryPolicies.join(', ')}`);
   for (const spec of options.faults) {
     try {
       parseFaultSpec(spec);
@@ -116,5 +134,7 @@ export function parseGateInput(input: unknown, naming: Naming): Omit<GateOptions
     }
   }
   if (options.out) checkGateRunDir(options.out, name('out'));
-  return { ...options, retry: options.retry as GateOptions['retry'] };
+  const binary = flavourSetting(flavour.binary.setting);
+  const settings = Object.fromEntries(Object.entries(options).filter(([key]) => !FLAVOUR_SETTINGS.has(key)));
+  return { ...(settings as typeof options), proxy: flavour.name, ...(conf ? { proxyConf: conf } : {}), ...(pool ? { pool } : {}), ...(binary ? { proxyBin: binary } : {}) };
 }

@@ -1,27 +1,20 @@
-// The proxy a gate runs, nginx or HAProxy, behind one interface: prepare the user's config (or a
-// rendered one) for a chain address, check it with the proxy's own validator before anything
-// starts, start it with its log parsed into records.
-import fs from 'node:fs';
-import path from 'node:path';
+// The proxy a gate runs, whatever its flavour, behind one interface: prepare the user's config
+// (or the flavour's rendered template) for a chain address, check it with the proxy's own
+// checker before anything starts, start it with its log parsed into records.
 import type { ProxyLogRecord } from '../history/records.js';
-import { haproxyVersion, resolveHaproxyBinary, startLocalHaproxy, testHaproxyConf } from '../proxy/haproxy/local-haproxy.js';
-import { parseHaproxyLogLine } from '../proxy/haproxy/log.js';
-import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
-import { nginxVersion, resolveNginxBinary, startLocalNginx, testNginxConf } from '../proxy/nginx/local-nginx.js';
-import type { RetryPolicy } from '../vocabulary.js';
+import { proxyVersion, resolveProxyBinary } from '../proxy/binary.js';
+import type { ProxyFlavour } from '../proxy/flavour.js';
+import type { PreparedProxyConf } from '../proxy/gate-flavour.js';
+import { startLocalProxy } from '../proxy/local-process.js';
 import { UsageError } from '../util/errors.js';
 import { canConnect } from '../util/ports.js';
+import type { RetryPolicy } from '../vocabulary.js';
 import { monotonicMs } from '../workload/clock.js';
-import { renderedHaproxyTemplate, renderedProxyTemplate } from './proxy-template.js';
-import { prepareUserHaproxyConf, type PreparedHaproxyConf } from './user-haproxy-conf.js';
-import { readNginxInclude } from './nginx-includes.js';
-import { prepareUserNginxConf, type PreparedUserConf } from './user-nginx-conf.js';
 
 export interface GateProxySettings {
-  proxy: 'nginx' | 'haproxy';
-  /** The user's config file (nginx or HAProxy), or unset with proxyTimeoutMs. */
+  /** The user's config file, or unset with proxyTimeoutMs. */
   confPath?: string;
-  /** The upstream block (nginx) or backend (HAProxy) to point at the chain, for full configs. */
+  /** The pool (nginx's upstream block, HAProxy's backend) to point at the chain, for full configs. */
   pool?: string;
   proxyTimeoutMs?: number;
   retry: RetryPolicy;
@@ -29,97 +22,57 @@ export interface GateProxySettings {
 }
 
 export interface GateProxy {
-  flavour: 'nginx' | 'haproxy';
+  flavour: ProxyFlavour;
   version: string;
   /** The flag that named the config, for messages (--nginx-conf, --haproxy-conf). */
   confFlag: string;
   /** The config for an upstream address; pure. */
-  prepare(upstreamAddress: string, listenPort: number, burstSize: number): PreparedUserConf;
-  /** The proxy's own validator, and a busy listen port: one line each, before anything starts. */
-  check(conf: PreparedUserConf): Promise<void>;
-  start(conf: PreparedUserConf, onRecord: (record: ProxyLogRecord) => void): Promise<{ stop(): Promise<void> }>;
+  prepare(upstreamAddress: string, listenPort: number, burstSize: number): PreparedProxyConf;
+  /** The proxy's own checker, and a busy listen port: one line each, before anything starts. */
+  check(conf: PreparedProxyConf): Promise<void>;
+  start(conf: PreparedProxyConf, onRecord: (record: ProxyLogRecord) => void): Promise<{ stop(): Promise<void> }>;
 }
 
-export function gateProxy(settings: GateProxySettings, userConfText: string | null, prefix: string): GateProxy {
-  const confFlag = settings.proxy === 'haproxy' ? '--haproxy-conf' : '--nginx-conf';
-  const confPath = path.join(prefix, settings.proxy === 'haproxy' ? 'haproxy.cfg' : 'nginx.conf');
-  const portInUse = async (conf: PreparedUserConf, lineWord: string) => {
-    if (conf.listenFromConfig && (await canConnect('127.0.0.1', conf.listenPort, 500))) {
-      throw new UsageError(`${confFlag} ${conf.listenAt}: port ${conf.listenPort} is in use: free it, or make the ${lineWord} a {{listen}} placeholder`);
-    }
-  };
-  if (settings.proxy === 'haproxy') {
-    const binary = resolveHaproxyBinary(settings.binary);
-    return {
-      flavour: 'haproxy',
-      version: haproxyVersion(binary),
-      confFlag,
-      prepare: (upstreamAddress, listenPort) => prepareUserHaproxyConf(userConfText ?? renderedHaproxyTemplate(settings.proxyTimeoutMs!, settings.retry), {
-        sourcePath: settings.confPath ?? '(rendered)',
-        ...(settings.pool ? { backend: settings.pool } : {}),
-        upstreamAddress,
-        listenPort,
-      }),
-      async check(conf) {
-        fs.writeFileSync(confPath, conf.text);
-        const complaint = testHaproxyConf(binary, confPath);
-        if (complaint) {
-          // "[/tmp/.../haproxy.cfg:14]" -> the user's own file and line.
-          const sourceLines = (conf as PreparedHaproxyConf).sourceLines;
-          const theirs = complaint.replace(new RegExp(`${escapeRegExp(confPath)}:(\\d+)`, 'g'), (_, line: string) =>
-            `${settings.confPath ?? '(rendered)'}:${sourceLines[Number(line) - 1] ?? `${line} (added by keepalive-lab)`}`);
-          throw new UsageError(settings.confPath ? `${confFlag} ${settings.confPath}: haproxy -c: ${theirs}` : `the rendered proxy config was refused by haproxy -c: ${theirs}`);
-        }
-        await portInUse(conf, 'bind');
-      },
-      start: (conf, onRecord) => startLocalHaproxy({
-        binary, confText: conf.text, listenPort: conf.listenPort, workDir: prefix,
-        onLogLine: (line) => {
-          const record = parseHaproxyLogLine(line, monotonicMs());
-          if (record) onRecord(record);
-        },
-      }),
-    };
-  }
-  const binary = resolveNginxBinary(settings.binary);
+/** A flavour the gate can run: with its gate part, a binary and a process. */
+export type GateReadyFlavour = ProxyFlavour & Required<Pick<ProxyFlavour, 'gate' | 'binary' | 'process'>>;
+
+export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings, userConfText: string | null, prefix: string): GateProxy {
+  const { gate } = flavour;
+  const binary = resolveProxyBinary(flavour, settings.binary);
   return {
-    flavour: 'nginx',
-    version: nginxVersion(binary),
-    confFlag,
-    prepare: (upstreamAddress, listenPort, burstSize) => prepareUserNginxConf(userConfText ?? renderedProxyTemplate(settings.proxyTimeoutMs!, burstSize, settings.retry), {
+    flavour,
+    version: proxyVersion(flavour, binary),
+    confFlag: gate.confFlag,
+    prepare: (upstreamAddress, listenPort, burstSize) => gate.prepare(userConfText ?? gate.template(settings.proxyTimeoutMs!, burstSize, settings.retry), {
       sourcePath: settings.confPath ?? '(rendered)',
-      ...(settings.pool ? { upstreamBlock: settings.pool } : {}),
+      ...(settings.pool ? { pool: settings.pool } : {}),
       upstreamAddress,
       listenPort,
       prefix,
-      readInclude: readNginxInclude,
     }),
     async check(conf) {
-      fs.writeFileSync(confPath, conf.text);
-      for (const included of conf.includedFiles) {
-        fs.mkdirSync(path.dirname(included.path), { recursive: true });
-        fs.writeFileSync(included.path, included.text);
-      }
-      let complaint = testNginxConf(binary, prefix, confPath);
-      // nginx names the copies it read: name the user's own files instead.
-      for (const included of conf.includedFiles) complaint = complaint?.replaceAll(included.path, included.source) ?? null;
+      const complaint = gate.check(binary, prefix, conf, settings.confPath ?? null);
       if (complaint) {
         throw new UsageError(settings.confPath
-          ? `${confFlag} ${settings.confPath}: nginx -t: ${complaint.replaceAll(confPath, settings.confPath)}`
-          : `the rendered proxy config was refused by nginx -t: ${complaint}`);
+          ? `${gate.confFlag} ${settings.confPath}: ${gate.checker}: ${complaint}`
+          : `the rendered proxy config was refused by ${gate.checker}: ${complaint}`);
       }
-      await portInUse(conf, 'listen');
+      if (conf.listenFromConfig && (await canConnect('127.0.0.1', conf.listenPort, 500))) {
+        throw new UsageError(`${gate.confFlag} ${conf.listenAt}: port ${conf.listenPort} is in use: free it, or make the ${gate.listenWord} a {{listen}} placeholder`);
+      }
     },
-    start: (conf, onRecord) => startLocalNginx({
-      binary, confText: conf.text, listenPort: conf.listenPort, upstream: '', prefix,
-      onErrorLine: (line) => {
-        const record = parseNginxErrorLine(line, monotonicMs());
+    start: (conf, onRecord) => startLocalProxy(flavour, {
+      binary, confText: conf.text, listenPort: conf.listenPort, prefix,
+      onLogLine: (line) => {
+        const record = flavour.process.parseLogLine(line, monotonicMs());
         if (record) onRecord(record);
       },
     }),
   };
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** The flavour of a name the gate's input already checked, with what the gate needs of it. */
+export function gateFlavour(flavour: ProxyFlavour): GateReadyFlavour {
+  if (!flavour.gate || !flavour.binary || !flavour.process) throw new Error(`${flavour.name} is not a proxy the gate runs`);
+  return flavour as GateReadyFlavour;
 }

@@ -1,6 +1,7 @@
 // What the gate says: a verdict line and the evidence for a person, JSON for scripts, and a
 // JUnit file for CI systems that collect test reports.
 import junitModule, { type Builder } from 'junit-report-builder';
+import { findProxyFlavour } from '../proxy/registry.js';
 import { describeOther } from './failure-evidence.js';
 import type { GateResult } from './gate-result.js';
 
@@ -27,17 +28,16 @@ export function gateText(result: GateResult): string {
       '(its accept queue is short: connects waited out SYN retransmits), so bursts stay within what it takes');
   }
   const p = result.proxy;
-  lines.push(p.flavour === 'haproxy'
-    ? `  proxy     ${p.label} (HAProxy ${p.version}), backend ${p.upstreamBlock}: idle timeout ${p.keepaliveTimeoutMs} ms, retries ${p.retrySetting ?? 'default (3, retry-on conn-failure)'}`
-    : `  proxy     ${p.label} (nginx ${p.version}), upstream block ${p.upstreamBlock}: keepalive_timeout ${p.keepaliveTimeoutMs} ms${p.keepaliveTimeoutFromConfig ? '' : ' (nginx\'s default: not set)'}, ` +
-      `keepalive ${p.keepaliveConnections ?? 'none'}, proxy_next_upstream ${p.proxyNextUpstream ?? 'default (error timeout)'}`);
+  // A stored verdict's flavour is data: one this version does not know is named as it was recorded.
+  const gate = findProxyFlavour(p.flavour)?.gate;
+  lines.push(`  proxy     ${gate ? gate.describe(p) : `${p.label} (${p.flavour} ${p.version}), pool ${p.upstreamBlock}: idle timeout ${p.keepaliveTimeoutMs} ms`}`);
   const measured = p.keepaliveTimeoutMeasured;
   lines.push(measured === null
     ? `  measured  the proxy's idle close was not measured (configured ${p.keepaliveTimeoutMs} ms is above --max-idle-wait, or it reuses no connection)`
     : 'medianMs' in measured
       ? `  measured  the proxy closed idle upstream connections at ${measured.medianMs.toFixed(1)} ms (${measured.samples} connections, p5 ${measured.p5Ms.toFixed(1)}, p95 ${measured.p95Ms.toFixed(1)}; configured ${p.keepaliveTimeoutMs} ms)`
       : `  measured  the proxy closed none of ${measured.connections} idle upstream connections within ${measured.keptOpenMs} ms (configured ${p.keepaliveTimeoutMs} ms)` +
-        (p.flavour === 'haproxy' ? ': HAProxy keeps them in its idle pool after the client\'s session ends' : ''));
+        (gate?.poolOutlivesTimeout?.note ?? ''));
   if (result.faults.length > 0) lines.push(`  faults    ${result.faults.join(', ')} (between the proxy and the upstream)`);
   const d = result.decisive;
   const through = p.copies > 1 ? `, through ${p.copies} copies of the proxy side by side` : '';

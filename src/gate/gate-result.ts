@@ -2,6 +2,8 @@
 // library resolves with it, and the run directory keeps it (summary.json, the verdict record).
 import type { ProxyLogReason } from '../history/records.js';
 import type { ProbeResult } from '../probe/probe.js';
+import type { GateProxySummary } from '../proxy/gate-flavour.js';
+import type { ProxyName } from '../vocabulary.js';
 import type { AcceptCapacity } from './accept-capacity.js';
 import type { Fix, GateOutcome } from './gate-decision.js';
 import type { ProxyIdleClose, ProxyKeptIdle } from './proxy-idle-probe.js';
@@ -11,7 +13,7 @@ export interface GateResult {
   outcome: GateOutcome;
   /** One line: why. */
   reason: string;
-  proxy: { flavour: 'nginx' | 'haproxy'; label: string; version: string; upstreamBlock: string; keepaliveTimeoutMs: number; keepaliveTimeoutFromConfig: boolean; keepaliveConnections: number | null; proxyNextUpstream: string | null; retrySetting: string | null;
+  proxy: GateProxySummary & { flavour: ProxyName;
     /** The proxy's idle close of upstream connections as measured (when it is at most --max-idle-wait), or null. */
     keepaliveTimeoutMeasured: ProxyIdleClose | ProxyKeptIdle | null;
     /** Copies of the prepared config that fired side by side (each its own process and pool). */

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { parseFaultSpec, type Fault } from '../faults/fault.js';
 import type { ProxyLogReason, ProxyLogRecord } from '../history/records.js';
 import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
-import type { BoundaryKind, RetryPolicy } from '../vocabulary.js';
+import type { BoundaryKind, ProxyName, RetryPolicy } from '../vocabulary.js';
+import { proxyFlavour } from '../proxy/registry.js';
 import { HISTORY_FILE } from '../report/write-outputs.js';
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
 import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
@@ -23,7 +24,7 @@ import { recommendFix, type Fix, type GateOutcome } from './gate-decision.js';
 import { describeOther, failureEvidence, otherCount, tapFailureEvidence } from './failure-evidence.js';
 import { startConnectionTap } from './tap/connection-tap.js';
 import { TrialConnectionIndex } from './tap/trial-connections.js';
-import { gateProxy } from './gate-proxy.js';
+import { gateFlavour, gateProxy } from './gate-proxy.js';
 import { decideAt, sequentialDesign, type Look } from './sequential-design.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
 import { acceptCapacity } from './accept-capacity.js';
@@ -34,14 +35,12 @@ import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-u
 import { checkUpstreamImage, startUpstreamImage } from './user-upstream-image.js';
 
 export interface GateOptions {
-  /** The proxy (default nginx). */
-  proxy?: 'nginx' | 'haproxy';
-  /** The user's nginx config (template or full), or unset with proxyTimeoutMs. */
-  nginxConf?: string;
-  upstreamBlock?: string;
-  /** The user's HAProxy config (template or full, with `backend`), or unset with proxyTimeoutMs. */
-  haproxyConf?: string;
-  backend?: string;
+  /** The proxy flavour (default nginx; src/proxy/registry.ts). */
+  proxy?: ProxyName;
+  /** The user's config of that proxy (template or full), or unset with proxyTimeoutMs. */
+  proxyConf?: string;
+  /** The pool in a full config to point at the harness (nginx's upstream block, HAProxy's backend). */
+  pool?: string;
   proxyTimeoutMs?: number;
   /** Retry policy of the rendered config (with proxyTimeoutMs only). */
   retry?: RetryPolicy;
@@ -64,8 +63,8 @@ export interface GateOptions {
   maxIdleWaitMs: number;
   /** The margin by which the upstream must outlast the proxy when judged by order alone. */
   minMarginMs: number;
-  nginxBin?: string;
-  haproxyBin?: string;
+  /** The proxy's binary (default: its flavour's environment variable, else PATH). */
+  proxyBin?: string;
   seed: number;
   /** Count a race the proxy hid by retrying as a pass (with a warning) instead of a fail. */
   allowMasked?: boolean;
@@ -119,9 +118,9 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
   // When to look and what decides, from the limit and confidence alone (before anything starts).
   const design = sequentialDesign(options.maxFailureRate, options.confidence);
   // Everything that can be checked without starting anything, first.
-  const flavour = options.proxy ?? 'nginx';
-  const confPath = flavour === 'haproxy' ? options.haproxyConf : options.nginxConf;
-  const confFlag = flavour === 'haproxy' ? '--haproxy-conf' : '--nginx-conf';
+  const flavour = gateFlavour(proxyFlavour(options.proxy));
+  const confPath = options.proxyConf;
+  const confFlag = flavour.gate.confFlag;
   // Validated with the rest of the input (gate-input.ts); here only turned into faults.
   const faults: Fault[] = options.faults.map((spec) => parseFaultSpec(spec));
   let userConfText: string | null = null;
@@ -141,17 +140,14 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     forgetDir();
   });
   try {
-    const pool = flavour === 'haproxy' ? options.backend : options.upstreamBlock;
-    const binary = flavour === 'haproxy' ? options.haproxyBin : options.nginxBin;
     const proxySettings = {
-      proxy: flavour,
       ...(confPath ? { confPath } : {}),
-      ...(pool ? { pool } : {}),
+      ...(options.pool ? { pool: options.pool } : {}),
       ...(options.proxyTimeoutMs !== undefined ? { proxyTimeoutMs: options.proxyTimeoutMs } : {}),
       retry: options.retry ?? 'default',
-      ...(binary ? { binary } : {}),
+      ...(options.proxyBin ? { binary: options.proxyBin } : {}),
     };
-    const proxy = gateProxy(proxySettings, userConfText, prefix);
+    const proxy = gateProxy(flavour, proxySettings, userConfText, prefix);
     // The proxy config is checked before anything starts (with a stand-in upstream address):
     // a syntax error, a missing block or a busy port is one line, and nothing ran.
     const listenPort = await freePort();
@@ -178,8 +174,8 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     const history = options.out ? openGateHistory(options.out) : null;
     if (history) {
       stops.unshift(() => history.close());
-      history.append({ type: 'run', startedAt: new Date(started).toISOString(), monotonicAtStart, runtime: 'local', proxy: flavour,
-        versions: { [flavour]: proxy.version, node: process.version }, settings: { command: 'gate', ...settingsOf(options), trialsTagged: tagTrials } });
+      history.append({ type: 'run', startedAt: new Date(started).toISOString(), monotonicAtStart, runtime: 'local', proxy: flavour.name,
+        versions: { [flavour.name]: proxy.version, node: process.version }, settings: { command: 'gate', ...settingsOf(options), trialsTagged: tagTrials } });
     }
 
     // The proxy's idle close as it really happens, where waiting for it is short enough: its
@@ -237,7 +233,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     // With trial ids in the requests the tap's record of each trial decides; without, the proxy's log.
     const evidenceOf = (trials: readonly BurstTrial[]) => (tagTrials
       ? tapFailureEvidence(trials, (id) => trialConnections.of(id), clientGaveUp)
-      : failureEvidence(trials, proxyLog, flavour, clientGaveUp));
+      : failureEvidence(trials, proxyLog, flavour.gate.raceAnswer, clientGaveUp));
     const proxyLogSamples: Partial<Record<ProxyLogReason, string>> = {};
     const onProxyRecord = (record: ProxyLogRecord) => {
       proxyLog[record.reason] = (proxyLog[record.reason] ?? 0) + 1;
@@ -251,11 +247,9 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     // What the proxy does decides, where it was measured; else what its config says.
     const proxyTimeoutMs = proxyIdleClose && 'medianMs' in proxyIdleClose ? proxyIdleClose.medianMs : conf.keepaliveTimeoutMs;
     const configuredTimeoutMs = conf.keepaliveTimeoutMs;
-    const proxyName = flavour === 'haproxy' ? 'HAProxy' : 'nginx';
-    const proxyLabel = confPath ? `${proxyName} (${path.basename(confPath)})` : proxyName;
-    const idleSetting = flavour === 'haproxy' ? 'timeout http-keep-alive' : 'keepalive_timeout';
+    const proxyLabel = confPath ? `${flavour.title} (${path.basename(confPath)})` : flavour.title;
     const base = {
-      proxy: { flavour, label: confPath ?? `${proxyName} rendered, ${idleSetting} ${configuredTimeoutMs} ms`, version: proxy.version, upstreamBlock: conf.upstreamBlock, keepaliveTimeoutMs: configuredTimeoutMs,
+      proxy: { flavour: flavour.name, label: confPath ?? `${flavour.title} rendered, ${flavour.gate.idleDirective} ${configuredTimeoutMs} ms`, version: proxy.version, upstreamBlock: conf.upstreamBlock, keepaliveTimeoutMs: configuredTimeoutMs,
         keepaliveTimeoutFromConfig: conf.keepaliveTimeoutFromConfig, keepaliveConnections: conf.keepaliveConnections, proxyNextUpstream: conf.proxyNextUpstream,
         retrySetting: conf.retrySetting, keepaliveTimeoutMeasured: proxyIdleClose, copies: 1 },
       upstream: { label: upstream.label, probe: probe && withoutSamples(probe), closesIdle: probe !== null, acceptCapacity: capacity },
@@ -264,7 +258,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       confidence: options.confidence,
       trialsNeededToPass: design.trialsToPass,
     };
-    const fix = probe ? recommendFix({ proxyLabel, proxyFlavour: flavour, upstreamBlock: confPath ? conf.upstreamBlock : null, proxyTimeoutMs: configuredTimeoutMs, upstreamCloseMs: probe.medianCloseMs, upstreamCloseP5Ms: probe.p5CloseMs }) : null;
+    const fix = probe ? recommendFix({ proxyLabel, proxyFlavour: flavour.name, upstreamBlock: confPath ? conf.upstreamBlock : null, proxyTimeoutMs: configuredTimeoutMs, upstreamCloseMs: probe.medianCloseMs, upstreamCloseP5Ms: probe.p5CloseMs }) : null;
     const finish = (outcome: GateOutcome, reason: string, decisive: GateResult['decisive'], trials: BurstTrial[], decisionInterval: [number, number],
       decidingLook: GateResult['decidingLook'] = null): GateResult => {
       const errorClasses: Record<string, number> = {};
@@ -294,9 +288,10 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       // so that a spread close is met as often as an exact one, not only at its median.
       const closes = probe.closeTimesMs;
       decisive = { boundary: 'upstream', atMs: probe.medianCloseMs, gapsMs: gapsAround(quantile(closes, 0.01) - 2, quantile(closes, 0.99) + 1) };
-    } else if (proxyTimeoutMs <= options.maxIdleWaitMs && flavour === 'nginx') {
-      // (HAProxy's idle timeout closes the client's connection too: bursts at it would measure
-      // the gate's own client racing HAProxy, not the proxy-to-upstream hop. Judged by order.)
+    } else if (proxyTimeoutMs <= options.maxIdleWaitMs && flavour.gate.ownCloseNotFiredBecause === null) {
+      // (Where the flavour says why not, e.g. HAProxy's idle timeout closes the client's
+      // connection too: bursts at it would measure the gate's own client racing the proxy, not
+      // the proxy-to-upstream hop. Judged by order.)
       // Only at gaps where the proxy still holds its idle connections: a request after the proxy's
       // close goes out on a new connection, which says nothing about the race (and a burst of
       // them is a connection storm into the upstream's accept queue). So from 4 ms before to
@@ -307,16 +302,16 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
       // Waiting out a long proxy timeout per burst would take hours: judge by the measured order.
       const marginMs = probe ? probe.p5CloseMs - proxyTimeoutMs : Infinity;
       const order = { boundary: 'order' as const, atMs: proxyTimeoutMs, gapsMs: [] };
-      const whyNotFired = flavour === 'haproxy' ? 'at its idle timeout HAProxy closes the client\'s connection too, a race on the client\'s side' : `each burst would wait ${proxyTimeoutMs / 1000} s`;
+      const whyNotFired = flavour.gate.ownCloseNotFiredBecause ?? `each burst would wait ${proxyTimeoutMs / 1000} s`;
       const upstreamSays = probe ? `its earliest idle closes (p5) at ${probe.p5CloseMs.toFixed(1)} ms` : `it kept idle connections open past ${probeWaitMs} ms`;
       // The order proves something only if the proxy really lets idle connections go at its
       // timeout. HAProxy was measured to keep them in its idle pool after the client's session
       // ends (2.6: 70 s and counting after a 2 s timeout), where later requests of other
       // sessions may take them: unless its closes were measured, its timeout bounds nothing.
-      if (flavour === 'haproxy' && !(proxyIdleClose && 'medianMs' in proxyIdleClose)) {
+      const outlives = flavour.gate.poolOutlivesTimeout;
+      if (outlives && !(proxyIdleClose && 'medianMs' in proxyIdleClose)) {
         const seen = proxyIdleClose ? `it closed none of ${proxyIdleClose.connections} idle server connections within ${proxyIdleClose.keptOpenMs} ms` : `its idle close was not measured (longer than --max-idle-wait ${options.maxIdleWaitMs} ms)`;
-        return finish('undecided', `HAProxy's timeout http-keep-alive (${proxyTimeoutMs} ms) ends idle client sessions, but ${seen}: ` +
-          `they wait in its idle pool, so the order of the two timeouts does not protect the upstream's close (${upstreamSays}); the gate cannot fire at HAProxy's pool yet: measure it with keepalive-lab soak --proxy haproxy`, order, [], [0, 1]);
+        return finish('undecided', outlives.undecided(proxyTimeoutMs, seen, upstreamSays), order, [], [0, 1]);
       }
       return marginMs >= options.minMarginMs
         ? finish('pass', `the proxy drops idle connections at ${proxyTimeoutMs} ms, before the upstream (${upstreamSays}), by ${Number.isFinite(marginMs) ? `${marginMs.toFixed(0)} ms` : 'more than the probe waited'} >= ${options.minMarginMs} ms; not fired (${whyNotFired})`, order, [], [0, 1])
@@ -330,7 +325,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
     for (let copy = 1; copy < copies; copy++) {
       const copyPrefix = path.join(prefix, `copy-${copy}`);
       fs.mkdirSync(copyPrefix);
-      const copyProxy = gateProxy(proxySettings, userConfText, copyPrefix);
+      const copyProxy = gateProxy(flavour, proxySettings, userConfText, copyPrefix);
       const copyConf = copyProxy.prepare(upstreamAddress, await freePort(), burstSize);
       const running = await copyProxy.start(copyConf, onProxyRecord).catch((error: Error) => { throw new UsageError(`a copy of the proxy did not start: ${error.message}`); });
       stops.push(running.stop);

@@ -2,6 +2,7 @@
 import type { CellAnalysis, RunAnalysis } from '../analysis/analyze-history.js';
 import { BIN_MS, CORE_RATE } from '../analysis/bins.js';
 import { faultsLabel } from '../faults/fault.js';
+import { findProxyFlavour } from '../proxy/registry.js';
 import { interval, markdownTable, percent, span } from './format.js';
 import { summaryTable } from './summary-table.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from './node-versions.js';
@@ -61,7 +62,7 @@ function cellSection(cell: CellAnalysis, proxy: string): string[] {
     `- Trials ${cell.trials}: ${classes}. Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)}; 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}; closed without a response: ${cell.closedWithoutResponse}.`,
     ...cell.window.map((w) => `- Window at the ${w.boundary} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
       (w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials).` : '.')),
-    `- ${proxy === 'haproxy' ? 'HAProxy log (it logs only requests it answered)' : 'nginx error log'}: ${cell.proxyLog.attempts} failed or retried upstream attempts (${reasons}). Failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.`,
+    `- ${findProxyFlavour(proxy)?.logTitle ?? `${proxy} log`}: ${cell.proxyLog.attempts} failed or retried upstream attempts (${reasons}). Failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.`,
     '',
     markdownTable(['boundary', 'gap offset (ms)', 'trials', 'failures', '502s', 'rate', '95% CI', `failed attempts in ${proxy} log`], binRows),
     '',

@@ -4,6 +4,8 @@
 // be stated against when it really closes.
 import type { CellAnalysis } from '../analysis/analyze-history.js';
 import { faultsLabel } from '../faults/fault.js';
+import type { ProxyFlavour } from '../proxy/flavour.js';
+import { findProxyFlavour, proxyFlavour } from '../proxy/registry.js';
 import { formatDuration } from '../util/duration.js';
 import { percent } from './format.js';
 import { verdict } from './summary-table.js';
@@ -38,17 +40,13 @@ export function groupByPairing(cells: readonly CellAnalysis[]): Map<string, Cell
   return groups;
 }
 
-/** The proxy setting that holds idle upstream connections, by the name users know it under. */
-const PROXY_IDLE_SETTING: Record<string, string> = {
-  nginx: "the proxy's upstream keepalive_timeout",
-  haproxy: "HAProxy's timeout http-keep-alive",
-};
-
-export function pairingAdvice(cells: readonly CellAnalysis[], proxy = 'nginx'): PairingAdvice[] {
-  return [...groupByPairing(cells)].map(([key, group]) => adviceFor(key, group, proxy));
+export function pairingAdvice(cells: readonly CellAnalysis[], proxy?: string): PairingAdvice[] {
+  // A stored run's proxy is data: a name this version does not know is advised on as nginx.
+  const flavour = findProxyFlavour(proxy) ?? proxyFlavour();
+  return [...groupByPairing(cells)].map(([key, group]) => adviceFor(key, group, flavour));
 }
 
-function adviceFor(key: string, cells: CellAnalysis[], proxy: string): PairingAdvice {
+function adviceFor(key: string, cells: CellAnalysis[], proxy: ProxyFlavour): PairingAdvice {
   const proxyMs = cells[0]!.proxyTimeoutMs;
   const closeMs = quantile(cells.map((cell) => cell.effectiveCloseMs), 0.5);
   const racing = cells.filter((cell) => cell.failureRateCi95[0] > 0);
@@ -59,7 +57,7 @@ function adviceFor(key: string, cells: CellAnalysis[], proxy: string): PairingAd
     : masked.length > 0 ? 'masked'
       : cells.every((cell) => verdict(cell).startsWith('no failure')) ? 'safe' : 'inconclusive';
 
-  const ordering = proxy === 'none'
+  const ordering = proxy.passThrough
     ? `The upstream closes idle connections at ${closeMs.toFixed(1)} ms (measured); with no proxy, each client decides when to let an idle socket go.`
     : closeMs <= proxyMs
     ? `The upstream closes idle connections at ${closeMs.toFixed(1)} ms (measured), before the proxy's ${formatDuration(proxyMs)} limit: ` +
@@ -77,8 +75,8 @@ function adviceFor(key: string, cells: CellAnalysis[], proxy: string): PairingAd
   return { key, label: key, cells, verdict: verdictOf, summary, recommendation: recommend(proxyMs, closeMs, verdictOf, proxy) };
 }
 
-function recommend(proxyMs: number, closeMs: number, verdictOf: PairingAdvice['verdict'], proxy: string): string {
-  if (proxy === 'none') {
+function recommend(proxyMs: number, closeMs: number, verdictOf: PairingAdvice['verdict'], proxy: ProxyFlavour): string {
+  if (proxy.passThrough) {
     // No proxy: the client's own pool reuses the socket; its fixes are the client's settings.
     const fix = `keep the client's idle timeout below the server's close (${closeMs.toFixed(0)} ms measured): an http.Agent \`timeout\`, undici's keepAliveTimeout; ` +
       'or have the server advertise its timeout (Keep-Alive: timeout=N, which http.Agent and undici honour here); or retry idempotent requests on ECONNRESET';
@@ -87,19 +85,13 @@ function recommend(proxyMs: number, closeMs: number, verdictOf: PairingAdvice['v
   // Node's keepAliveTimeout is the knob most users hold; a whole second above the proxy's
   // limit leaves room for the stock close's timer granularity and for network delay.
   const nodeFix = `set the upstream's idle timeout above the proxy's: for Node, server.keepAliveTimeout >= ${formatDuration(nodeKeepAliveFor(proxyMs))} ` +
-    `and server.headersTimeout above it; or lower ${PROXY_IDLE_SETTING[proxy] ?? PROXY_IDLE_SETTING.nginx} well below ${closeMs.toFixed(0)} ms`;
+    `and server.headersTimeout above it; or lower ${proxy.idleSetting} well below ${closeMs.toFixed(0)} ms`;
   if (closeMs <= proxyMs) {
     if (verdictOf === 'masked') return `Unsafe ordering, hidden by retries: requests the proxy will not retry (POST, or retry off) fail at this boundary. Fix: ${nodeFix}.`;
     if (verdictOf === 'unsafe') return `Unsafe: ${nodeFix}.`;
     return `No failure was measured, but the ordering is unsafe (the upstream closes first); ${nodeFix}.`;
   }
-  if (verdictOf === 'unsafe' && proxy === 'haproxy') {
-    // HAProxy's timeout http-keep-alive ends the whole idle session, the client's connection
-    // included: what races at this boundary is the client reusing a connection HAProxy closes.
-    return `HAProxy closes idle client connections at its timeout http-keep-alive (${formatDuration(proxyMs)}), and clients that reuse a ` +
-      'connection at that moment get it closed without a response: give the clients an idle timeout below it (for a Node http.Agent, ' +
-      `timeout < ${formatDuration(proxyMs)}), or retry such requests in the client.`;
-  }
+  if (verdictOf === 'unsafe' && proxy.unsafeAfterOwnClose) return proxy.unsafeAfterOwnClose(proxyMs);
   if (verdictOf === 'unsafe') {
     return `Unsafe although the proxy closes first: the margin of ${(closeMs - proxyMs).toFixed(1)} ms is inside the window here. ` +
       'Widen it: raise the upstream\'s idle timeout or lower the proxy\'s by at least a few tens of milliseconds more.';

@@ -1,80 +1,74 @@
-// Local runtime: the upstream and nginx as child processes on free 127.0.0.1 ports, in a temp
-// dir that goes away with them.
+// Local runtime: the upstream and the proxy as child processes on free 127.0.0.1 ports, in a
+// temp dir that goes away with them. Which proxy, and how it runs, is its flavour's business.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { onCleanup } from '../util/cleanup.js';
 import { reapDirOnExit } from '../util/reaper.js';
-import { freePort } from '../util/ports.js';
+import { freePort, hostPort } from '../util/ports.js';
 import type { ProxyLogRecord, UpstreamEventRecord } from '../history/records.js';
-import { parseNginxErrorLine } from '../proxy/nginx/error-log.js';
-import { nginxVersion, resolveNginxBinary, startLocalNginx } from '../proxy/nginx/local-nginx.js';
-import { haproxyVersion, resolveHaproxyBinary, startLocalHaproxy } from '../proxy/haproxy/local-haproxy.js';
-import { parseHaproxyLogLine } from '../proxy/haproxy/log.js';
-import { renderHaproxyConf } from '../proxy/haproxy/render.js';
+import { proxyVersion, resolveProxyBinary } from '../proxy/binary.js';
+import type { ProxyFlavour } from '../proxy/flavour.js';
+import { startLocalProxy } from '../proxy/local-process.js';
+import { proxyFlavour } from '../proxy/registry.js';
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
 import { resolveToxiproxyBinary, startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
 import { startLocalUpstream } from '../upstream/local-upstream.js';
+import type { ProxyName } from '../vocabulary.js';
 import { ensureNodeBinary } from './node-binaries.js';
-import { undiciVersion } from '../workload/lane-transports.js';
 import { monotonicMs } from '../workload/clock.js';
 import type { Runtime, StartedTopology, TopologySpec } from './runtime.js';
 
 export interface LocalRuntimeOptions {
-  /** The proxy this runtime's topologies put in front of the upstream (default nginx; none: no proxy). */
-  proxy?: 'nginx' | 'haproxy' | 'none';
-  nginxBinary?: string;
-  haproxyBinary?: string;
+  /** The proxy this runtime's topologies put in front of the upstream (default nginx). */
+  proxy?: ProxyName;
+  /** The proxy binary to run (default: its flavour's environment variable, else PATH). */
+  proxyBinary?: string;
   /** A real toxiproxy-server to use for faults (default: on PATH, else the embedded one). */
   toxiproxyBinary?: string;
 }
 
-/** The local runtime's settings from a sweep config. */
-export function localRuntimeOptions(config: { proxy?: string; nginxBin?: string | undefined; haproxyBin?: string | undefined; toxiproxyBin?: string | undefined }): LocalRuntimeOptions {
+/** The local runtime's settings from a sweep config (its `<flavour>Bin` names the proxy binary). */
+export function localRuntimeOptions(config: { proxy?: string; toxiproxyBin?: string | undefined } & Record<string, unknown>): LocalRuntimeOptions {
+  const flavour = proxyFlavour(config.proxy);
+  const binary = flavour.binary && config[flavour.binary.setting];
   return {
-    ...((config.proxy === 'haproxy' || config.proxy === 'none') && { proxy: config.proxy }),
-    ...(config.nginxBin && { nginxBinary: config.nginxBin }),
-    ...(config.haproxyBin && { haproxyBinary: config.haproxyBin }),
+    ...(config.proxy !== undefined && { proxy: config.proxy }),
+    ...(typeof binary === 'string' && { proxyBinary: binary }),
     ...(config.toxiproxyBin && { toxiproxyBinary: config.toxiproxyBin }),
   };
 }
 
-/** The proxy binary a local topology runs: resolved once, so a missing one fails before anything starts. */
-interface ProxyBinary {
-  flavour: 'nginx' | 'haproxy' | 'none';
-  path: string;
+/** The proxy a local topology runs: its flavour and binary, resolved once before anything starts. */
+interface LocalProxyChoice {
+  flavour: ProxyFlavour;
+  binary: string | null;
 }
 
 export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
   // Resolve the binary up front: a missing proxy is a one-line error before anything starts.
-  const proxy: ProxyBinary = options.proxy === 'haproxy' ? { flavour: 'haproxy', path: resolveHaproxyBinary(options.haproxyBinary) }
-    : options.proxy === 'none' ? { flavour: 'none', path: '' }
-      : { flavour: 'nginx', path: resolveNginxBinary(options.nginxBinary) };
-  const versions: Record<string, string> = { node: process.version, ...clientVersions(proxy.flavour) };
-  if (proxy.flavour === 'haproxy') versions.haproxy = haproxyVersion(proxy.path);
-  if (proxy.flavour === 'nginx') versions.nginx = nginxVersion(proxy.path);
+  const flavour = proxyFlavour(options.proxy);
+  const binary = flavour.binary ? resolveProxyBinary({ ...flavour, binary: flavour.binary }, options.proxyBinary) : null;
+  const versions: Record<string, string> = { node: process.version, ...flavour.extraVersions?.() };
+  if (flavour.binary && binary) versions[flavour.name] = proxyVersion({ ...flavour, binary: flavour.binary }, binary);
   // A toxiproxy-server named but missing is bad input too, found before anything starts.
   if (options.toxiproxyBinary) resolveToxiproxyBinary(options.toxiproxyBinary);
   return {
     name: 'local',
     versions,
-    start: (spec) => startLocalTopology(spec, proxy, versions, options.toxiproxyBinary),
+    start: (spec) => startLocalTopology(spec, { flavour, binary }, versions, options.toxiproxyBinary),
     async prepareUpstreamNode(requested) {
       for (const version of requested) {
-        const binary = await ensureNodeBinary(version);
-        process.stderr.write(`upstream Node ${version}: ${binary.version} (${binary.path})\n`);
+        const found = await ensureNodeBinary(version);
+        process.stderr.write(`upstream Node ${version}: ${found.version} (${found.path})\n`);
       }
     },
   };
 }
 
-/** With no proxy the clients are what is measured: their versions belong with the run. */
-function clientVersions(flavour: ProxyBinary['flavour']): Record<string, string> {
-  return flavour === 'none' ? { undici: undiciVersion() } : {};
-}
-
-async function startLocalTopology(spec: TopologySpec, proxyBinary: ProxyBinary, versions: Record<string, string>, toxiproxyBinary?: string): Promise<StartedTopology> {
-  if (spec.proxy.flavour !== proxyBinary.flavour) throw new Error(`this local runtime runs ${proxyBinary.flavour}, the topology asks for ${spec.proxy.flavour}`);
+async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyChoice, versions: Record<string, string>, toxiproxyBinary?: string): Promise<StartedTopology> {
+  const { flavour } = proxyChoice;
+  if (spec.proxy.flavour !== flavour.name) throw new Error(`this local runtime runs ${flavour.name}, the topology asks for ${spec.proxy.flavour}`);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-'));
   const forgetWorkDir = reapDirOnExit(workDir);
   const removeWorkDir = onCleanup(() => {
@@ -92,7 +86,7 @@ async function startLocalTopology(spec: TopologySpec, proxyBinary: ProxyBinary, 
     for (const stop of stops.reverse()) await stop();
     upstreamEvents.push(...readUpstreamEvents());
     await new Promise((resolve) => errorLog.end(resolve));
-    copyArtifacts(spec, workDir);
+    copyArtifacts(spec, workDir, flavour);
     await removeWorkDir();
   };
   try {
@@ -101,56 +95,39 @@ async function startLocalTopology(spec: TopologySpec, proxyBinary: ProxyBinary, 
     const upstream = await startLocalUpstream(spec.upstream, await freePort(), path.join(workDir, 'upstream-events.jsonl'), nodeBinary);
     stops.push(upstream.stop);
     readUpstreamEvents = upstream.drainEvents;
-    let proxyUpstream = `127.0.0.1:${upstream.port}`;
+    let proxyUpstream = { host: '127.0.0.1', port: upstream.port };
     const layerVersions: Record<string, string> = {};
     if (spec.faultLayer) {
       const toxiproxy = await startLocalToxiproxy(toxiproxyBinary);
       stops.push(toxiproxy.stop);
       layerVersions.toxiproxy = toxiproxy.version;
-      proxyUpstream = await createFaultProxy(toxiproxy.url, proxyUpstream, spec.faultLayer.faults);
+      const [host, port] = (await createFaultProxy(toxiproxy.url, hostPort(proxyUpstream.host, proxyUpstream.port), spec.faultLayer.faults)).split(':');
+      proxyUpstream = { host: host!, port: Number(port) };
     }
-    if (spec.proxy.flavour === 'none') {
-      // No proxy: the clients reach the upstream (or the fault layer in front of it) straight.
-      const [host, port] = proxyUpstream.split(':');
-      return {
-        runtime: 'local',
-        proxy: { host: host!, port: Number(port) },
-        upstream: { host: '127.0.0.1', port: upstream.port },
-        versions: { ...versions, upstreamNode: upstream.nodeVersion, ...layerVersions },
-        drainProxyLog: () => [],
-        drainUpstreamEvents: upstream.drainEvents,
-        stop: stopAll,
-      };
-    }
-    const proxyPort = await freePort();
-    // Each log line is stamped with milliseconds (the proxies' own stamps have whole seconds),
-    // kept in the artifacts, and parsed into records keyed to trials.
-    const onLogLine = (parse: (line: string, readAt: number) => ProxyLogRecord | null) => (line: string) => {
-      const readAt = monotonicMs();
-      errorLog.write(`${new Date().toISOString()} ${line}\n`);
-      const record = parse(line, readAt);
-      if (record) proxyLog.push(record);
-    };
-    const proxy = spec.proxy.flavour === 'haproxy'
-      ? await startLocalHaproxy({
-        binary: proxyBinary.path,
-        confText: renderHaproxyConf(spec.proxy.haproxy, { listen: `127.0.0.1:${proxyPort}`, upstream: proxyUpstream }),
+    let clientsReach = proxyUpstream;
+    if (flavour.process && proxyChoice.binary) {
+      const proxyPort = await freePort();
+      const proxy = await startLocalProxy({ ...flavour, process: flavour.process }, {
+        binary: proxyChoice.binary,
+        confText: flavour.process.renderLanes(spec.proxy, { listen: `127.0.0.1:${proxyPort}`, upstream: hostPort(proxyUpstream.host, proxyUpstream.port), prefix: workDir }),
         listenPort: proxyPort,
-        workDir,
-        onLogLine: onLogLine(parseHaproxyLogLine),
-      })
-      : await startLocalNginx({
-        binary: proxyBinary.path,
-        spec: spec.proxy.nginx,
-        listenPort: proxyPort,
-        upstream: proxyUpstream,
         prefix: workDir,
-        onErrorLine: onLogLine(parseNginxErrorLine),
+        // Each log line is stamped with milliseconds (the proxies' own stamps have whole seconds),
+        // kept in the artifacts, and parsed into records keyed to trials.
+        onLogLine: (line) => {
+          const readAt = monotonicMs();
+          errorLog.write(`${new Date().toISOString()} ${line}\n`);
+          const record = flavour.process!.parseLogLine(line, readAt);
+          if (record) proxyLog.push(record);
+        },
       });
-    stops.push(proxy.stop);
+      stops.push(proxy.stop);
+      clientsReach = { host: '127.0.0.1', port: proxyPort };
+    }
+    // (A pass-through flavour starts nothing: the clients reach the upstream, or the fault layer, straight.)
     return {
       runtime: 'local',
-      proxy: { host: '127.0.0.1', port: proxyPort },
+      proxy: clientsReach,
       upstream: { host: '127.0.0.1', port: upstream.port },
       versions: { ...versions, upstreamNode: upstream.nodeVersion, ...layerVersions },
       drainProxyLog() {
@@ -171,12 +148,13 @@ async function startLocalTopology(spec: TopologySpec, proxyBinary: ProxyBinary, 
   }
 }
 
-function copyArtifacts(spec: TopologySpec, workDir: string): void {
+function copyArtifacts(spec: TopologySpec, workDir: string, flavour: ProxyFlavour): void {
   if (!spec.artifactsDir) return;
   const name = spec.artifactsName ?? 'topology';
   fs.mkdirSync(spec.artifactsDir, { recursive: true });
-  // error.log holds what the proxy wrote on stderr: nginx's error log, or HAProxy's log.
-  for (const file of ['nginx.conf', 'haproxy.cfg', 'error.log', 'access.log']) {
+  // error.log holds what the proxy wrote on stderr (nginx's error log, HAProxy's log, ...).
+  for (const file of [flavour.process?.configFile, 'error.log', 'access.log']) {
+    if (file === undefined) continue;
     const from = path.join(workDir, file);
     if (fs.existsSync(from)) fs.copyFileSync(from, path.join(spec.artifactsDir, `${name}.${file}`));
   }

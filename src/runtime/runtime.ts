@@ -2,14 +2,16 @@
 // (addresses, logs, stop) comes out. Suites and the CLI never know which runtime runs them.
 import type { ProxyLogRecord, UpstreamEventRecord } from '../history/records.js';
 import type { Fault } from '../faults/fault.js';
-import type { HaproxySpec } from '../proxy/haproxy/render.js';
-import type { NginxSpec } from '../proxy/nginx/render.js';
+import type { LaneProxySpec } from '../proxy/flavour.js';
 import type { UpstreamSpec } from '../upstream/upstream-spec.js';
-import type { Endpoint } from '../vocabulary.js';
+import type { Endpoint, ProxyName } from '../vocabulary.js';
 
 export interface TopologySpec {
-  /** `none`: no proxy; clients reach the upstream straight (`proxy` is the upstream's address). */
-  proxy: { flavour: 'nginx'; nginx: NginxSpec } | { flavour: 'haproxy'; haproxy: HaproxySpec } | { flavour: 'none' };
+  /**
+   * The proxy: a flavour (src/proxy/registry.ts) and its lanes. A pass-through flavour (`none`)
+   * starts nothing: clients reach the upstream straight (`proxy` is the upstream's address).
+   */
+  proxy: LaneProxySpec & { flavour: ProxyName };
   upstream: UpstreamSpec;
   /** Put a Toxiproxy between the proxy and the upstream, with these faults (may be none). */
   faultLayer?: { faults: Fault[] };

@@ -1,5 +1,7 @@
 // Which runtime runs a topology: `--runtime auto|local|containers` or KEEPALIVE_LAB_RUNTIME.
 // `auto` takes containers when a Docker engine answers and local otherwise, and says why.
+import type { ProxyFlavour } from '../proxy/flavour.js';
+import { proxyFlavour } from '../proxy/registry.js';
 import { UsageError } from '../util/errors.js';
 import { containersRuntime } from './containers/containers-runtime.js';
 import { dockerEngine } from './containers/docker-engine.js';
@@ -22,23 +24,24 @@ export function runtimeChoice(flag: string | undefined, env: NodeJS.ProcessEnv =
   return value as RuntimeChoice;
 }
 
-/**
- * HAProxy runs on the local runtime only: no registry here to pull an HAProxy image from, and
- * no image of it is built offline yet.
- */
-export const HAPROXY_LOCAL_ONLY = '--proxy haproxy runs on the local runtime only (no HAProxy image is set up for containers): use --runtime local';
-
-/** The client-side race is measured with the clients in the harness's own process, on this machine. */
-export const NO_PROXY_LOCAL_ONLY = '--proxy none runs on the local runtime only (the clients run in the harness, next to the upstream): use --runtime local';
+/** Why a flavour runs on the local runtime only: no image (no proxy: the clients run in the harness). */
+function localOnlyBecause(flavour: ProxyFlavour): string | null {
+  if (flavour.passThrough) return `--proxy ${flavour.name} runs on the local runtime only (the clients run in the harness, next to the upstream): use --runtime local`;
+  if (!flavour.container) return `--proxy ${flavour.name} runs on the local runtime only (no ${flavour.title} image is set up for containers): use --runtime local`;
+  return null;
+}
 
 export async function selectRuntime(choice: RuntimeChoice, local: LocalRuntimeOptions = {}): Promise<SelectedRuntime> {
   if (choice === 'local') return { runtime: localRuntime(local), note: 'runtime: local' };
-  if (local.proxy === 'haproxy' || local.proxy === 'none') {
-    if (choice === 'containers') throw new UsageError(local.proxy === 'haproxy' ? HAPROXY_LOCAL_ONLY : NO_PROXY_LOCAL_ONLY);
-    return { runtime: localRuntime(local), note: `runtime: local (auto: --proxy ${local.proxy} runs on the local runtime only)` };
+  const flavour = proxyFlavour(local.proxy);
+  const localOnly = localOnlyBecause(flavour);
+  if (localOnly) {
+    if (choice === 'containers') throw new UsageError(localOnly);
+    return { runtime: localRuntime(local), note: `runtime: local (auto: --proxy ${flavour.name} runs on the local runtime only)` };
   }
-  if (choice === 'containers') return { runtime: await containersRuntime(), note: 'runtime: containers' };
+  const containers = () => containersRuntime({ proxy: flavour.name });
+  if (choice === 'containers') return { runtime: await containers(), note: 'runtime: containers' };
   const engine = await dockerEngine();
-  if ('client' in engine) return { runtime: await containersRuntime(), note: 'runtime: containers (auto: a Docker engine answered)' };
+  if ('client' in engine) return { runtime: await containers(), note: 'runtime: containers (auto: a Docker engine answered)' };
   return { runtime: localRuntime(local), note: `runtime: local (auto: ${engine.reason.split(':')[0]})` };
 }

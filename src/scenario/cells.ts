@@ -2,6 +2,7 @@
 // Cells that differ only in method share one started topology.
 import { faultsLabel, type Fault } from '../faults/fault.js';
 import { CLIENT_KINDS, type BoundaryKind, type CellSpec, type ClientKind, type CloseMode, type CloseStyle, type RetryPolicy } from '../vocabulary.js';
+import { proxyFlavour } from '../proxy/registry.js';
 import type { SweepConfig } from './sweep-config.js';
 
 /** Cells that can be measured on one topology (same proxy and upstream settings). */
@@ -42,7 +43,7 @@ export function expandTopologyGroups(config: SweepConfig): TopologyGroup[] {
             for (const faults of config.faults) {
               const path = faults.length > 0 || config.toxiproxy === 'always' ? 'toxiproxy' as const : 'direct' as const;
               const shared = { proxyTimeoutMs, upstreamTimeoutMs, upstreamClose, closeStyle: config.closeStyle, retry, faults, path, ...(upstreamNode !== undefined ? { upstreamNode } : {}) };
-              const clients: (ClientKind | undefined)[] = config.proxy === 'none' ? config.clients ?? [...CLIENT_KINDS] : [undefined];
+              const clients: (ClientKind | undefined)[] = proxyFlavour(config.proxy).passThrough ? config.clients ?? [...CLIENT_KINDS] : [undefined];
               const cells = config.methods.flatMap((method) => clients.map((client) => {
                 const spec = { ...shared, method, ...(client !== undefined ? { client } : {}) };
                 return { id: cellId(spec), ...spec };

@@ -1,7 +1,7 @@
 // What a sweep measures, validated in one schema shared by the CLI flags and the config file.
 import { z } from 'zod';
 import { faultSchema } from '../faults/fault.js';
-import { HAPROXY_RETRY_POLICIES } from '../proxy/haproxy/render.js';
+import { DEFAULT_PROXY, PROXY_NAMES, proxyFlavour, proxyFlavours } from '../proxy/registry.js';
 import { CLIENT_KINDS, CLOSE_MODES, CLOSE_STYLES, METHODS } from '../vocabulary.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
@@ -21,34 +21,21 @@ export const durationMs = z.union([z.number(), z.string()]).transform((value, ct
 const positiveDurationMs = durationMs.pipe(z.number().positive('must be above 0'));
 const list = <T extends z.ZodType>(item: T) => z.array(item).min(1, 'needs at least one value');
 
-/** Retry policies per proxy: nginx's `proxy_next_upstream` choices, HAProxy's `retries`/`retry-on`. */
-export const NGINX_RETRY_POLICIES = ['default', 'off', 'non_idempotent'] as const;
-export const RETRY_POLICIES = ['default', 'off', 'non_idempotent', 'all_retryable'] as const;
-/** `none`: no proxy; the clients of `clients` talk to the upstream straight (the client-side race). */
-export const PROXIES = ['nginx', 'haproxy', 'none'] as const;
-/** With no proxy nothing retries but the client itself: the policy is `off`. */
-export const RETRY_POLICIES_OF: Record<(typeof PROXIES)[number], readonly string[]> = { nginx: NGINX_RETRY_POLICIES, haproxy: HAPROXY_RETRY_POLICIES, none: ['off'] };
-/**
- * Defaults that depend on the proxy. Retry policies: the proxy's default and the setting that
- * changes its race. With no proxy, P is only the node-agent-timeout client's own idle timeout
- * and the other clients have none: one pairing, fired at the upstream's close.
- */
-const PROXY_DEFAULTS: Record<(typeof PROXIES)[number], Record<string, unknown>> = {
-  nginx: { retry: ['default', 'off'] },
-  haproxy: { retry: ['default', 'all_retryable'] },
-  none: { retry: ['off'], proxyTimeout: [60_000], boundaries: 'upstream' },
-};
+/** Every flavour's retry policies; which ones a flavour takes is checked against its own list. */
+const RETRY_POLICIES = [...new Set(proxyFlavours().flatMap((flavour) => flavour.retryPolicies))] as [string, ...string[]];
+/** The `<flavour>Bin` settings, one per flavour with a binary (nginxBin, haproxyBin, ...). */
+const BINARY_SETTINGS = Object.fromEntries(proxyFlavours().flatMap((flavour) => (flavour.binary ? [[flavour.binary.setting, z.string().min(1).optional()]] : [])));
 export const BOUNDARY_CHOICES = ['auto', 'upstream', 'proxy', 'both'] as const;
 
 /** Offsets (ms from the boundary): -3..+3 ms in 0.5 ms steps, where the race lives, plus far points. */
 export const DEFAULT_OFFSETS_MS = [-20, -10, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 10, 20];
 
 export const sweepConfigSchema = z.object({
-  proxy: z.enum(PROXIES, { message: `not a proxy: use ${PROXIES.join(' or ')}` }).default('nginx'),
+  proxy: z.enum(PROXY_NAMES, { message: `not a proxy: use ${PROXY_NAMES.slice(0, -1).join(', ')} or ${PROXY_NAMES.at(-1)}` }).default(DEFAULT_PROXY),
   /** A load-balancer profile (profiles.ts): its settings are defaults beneath the user's. */
   profile: z.enum(PROFILE_NAMES, { message: `not a profile: use ${PROFILE_NAMES.join(', ')} (keepalive-lab profiles says what each models)` }).optional(),
-  // nginx and HAProxy read their timeouts in whole milliseconds (nginx refuses "0.5ms").
-  proxyTimeout: list(positiveDurationMs.pipe(z.number().int('nginx and HAProxy take whole milliseconds: give 1ms or more, in steps of 1ms'))).default([60_000, 50]),
+  // Proxies read their timeouts in whole milliseconds (nginx refuses "0.5ms").
+  proxyTimeout: list(positiveDurationMs.pipe(z.number().int('proxies take whole milliseconds: give 1ms or more, in steps of 1ms'))).default([60_000, 50]),
   upstreamTimeout: list(positiveDurationMs).default([100]),
   upstreamClose: list(z.enum(CLOSE_MODES)).default(['exact']),
   closeStyle: z.enum(CLOSE_STYLES).default('fin'),
@@ -79,22 +66,21 @@ export const sweepConfigSchema = z.object({
   /** Where the topology runs; unset: KEEPALIVE_LAB_RUNTIME, else local (see select-runtime.ts). */
   runtime: z.enum(['auto', 'local', 'containers']).optional(),
   toxiproxyBin: z.string().min(1).optional(),
-  nginxBin: z.string().min(1).optional(),
-  haproxyBin: z.string().min(1).optional(),
+  ...BINARY_SETTINGS,
   out: z.string().min(1).optional(),
 }).strict().superRefine((config, ctx) => {
-  const allowed = RETRY_POLICIES_OF[config.proxy];
-  const wrong = config.retry.find((policy) => !allowed.includes(policy));
-  if (wrong) ctx.addIssue({ code: 'custom', path: ['retry'], message: `"${wrong}" is not ${config.proxy === 'nginx' ? 'an' : 'a'} ${config.proxy} retry policy: use ${allowed.join(', ')}` });
-  if (config.proxy !== 'nginx' && config.profile) ctx.addIssue({ code: 'custom', path: ['profile'], message: `the profiles are nginx settings: drop --profile with --proxy ${config.proxy}` });
-  if (config.clients && config.proxy !== 'none') ctx.addIssue({ code: 'custom', path: ['clients'], message: 'the clients are measured without a proxy: add --proxy none' });
+  const flavour = proxyFlavour(config.proxy);
+  const wrong = config.retry.find((policy) => !flavour.retryPolicies.includes(policy));
+  if (wrong) ctx.addIssue({ code: 'custom', path: ['retry'], message: `"${wrong}" is not a retry policy of ${flavour.title}: use ${flavour.retryPolicies.join(', ')}` });
+  if (!flavour.takesProfiles && config.profile) ctx.addIssue({ code: 'custom', path: ['profile'], message: `the profiles are nginx settings: drop --profile with --proxy ${config.proxy}` });
+  const noProxy = proxyFlavours().find((candidate) => candidate.passThrough)!.name;
+  if (config.clients && !flavour.passThrough) ctx.addIssue({ code: 'custom', path: ['clients'], message: `the clients are measured without a proxy: add --proxy ${noProxy}` });
   if (config.closeStyle === 'rst' && config.upstreamClose.includes('stock')) ctx.addIssue({ code: 'custom', path: ['closeStyle'], message: 'rst closes need --upstream-close exact: stock Node always closes with a FIN' });
-  if (config.proxy === 'none' && config.faults.some((set) => set.length > 0)) ctx.addIssue({ code: 'custom', path: ['faults'], message: 'faults sit between a proxy and the upstream: drop them with --proxy none' });
+  if (flavour.passThrough && config.faults.some((set) => set.length > 0)) ctx.addIssue({ code: 'custom', path: ['faults'], message: `faults sit between a proxy and the upstream: drop them with --proxy ${config.proxy}` });
 });
 
 export type SweepConfigInput = z.input<typeof sweepConfigSchema>;
 export type SweepConfig = z.output<typeof sweepConfigSchema>;
-export type ProxyFlavour = (typeof PROXIES)[number];
 
 /**
  * Defaults that depend on other settings go beneath everything the input sets itself: a named
@@ -104,7 +90,7 @@ function withDependentDefaults(input: unknown): unknown {
   if (typeof input !== 'object' || input === null) return input;
   const given = input as { profile?: unknown; proxy?: unknown };
   const profile = PROFILES[given.profile as ProfileName];
-  const proxyDefaults = PROXY_DEFAULTS[given.proxy as ProxyFlavour] ?? {};
+  const proxyDefaults = PROXY_NAMES.includes(given.proxy as string) ? proxyFlavour(given.proxy as string).sweepDefaults : given.proxy === undefined ? proxyFlavour().sweepDefaults : {};
   return { ...proxyDefaults, ...(profile?.settings ?? {}), ...input };
 }
 

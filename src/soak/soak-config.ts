@@ -1,6 +1,7 @@
 // What a soak run measures: the sweep's pairings and scenarios, with Poisson traffic instead of
 // aimed trials. The pairing settings are validated by the sweep's own schema.
 import { z } from 'zod';
+import { proxyFlavour, proxyFlavours } from '../proxy/registry.js';
 import { UsageError } from '../util/errors.js';
 import { durationMs, parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
 
@@ -34,7 +35,7 @@ export function parseSoakConfig(input: Record<string, unknown>, source = 'config
     if (key in sweepInput) throw new UsageError(`${source}: ${key}: not a soak setting (soak sends Poisson traffic through one shared pool)`);
   }
   const sweep = parseSweepConfig({ ...sweepInput, lanes: 1 }, source);
-  if (sweep.proxy === 'none') throw new UsageError(`${source}: proxy: soak measures a proxy's shared pool: use nginx or haproxy`);
+  if (proxyFlavour(sweep.proxy).passThrough) throw new UsageError(`${source}: proxy: soak measures a proxy's shared pool: use ${proxyFlavours().filter((flavour) => !flavour.passThrough).map((flavour) => flavour.name).join(' or ')}`);
   const parsed = soakSettingsSchema.safeParse(soakInput);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

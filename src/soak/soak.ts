@@ -17,12 +17,13 @@ export interface SoakHooks {
   onRequest?: (record: SoakRequestRecord) => void;
 }
 
-/** The sweep's topology with one shared pool: all requests on lane 0, `keepalive <pool>`. */
+/**
+ * The sweep's topology with one shared pool: all requests on lane 0, whose pool keeps
+ * `soak.pool` idle connections (where the flavour bounds it: nginx's `keepalive N`).
+ */
 function soakTopologySpec(group: TopologyGroup, config: SoakConfig): TopologySpec {
   const spec = topologySpecFor(group, config.sweep);
-  if (spec.proxy.flavour === 'nginx') spec.proxy.nginx = { ...spec.proxy.nginx, lanes: 1, keepaliveConnections: config.soak.pool };
-  if (spec.proxy.flavour === 'haproxy') spec.proxy.haproxy = { ...spec.proxy.haproxy, lanes: 1 };
-  return spec;
+  return { ...spec, proxy: { ...spec.proxy, lanes: 1, keepaliveConnections: config.soak.pool } };
 }
 
 export async function runSoakCells(config: SoakConfig, runtime: Runtime, history: HistorySink, hooks: SoakHooks = {}): Promise<{ completed: boolean; reason?: string }> {

@@ -3,6 +3,7 @@
 // holds per (boundary, offset). Pure, so the rules are unit-tested without a sweep.
 import type { CellRecord, HistoryRecord, RunRecord } from '../history/records.js';
 import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
+import { proxyFlavours } from '../proxy/registry.js';
 import { UsageError } from '../util/errors.js';
 import { pairKey } from '../workload/boundary-trials.js';
 
@@ -25,7 +26,8 @@ export function resumePlan(history: readonly HistoryRecord[], dir: string): Resu
   // A run directory is data, never a source of programs to run: the binaries the run was given
   // are not taken from it. The resume runs what this invocation names (--nginx-bin, ... beside
   // --resume, else PATH), and assertSameSetup refuses it unless their versions match the run's.
-  const { nginxBin: _nginx, haproxyBin: _haproxy, toxiproxyBin: _toxiproxy, ...settings } = run.settings;
+  const programs = new Set(['toxiproxyBin', ...proxyFlavours().flatMap((flavour) => (flavour.binary ? [flavour.binary.setting] : []))]);
+  const settings = Object.fromEntries(Object.entries(run.settings).filter(([key]) => !programs.has(key)));
   const config = parseSweepConfig(settings, `--resume ${dir}: the recorded settings`);
   const completedCells = new Set<string>();
   const cellRecords = new Map<string, CellRecord>();

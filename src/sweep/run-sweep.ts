@@ -7,7 +7,6 @@ import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
 import type { Runtime, TopologySpec } from '../runtime/runtime.js';
 import { boundariesFor, expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
 import type { SweepConfig } from '../scenario/sweep-config.js';
-import { isHaproxyRetryPolicy } from '../proxy/haproxy/render.js';
 import { plannedTrialCount, runBoundaryTrials } from '../workload/boundary-trials.js';
 import { assertSameUpstream, type ResumePlan } from './resume-plan.js';
 import { monotonicMs } from '../workload/clock.js';
@@ -50,21 +49,14 @@ export function topologySpecFor(group: TopologyGroup, config: SweepConfig): Topo
 
 /** The proxy's part of a topology: one pool per lane, with the group's idle timeout and retry policy. */
 export function proxySpecFor(group: TopologyGroup, config: SweepConfig): TopologySpec['proxy'] {
-  if (config.proxy === 'none') return { flavour: 'none' };
-  if (config.proxy === 'haproxy') {
-    if (!isHaproxyRetryPolicy(group.retry)) throw new Error(`"${group.retry}" is not an HAProxy retry policy`);
-    return { flavour: 'haproxy', haproxy: { lanes: config.lanes, keepaliveTimeoutMs: group.proxyTimeoutMs, retry: group.retry, httpReuse: 'safe' } };
-  }
   return {
-    flavour: 'nginx',
-    nginx: {
-      lanes: config.lanes,
-      keepaliveTimeoutMs: group.proxyTimeoutMs,
-      keepaliveRequests: config.keepaliveRequests,
-      keepaliveConnections: 1,
-      retry: group.retry,
-      workerProcesses: config.workerProcesses,
-    },
+    flavour: config.proxy,
+    lanes: config.lanes,
+    keepaliveTimeoutMs: group.proxyTimeoutMs,
+    keepaliveRequests: config.keepaliveRequests,
+    keepaliveConnections: 1,
+    retry: group.retry,
+    workerProcesses: config.workerProcesses,
   };
 }
 

@@ -5,7 +5,6 @@
 // undici's Agent. With `--proxy none` they talk to the upstream straight: the race one hop
 // earlier, on the client's own socket (ECONNRESET / "socket hang up").
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import { Agent as UndiciAgent, errors as undiciErrors } from 'undici';
 import type { ClientKind, Endpoint, ErrorClass } from '../vocabulary.js';
 import { hostPort } from '../util/ports.js';
@@ -153,11 +152,3 @@ function undiciErrorClass(error: unknown): ErrorClass {
   return 'error';
 }
 
-/** The undici version the undici client runs (its package.json; it exports no version constant). */
-export function undiciVersion(): string {
-  try {
-    return (createRequire(import.meta.url)('undici/package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}

@@ -83,4 +83,18 @@ describe('the layout of src/', () => {
     expect(imports.every((file) => file.startsWith('faults/'))).toBe(true);
   });
 
+  it('compares proxy flavour names only inside src/proxy/', () => {
+    // A comparison with a flavour's name ('nginx' === x, x !== 'haproxy', case 'caddy':), or a
+    // literal union of names retyped by hand. `none` counts where it is compared with a proxy or
+    // a flavour (the gate's boundary 'none' and the fault set 'none' are other words).
+    const names = "'(?:nginx|haproxy|caddy)'";
+    const flavourName = new RegExp(`[!=]==\\s*${names}|${names}\\s*[!=]==|case\\s+${names}|${names}\\s*\\|\\s*'|(?<!\\|)\\|(?!\\|)\\s*${names}`);
+    const noProxy = /\b(?:proxy|flavour)\s*[!=]==\s*'none'|'none'\s*[!=]==\s*[\w.]*(?:proxy|flavour)\b/i;
+    const comparison = { test: (line: string) => flavourName.test(line) || noProxy.test(line) };
+    const offending = sourceFiles(SRC).filter((file) => !relative(file).startsWith(`proxy${path.sep}`))
+      .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n').map((line, i) => ({ where: `${relative(file)}:${i + 1}`, line })))
+      .filter(({ line }) => comparison.test(line))
+      .map(({ where, line }) => `${where}: ${line.trim()}`);
+    expect(offending).toEqual([]);
+  });
 });

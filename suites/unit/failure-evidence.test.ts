@@ -8,15 +8,15 @@ const ok = (n: number) => Array.from({ length: n }, () => trial('ok', 200));
 
 describe('failure evidence', () => {
   it('nginx: a 502 is the race while the log holds a raced attempt for it; attempts left over were retried (masked)', () => {
-    expect(failureEvidence([...ok(10), trial('502', 502), trial('502', 502)], { prematurely_closed: 1, reset_by_peer: 2 }, 'nginx'))
+    expect(failureEvidence([...ok(10), trial('502', 502), trial('502', 502)], { prematurely_closed: 1, reset_by_peer: 2 }, 'status'))
       .toEqual({ race: 2, other: {}, masked: 1 });
     // A 502 with no raced attempt logged (the upstream refused the connection) is not the race.
-    expect(failureEvidence([trial('502', 502)], { refused: 1 }, 'nginx'))
+    expect(failureEvidence([trial('502', 502)], { refused: 1 }, 'status'))
       .toEqual({ race: 0, other: { '502 with no raced attempt in the proxy\'s log (it logged 1 refused connections)': 1 }, masked: 0 });
   });
 
   it('timeouts, the application\'s own 5xx and other statuses are never the race', () => {
-    const evidence = failureEvidence([trial('timeout'), trial('other-5xx', 503), trial('other-5xx', 503), trial('other-status', 404), trial('error')], {}, 'nginx', true);
+    const evidence = failureEvidence([trial('timeout'), trial('other-5xx', 503), trial('other-5xx', 503), trial('other-status', 404), trial('error')], {}, 'status', true);
     expect(evidence.race).toBe(0);
     expect(evidence.other).toEqual({
       'no answer within the client\'s timeout (the proxy was still waiting on the upstream: a full connect queue or a slow answer)': 1,
@@ -27,8 +27,8 @@ describe('failure evidence', () => {
   });
 
   it('HAProxy: a connection closed without an answer is the race (it logs nothing for it); nginx: not', () => {
-    expect(failureEvidence([trial('eof'), trial('reset')], {}, 'haproxy').race).toBe(2);
-    expect(failureEvidence([trial('eof')], {}, 'nginx')).toEqual({ race: 0, other: { 'the proxy closed the connection without an answer': 1 }, masked: 0 });
+    expect(failureEvidence([trial('eof'), trial('reset')], {}, 'closed').race).toBe(2);
+    expect(failureEvidence([trial('eof')], {}, 'status')).toEqual({ race: 0, other: { 'the proxy closed the connection without an answer': 1 }, masked: 0 });
     expect(racedAttempts({ retried: 2, server_aborted: 1, other: 5, refused: 3, timed_out: 1 })).toBe(3);
   });
 });

@@ -36,7 +36,7 @@ describe('gate input', () => {
       [{ upstreamUrl: 'http://127.0.0.1:1/' }, { upstreamUrl: 'http://127.0.0.1:1/' }, 'give one of --upstream-cmd "CMD", --upstream-url URL or --upstream-image IMAGE (got --upstream-cmd and --upstream-url)',
         'give one of upstreamCmd "CMD", upstreamUrl URL or upstreamImage IMAGE (got upstreamCmd and upstreamUrl)'],
       [{ nginxConf: '/nonexistent/nginx.conf', proxyTimeout: undefined }, { nginxConf: '/nonexistent/nginx.conf', proxyTimeoutMs: undefined }, '--nginx-conf: /nonexistent/nginx.conf does not exist', 'nginxConf: /nonexistent/nginx.conf does not exist'],
-      [{ retry: 'all_retryable' }, { retry: 'all_retryable' }, '--retry: "all_retryable" is not an nginx retry policy: use default, off, non_idempotent', 'retry: "all_retryable" is not an nginx retry policy: use default, off, non_idempotent'],
+      [{ retry: 'all_retryable' }, { retry: 'all_retryable' }, '--retry: "all_retryable" is not a retry policy of nginx: use default, off, non_idempotent', 'retry: "all_retryable" is not a retry policy of nginx: use default, off, non_idempotent'],
       [{ fault: ['latency:sideways:5ms'] }, { faults: ['latency:sideways:5ms'] }, '--fault: ', 'faults: '],
       [{ burst: '0' }, { burstSize: 0 }, '--burst: must be at least 1', 'burstSize: must be at least 1'],
     ];

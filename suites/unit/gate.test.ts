@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { recommendFix } from '../../src/gate/gate-decision.js';
 import { copiesFor } from '../../src/gate/run-gate.js';
-import { parseNginxTime, prepareUserNginxConf } from '../../src/gate/user-nginx-conf.js';
+import { parseNginxTime, prepareUserNginxConf } from '../../src/proxy/nginx/user-conf.js';
 import { gapsAround } from '../../src/gate/run-gate.js';
 
 const FULL = `user www-data;

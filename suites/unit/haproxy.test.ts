@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { haproxyReason, parseHaproxyLogLine } from '../../src/proxy/haproxy/log.js';
 import { HAPROXY_LOG_FORMAT, renderHaproxyConf, type HaproxySpec } from '../../src/proxy/haproxy/render.js';
-import { prepareUserHaproxyConf } from '../../src/gate/user-haproxy-conf.js';
-import { renderedHaproxyTemplate } from '../../src/gate/proxy-template.js';
+import { prepareUserHaproxyConf } from '../../src/proxy/haproxy/user-conf.js';
+import { renderedHaproxyTemplate } from '../../src/proxy/haproxy/template.js';
 import { parseSweepConfig } from '../../src/scenario/sweep-config.js';
 import { which } from '../../src/util/which.js';
 import { selectRuntime } from '../../src/runtime/select-runtime.js';
@@ -70,10 +70,10 @@ describe('sweep config for HAProxy', () => {
     expect(parseSweepConfig({}).retry).toEqual(['default', 'off']);
   });
   it('refuses a retry policy of the other proxy, and the nginx profiles', () => {
-    expect(() => parseSweepConfig({ proxy: 'haproxy', retry: ['non_idempotent'] })).toThrow(/retry: "non_idempotent" is not a haproxy retry policy: use default, off, all_retryable/);
-    expect(() => parseSweepConfig({ retry: ['all_retryable'] })).toThrow(/"all_retryable" is not an nginx retry policy/);
+    expect(() => parseSweepConfig({ proxy: 'haproxy', retry: ['non_idempotent'] })).toThrow(/retry: "non_idempotent" is not a retry policy of HAProxy: use default, off, all_retryable/);
+    expect(() => parseSweepConfig({ retry: ['all_retryable'] })).toThrow(/"all_retryable" is not a retry policy of nginx/);
     expect(() => parseSweepConfig({ proxy: 'haproxy', profile: 'alb' })).toThrow(/profiles are nginx settings/);
-    expect(() => parseSweepConfig({ proxy: 'envoy' })).toThrow(/proxy: not a proxy: use nginx or haproxy/);
+    expect(() => parseSweepConfig({ proxy: 'envoy' })).toThrow(/proxy: not a proxy: use nginx, haproxy or none/);
   });
 });
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { globToRegExp, readNginxInclude } from '../../src/gate/nginx-includes.js';
+import { globToRegExp, readNginxInclude } from '../../src/proxy/nginx/includes.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kal-includes-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -37,8 +37,9 @@ describe('resume plan', () => {
   it('takes no program to run from the run directory (a crafted record names a script as nginx)', () => {
     const crafted = [{ ...run, settings: { ...run.settings, nginxBin: '/tmp/evil.sh', haproxyBin: '/tmp/evil.sh', toxiproxyBin: '/tmp/evil.sh' } }, ...history.slice(1)] as unknown as HistoryRecord[];
     const plan = resumePlan(crafted, 'DIR');
-    expect(plan.config.nginxBin).toBeUndefined();
-    expect(plan.config.haproxyBin).toBeUndefined();
+    const settings = plan.config as Record<string, unknown>;
+    expect(settings.nginxBin).toBeUndefined();
+    expect(settings.haproxyBin).toBeUndefined();
     expect(plan.config.toxiproxyBin).toBeUndefined();
     expect(plan.config.trials).toBe(3);
   });

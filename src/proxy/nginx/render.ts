@@ -2,28 +2,15 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RetryPolicy } from '../../vocabulary.js';
+import type { LaneAddresses, LaneProxySpec } from '../flavour.js';
 import { lanePath, laneUpstreamName } from '../lanes.js';
 
-export interface NginxSpec {
-  /** Number of lanes; each gets its own `upstream` block, so its pool holds only its connection. */
-  lanes: number;
-  /** Upstream `keepalive_timeout` (P): how long nginx keeps an idle upstream connection. */
-  keepaliveTimeoutMs: number;
-  keepaliveRequests: number;
-  /** Idle connections cached per upstream block and worker (`keepalive N`). */
-  keepaliveConnections: number;
-  retry: RetryPolicy;
-  workerProcesses: number;
-}
+/** nginx's retry choices: its own default (`error timeout`), off, and non-idempotent requests too. */
+export const NGINX_RETRY_POLICIES = ['default', 'off', 'non_idempotent'] as const;
 
-export interface NginxAddresses {
-  /** Where nginx listens, as `host:port`. */
-  listen: string;
-  /** Where nginx sends requests (the upstream, or a fault layer in front of it), as `host:port`. */
-  upstream: string;
-  /** nginx's prefix directory (temp paths, pid, access log). */
-  prefix: string;
-}
+/** The harness's lanes as nginx runs them: each lane its own `upstream` block, so that its pool
+ *  holds only its connection; `keepalive N` idle connections per block and worker. */
+export type NginxSpec = LaneProxySpec;
 
 const TEMPLATE_PATH = fileURLToPath(new URL('../../../containers/nginx/nginx.conf.template', import.meta.url));
 
@@ -34,7 +21,7 @@ const RETRY_DIRECTIVE: Partial<Record<RetryPolicy, string | null>> = {
   non_idempotent: 'proxy_next_upstream error timeout non_idempotent;',
 };
 
-export function renderNginxConf(spec: NginxSpec, addresses: NginxAddresses): string {
+export function renderNginxConf(spec: NginxSpec, addresses: LaneAddresses): string {
   const upstreams: string[] = [];
   const locations: string[] = [];
   const retry = RETRY_DIRECTIVE[spec.retry];

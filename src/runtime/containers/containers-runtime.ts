@@ -1,6 +1,6 @@
 // Containers runtime: the same topology as the local one, as containers on a private Docker
-// network (Testcontainers): client -> nginx ("proxy") [-> Toxiproxy ("toxiproxy")] -> the
-// upstream program in a Node image ("upstream"). Nothing here needs a shell in an image: config
+// network (Testcontainers): client -> the proxy flavour's image ("proxy") [-> Toxiproxy
+// ("toxiproxy")] -> the upstream program in a Node image ("upstream"). Nothing here needs a shell in an image: config
 // and program are copied in, readiness is read from logs or HTTP, logs are streamed out.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,8 +9,8 @@ import type { Readable } from 'node:stream';
 import { Network, Wait, type ContainerRuntimeClient, type ImagePullPolicy, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import type { ProxyLogRecord, UpstreamEventRecord } from '../../history/records.js';
-import { parseNginxErrorLine } from '../../proxy/nginx/error-log.js';
-import { renderNginxConf } from '../../proxy/nginx/render.js';
+import type { ProxyFlavour } from '../../proxy/flavour.js';
+import { proxyFlavour } from '../../proxy/registry.js';
 import { createFaultProxy, toxiproxyVersionName } from '../../toxiproxy/fault-proxy.js';
 import { eventFileReader, parseUpstreamLine } from '../../upstream/upstream-output.js';
 import { UPSTREAM_PROGRAM, upstreamArgs } from '../../upstream/upstream-spec.js';
@@ -24,7 +24,7 @@ import type { Runtime, StartedTopology, TopologySpec } from '../runtime.js';
 import type { Endpoint } from '../../vocabulary.js';
 import { dockerEngine } from './docker-engine.js';
 import { engineIsLocal, LoopbackContainer } from './loopback-container.js';
-import { configuredImages, ensureImage, nodeImageFor, type ImageChoice } from './images.js';
+import { configuredImages, ensureImage, nodeImageFor, type ImageChoice, type Images } from './images.js';
 
 // ensureImage found or pulled every image before any start (one line when it cannot be had), so
 // a start never forces a pull: with shouldPull false, testcontainers pulls only an image the
@@ -34,33 +34,40 @@ const IMAGE_IS_PRESENT: ImagePullPolicy = { shouldPull: () => false };
 const UPSTREAM_PORT = 3000;
 const TOXIPROXY_API_PORT = 8474;
 const TOXIPROXY_PROXY_PORT = 8666;
-const NGINX_PORT = 8080;
-const NGINX_PREFIX = '/tmp/keepalive-lab';
+const PROXY_PORT = 8080;
+const PROXY_PREFIX = '/tmp/keepalive-lab';
 const PROGRAM_IN_CONTAINER = '/opt/keepalive-lab/upstream-server.mjs';
 const STARTUP_TIMEOUT_MS = 30_000;
 
+export interface ContainersRuntimeOptions {
+  /** The proxy flavour its topologies run (default nginx); it must have an image (flavour.container). */
+  proxy?: string;
+}
+
 /** Connects to the engine and checks every image before anything starts. */
-export async function containersRuntime(): Promise<Runtime> {
+export async function containersRuntime(options: ContainersRuntimeOptions = {}): Promise<Runtime> {
+  const flavour = proxyFlavour(options.proxy);
+  if (!flavour.container || !flavour.process) throw new UsageError(`--proxy ${flavour.name} runs on the local runtime only (it has no container image): use --runtime local`);
   const engine = await dockerEngine();
   if ('reason' in engine) throw new UsageError(`--runtime containers: ${engine.reason}`);
   const images = configuredImages();
-  const [nginxImage, nodeImage] = [await ensureImage(engine.client, images.nginx), await ensureImage(engine.client, images.node)];
+  const [proxyImage, nodeImage] = [await ensureImage(engine.client, images[flavour.name]!), await ensureImage(engine.client, images.node!)];
   // The Toxiproxy image is checked when a topology first needs it: fault-free sweeps do not.
   let toxiproxyImage: string | null = null;
   const versions: Record<string, string> = {
     harnessNode: process.version,
     docker: String(engine.client.info.containerRuntime.serverVersion),
-    nginxImage,
+    [`${flavour.name}Image`]: proxyImage,
     nodeImage,
   };
   return {
     name: 'containers',
     versions,
     async start(spec) {
-      if (spec.faultLayer) toxiproxyImage ??= await ensureImage(engine.client, images.toxiproxy);
+      if (spec.faultLayer) toxiproxyImage ??= await ensureImage(engine.client, images.toxiproxy!);
       const upstreamImages = spec.upstream.node !== undefined ? { ...images, node: nodeImageFor(spec.upstream.node) } : images;
       if (spec.upstream.node !== undefined) await ensureImage(engine.client, upstreamImages.node);
-      return startContainerTopology(spec, engine.client, upstreamImages, toxiproxyImage);
+      return startContainerTopology(spec, flavour, engine.client, upstreamImages, toxiproxyImage);
     },
     async prepareUpstreamNode(requested) {
       for (const version of requested) process.stderr.write(`upstream Node ${version}: image ${await ensureImage(engine.client, nodeImageFor(version))}\n`);
@@ -68,15 +75,15 @@ export async function containersRuntime(): Promise<Runtime> {
   };
 }
 
-async function startContainerTopology(spec: TopologySpec, client: ContainerRuntimeClient, images: Record<string, ImageChoice>, toxiproxyImage: string | null): Promise<StartedTopology> {
+async function startContainerTopology(spec: TopologySpec, flavour: ProxyFlavour, client: ContainerRuntimeClient, images: Images<ImageChoice>, toxiproxyImage: string | null): Promise<StartedTopology> {
   const started: StartedTestContainer[] = [];
   let network: StartedNetwork | null = null;
   let proxyLog: ProxyLogRecord[] = [];
   let upstreamEvents: UpstreamEventRecord[] = [];
   const errorLines: string[] = [];
   const versions: Record<string, string> = {};
-  let nginxConf = '';
-  let nginxReady = false;
+  let proxyConf = '';
+  let proxyLogging = false;
   const loopback = engineIsLocal(client.info.containerRuntime.host);
   let removeEventsDir = () => {};
   const upstreamOutput: string[] = [];
@@ -96,7 +103,7 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
     // What the upstream wrote while stopping is read before its file goes (drained after the stop).
     if (drainEventFile) upstreamEvents.push(...drainEventFile());
     removeEventsDir();
-    copyArtifacts(spec, nginxConf, errorLines);
+    copyArtifacts(spec, flavour, proxyConf, errorLines);
   });
   try {
     network = await new Network().start();
@@ -135,7 +142,7 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
       .withWaitStrategy(Wait.forLogMessage(/"event":"listening"/))
       .withStartupTimeout(STARTUP_TIMEOUT_MS)
       .start();
-    // Toxiproxy and the upstream come up side by side; nginx needs both names to resolve.
+    // Toxiproxy and the upstream come up side by side; the proxy needs both names to resolve.
     const toxiproxyReady = spec.faultLayer
       ? new LoopbackContainer(images.toxiproxy!.reference, loopback)
         .withPullPolicy(IMAGE_IS_PRESENT)
@@ -171,49 +178,35 @@ async function startContainerTopology(spec: TopologySpec, client: ContainerRunti
       proxyUpstream = `toxiproxy:${TOXIPROXY_PROXY_PORT}`;
     }
 
-    // selectRuntime refuses this before anything starts; here it would be a harness bug.
-    if (spec.proxy.flavour !== 'nginx') throw new Error(`the containers runtime runs nginx only, not ${spec.proxy.flavour}`);
-    nginxConf = renderNginxConf(spec.proxy.nginx, { listen: `0.0.0.0:${NGINX_PORT}`, upstream: proxyUpstream, prefix: NGINX_PREFIX });
-    const nginx = await new LoopbackContainer(images.nginx!.reference, loopback)
-      .withPullPolicy(IMAGE_IS_PRESENT)
-      .withNetwork(network)
-      .withNetworkAliases('proxy')
-      .withCopyContentToContainer([{ content: nginxConf, target: `${NGINX_PREFIX}/nginx.conf` }])
-      .withCommand(['nginx', '-p', `${NGINX_PREFIX}/`, '-c', `${NGINX_PREFIX}/nginx.conf`, '-e', 'stderr'])
-      .withEnvironment({ NGINX_ENTRYPOINT_QUIET_LOGS: '1' })
-      .withExposedPorts(NGINX_PORT)
-      .withLogConsumer((stream) => forEachLine(stream, (line) => {
+    if (spec.proxy.flavour !== flavour.name) throw new Error(`this containers runtime runs ${flavour.name}, the topology asks for ${spec.proxy.flavour}`);
+    const proxy = await startProxyContainer(flavour, images[flavour.name]!.reference, network, loopback, {
+      confText: (proxyConf = flavour.process!.renderLanes(spec.proxy, { listen: `0.0.0.0:${PROXY_PORT}`, upstream: proxyUpstream, prefix: PROXY_PREFIX })),
+      onLine: (line) => {
         const readAt = monotonicMs();
+        proxyLogging = true;
         errorLines.push(`${new Date().toISOString()} ${line}`);
         const nginxVersion = /: nginx\/(\S+)/.exec(line)?.[1];
         if (nginxVersion) versions.nginx ??= nginxVersion;
-        if (/start worker process/.test(line)) nginxReady = true;
-        const record = parseNginxErrorLine(line, readAt);
+        const record = flavour.process!.parseLogLine(line, readAt);
         if (record) proxyLog.push(record);
-      }))
-      .withWaitStrategy(Wait.forLogMessage(/start worker process/))
-      .withStartupTimeout(STARTUP_TIMEOUT_MS)
-      .start()
-      .catch((error: Error) => {
-        const complaints = errorLines.filter((line) => /\[(emerg|alert|crit)\]/.test(line)).slice(-2).join(' | ');
-        throw new Error(`the nginx container did not start (${error.message.split('\n')[0]})${complaints ? `; it said: ${complaints}` : ''}`);
-      });
-    track(nginx);
-    // The wait strategy reads its own log stream; make sure ours is live too (it carries the
-    // error log that analysis reads, and the version line comes before the ready line).
-    await waitUntil(() => nginxReady, 5_000, () => 'the nginx container\'s log stream did not deliver its start lines within 5 s');
+      },
+    });
+    track(proxy);
+    // The wait strategy reads its own log stream; make sure ours is live too where readiness is a
+    // log line (it carries the log that analysis reads, and the version line comes before it).
+    if (flavour.container!.readyLine) await waitUntil(() => proxyLogging, 5_000, () => `the ${flavour.name} container's log stream did not deliver its start lines within 5 s`);
 
     // Straight onto the bridge when this host can reach it (a Linux engine here): the published
     // port goes through docker-proxy, one more relay process between the client and nginx.
     const bridge = process.env.KEEPALIVE_LAB_CONTAINERS_CLIENT_PATH !== 'published-port'
-      && await canConnect(nginx.getIpAddress(network.getName()), NGINX_PORT, 500);
+      && await canConnect(proxy.getIpAddress(network.getName()), PROXY_PORT, 500);
     versions.clientPath = bridge ? 'bridge' : 'published-port';
     const address = (container: StartedTestContainer, port: number): Endpoint => bridge
       ? { host: container.getIpAddress(network!.getName()), port }
       : { host: container.getHost(), port: container.getMappedPort(port) };
     return {
       runtime: 'containers',
-      proxy: address(nginx, NGINX_PORT),
+      proxy: address(proxy, PROXY_PORT),
       upstream: address(upstream!, UPSTREAM_PORT),
       versions,
       logLagMs: 500,
@@ -246,10 +239,44 @@ function forEachLine(stream: Readable, onLine: (line: string) => void): void {
   stream.on('error', () => {});
 }
 
-function copyArtifacts(spec: TopologySpec, nginxConf: string, errorLines: string[]): void {
-  if (!spec.artifactsDir || nginxConf === '') return;
+interface ProxyContainerOptions {
+  confText: string;
+  onLine: (line: string) => void;
+}
+
+/** The proxy flavour's image with the rendered config copied in, its log streamed line by line. */
+async function startProxyContainer(flavour: ProxyFlavour, image: string, network: StartedNetwork, loopback: boolean, options: ProxyContainerOptions): Promise<StartedTestContainer> {
+  const proxyProcess = flavour.process!;
+  const container = flavour.container!;
+  const confPath = `${PROXY_PREFIX}/${proxyProcess.configFile}`;
+  const startLines: string[] = [];
+  return new LoopbackContainer(image, loopback)
+    .withPullPolicy(IMAGE_IS_PRESENT)
+    .withNetwork(network)
+    .withNetworkAliases('proxy')
+    .withCopyContentToContainer([{ content: options.confText, target: confPath }])
+    .withCommand([container.program, ...proxyProcess.args(confPath, `${PROXY_PREFIX}/`)])
+    .withEnvironment({ NGINX_ENTRYPOINT_QUIET_LOGS: '1' })
+    .withExposedPorts(PROXY_PORT)
+    .withLogConsumer((stream) => forEachLine(stream, (line) => {
+      if (startLines.length < 20) startLines.push(line);
+      options.onLine(line);
+    }))
+    // Ready at its start line, else when its port answers HTTP at all (any status: a path no
+    // lane routes reaches no upstream).
+    .withWaitStrategy(container.readyLine ? Wait.forLogMessage(container.readyLine) : Wait.forHttp('/', PROXY_PORT).forStatusCodeMatching(() => true))
+    .withStartupTimeout(STARTUP_TIMEOUT_MS)
+    .start()
+    .catch((error: Error) => {
+      const complaints = startLines.filter((line) => proxyProcess.complaint.test(line)).slice(-2).join(' | ');
+      throw new Error(`the ${flavour.name} container did not start (${error.message.split('\n')[0]})${complaints ? `; it said: ${complaints}` : ''}`);
+    });
+}
+
+function copyArtifacts(spec: TopologySpec, flavour: ProxyFlavour, proxyConf: string, errorLines: string[]): void {
+  if (!spec.artifactsDir || proxyConf === '') return;
   const name = spec.artifactsName ?? 'topology';
   fs.mkdirSync(spec.artifactsDir, { recursive: true });
-  fs.writeFileSync(path.join(spec.artifactsDir, `${name}.nginx.conf`), nginxConf);
+  fs.writeFileSync(path.join(spec.artifactsDir, `${name}.${flavour.process!.configFile}`), proxyConf);
   fs.writeFileSync(path.join(spec.artifactsDir, `${name}.error.log`), errorLines.length > 0 ? `${errorLines.join('\n')}\n` : '');
 }

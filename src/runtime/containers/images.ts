@@ -2,9 +2,11 @@
 // image a user names through the environment (a registry mirror, or the local stand-ins that
 // containers/offline/build-images.sh builds where no registry can be reached).
 import { ImageName, type ContainerRuntimeClient } from 'testcontainers';
+import { proxyFlavours } from '../../proxy/registry.js';
 import { UsageError } from '../../util/errors.js';
 
-export type ImageRole = 'nginx' | 'toxiproxy' | 'node';
+/** What an image is for: the harness's own parts (`toxiproxy`, `node`), or a proxy flavour by its name. */
+export type ImageRole = string;
 
 export interface ImageChoice {
   /** `upstream`: a user's own image (the gate's --upstream-image). */
@@ -14,20 +16,20 @@ export interface ImageChoice {
   reference: string;
 }
 
-export const DEFAULT_IMAGES: Record<ImageRole, { variable: string; reference: string }> = {
-  nginx: { variable: 'KEEPALIVE_LAB_NGINX_IMAGE', reference: 'nginx:1.28' },
+/** The harness's own images, and one per proxy flavour that runs as a container (by its name). */
+export type Images<T> = { toxiproxy: T; node: T } & Partial<Record<string, T>>;
+
+/** Each proxy flavour that runs as a container names its own image (src/proxy/<flavour>/). */
+export const DEFAULT_IMAGES: Images<{ variable: string; reference: string }> = {
+  ...Object.fromEntries(proxyFlavours().flatMap((flavour) => (flavour.container ? [[flavour.name, { variable: flavour.container.variable, reference: flavour.container.reference }]] : []))),
   // Pinned: the fault layer's semantics are part of what is measured.
   toxiproxy: { variable: 'KEEPALIVE_LAB_TOXIPROXY_IMAGE', reference: 'ghcr.io/shopify/toxiproxy:2.12.0' },
   node: { variable: 'KEEPALIVE_LAB_NODE_IMAGE', reference: 'node:24-slim' },
 };
 
-export function configuredImages(env: NodeJS.ProcessEnv = process.env): Record<ImageRole, ImageChoice> {
-  const pick = (role: ImageRole): ImageChoice => {
-    const { variable, reference } = DEFAULT_IMAGES[role];
-    const fromEnv = env[variable]?.trim();
-    return { role, variable, reference: fromEnv || reference };
-  };
-  return { nginx: pick('nginx'), toxiproxy: pick('toxiproxy'), node: pick('node') };
+export function configuredImages(env: NodeJS.ProcessEnv = process.env): Images<ImageChoice> {
+  return Object.fromEntries(Object.entries(DEFAULT_IMAGES).flatMap(([role, image]) => (image ? [image] : []).map(({ variable, reference }) =>
+    [role, { role, variable, reference: env[variable]?.trim() || reference }]))) as Images<ImageChoice>;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The proxy config the gate renders when the user gives only `--proxy-timeout`: nginx set up
 // the way a deploy guide sets it up for upstream keep-alive, as a template that goes through the
 // same preparation as a user's own.
-import type { RetryPolicy } from '../vocabulary.js';
+import type { RetryPolicy } from '../../vocabulary.js';
 
 export function renderedProxyTemplate(proxyTimeoutMs: number, keepaliveConnections: number, retry: RetryPolicy): string {
   const nextUpstream = retry === 'off' ? '\n            proxy_next_upstream off;' : retry === 'non_idempotent' ? '\n            proxy_next_upstream error timeout non_idempotent;' : '';
@@ -24,25 +24,5 @@ http {
         }
     }
 }
-`;
-}
-
-/**
- * The HAProxy config the gate renders for `--proxy haproxy --proxy-timeout`: HAProxy's defaults
- * (http-reuse safe, retries 3 on connection failures) and the idle timeout, as a template.
- */
-export function renderedHaproxyTemplate(proxyTimeoutMs: number, retry: RetryPolicy): string {
-  const retryLines = retry === 'off' ? '\n    retries 0' : retry === 'all_retryable' ? '\n    retries 3\n    retry-on all-retryable-errors' : '';
-  return `defaults
-    mode http
-    timeout connect 5s
-    timeout client 300s
-    timeout server 300s
-    timeout http-keep-alive ${proxyTimeoutMs}ms${retryLines}
-frontend web
-    bind {{listen}}
-    default_backend app
-backend app
-    server app {{upstream}}
 `;
 }

@@ -2,8 +2,8 @@
 // path component matches, in the order nginx includes them (glob(3) sorts by name).
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../util/errors.js';
-import type { IncludedFile } from './user-nginx-conf.js';
+import { UsageError } from '../../util/errors.js';
+import type { IncludedFile } from '../gate-flavour.js';
 
 const WILDCARD = /[*?[]/;
 

@@ -4,8 +4,9 @@
 // into it. Every rewrite keeps the line count, so nginx's "in FILE:LINE" points at the user's
 // own line. Pure: text in, text out.
 import path from 'node:path';
-import { UsageError } from '../util/errors.js';
-import { stripComment } from './config-comment.js';
+import { UsageError } from '../../util/errors.js';
+import { stripComment } from '../config-comment.js';
+import type { IncludedCopy, IncludedFile, PreparedProxyConf } from '../gate-flavour.js';
 
 export interface UserConfOptions {
   /** The user's file, for messages and for resolving relative includes. */
@@ -26,43 +27,9 @@ export interface UserConfOptions {
   readInclude: (pattern: string) => IncludedFile[];
 }
 
-export interface IncludedFile {
-  path: string;
-  text: string;
-}
-
-/** A rewritten copy of an included file: where it goes, and the user's file it came from. */
-export interface IncludedCopy extends IncludedFile {
-  source: string;
-}
-
-export interface PreparedUserConf {
-  text: string;
-  /** Where clients reach the proxy. */
-  listenPort: number;
-  /** True when the port came from the user's own `listen` (it may be in use). */
-  listenFromConfig: boolean;
-  /** FILE:LINE of the `listen` the port came from, for messages. */
-  listenAt: string | null;
-  /** Rewritten copies of included files, to be written where the config's includes now point. */
-  includedFiles: IncludedCopy[];
-  upstreamBlock: string;
-  /** The upstream block's keepalive_timeout (nginx's default 60 s when absent). */
-  keepaliveTimeoutMs: number;
-  keepaliveTimeoutFromConfig: boolean;
-  /** `keepalive N` of the block: idle connections cached per worker; null: none (no reuse). */
-  keepaliveConnections: number | null;
-  /** `proxy_next_upstream` values as written (first occurrence), or null for nginx's default. */
-  proxyNextUpstream: string | null;
-  /** The retry settings as written (nginx: proxy_next_upstream; HAProxy: retries, retry-on), or null for the proxy's own. */
-  retrySetting: string | null;
-  /** Set when the proxy never reuses an upstream connection: then nothing can race, and why. */
-  noReuseReason?: string;
-}
-
 const TEMP_PATHS = ['client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_path', 'uwsgi_temp_path', 'scgi_temp_path'];
 
-export function prepareUserNginxConf(source: string, options: UserConfOptions): PreparedUserConf {
+export function prepareUserNginxConf(source: string, options: UserConfOptions): PreparedProxyConf {
   const file = options.sourcePath;
   const lines = source.split('\n');
   // Without {{listen}}, clients go where the user's own listen says (it may be in use).

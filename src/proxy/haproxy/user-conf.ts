@@ -4,10 +4,10 @@
 // commented out; its log goes to stderr in the harness's format. Lines are inserted, so the
 // result carries a map back to the user's line numbers for haproxy -c's complaints.
 // Pure: text in, text out.
-import { UsageError } from '../util/errors.js';
-import { stripComment } from './config-comment.js';
-import { HAPROXY_LOG_FORMAT } from '../proxy/haproxy/render.js';
-import type { PreparedUserConf } from './user-nginx-conf.js';
+import { UsageError } from '../../util/errors.js';
+import { stripComment } from '../config-comment.js';
+import type { PreparedProxyConf } from '../gate-flavour.js';
+import { HAPROXY_LOG_FORMAT } from './render.js';
 
 export interface UserHaproxyConfOptions {
   sourcePath: string;
@@ -17,7 +17,7 @@ export interface UserHaproxyConfOptions {
   listenPort: number;
 }
 
-export interface PreparedHaproxyConf extends PreparedUserConf {
+export interface PreparedHaproxyConf extends PreparedProxyConf {
   /** For each line of `text`, the user's line number (1-based), or null for an added line. */
   sourceLines: (number | null)[];
 }
