@@ -2,8 +2,9 @@
 # Installs what keepalive-lab needs on a Debian/Ubuntu machine: nginx (when missing) and the
 # npm dependencies (npm ci also builds dist/ through the prepare script).
 # --tests also installs Chromium, which the report suite opens report.html in (headless,
-# through playwright-core), python3 for the gate suite's non-Node upstream, and haproxy for the
-# HAProxy suites; a sweep itself needs none of them (--proxy haproxy needs haproxy).
+# through playwright-core), python3 for the gate suite's non-Node upstream, and haproxy and caddy
+# for their suites; a sweep itself needs none of them (--proxy haproxy needs haproxy, --proxy
+# caddy needs caddy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,11 +24,16 @@ if $with_tests && ! command -v chromium >/dev/null 2>&1 && [ -z "${KEEPALIVE_LAB
 # The gate suite's non-Node upstream is Python's http.server.
 if $with_tests && ! command -v python3 >/dev/null 2>&1; then packages+=(python3); fi
 if $with_tests && ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then packages+=(haproxy); fi
+if $with_tests && ! command -v caddy >/dev/null 2>&1; then packages+=(caddy); fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "setup: installing ${packages[*]} with apt-get"
   $sudo apt-get update -q
   # The harness starts its own nginx (and haproxy) per run; the packages' system services are not used.
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
+  # Where systemd runs, the caddy package starts a server on port 80: not wanted here.
+  if [[ " ${packages[*]} " == *" caddy "* ]] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now caddy >/dev/null 2>&1 || true
+  fi
 fi
 
 npm ci --no-audit --no-fund

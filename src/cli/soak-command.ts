@@ -12,6 +12,8 @@ import { parseSoakConfig } from '../soak/soak-config.js';
 import { soakJson, soakMarkdown, soakTable } from '../soak/soak-report.js';
 import { runSoakCells } from '../soak/soak.js';
 import { onCleanup } from '../util/cleanup.js';
+import { DEFAULT_PROXY, proxyFlavours } from '../proxy/registry.js';
+import { addProxyBinaryOptions, PROXY_BINARY_FLAGS, proxyBinariesFrom } from './proxy-flags.js';
 import { UsageError } from '../util/errors.js';
 import { assertNewRunDir } from '../util/out-dir.js';
 import { splitList } from './parse-list.js';
@@ -29,8 +31,6 @@ interface SoakFlags {
   clientConnections?: string;
   seed?: string;
   runtime?: string;
-  nginxBin?: string;
-  haproxyBin?: string;
   out?: string;
   json?: boolean;
 }
@@ -38,13 +38,13 @@ interface SoakFlags {
 const FLAGS: Record<string, string> = {
   proxy: '--proxy', proxyTimeout: '--proxy-timeout', upstreamTimeout: '--upstream-timeout', upstreamClose: '--upstream-close', methods: '--methods',
   retry: '--retry', rate: '--rate', duration: '--duration', pool: '--pool', clientConnections: '--client-connections', seed: '--seed', runtime: '--runtime',
-  nginxBin: '--nginx-bin', haproxyBin: '--haproxy-bin',
+  ...PROXY_BINARY_FLAGS,
 };
 
 export function soakCommand(): Command {
-  return new Command('soak')
+  const command = new Command('soak')
     .description('Poisson traffic through the proxy\'s shared upstream pool for a while, per timeout pairing: failures per 10,000 requests')
-    .option('--proxy <name>', 'nginx or haproxy (default nginx)')
+    .option('--proxy <name>', `a proxy: ${proxyFlavours().filter((flavour) => !flavour.passThrough).map((flavour) => flavour.name).join(', ')} (default ${DEFAULT_PROXY})`)
     .option('--proxy-timeout <list>', 'the proxy\'s idle timeout P for upstream connections (default 60s,50ms)')
     .option('--upstream-timeout <list>', 'upstream keepAliveTimeout values K (default 100ms)')
     .option('--upstream-close <list>', 'exact and/or stock (default exact)')
@@ -55,9 +55,8 @@ export function soakCommand(): Command {
     .option('--pool <n>', 'idle upstream connections the proxy keeps, shared by all requests (nginx keepalive N) (default 32)')
     .option('--client-connections <n>', 'client keep-alive connections to the proxy at most (default 256)')
     .option('--seed <n>', 'seed of the arrivals (default 1)')
-    .option('--runtime <name>', 'local, containers or auto (default: KEEPALIVE_LAB_RUNTIME, else local)')
-    .option('--nginx-bin <path>', 'nginx binary')
-    .option('--haproxy-bin <path>', 'haproxy binary')
+    .option('--runtime <name>', 'local, containers or auto (default: KEEPALIVE_LAB_RUNTIME, else local)');
+  return addProxyBinaryOptions(command)
     .option('--out <dir>', 'run directory for trials.jsonl, soak.json, soak.md (default runs/soak-<time>)')
     .option('--json', 'print soak.json instead of the table')
     .action(async (flags: SoakFlags) => {
@@ -74,7 +73,8 @@ function soakInputFromFlags(flags: SoakFlags): Record<string, unknown> {
     if (flags[key]!.trim() === '' || !Number.isFinite(value)) throw new UsageError(`${FLAGS[key]}: "${flags[key]}" is not a number`);
     input[key] = value;
   }
-  for (const key of ['proxy', 'duration', 'runtime', 'nginxBin', 'haproxyBin'] as const) if (flags[key] !== undefined) input[key] = flags[key];
+  for (const key of ['proxy', 'duration', 'runtime'] as const) if (flags[key] !== undefined) input[key] = flags[key];
+  Object.assign(input, proxyBinariesFrom(flags as unknown as Record<string, unknown>));
   return input;
 }
 

@@ -19,6 +19,7 @@ import { UsageError } from '../util/errors.js';
 import { expandOffsets, splitList } from './parse-list.js';
 import { noteTornLine } from './torn-line.js';
 import { assertNewRunDir } from '../util/out-dir.js';
+import { addProxyBinaryOptions, PROXY_BINARY_FLAGS, proxyBinariesFrom, proxyChoicesHelp, retryPoliciesHelp } from './proxy-flags.js';
 
 /** Flag name -> config field; the order is the order of `--help`. */
 const FLAG_FIELDS = {
@@ -37,8 +38,7 @@ const FLAG_FIELDS = {
   probeSamples: '--probe-samples',
   maxCellSeconds: '--max-cell-seconds',
   seed: '--seed',
-  nginxBin: '--nginx-bin',
-  haproxyBin: '--haproxy-bin',
+  ...PROXY_BINARY_FLAGS,
   out: '--out',
   faults: '--fault/--faults',
   toxiproxy: '--through-toxiproxy',
@@ -48,9 +48,11 @@ const FLAG_FIELDS = {
   runtime: '--runtime',
   upstreamNode: '--upstream-node',
   profile: '--profile',
-} as const;
+} as const satisfies Record<string, string>;
 
 interface SweepFlags {
+  /** Each flavour's binary flag (--nginx-bin: nginxBin, ...). */
+  [proxyBinary: string]: unknown;
   config?: string;
   runtime?: string;
   proxy?: string;
@@ -68,8 +70,6 @@ interface SweepFlags {
   probeSamples?: string;
   maxCellSeconds?: string;
   seed?: string;
-  nginxBin?: string;
-  haproxyBin?: string;
   out?: string;
   spinMs?: string;
   fault?: string[];
@@ -85,20 +85,20 @@ interface SweepFlags {
 }
 
 export function sweepCommand(): Command {
-  return new Command('sweep')
+  const command = new Command('sweep')
     .description('measure failure rates at the keep-alive boundary for each timeout pairing (real nginx and Node, as local processes or containers)')
     .option('--runtime <name>', 'local (processes here), containers (Docker, through Testcontainers) or auto (containers when a Docker engine answers) (default: KEEPALIVE_LAB_RUNTIME, else local)')
     .option('--config <file>', 'JSON file with any of the settings below (flags win)')
     .option('--profile <name>', `a load-balancer profile whose settings are defaults beneath yours: ${PROFILE_NAMES.join(', ')} (keepalive-lab profiles says what each models and cannot)`)
-    .option('--proxy <name>', 'nginx, haproxy, or none (the client-side race: --clients straight to the upstream); haproxy and none: local runtime only (default nginx)')
-    .option('--proxy-timeout <list>', 'the proxy\'s idle timeout P for upstream connections (nginx upstream keepalive_timeout, HAProxy timeout http-keep-alive), e.g. 500ms,60s (default 60s,50ms)')
+    .option('--proxy <name>', proxyChoicesHelp())
+    .option('--proxy-timeout <list>', 'the proxy\'s idle timeout P for upstream connections (nginx upstream keepalive_timeout, HAProxy timeout http-keep-alive, Caddy transport keepalive), e.g. 500ms,60s (default 60s,50ms)')
     .option('--upstream-timeout <list>', 'upstream keepAliveTimeout values K, e.g. 100ms,1s (default 100ms)')
     .option('--upstream-close <list>', 'exact (close K ms after the last response) and/or stock (Node\'s own handling) (default exact)')
     .option('--upstream-node <list>', 'run the upstream under these Node versions, each as its own cells, e.g. 20,22,24,26 (local: binaries from the npm registry, cached; containers: node:N-slim images) (default: the runtime\'s own Node)')
     .option('--close-style <style>', 'fin or rst, for exact closes (default fin)')
     .option('--methods <list>', 'GET,POST (default GET,POST)')
     .option('--clients <list>', 'with --proxy none, the clients measured: raw (the harness\'s own connection), node-agent (http.Agent keepAlive), node-agent-timeout (the same with timeout = P), undici (default all)')
-    .option('--retry <list>', 'retry policies; nginx: default,off,non_idempotent (default default,off); haproxy: default,off,all_retryable (retry-on all-retryable-errors) (default default,all_retryable)')
+    .option('--retry <list>', `retry policies; ${retryPoliciesHelp()}`)
     .option('--offsets <list>', 'idle-gap offsets from the boundary: durations and ranges FROM..TO@STEP (default -20ms,-10ms,-3ms..3ms@0.5ms,10ms,20ms)')
     .option('--response-delay <duration>', 'the upstream waits this long before answering (default 0)')
     .option('--body-size <bytes>', 'bytes of the upstream\'s response body (default 3)')
@@ -112,9 +112,8 @@ export function sweepCommand(): Command {
       (spec: string, all: string[]) => [...all, spec], [] as string[])
     .option('--faults <sets>', 'several fault sets, each measured as its own cells: ";" between sets, "," within one, "none" for no faults')
     .option('--through-toxiproxy', 'pass fault-free cells through Toxiproxy too (default: straight to the upstream)')
-    .option('--toxiproxy-bin <path>', 'a real toxiproxy-server (default: on PATH, or KEEPALIVE_LAB_TOXIPROXY_BIN, else the embedded one)')
-    .option('--nginx-bin <path>', 'nginx binary (default: nginx on PATH, or KEEPALIVE_LAB_NGINX_BIN)')
-    .option('--haproxy-bin <path>', 'haproxy binary (default: haproxy on PATH, or KEEPALIVE_LAB_HAPROXY_BIN)')
+    .option('--toxiproxy-bin <path>', 'a real toxiproxy-server (default: on PATH, or KEEPALIVE_LAB_TOXIPROXY_BIN, else the embedded one)');
+  return addProxyBinaryOptions(command)
     .option('--out <dir>', 'run directory for trials.jsonl, summary.json, summary.csv, report.md, report.html (default runs/<time>)')
     .option('--resume <dir>', 'continue an interrupted run in DIR: only its missing cells and trials, with its own settings, on the same setup')
     .addOption(new Option('--spin-ms <ms>', 'scheduler spin window before each trial (0: timers only)').default('2'))
@@ -156,7 +155,8 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
   const numbers = ['trials', 'lanes', 'probeSamples', 'maxCellSeconds', 'seed', 'bodySize'] as const;
   for (const key of lists) if (flags[key] !== undefined) fromFlags[key] = splitList(flags[key]!);
   for (const key of numbers) if (flags[key] !== undefined) fromFlags[key] = toNumber(flags[key]!, FLAG_FIELDS[key]);
-  for (const key of ['proxy', 'closeStyle', 'boundaries', 'nginxBin', 'haproxyBin', 'out', 'toxiproxyBin', 'responseDelay', 'runtime', 'profile'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  for (const key of ['proxy', 'closeStyle', 'boundaries', 'out', 'toxiproxyBin', 'responseDelay', 'runtime', 'profile'] as const) if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  Object.assign(fromFlags, proxyBinariesFrom(flags));
   if (flags.fault !== undefined && flags.fault.length > 0 && flags.faults !== undefined) throw new UsageError('--fault and --faults: give one of them');
   if (flags.fault !== undefined && flags.fault.length > 0) fromFlags.faults = [flags.fault];
   if (flags.faults !== undefined) fromFlags.faults = flags.faults.split(';').map((set) => (set.trim() === 'none' ? [] : splitList(set)));
@@ -179,7 +179,7 @@ export function sweepConfigFromFlags(flags: SweepFlags): SweepConfig {
 }
 
 /** Which programs to run: named on this command line, never read from a run directory. */
-const BINARY_FLAGS = new Set(['nginxBin', 'haproxyBin', 'toxiproxyBin']);
+const BINARY_FLAGS = new Set([...Object.keys(PROXY_BINARY_FLAGS), 'toxiproxyBin']);
 
 /**
  * `--resume DIR`: the run's own settings; any setting flag beside it is refused, not merged,
@@ -198,7 +198,7 @@ function resumePlanFromFlags(flags: SweepFlags): ResumePlan {
   const historyPath = path.join(dir, HISTORY_FILE);
   if (!fs.existsSync(historyPath)) throw new UsageError(`--resume ${dir}: no ${HISTORY_FILE} there: give the --out directory of an interrupted sweep`);
   const plan = resumePlan(readHistoryFile(historyPath, noteTornLine(historyPath)), dir);
-  const binaries = { ...(flags.nginxBin ? { nginxBin: flags.nginxBin } : {}), ...(flags.haproxyBin ? { haproxyBin: flags.haproxyBin } : {}), ...(flags.toxiproxyBin ? { toxiproxyBin: flags.toxiproxyBin } : {}) };
+  const binaries = { ...proxyBinariesFrom(flags), ...(flags.toxiproxyBin ? { toxiproxyBin: flags.toxiproxyBin } : {}) };
   return { ...plan, config: { ...plan.config, ...binaries } };
 }
 

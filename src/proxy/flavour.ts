@@ -50,6 +50,8 @@ export interface ProxyProcess {
   configFile: string;
   /** The command line after the program, for a config at `confPath` and a working directory. */
   args(confPath: string, prefix: string): string[];
+  /** Environment it needs beside the harness's (e.g. a home inside its working directory). */
+  env?(prefix: string): Record<string, string>;
   /** Start-up lines that explain a failed start (the rest is chatter). */
   complaint: RegExp;
   renderLanes(spec: LaneProxySpec, addresses: LaneAddresses): string;

@@ -31,6 +31,7 @@ export async function startLocalProxy(flavour: WithProcess, options: LocalProxyO
   const startupLines: string[] = [];
   const child = startChild(options.binary, flavour.process.args(confPath, options.prefix), {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(flavour.process.env ? { env: { ...process.env, ...flavour.process.env(options.prefix) } } : {}),
     onStderrLine: (line) => {
       if (startupLines.length < 20) startupLines.push(line);
       options.onLogLine(line);

@@ -1,10 +1,11 @@
 // The proxy flavours, by name: adding one is a folder under src/proxy/ and a line here.
+import { caddyFlavour } from './caddy/flavour.js';
 import type { ProxyFlavour } from './flavour.js';
 import { haproxyFlavour } from './haproxy/flavour.js';
 import { nginxFlavour } from './nginx/flavour.js';
 import { noProxy } from './none/flavour.js';
 
-const FLAVOURS: readonly ProxyFlavour[] = [nginxFlavour, haproxyFlavour, noProxy];
+const FLAVOURS: readonly ProxyFlavour[] = [nginxFlavour, haproxyFlavour, caddyFlavour, noProxy];
 
 /** The flavours' names, the default first. */
 export const PROXY_NAMES = FLAVOURS.map((flavour) => flavour.name) as [string, ...string[]];

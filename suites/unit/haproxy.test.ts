@@ -73,7 +73,7 @@ describe('sweep config for HAProxy', () => {
     expect(() => parseSweepConfig({ proxy: 'haproxy', retry: ['non_idempotent'] })).toThrow(/retry: "non_idempotent" is not a retry policy of HAProxy: use default, off, all_retryable/);
     expect(() => parseSweepConfig({ retry: ['all_retryable'] })).toThrow(/"all_retryable" is not a retry policy of nginx/);
     expect(() => parseSweepConfig({ proxy: 'haproxy', profile: 'alb' })).toThrow(/profiles are nginx settings/);
-    expect(() => parseSweepConfig({ proxy: 'envoy' })).toThrow(/proxy: not a proxy: use nginx, haproxy or none/);
+    expect(() => parseSweepConfig({ proxy: 'envoy' })).toThrow(/proxy: not a proxy: use nginx, haproxy, caddy or none/);
   });
 });
 

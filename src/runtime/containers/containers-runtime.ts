@@ -256,7 +256,7 @@ async function startProxyContainer(flavour: ProxyFlavour, image: string, network
     .withNetworkAliases('proxy')
     .withCopyContentToContainer([{ content: options.confText, target: confPath }])
     .withCommand([container.program, ...proxyProcess.args(confPath, `${PROXY_PREFIX}/`)])
-    .withEnvironment({ NGINX_ENTRYPOINT_QUIET_LOGS: '1' })
+    .withEnvironment({ NGINX_ENTRYPOINT_QUIET_LOGS: '1', ...proxyProcess.env?.(PROXY_PREFIX) })
     .withExposedPorts(PROXY_PORT)
     .withLogConsumer((stream) => forEachLine(stream, (line) => {
       if (startLines.length < 20) startLines.push(line);
