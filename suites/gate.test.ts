@@ -366,6 +366,61 @@ describe('gate with --proxy haproxy', () => {
   });
 });
 
+/** A full Caddyfile of the kind a deploy repo holds: a fixed port, global options, a named upstream. */
+function fullCaddyfile(listenPort: number, keepAlive: string, edit: (text: string) => string = (text) => text): string {
+  const file = path.join(tmp, `Caddyfile-${listenPort}-${Math.random().toString(36).slice(2, 8)}`);
+  fs.writeFileSync(file, edit(`{
+\temail ops@example.com
+}
+
+:${listenPort} {
+\tbind 0.0.0.0
+\tencode gzip
+\treverse_proxy app:3000 {
+\t\ttransport http {
+\t\t\tkeepalive ${keepAlive}
+\t\t\tkeepalive_idle_conns_per_host 16
+\t\t}
+\t}
+}
+`));
+  return file;
+}
+
+describe('gate with --proxy caddy', () => {
+  const post = ['--method', 'POST', '--body', '{"order":1}'];
+  it('a full Caddyfile with --caddy-upstream: keepAliveTimeout 500 behind keepalive 2s fails with 502s (POST); with the fix applied the proxy closes first', async () => {
+    const conf = fullCaddyfile(await freePort(), '2s');
+    const unsafe = gate(['--proxy', 'caddy', '--caddyfile', conf, '--caddy-upstream', 'app:3000', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`, ...post, '--json']);
+    expect(unsafe.status, unsafe.stderr).toBe(1);
+    const failing = unsafe.json();
+    expect(failing).toMatchObject({ outcome: 'fail', failureKind: 'client', decisive: { boundary: 'upstream' },
+      proxy: { flavour: 'caddy', upstreamBlock: 'app:3000', keepaliveTimeoutMs: 2000, keepaliveTimeoutFromConfig: true, keepaliveConnections: 16 } });
+    // Caddy answers a raced POST with a 502, and its error log names the round trip's error.
+    expect(failing.status502).toBeGreaterThan(0);
+    expect(failing.raceFailures).toBe(failing.failures);
+    expect((failing.proxyLog.prematurely_closed ?? 0) + (failing.proxyLog.reset_by_peer ?? 0) + (failing.proxyLog.broken_pipe ?? 0)).toBeGreaterThan(0);
+    expect(failing.fix!.text).toContain('or lower the transport\'s keepalive of the reverse_proxy to app:3000 to');
+
+    // Applied: the upstream outlasts Caddy's 2 s by the margin; judged by the order (not fired:
+    // the proxy's close is longer than --max-idle-wait).
+    const { nodeKeepAliveTimeoutMs, nodeHeadersTimeoutMs } = failing.fix!;
+    const applied = gate(['--proxy', 'caddy', '--caddyfile', conf, '--caddy-upstream', 'app:3000', '--upstream-cmd',
+      `KEEP_ALIVE_TIMEOUT=${nodeKeepAliveTimeoutMs} HEADERS_TIMEOUT=${nodeHeadersTimeoutMs} ${NODE_APP}`, ...post, '--max-idle-wait', '1s', '--json']);
+    expect(applied.status, applied.stderr).toBe(0);
+    expect(applied.json()).toMatchObject({ outcome: 'pass', decisive: { boundary: 'order' } });
+  });
+
+  it('a rendered Caddy (--proxy-timeout 60s) in front of keepAliveTimeout 500: a GET is FAIL (masked): Go\'s transport resent it, the tap saw the raced attempt, Caddy logged nothing', () => {
+    const masked = gate(['--proxy', 'caddy', '--proxy-timeout', '60s', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`, '--json']);
+    expect(masked.status, masked.stderr).toBe(1);
+    const result = masked.json();
+    expect(result).toMatchObject({ outcome: 'fail', failureKind: 'masked', failures: 0, proxy: { flavour: 'caddy', keepaliveTimeoutMs: 60_000 } });
+    expect(result.maskedAttempts).toBeGreaterThan(0);
+    expect(result.proxyLog).toEqual({});
+  });
+});
+
 describe('gate: Ctrl-C', () => {
   it('stops everything it started and writes the reports from the trials fired so far (no verdict)', async () => {
     const out = path.join(tmp, 'interrupted');
@@ -400,6 +455,9 @@ describe('gate: bad input is one line, exit 2, nothing left running', () => {
     ['a missing HAProxy backend',
       async () => ['--proxy', 'haproxy', '--haproxy-conf', fullHaproxyConfig(await freePort(), '2s'), '--backend', 'api', '--upstream-cmd', `${NODE_APP}`],
       /^keepalive-lab: --backend api: no backend or listen section of that name in .* \(it has: app\): name the backend your frontend uses$/, 'node-upstream.mjs'],
+    ['a Caddyfile error, with Caddy\'s message and the user\'s line',
+      async () => ['--proxy', 'caddy', '--caddyfile', fullCaddyfile(await freePort(), '2s', (text) => text.replace('\tencode gzip', '\tencod gzip')), '--caddy-upstream', 'app:3000', '--upstream-cmd', `${NODE_APP}`],
+      /^keepalive-lab: --caddyfile .*Caddyfile-\d+-\w+: caddy adapt --validate: .*Caddyfile-\d+-\w+:7: unrecognized directive: encod/, 'node-upstream.mjs'],
     ['an upstream command that exits',
       async () => ['--proxy-timeout', '60s', '--upstream-cmd', 'echo "listen EADDRINUSE" >&2; exit 3'],
       /^keepalive-lab: --upstream-cmd ".*" exited \(3\) before listening on port \d+; it said: listen EADDRINUSE$/, 'EADDRINUSE'],

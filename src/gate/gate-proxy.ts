@@ -62,7 +62,7 @@ export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings
       }
     },
     start: (conf, onRecord) => startLocalProxy(flavour, {
-      binary, confText: conf.text, listenPort: conf.listenPort, prefix,
+      binary, confText: conf.text, listenPort: conf.listenPort, prefix, ...(conf.configFile ? { configFile: conf.configFile } : {}),
       onLogLine: (line) => {
         const record = flavour.process.parseLogLine(line, monotonicMs());
         if (record) onRecord(record);

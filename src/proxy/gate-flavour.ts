@@ -38,6 +38,8 @@ export interface PreparedProxyConf {
   retrySetting: string | null;
   /** Set when the proxy never reuses an upstream connection: then nothing can race, and why. */
   noReuseReason?: string;
+  /** The config's file name where it is not the flavour's own (a Caddyfile, where Caddy's own is JSON). */
+  configFile?: string;
 }
 
 

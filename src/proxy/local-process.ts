@@ -14,6 +14,8 @@ export interface LocalProxyOptions {
   listenPort: number;
   /** Its working directory (the config, temp paths, pid). */
   prefix: string;
+  /** The config's file name, where it is not the flavour's own. */
+  configFile?: string;
   onLogLine: (line: string) => void;
 }
 
@@ -26,7 +28,7 @@ export interface LocalProxy {
 type WithProcess = Pick<ProxyFlavour, 'name'> & { process: NonNullable<ProxyFlavour['process']> };
 
 export async function startLocalProxy(flavour: WithProcess, options: LocalProxyOptions): Promise<LocalProxy> {
-  const confPath = path.join(options.prefix, flavour.process.configFile);
+  const confPath = path.join(options.prefix, options.configFile ?? flavour.process.configFile);
   fs.writeFileSync(confPath, options.confText);
   const startupLines: string[] = [];
   const child = startChild(options.binary, flavour.process.args(confPath, options.prefix), {

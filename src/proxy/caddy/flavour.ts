@@ -2,6 +2,7 @@
 // load-balancing retries, and its JSON error log. What it does at the race is measured in
 // suites/caddy.test.ts and written up in docs/race.md#caddy.
 import type { ProxyFlavour } from '../flavour.js';
+import { caddyGate } from './gate.js';
 import { parseCaddyLogLine } from './log.js';
 import { CADDY_RETRY_POLICIES, isCaddyRetryPolicy, renderCaddyConf } from './render.js';
 
@@ -19,7 +20,8 @@ export const caddyFlavour: ProxyFlavour = {
   },
   process: {
     configFile: 'caddy.json',
-    args: (confPath) => ['run', '--config', confPath],
+    // Its own JSON, or a user's Caddyfile under the gate.
+    args: (confPath) => ['run', '--config', confPath, ...(confPath.endsWith('.json') ? [] : ['--adapter', 'caddyfile'])],
     // Caddy keeps data (certificates, an autosaved config) under its home: the run's own directory.
     env: (prefix) => ({ HOME: prefix, XDG_DATA_HOME: prefix, XDG_CONFIG_HOME: prefix }),
     complaint: /"level":"(error|fatal)"|^Error:/,
@@ -29,4 +31,5 @@ export const caddyFlavour: ProxyFlavour = {
     },
     parseLogLine: parseCaddyLogLine,
   },
+  gate: caddyGate,
 };

@@ -38,7 +38,8 @@ export function parseCaddyLogLine(line: string, readAt: number): ProxyLogRecord 
   }
   if (typeof entry !== 'object' || entry === null) return null;
   const level = String(entry.level ?? '');
-  if (!['warn', 'error', 'fatal', 'panic'].includes(level)) return null;
+  // Errors only: its warnings are start-up notes ("admin endpoint disabled"), not trials' fates.
+  if (!['error', 'fatal', 'panic'].includes(level)) return null;
   const message = `${entry.msg ?? ''}${entry.error ? `: ${entry.error}` : ''}`;
   const uri = typeof entry.request?.uri === 'string' ? entry.request.uri : '';
   return {
