@@ -64,6 +64,23 @@ describeContainers('containers runtime', () => {
     expect(leftovers()).toEqual([]);
   });
 
+  it('sweep --proxy haproxy runs on the containers runtime: its image recorded, its race a closed connection, never a 502', () => {
+    const out = path.join(tmp, 'haproxy-run');
+    const result = spawnSync(process.execPath, [CLI, 'sweep', '--runtime', 'containers', '--proxy', 'haproxy', '--proxy-timeout', '60s', '--upstream-timeout', '100ms',
+      '--methods', 'GET', '--retry', 'default', '--offsets', '-2ms..0.5ms@0.5ms', '--trials', '60', '--out', out, '--no-progress'], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^runtime: containers$/m);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as { versions: Record<string, string>; cells: { trials: number; failures: number; status502: number; closedWithoutResponse: number }[] };
+    expect(summary.versions.haproxyImage).toBeDefined();
+    const [cell] = summary.cells;
+    // Measured on this runtime: 14 of 510 GETs aimed at -20..+20 ms failed, all in [-1.5, -0.5) ms,
+    // every one a connection closed without a status. Aimed at the close only, some must fail.
+    expect(cell!.failures, `${cell!.failures}/${cell!.trials}`).toBeGreaterThan(0);
+    expect(cell!.status502).toBe(0);
+    expect(cell!.closedWithoutResponse).toBe(cell!.failures);
+    expect(fs.readdirSync(path.join(out, 'logs')).some((file) => file.endsWith('.haproxy.cfg'))).toBe(true);
+  });
+
   it('--runtime auto picks containers when an engine answers, and says so', () => {
     const out = path.join(tmp, 'auto');
     const result = spawnSync(process.execPath, [CLI, 'sweep', '--runtime', 'auto', '--proxy-timeout', '60s', '--methods', 'POST', '--retry', 'off',

@@ -8,6 +8,7 @@
 #
 # Images (tag from KEEPALIVE_LAB_OFFLINE_TAG, default "offline"):
 #   keepalive-lab/nginx      the machine's nginx and the libraries ldd names, nothing else
+#   keepalive-lab/haproxy    the machine's haproxy the same way, when it has one
 #   keepalive-lab/node       the machine's node, the upstream program and the built project
 #   keepalive-lab/toxiproxy  the node image running the project's Toxiproxy-compatible server,
 #                            with the real image's interface (-host/-port flags, API on 8474)
@@ -80,6 +81,20 @@ mkdir -p "$nginx_root/var/lib/nginx" "$nginx_root/var/log/nginx" "$nginx_root/va
 import_image "$nginx_root" "keepalive-lab/nginx:$tag" \
   'ENV PATH=/usr/sbin:/usr/bin' 'CMD ["nginx", "-g", "daemon off;"]'
 
+# haproxy, when this machine has one: its config comes from the harness (no user, no chroot).
+haproxy_bin="$(command -v haproxy || echo /usr/sbin/haproxy)"
+haproxy_line=""
+if [ -x "$haproxy_bin" ]; then
+  haproxy_root="$work/haproxy"
+  base_rootfs "$haproxy_root"
+  copy_binary "$haproxy_root" "$haproxy_bin" /usr/sbin/haproxy
+  import_image "$haproxy_root" "keepalive-lab/haproxy:$tag" 'ENV PATH=/usr/sbin:/usr/bin' 'CMD ["haproxy", "-v"]'
+  haproxy_line="
+export KEEPALIVE_LAB_HAPROXY_IMAGE=keepalive-lab/haproxy:$tag"
+else
+  say "no haproxy here: keepalive-lab/haproxy not built (--proxy haproxy on containers needs one)"
+fi
+
 # node, with the project's runnable parts under /keepalive-lab (the same layout as the repo,
 # so relative imports between containers/ and dist/ hold).
 node_root="$work/node"
@@ -115,7 +130,7 @@ env_lines="export KEEPALIVE_LAB_NGINX_IMAGE=keepalive-lab/nginx:$tag
 export KEEPALIVE_LAB_NODE_IMAGE=keepalive-lab/node:$tag
 export KEEPALIVE_LAB_TOXIPROXY_IMAGE=keepalive-lab/toxiproxy:$tag
 export RYUK_CONTAINER_IMAGE=keepalive-lab/ryuk:$tag
-export TESTCONTAINERS_RYUK_RECONNECTION_TIMEOUT=2s$node_version_lines"
+export TESTCONTAINERS_RYUK_RECONNECTION_TIMEOUT=2s$haproxy_line$node_version_lines"
 # Testcontainers looks for a gateway by pulling alpine when it runs inside a container itself.
 [ -f /.dockerenv ] && env_lines="$env_lines
 export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1"

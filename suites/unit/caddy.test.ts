@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { selectRuntime } from '../../src/runtime/select-runtime.js';
+import { which } from '../../src/util/which.js';
 import { parseCaddyLogLine } from '../../src/proxy/caddy/log.js';
 import { renderCaddyConf } from '../../src/proxy/caddy/render.js';
 import { parseCaddyDuration, prepareUserCaddyfile } from '../../src/proxy/caddy/user-conf.js';
@@ -110,5 +112,12 @@ describe('prepareUserCaddyfile', () => {
     expect(parseCaddyDuration('500ms')).toBe(500);
     expect(parseCaddyDuration('2')).toBe(2000);
     expect(() => parseCaddyDuration('2 s')).toThrow();
+  });
+});
+
+describe('runtime for Caddy (no image is set up for it)', () => {
+  it('is the local one: containers is refused in one line, auto picks local and says why', async () => {
+    await expect(selectRuntime('containers', { proxy: 'caddy' })).rejects.toThrow(/^--proxy caddy runs on the local runtime only \(no Caddy image is set up for containers\): use --runtime local$/);
+    if (which('caddy')) expect((await selectRuntime('auto', { proxy: 'caddy' })).note).toBe('runtime: local (auto: --proxy caddy runs on the local runtime only)');
   });
 });

@@ -9,7 +9,6 @@ import { prepareUserHaproxyConf } from '../../src/proxy/haproxy/user-conf.js';
 import { renderedHaproxyTemplate } from '../../src/proxy/haproxy/template.js';
 import { parseSweepConfig } from '../../src/scenario/sweep-config.js';
 import { which } from '../../src/util/which.js';
-import { selectRuntime } from '../../src/runtime/select-runtime.js';
 
 const spec: HaproxySpec = { lanes: 3, keepaliveTimeoutMs: 500, retry: 'default', httpReuse: 'safe' };
 const addresses = { listen: '127.0.0.1:8080', upstream: '127.0.0.1:9090' };
@@ -153,12 +152,5 @@ describe('the gate\'s rendered HAProxy config', () => {
     expect(prepareUserHaproxyConf(renderedHaproxyTemplate(60_000, 'default'), options)).toMatchObject({ keepaliveTimeoutMs: 60_000, retrySetting: null, listenPort: 9999 });
     expect(prepareUserHaproxyConf(renderedHaproxyTemplate(60_000, 'all_retryable'), options).retrySetting).toBe('retries 3; retry-on all-retryable-errors');
     expect(prepareUserHaproxyConf(renderedHaproxyTemplate(500, 'off'), options)).toMatchObject({ keepaliveTimeoutMs: 500, retrySetting: 'retries 0' });
-  });
-});
-
-describe('runtime for HAProxy', () => {
-  it('is the local one: containers is refused in one line, auto picks local and says why', async () => {
-    await expect(selectRuntime('containers', { proxy: 'haproxy' })).rejects.toThrow(/^--proxy haproxy runs on the local runtime only .*: use --runtime local$/);
-    if (which('haproxy')) expect((await selectRuntime('auto', { proxy: 'haproxy' })).note).toBe('runtime: local (auto: --proxy haproxy runs on the local runtime only)');
   });
 });

@@ -31,6 +31,9 @@ export const haproxyFlavour: ProxyFlavour = {
     },
     parseLogLine: parseHaproxyLogLine,
   },
+  // No ready line (HAProxy in the foreground says nothing when it starts): ready when its port
+  // answers HTTP. The official image's haproxy is on PATH.
+  container: { variable: 'KEEPALIVE_LAB_HAPROXY_IMAGE', reference: 'haproxy:2.6', program: 'haproxy' },
   unsafeAfterOwnClose: (proxyTimeoutMs) =>
     // HAProxy's timeout http-keep-alive ends the whole idle session, the client's connection
     // included: what races at this boundary is the client reusing a connection HAProxy closes.
