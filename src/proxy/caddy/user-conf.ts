@@ -55,20 +55,40 @@ function linesOf(source: string): Line[] {
   });
 }
 
+const FLAG = '--caddyfile';
+
 export function prepareUserCaddyfile(source: string, options: GateConfOptions): PreparedCaddyfile {
   const file = options.sourcePath;
-  const flag = '--caddyfile';
-  const pool = options.pool;
-  if (!pool && !source.includes('{{upstream}}')) {
-    throw new UsageError(`${flag} ${file}: no {{upstream}} placeholder: put one where the upstream's address goes (reverse_proxy {{upstream}}), or name the address your reverse_proxy sends to with --caddy-upstream`);
+  if (!options.pool && !source.includes('{{upstream}}')) {
+    throw new UsageError(`${FLAG} ${file}: no {{upstream}} placeholder: put one where the upstream's address goes (reverse_proxy {{upstream}}), or name the address your reverse_proxy sends to with --caddy-upstream`);
   }
   const listen = `http://127.0.0.1:${options.listenPort}`;
   const text = source.replaceAll('http://{{listen}}', listen).replaceAll('{{listen}}', listen);
   const lines = linesOf(text);
   const output = text.split('\n');
-  const hasGlobal = lines.find((line) => line.tokens.length > 0)?.tokens.join(' ') === '{';
+  const target = pointAtChain(lines, output, options);
+  const settings = targetSettings(lines, target, file);
+  const listener = moveListeners(lines, output, file, listen);
+  const sourceLines = addHarnessGlobals(lines, output);
+  return {
+    text: output.join('\n'),
+    listenPort: listener?.port ?? options.listenPort,
+    listenFromConfig: listener !== null,
+    listenAt: listener?.at ?? null,
+    includedFiles: [],
+    upstreamBlock: options.pool ?? target.tokens.slice(1).filter((arg) => arg !== '{').join(' '),
+    ...settings,
+    proxyNextUpstream: null,
+    sourceLines,
+  };
+}
 
-  // The reverse_proxy that sends to the upstream: its upstreams (on its line, or `to` lines).
+/**
+ * Finds the reverse_proxy that sends to the upstream (`{{upstream}}`, or the pool's address, on
+ * its line or in a `to` line of its block) and points it at the chain, in `output`.
+ */
+function pointAtChain(lines: readonly Line[], output: string[], options: GateConfOptions): Line {
+  const { pool } = options;
   const sendsThere = (token: string) => token === '{{upstream}}' || (pool !== undefined && (token === pool || token === `http://${pool}`));
   let target: Line | null = null;
   const proxiesTo: string[] = [];
@@ -76,24 +96,23 @@ export function prepareUserCaddyfile(source: string, options: GateConfOptions): 
   for (const line of lines) {
     if (inProxy && line.depth <= inProxy.depth) inProxy = null;
     const [directive, ...args] = line.tokens;
-    if (directive === 'reverse_proxy') {
-      if (line.tokens.at(-1) === '{') inProxy = line;
-      proxiesTo.push(...args.filter((arg) => arg !== '{'));
-      if (args.some(sendsThere)) target ??= line;
-    } else if (inProxy && directive === 'to') {
-      proxiesTo.push(...args);
-      if (args.some(sendsThere)) target ??= inProxy;
-    }
-    if (args.some(sendsThere) && (directive === 'reverse_proxy' || (inProxy && directive === 'to'))) {
-      output[line.index] = output[line.index]!.split(/(\s+)/).map((part) => (sendsThere(part) ? options.upstreamAddress : part)).join('');
-    }
+    const names = directive === 'reverse_proxy' || (inProxy !== null && directive === 'to');
+    if (!names) continue;
+    proxiesTo.push(...args.filter((arg) => arg !== '{'));
+    if (directive === 'reverse_proxy' && line.tokens.at(-1) === '{') inProxy = line;
+    if (!args.some(sendsThere)) continue;
+    target ??= directive === 'reverse_proxy' ? line : inProxy;
+    output[line.index] = output[line.index]!.split(/(\s+)/).map((part) => (sendsThere(part) ? options.upstreamAddress : part)).join('');
   }
-  if (!target) {
-    if (pool) throw new UsageError(`--caddy-upstream ${pool}: no reverse_proxy in ${file} sends to that address (${proxiesTo.length > 0 ? `it has: ${[...new Set(proxiesTo)].join(', ')}` : 'it has none'}): name the address as your reverse_proxy writes it`);
-    throw new UsageError(`${flag} ${file}: {{upstream}} must stand where a reverse_proxy names its upstream (reverse_proxy {{upstream}})`);
-  }
+  if (target) return target;
+  if (pool) throw new UsageError(`--caddy-upstream ${pool}: no reverse_proxy in ${options.sourcePath} sends to that address (${proxiesTo.length > 0 ? `it has: ${[...new Set(proxiesTo)].join(', ')}` : 'it has none'}): name the address as your reverse_proxy writes it`);
+  throw new UsageError(`${FLAG} ${options.sourcePath}: {{upstream}} must stand where a reverse_proxy names its upstream (reverse_proxy {{upstream}})`);
+}
 
-  // The target's own settings: inside its block, at any depth (transport http { keepalive ... }).
+type TargetSettings = Pick<PreparedProxyConf, 'keepaliveTimeoutMs' | 'keepaliveTimeoutFromConfig' | 'keepaliveConnections' | 'retrySetting' | 'noReuseReason'>;
+
+/** The target's own settings: inside its block, at any depth (transport http { keepalive ... }). */
+function targetSettings(lines: readonly Line[], target: Line, file: string): TargetSettings {
   const block: Line[] = [];
   if (target.tokens.at(-1) === '{') {
     for (const line of lines.slice(target.index + 1)) {
@@ -103,73 +122,73 @@ export function prepareUserCaddyfile(source: string, options: GateConfOptions): 
   }
   const setting = (name: string) => block.find((line) => line.tokens[0] === name);
   const keepalive = setting('keepalive');
-  let keepaliveTimeoutMs = DEFAULT_KEEPALIVE_MS;
-  let noReuseReason: string | undefined;
-  if (keepalive?.tokens[1] === 'off') noReuseReason = `${file}:${keepalive.index + 1}: keepalive off: Caddy opens a new upstream connection for every request, so nothing can race`;
-  else if (keepalive) {
-    try {
-      keepaliveTimeoutMs = parseCaddyDuration(keepalive.tokens[1] ?? '');
-    } catch (error) {
-      throw new UsageError(`${flag} ${file}:${keepalive.index + 1}: ${(error as Error).message}`);
-    }
-  }
   const idleConns = setting('keepalive_idle_conns_per_host');
   const retries = block.filter((line) => /^lb_(retries|try_duration|retry_match)$/.test(line.tokens[0] ?? '')).map((line) => line.tokens.join(' '));
+  const common = { keepaliveTimeoutFromConfig: keepalive !== undefined, retrySetting: retries.length > 0 ? retries.join('; ') : null };
+  if (keepalive?.tokens[1] === 'off') {
+    return { ...common, keepaliveTimeoutMs: DEFAULT_KEEPALIVE_MS, keepaliveConnections: null,
+      noReuseReason: `${file}:${keepalive.index + 1}: keepalive off: Caddy opens a new upstream connection for every request, so nothing can race` };
+  }
+  let keepaliveTimeoutMs = DEFAULT_KEEPALIVE_MS;
+  try {
+    if (keepalive) keepaliveTimeoutMs = parseCaddyDuration(keepalive.tokens[1] ?? '');
+  } catch (error) {
+    throw new UsageError(`${FLAG} ${file}:${keepalive!.index + 1}: ${(error as Error).message}`);
+  }
+  const keepaliveConnections = idleConns ? Number(idleConns.tokens[1]) : setting('transport') ? GO_DEFAULT_IDLE_CONNS : DEFAULT_IDLE_CONNS;
+  return { ...common, keepaliveTimeoutMs, keepaliveConnections };
+}
 
-  // Listeners: every `bind` moves to loopback; the port clients use is the first site's.
-  let listenPort = options.listenPort;
-  let listenFromConfig = false;
-  let listenAt: string | null = null;
-  let globalEnd = -1;
+/**
+ * Every `bind` moves to loopback and the user's global options that reach beyond the run are
+ * commented out, in `output`. Returns the port clients use when the first site's address names
+ * one (null: the {{listen}} placeholder's).
+ */
+function moveListeners(lines: readonly Line[], output: string[], file: string, listen: string): { port: number; at: string } | null {
+  const hasGlobal = firstLine(lines)?.tokens.join(' ') === '{';
+  let inGlobal = hasGlobal;
+  let listener: { port: number; at: string } | null | undefined;
   for (const line of lines) {
-    if (hasGlobal && globalEnd < 0) {
+    if (inGlobal) {
       if (line.depth === 1 && GLOBAL_OUTSIDE.test(stripComment(output[line.index]!))) output[line.index] = `\t# keepalive-lab: ${output[line.index]!.trim()}`;
-      if (line.depth === 1 && line.tokens[0] === '}') globalEnd = line.index;
+      if (line.depth === 1 && line.tokens[0] === '}') inGlobal = false;
       continue;
     }
     if (line.tokens[0] === 'bind') output[line.index] = output[line.index]!.replace(/bind\s+.*$/, 'bind 127.0.0.1');
-    if (line.depth === 0 && line.tokens.at(-1) === '{' && line.tokens.length > 1 && !listenAt) {
-      for (const address of line.tokens.slice(0, -1).map((token) => token.replace(/,$/, ''))) {
-        const match = /^(?:(https?):\/\/)?([^:/]*)(?::(\d+))?$/.exec(address);
-        if (!match) continue;
-        const host = match[2] ?? '';
-        if (host !== '' && host !== '127.0.0.1' && host !== 'localhost') {
-          throw new UsageError(`${flag} ${file}:${line.index + 1}: the site address ${address} matches requests by their host name, which the gate's requests (Host: 127.0.0.1) do not carry: use a port-only address (:8080) or {{listen}}`);
-        }
-        if (match[1] === 'https') throw new UsageError(`${flag} ${file}:${line.index + 1}: the gate speaks plain HTTP to the proxy: use http:// or a port-only address, or {{listen}}`);
-        if (address === listen) break;
-        listenPort = Number(match[3] ?? 80);
-        listenFromConfig = true;
-        listenAt = `${file}:${line.index + 1}`;
-        break;
-      }
-    }
+    if (listener === undefined && line.depth === 0 && line.tokens.at(-1) === '{' && line.tokens.length > 1) listener = siteListener(line, file, listen);
   }
+  return listener ?? null;
+}
 
-  // The harness's global options: into the user's global block, or a block of their own.
+/** The port a site block's first address listens on; null for the {{listen}} placeholder's. */
+function siteListener(line: Line, file: string, listen: string): { port: number; at: string } | null {
+  const address = line.tokens[0]!.replace(/,$/, '');
+  const at = `${file}:${line.index + 1}`;
+  const match = /^(?:(https?):\/\/)?([^:/]*)(?::(\d+))?$/.exec(address);
+  if (!match) throw new UsageError(`${FLAG} ${at}: "${address}" is not a site address the gate can listen on: use a port-only address (:8080) or {{listen}}`);
+  const host = match[2] ?? '';
+  if (host !== '' && host !== '127.0.0.1' && host !== 'localhost') {
+    throw new UsageError(`${FLAG} ${at}: the site address ${address} matches requests by their host name, which the gate's requests (Host: 127.0.0.1) do not carry: use a port-only address (:8080) or {{listen}}`);
+  }
+  if (match[1] === 'https') throw new UsageError(`${FLAG} ${at}: the gate speaks plain HTTP to the proxy: use http:// or a port-only address, or {{listen}}`);
+  return address === listen ? null : { port: Number(match[3] ?? 80), at };
+}
+
+/** The harness's global options, into the user's global block or a block of their own; the map to the user's lines. */
+function addHarnessGlobals(lines: readonly Line[], output: string[]): (number | null)[] {
   const sourceLines: (number | null)[] = output.map((_, i) => i + 1);
   const globals = HARNESS_GLOBALS.map((option) => `\t${option}`);
-  if (hasGlobal) {
-    const open = lines.find((line) => line.tokens.length > 0)!.index;
-    output.splice(open + 1, 0, ...globals);
-    sourceLines.splice(open + 1, 0, ...globals.map(() => null));
+  const first = firstLine(lines);
+  if (first?.tokens.join(' ') === '{') {
+    output.splice(first.index + 1, 0, ...globals);
+    sourceLines.splice(first.index + 1, 0, ...globals.map(() => null));
   } else {
     output.unshift('{', ...globals, '}');
-    sourceLines.unshift(...[null, ...globals.map(() => null), null]);
+    sourceLines.unshift(null, ...globals.map(() => null), null);
   }
-  return {
-    text: output.join('\n'),
-    listenPort,
-    listenFromConfig,
-    listenAt,
-    includedFiles: [],
-    upstreamBlock: pool ?? target.tokens.slice(1).filter((arg) => arg !== '{').join(' '),
-    keepaliveTimeoutMs,
-    keepaliveTimeoutFromConfig: keepalive !== undefined,
-    keepaliveConnections: noReuseReason ? null : idleConns ? Number(idleConns.tokens[1]) : setting('transport') ? GO_DEFAULT_IDLE_CONNS : DEFAULT_IDLE_CONNS,
-    proxyNextUpstream: null,
-    retrySetting: retries.length > 0 ? retries.join('; ') : null,
-    ...(noReuseReason ? { noReuseReason } : {}),
-    sourceLines,
-  };
+  return sourceLines;
+}
+
+function firstLine(lines: readonly Line[]): Line | undefined {
+  return lines.find((line) => line.tokens.length > 0);
 }
