@@ -10,7 +10,7 @@
 // With its keepalive below the upstream's, Caddy closes first and nothing races.
 // Local runtime only: no Caddy image is set up for the containers runtime.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findCell, localRuntime, poolBins, sweep, wilsonInterval, type SweepResult } from '../src/index.js';
+import { findCell, localRuntime, poolBins, sweep, type SweepResult } from '../src/index.js';
 
 describe('Caddy 2.6 in front of K=100ms exact, transport keepalive 60s [local]', () => {
   let result: SweepResult;

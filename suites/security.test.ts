@@ -16,7 +16,7 @@ import type { CellRecord, HistoryRecord, RunRecord, TrialRecord } from '../src/h
 import { htmlReport } from '../src/report/html/html-report.js';
 import { MAX_BODY_BYTES, startToxiproxyServer } from '../src/toxiproxy/api-server.js';
 import { freePort } from '../src/util/ports.js';
-import { listenersOf, type Listener } from './support/listeners.js';
+import { listenersWhileRunning } from './support/listeners.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const STANDIN = fileURLToPath(new URL('../containers/offline/ryuk-standin.mjs', import.meta.url));
@@ -138,23 +138,14 @@ http {
 `);
     const child = spawn(process.execPath, [CLI, 'gate', '--nginx-conf', conf, '--upstream-block', 'backend', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`,
       '--method', 'POST', '--body', '{}', '--out', path.join(tmp, 'run')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
-    let stderr = '';
-    child.stderr.on('data', (part: Buffer) => { stderr += part.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     // Every listening socket of the gate's process tree, sampled while it runs.
-    const seen = new Map<string, Listener>();
-    let running = true;
-    void exited.then(() => { running = false; });
-    while (running) {
-      for (const listener of listenersOf(child.pid!)) seen.set(`${listener.pid}:${listener.address}:${listener.port}`, listener);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(await exited, stderr).toBe(1); // the race, found: the run did get through the config
-    const ports = new Set([...seen.values()].map((listener) => listener.port));
+    const { code, stderr, listeners } = await listenersWhileRunning(child);
+    expect(code, stderr).toBe(1); // the race, found: the run did get through the config
+    const ports = new Set(listeners.map((listener) => listener.port));
     // nginx did listen on all three ports of the config (so the sampling saw the run)...
     for (const port of [main, oneLine, included]) expect(ports, `port ${port}`).toContain(port);
     // ...and nothing of the run (nginx, the connection tap, the upstream) off loopback.
-    expect([...seen.values()].filter((listener) => !listener.loopback)).toEqual([]);
+    expect(listeners.filter((listener) => !listener.loopback)).toEqual([]);
   });
 });
 
@@ -180,21 +171,13 @@ describe('the gate on a user\'s Caddyfile', () => {
 `);
     const child = spawn(process.execPath, [CLI, 'gate', '--proxy', 'caddy', '--caddyfile', conf, '--caddy-upstream', 'app:3000', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`,
       '--method', 'POST', '--body', '{}', '--out', path.join(tmp, 'caddy-run')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
-    let stderr = '';
-    child.stderr.on('data', (part: Buffer) => { stderr += part.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const seen = new Map<string, Listener>();
-    let running = true;
-    void exited.then(() => { running = false; });
-    while (running) {
-      for (const listener of listenersOf(child.pid!)) seen.set(`${listener.pid}:${listener.address}:${listener.port}`, listener);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(await exited, stderr).toBe(1); // the race, found: the run did get through the config
-    const ports = new Set([...seen.values()].map((listener) => listener.port));
+    // Every listening socket of the gate's process tree, sampled while it runs.
+    const { code, stderr, listeners } = await listenersWhileRunning(child);
+    expect(code, stderr).toBe(1); // the race, found: the run did get through the config
+    const ports = new Set(listeners.map((listener) => listener.port));
     for (const port of [main, other]) expect(ports, `port ${port}`).toContain(port);
     expect(ports).not.toContain(2019);
-    expect([...seen.values()].filter((listener) => !listener.loopback)).toEqual([]);
+    expect(listeners.filter((listener) => !listener.loopback)).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 // The TCP sockets a process tree listens on, read from /proc: for each process under the root,
 // its socket inodes (/proc/PID/fd), matched against the LISTEN rows of /proc/net/tcp and tcp6.
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 
 export interface Listener {
@@ -72,4 +73,22 @@ export function listenersOf(root: number): Listener[] {
     for (const row of rows) if (inodes.has(row.inode)) found.push({ pid, address: row.address, port: row.port, loopback: row.loopback });
   }
   return found;
+}
+
+/**
+ * Every listening socket of a child's process tree, sampled every 20 ms until it exits, with
+ * its exit code and what it wrote on stderr.
+ */
+export async function listenersWhileRunning(child: ChildProcess): Promise<{ code: number | null; stderr: string; listeners: Listener[] }> {
+  let stderr = '';
+  child.stderr?.on('data', (part: Buffer) => { stderr += part.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const seen = new Map<string, Listener>();
+  let running = true;
+  void exited.then(() => { running = false; });
+  while (running) {
+    for (const listener of listenersOf(child.pid!)) seen.set(`${listener.pid}:${listener.address}:${listener.port}`, listener);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { code: await exited, stderr, listeners: [...seen.values()] };
 }
