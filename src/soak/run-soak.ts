@@ -1,8 +1,7 @@
 // Soak traffic: instead of requests aimed at the boundary, Poisson arrivals at a given rate for a
 // given time, through one shared upstream pool in the proxy (as production traffic uses it), so
 // the failure rate comes out per 10,000 requests, comparable with a load balancer's logs. The
-// client side is a pool of keep-alive connections to the proxy: an arrival takes an idle one
-// (the most recently used) or opens one.
+// client side is a pool of keep-alive connections to the proxy (client-pool.ts).
 import type { HistorySink } from '../history/history-file.js';
 import type { SoakRequestRecord } from '../history/records.js';
 import { lanePath } from '../proxy/lanes.js';
@@ -10,8 +9,8 @@ import type { CellSpec, Endpoint } from '../vocabulary.js';
 import { isShuttingDown } from '../util/cleanup.js';
 import { seededRandom } from '../util/random.js';
 import { monotonicMs } from '../workload/clock.js';
-import { HttpConnection } from '../workload/http-connection.js';
 import { serializeRequest } from '../workload/lane-transports.js';
+import { ClientPool } from './client-pool.js';
 import { poissonGaps } from './poisson.js';
 
 export interface SoakPlan {
@@ -35,51 +34,21 @@ export interface SoakRunOutcome {
 export async function runSoak(proxy: Endpoint, plan: SoakPlan, history: HistorySink): Promise<SoakRunOutcome> {
   const nextGap = poissonGaps(plan.ratePerSecond, seededRandom(plan.seed));
   const responseTimeoutMs = plan.responseTimeoutMs ?? 10_000;
-  const idle: HttpConnection[] = [];
-  let open = 0;
+  const pool = new ClientPool(proxy, plan.maxClientConnections);
   let sequence = 0;
   let stopReason: string | undefined;
-  const waiting: (() => void)[] = [];
-
-  const takeConnection = async (): Promise<HttpConnection> => {
-    for (;;) {
-      const reused = idle.pop();
-      if (reused?.isOpen) return reused;
-      if (reused) open--;
-      if (open < plan.maxClientConnections) {
-        open++;
-        const connection = new HttpConnection(proxy);
-        try {
-          await connection.connect();
-        } catch (error) {
-          open--;
-          throw error;
-        }
-        return connection;
-      }
-      await new Promise<void>((resolve) => waiting.push(resolve));
-    }
-  };
-  const giveBack = (connection: HttpConnection, keep: boolean) => {
-    if (keep && connection.isOpen) idle.push(connection);
-    else {
-      connection.close();
-      open--;
-    }
-    waiting.shift()?.();
-  };
 
   const fire = async (): Promise<void> => {
     const id = `${plan.trialPrefix}.${sequence++}`;
     try {
-      const connection = await takeConnection();
+      const connection = await pool.take();
       const request = serializeRequest({
         method: plan.cell.method,
         path: `${lanePath(0)}?t=${id}`,
         ...(plan.cell.method === 'POST' ? { body: `{"request":"${id}"}` } : {}),
       });
       const result = await connection.send(request, responseTimeoutMs);
-      giveBack(connection, result.errorClass === 'ok' && !result.connectionDone);
+      pool.giveBack(connection, result.errorClass === 'ok' && !result.connectionDone);
       if (isShuttingDown()) return;
       const record: SoakRequestRecord = {
         type: 'soak-request',
@@ -120,6 +89,6 @@ export async function runSoak(proxy: Endpoint, plan: SoakPlan, history: HistoryS
     }
   }
   await Promise.all([...pending]);
-  for (const connection of idle.splice(0)) connection.close();
+  pool.close();
   return stopReason ? { requests: sequence, completed: false, reason: stopReason } : { requests: sequence, completed: true };
 }

@@ -11,7 +11,7 @@ import { plannedTrialCount, runBoundaryTrials } from '../workload/boundary-trial
 import { assertSameUpstream, type ResumePlan } from './resume-plan.js';
 import { monotonicMs } from '../workload/clock.js';
 import { quantile } from '../util/stats.js';
-import { withTopology } from './topology-session.js';
+import { withTopology, type TopologySession } from './topology-session.js';
 
 
 export interface SweepHooks {
@@ -62,89 +62,34 @@ export function proxySpecFor(group: TopologyGroup, config: SweepConfig): Topolog
 
 export async function runSweep(config: SweepConfig, runtime: Runtime, history: HistorySink, hooks: SweepHooks = {}): Promise<SweepOutcome> {
   const groups = expandTopologyGroups(config);
-  const resume = hooks.resume;
-  if (resume) {
-    history.append({ type: 'resume', startedAt: new Date().toISOString(), monotonicAtStart: monotonicMs(), versions: runtime.versions });
-  } else {
-    history.append({
-      type: 'run',
-      startedAt: new Date().toISOString(),
-      monotonicAtStart: monotonicMs(),
-      runtime: runtime.name,
-      proxy: config.proxy,
-      versions: runtime.versions,
-      settings: { ...config },
-    });
-  }
-  const completed = (cellId: string) => resume?.completedCells.has(cellId) ?? false;
-  const doneIn = (cellId: string) => Object.values(resume?.trialsDone.get(cellId) ?? {}).reduce((sum, n) => sum + (n ?? 0), 0);
-  // A cell's boundaries are known only after the probe; estimate with K for the effective close.
-  const perBoundary = config.offsets.length * config.trials;
-  const estimate = (group: TopologyGroup) => perBoundary * boundariesFor(config.boundaries, group.proxyTimeoutMs, group.upstreamTimeoutMs).length;
-  hooks.onPlan?.(groups.reduce((sum, group) => sum + group.cells.reduce((n, cell) => n + (completed(cell.id) ? 0 : Math.max(0, estimate(group) - doneIn(cell.id))), 0), 0));
+  recordStart(config, runtime, history, hooks.resume);
+  const plan = sweepPlan(config, hooks.resume);
+  hooks.onPlan?.(groups.reduce((sum, group) => sum + group.cells.reduce((n, cell) => n + (plan.completed(cell.id) ? 0 : plan.remaining(group, cell.id)), 0), 0));
   // Cells keep their place in the plan on a resume: the same seed, and ids that say which
   // segment measured them (c3 first, r1c3 after the first resume).
   let cellIndex = 0;
   for (const group of groups) {
-    if (group.cells.every((cell) => completed(cell.id))) {
+    if (group.cells.every((cell) => plan.completed(cell.id))) {
       cellIndex += group.cells.length;
       continue;
     }
     // Idle closes the upstream reports, server side: during the probe they are the probe's.
     let idleCloses: number[] = [];
-    const outcome = await withTopology(runtime, topologySpecFor(group, config), group.key, history, async ({ topology, settleAndDrain }) => {
-      const { probe, upstreamIdleCloseMs, attempts } = await crossCheckedProbe(async () => {
+    const outcome = await withTopology(runtime, topologySpecFor(group, config), group.key, history, async (session) => {
+      const probed = await crossCheckedProbe(async () => {
         idleCloses = [];
-        const result = await probeIdleClose(topology.upstream, {
+        const result = await probeIdleClose(session.topology.upstream, {
           samples: config.probeSamples,
           maxWaitMs: Math.max(30_000, 3 * group.upstreamTimeoutMs + 5_000),
         });
-        await settleAndDrain();
+        await session.settleAndDrain();
         return { result, upstreamCloses: idleCloses };
       });
-      const effectiveCloseMs = probe.medianCloseMs;
-      const { closeTimesMs: _samples, ...probeSummary } = probe;
       for (const cell of group.cells) {
-        if (completed(cell.id)) {
-          cellIndex++;
-          continue;
-        }
-        const trialPrefix = `${resume?.segment ?? ''}c${cellIndex++}`;
-        const alreadyDone = resume?.trialsDone.get(cell.id);
-        if (resume) assertSameUpstream(resume, cell.id, topology.versions.upstreamNode);
-        const boundaries = boundariesFor(config.boundaries, group.proxyTimeoutMs, effectiveCloseMs)
-          .map((kind) => ({ kind, atMs: kind === 'upstream' ? effectiveCloseMs : group.proxyTimeoutMs }));
-        const cellRecord: CellRecord = {
-          type: 'cell', ...cell, trialPrefix, effectiveCloseMs, probe: probeSummary,
-          ...(upstreamIdleCloseMs !== undefined ? { upstreamIdleCloseMs } : {}), probeAttempts: attempts, boundaries, lanes: config.lanes,
-          ...(topology.versions.upstreamNode ? { upstreamNodeVersion: topology.versions.upstreamNode } : {}) };
-        history.append(cellRecord);
-        hooks.onCell?.(cellRecord, {
-          actual: plannedTrialCount({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone }),
-          estimated: Math.max(0, estimate(group) - doneIn(cell.id)),
-        });
-        const started = Date.now();
-        const outcome = await runBoundaryTrials(topology.proxy, {
-          cell,
-          trialPrefix,
-          boundaries,
-          offsetsMs: config.offsets,
-          trialsPerOffset: config.trials,
-          ...(alreadyDone ? { alreadyDone } : {}),
-          lanes: config.lanes,
-          seed: config.seed + cellIndex,
-          maxSeconds: config.maxCellSeconds,
-          spinMs: hooks.spinMs,
-          onTrial: hooks.onTrial,
-          // With no proxy, the client is the thing measured; P is its own idle timeout.
-          ...(cell.client !== undefined ? { client: { kind: cell.client, idleTimeoutMs: group.proxyTimeoutMs } } : {}),
-        }, history);
-        await settleAndDrain();
-        history.append({ type: 'cell-end', cell: cell.id, completed: outcome.completed, ...(outcome.reason ? { reason: outcome.reason } : {}), seconds: (Date.now() - started) / 1000 });
-        // On disk before the next cell: a crash later loses nothing of this one, and a full disk
-        // stops the sweep here (one line, exit 1) instead of measuring into nothing.
-        await history.flush();
-        if (!outcome.completed && !outcome.reason?.startsWith('time limit')) return { completed: false, reason: `${cell.id}: ${outcome.reason}` };
+        const index = cellIndex++;
+        if (plan.completed(cell.id)) continue;
+        const stopped = await measureCell({ config, hooks, history, plan, group, cell, index, session, probed });
+        if (stopped) return stopped;
       }
       return null;
     }, (record) => {
@@ -155,6 +100,97 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
   return { completed: true };
 }
 
+/** The run's record, or on a resume the record of this segment. */
+function recordStart(config: SweepConfig, runtime: Runtime, history: HistorySink, resume: ResumePlan | undefined): void {
+  if (resume) {
+    history.append({ type: 'resume', startedAt: new Date().toISOString(), monotonicAtStart: monotonicMs(), versions: runtime.versions });
+    return;
+  }
+  history.append({
+    type: 'run',
+    startedAt: new Date().toISOString(),
+    monotonicAtStart: monotonicMs(),
+    runtime: runtime.name,
+    proxy: config.proxy,
+    versions: runtime.versions,
+    settings: { ...config },
+  });
+}
+
+interface SweepPlan {
+  completed(cellId: string): boolean;
+  /** Trials a cell still needs, estimated before its probe (with K for the effective close). */
+  remaining(group: TopologyGroup, cellId: string): number;
+}
+
+function sweepPlan(config: SweepConfig, resume: ResumePlan | undefined): SweepPlan {
+  const doneIn = (cellId: string) => Object.values(resume?.trialsDone.get(cellId) ?? {}).reduce((sum, n) => sum + (n ?? 0), 0);
+  const perBoundary = config.offsets.length * config.trials;
+  return {
+    completed: (cellId) => resume?.completedCells.has(cellId) ?? false,
+    remaining: (group, cellId) => Math.max(0, perBoundary * boundariesFor(config.boundaries, group.proxyTimeoutMs, group.upstreamTimeoutMs).length - doneIn(cellId)),
+  };
+}
+
+interface CellRun {
+  config: SweepConfig;
+  hooks: SweepHooks;
+  history: HistorySink;
+  plan: SweepPlan;
+  group: TopologyGroup;
+  cell: TopologyGroup['cells'][number];
+  /** The cell's place in the plan (its trial ids and its seed). */
+  index: number;
+  session: TopologySession;
+  probed: { probe: ProbeResult; upstreamIdleCloseMs?: number; attempts: number };
+}
+
+/** One cell: its record, its trials at its boundaries, its end. A reason when the sweep must stop. */
+async function measureCell(run: CellRun): Promise<SweepOutcome | null> {
+  const { config, hooks, history, group, cell, session } = run;
+  const { topology } = session;
+  const resume = hooks.resume;
+  const effectiveCloseMs = run.probed.probe.medianCloseMs;
+  const { closeTimesMs: _samples, ...probeSummary } = run.probed.probe;
+  const trialPrefix = `${resume?.segment ?? ''}c${run.index}`;
+  const alreadyDone = resume?.trialsDone.get(cell.id);
+  if (resume) assertSameUpstream(resume, cell.id, topology.versions.upstreamNode);
+  const boundaries = boundariesFor(config.boundaries, group.proxyTimeoutMs, effectiveCloseMs)
+    .map((kind) => ({ kind, atMs: kind === 'upstream' ? effectiveCloseMs : group.proxyTimeoutMs }));
+  const upstreamIdleCloseMs = run.probed.upstreamIdleCloseMs;
+  const cellRecord: CellRecord = {
+    type: 'cell', ...cell, trialPrefix, effectiveCloseMs, probe: probeSummary,
+    ...(upstreamIdleCloseMs !== undefined ? { upstreamIdleCloseMs } : {}), probeAttempts: run.probed.attempts, boundaries, lanes: config.lanes,
+    ...(topology.versions.upstreamNode ? { upstreamNodeVersion: topology.versions.upstreamNode } : {}) };
+  history.append(cellRecord);
+  hooks.onCell?.(cellRecord, {
+    actual: plannedTrialCount({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone }),
+    estimated: run.plan.remaining(group, cell.id),
+  });
+  const started = Date.now();
+  const outcome = await runBoundaryTrials(topology.proxy, {
+    cell,
+    trialPrefix,
+    boundaries,
+    offsetsMs: config.offsets,
+    trialsPerOffset: config.trials,
+    ...(alreadyDone ? { alreadyDone } : {}),
+    lanes: config.lanes,
+    // (The seed counts cells from 1, as it always has: a run's trial order stays reproducible.)
+    seed: config.seed + run.index + 1,
+    maxSeconds: config.maxCellSeconds,
+    spinMs: hooks.spinMs,
+    onTrial: hooks.onTrial,
+    // With no proxy, the client is the thing measured; P is its own idle timeout.
+    ...(cell.client !== undefined ? { client: { kind: cell.client, idleTimeoutMs: group.proxyTimeoutMs } } : {}),
+  }, history);
+  await session.settleAndDrain();
+  history.append({ type: 'cell-end', cell: cell.id, completed: outcome.completed, ...(outcome.reason ? { reason: outcome.reason } : {}), seconds: (Date.now() - started) / 1000 });
+  // On disk before the next cell: a crash later loses nothing of this one, and a full disk
+  // stops the sweep here (one line, exit 1) instead of measuring into nothing.
+  await history.flush();
+  return !outcome.completed && !outcome.reason?.startsWith('time limit') ? { completed: false, reason: `${cell.id}: ${outcome.reason}` } : null;
+}
 
 /** How much later than the upstream's own record the client may see a close (ms): the FIN's
  *  transit and the client's scheduling, ~0.5-1.1 ms on a quiet machine here. */

@@ -11,6 +11,7 @@ import type { BoundaryKind, CellSpec, ClientKind, Endpoint } from '../vocabulary
 import { isShuttingDown } from '../util/cleanup.js';
 import { seededRandom, shuffle } from '../util/random.js';
 import { answerSentAt, monotonicMs } from './clock.js';
+import type { ExchangeResult } from './http-connection.js';
 import { laneTransport, type LaneTransport, type TrialRequest } from './lane-transports.js';
 import { PreciseScheduler } from './precise-scheduler.js';
 
@@ -64,122 +65,137 @@ const TEARDOWN_GRACE_MS = 50;
 /** Untimed requests each lane sends before its first trial. */
 const WARMUP_REQUESTS = 3;
 
+/** What the lanes of one cell share: the plan, the scheduler, the history, the tally. */
+interface TrialRun {
+  plan: TrialPlan;
+  proxy: Endpoint;
+  scheduler: PreciseScheduler;
+  responseTimeoutMs: number;
+  history: HistorySink;
+  nextTrial: () => PlannedTrial | undefined;
+  deadline: number;
+  done: number;
+  sequence: number;
+  stopReason?: string;
+}
+
 export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, history: HistorySink): Promise<TrialRunOutcome> {
-  const nextTrial = trialOrder(plan);
-  const scheduler = new PreciseScheduler(plan.spinMs ?? 2);
-  const responseTimeoutMs = plan.responseTimeoutMs ?? 10_000;
-  const deadline = Date.now() + plan.maxSeconds * 1000;
-  let done = 0;
-  let sequence = 0;
-  let stopReason: string | undefined;
-
-  const request = (lane: Lane, id: string): TrialRequest => ({
-    method: plan.cell.method,
-    path: `${lanePath(lane.index)}?t=${id}`,
-    ...(plan.cell.method === 'POST' ? { body: `{"trial":"${id}"}` } : {}),
-  });
-
-  /** Makes the lane's upstream connection fresh and known: one untimed request. */
-  const prime = async (lane: Lane): Promise<void> => {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (!lane.connection.isOpen) await lane.connection.connect();
-      const result = await lane.connection.send(request(lane, `${plan.trialPrefix}.p${lane.index}.${lane.primes++}`), responseTimeoutMs);
-      if (result.connectionDone) lane.connection.close();
-      if (result.errorClass === 'ok') {
-        lane.idleSince = answerSentAt(result.headers, result.endedAtNs);
-        lane.receivedAtNs = result.endedAtNs;
-        return;
-      }
-    }
-    throw new Error(`lane ${lane.index}: the proxy answered no priming request in 5 tries; is the upstream up?`);
+  const run: TrialRun = {
+    plan, proxy, history, nextTrial: trialOrder(plan), scheduler: new PreciseScheduler(plan.spinMs ?? 2),
+    responseTimeoutMs: plan.responseTimeoutMs ?? 10_000, deadline: Date.now() + plan.maxSeconds * 1000, done: 0, sequence: 0,
   };
-
-  const runTrial = async (lane: Lane, item: PlannedTrial): Promise<void> => {
-    if (lane.idleSince === null) await prime(lane);
-    else if (!lane.connection.isOpen) await lane.connection.connect();
-    const idleSince = lane.idleSince!;
-    await scheduler.at(idleSince.ns + BigInt(Math.round((item.boundaryMs + item.offsetMs) * 1e6)));
-    // The proxy may have closed the idle client connection while the lane waited (HAProxy's
-    // `timeout http-keep-alive` is also its client-side idle limit). A client that sees the
-    // close opens a new connection, as every client pool does; the request then races only
-    // where the proxy reuses its upstream connection.
-    if (!lane.connection.isOpen) await lane.connection.connect();
-    const id = `${plan.trialPrefix}.${sequence++}`;
-    const result = await lane.connection.send(request(lane, id), responseTimeoutMs);
-    // A connection that ended without an answer may be the topology going down: a terminal's
-    // Ctrl-C reaches nginx in the same instant as the harness, and its sockets' close can be
-    // handled before the harness's signal handler. Give the signal a moment to land first.
-    if (result.status === null) await new Promise((resolve) => setTimeout(resolve, TEARDOWN_GRACE_MS));
-    if (isShuttingDown()) return;
-    const gapMs = Number(result.sentAtNs - idleSince.ns) / 1e6;
-    const trial: TrialRecord = {
-      type: 'trial',
-      cell: plan.cell.id,
-      id,
-      lane: lane.index,
-      method: plan.cell.method,
-      boundary: item.boundary,
-      intendedOffsetMs: item.offsetMs,
-      gapMs: round4(gapMs),
-      gapOffsetMs: round4(gapMs - item.boundaryMs),
-      gapClock: idleSince.clock,
-      receiptGapMs: round4(Number(result.sentAtNs - lane.receivedAtNs) / 1e6),
-      status: result.status,
-      errorClass: result.errorClass,
-      latencyMs: round4(Number(result.endedAtNs - result.sentAtNs) / 1e6),
-      sentAt: monotonicMs(result.sentAtNs),
-      endedAt: monotonicMs(result.endedAtNs),
-      ...(result.reusedSocket !== undefined ? { reusedSocket: result.reusedSocket } : {}),
-    };
-    history.append(trial);
-    done++;
-    plan.onTrial?.(trial);
-    if (result.connectionDone) lane.connection.close();
-    // After a failure the proxy dropped the upstream connection: the next request would open
-    // a new one, whose idle age is not what the next trial intends. Prime again.
-    lane.idleSince = needsPrime(result.errorClass) ? null : answerSentAt(result.headers, result.endedAtNs);
-    lane.receivedAtNs = result.endedAtNs;
-  };
-
   // Lanes start spread over one boundary period (at most 2 s): started together, their first
   // trials would all fire at once, a burst that delays requests in the proxy and the fault
   // layer by tens of ms (seen: 44 ms) and makes failures far from the boundary.
   const periodMs = Math.min(2000, Math.max(...plan.boundaries.map((boundary) => boundary.atMs)));
-  const startDelayMs = (index: number) => (index * periodMs) / plan.lanes;
+  await Promise.all(Array.from({ length: plan.lanes }, (_, index) => runLane(run, index, (index * periodMs) / plan.lanes)));
+  return run.stopReason ? { trials: run.done, completed: false, reason: run.stopReason } : { trials: run.done, completed: true };
+}
 
-  /** A lane takes the next planned trial as soon as its previous one has ended. */
-  const runLane = async (index: number): Promise<void> => {
-    const client = plan.client ?? { kind: 'raw', idleTimeoutMs: 0 };
-    const lane: Lane = { index, connection: laneTransport(client.kind, proxy, client), idleSince: null, receivedAtNs: 0n, primes: 0 };
-    await new Promise((resolve) => setTimeout(resolve, startDelayMs(index)));
-    try {
-      // Warm-up: the first requests through fresh processes (JIT, new connections at every hop)
-      // are slow, tens of ms through a fault layer (seen: 35-45 ms), and would fail as if raced.
-      for (let warmup = 0; warmup < WARMUP_REQUESTS; warmup++) await prime(lane);
-      for (;;) {
-        if (stopReason) return;
-        if (Date.now() > deadline) {
-          stopReason = `time limit of ${plan.maxSeconds} s reached`;
-          return;
-        }
-        const stop = plan.stopWhen?.();
-        if (stop) {
-          stopReason = stop;
-          return;
-        }
-        const item = nextTrial();
-        if (!item) return;
-        await runTrial(lane, item);
+/** A lane takes the next planned trial as soon as its previous one has ended. */
+async function runLane(run: TrialRun, index: number, startDelayMs: number): Promise<void> {
+  const { plan } = run;
+  const client = plan.client ?? { kind: 'raw', idleTimeoutMs: 0 };
+  const lane: Lane = { index, connection: laneTransport(client.kind, run.proxy, client), idleSince: null, receivedAtNs: 0n, primes: 0 };
+  await new Promise((resolve) => setTimeout(resolve, startDelayMs));
+  try {
+    // Warm-up: the first requests through fresh processes (JIT, new connections at every hop)
+    // are slow, tens of ms through a fault layer (seen: 35-45 ms), and would fail as if raced.
+    for (let warmup = 0; warmup < WARMUP_REQUESTS; warmup++) await prime(run, lane);
+    for (;;) {
+      if (run.stopReason) return;
+      if (Date.now() > run.deadline) {
+        run.stopReason = `time limit of ${plan.maxSeconds} s reached`;
+        return;
       }
-    } catch (error) {
-      stopReason ??= (error as Error).message;
-    } finally {
-      lane.connection.close();
+      const stop = plan.stopWhen?.();
+      if (stop) {
+        run.stopReason = stop;
+        return;
+      }
+      const item = run.nextTrial();
+      if (!item) return;
+      await runTrial(run, lane, item);
     }
-  };
+  } catch (error) {
+    run.stopReason ??= (error as Error).message;
+  } finally {
+    lane.connection.close();
+  }
+}
 
-  await Promise.all(Array.from({ length: plan.lanes }, (_, index) => runLane(index)));
-  return stopReason ? { trials: done, completed: false, reason: stopReason } : { trials: done, completed: true };
+function laneRequest(plan: TrialPlan, lane: Lane, id: string): TrialRequest {
+  return {
+    method: plan.cell.method,
+    path: `${lanePath(lane.index)}?t=${id}`,
+    ...(plan.cell.method === 'POST' ? { body: `{"trial":"${id}"}` } : {}),
+  };
+}
+
+/** Makes the lane's upstream connection fresh and known: one untimed request. */
+async function prime(run: TrialRun, lane: Lane): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (!lane.connection.isOpen) await lane.connection.connect();
+    const result = await lane.connection.send(laneRequest(run.plan, lane, `${run.plan.trialPrefix}.p${lane.index}.${lane.primes++}`), run.responseTimeoutMs);
+    if (result.connectionDone) lane.connection.close();
+    if (result.errorClass === 'ok') {
+      lane.idleSince = answerSentAt(result.headers, result.endedAtNs);
+      lane.receivedAtNs = result.endedAtNs;
+      return;
+    }
+  }
+  throw new Error(`lane ${lane.index}: the proxy answered no priming request in 5 tries; is the upstream up?`);
+}
+
+async function runTrial(run: TrialRun, lane: Lane, item: PlannedTrial): Promise<void> {
+  if (lane.idleSince === null) await prime(run, lane);
+  else if (!lane.connection.isOpen) await lane.connection.connect();
+  const idleSince = lane.idleSince!;
+  await run.scheduler.at(idleSince.ns + BigInt(Math.round((item.boundaryMs + item.offsetMs) * 1e6)));
+  // The proxy may have closed the idle client connection while the lane waited (HAProxy's
+  // `timeout http-keep-alive` is also its client-side idle limit). A client that sees the
+  // close opens a new connection, as every client pool does; the request then races only
+  // where the proxy reuses its upstream connection.
+  if (!lane.connection.isOpen) await lane.connection.connect();
+  const id = `${run.plan.trialPrefix}.${run.sequence++}`;
+  const result = await lane.connection.send(laneRequest(run.plan, lane, id), run.responseTimeoutMs);
+  // A connection that ended without an answer may be the topology going down: a terminal's
+  // Ctrl-C reaches nginx in the same instant as the harness, and its sockets' close can be
+  // handled before the harness's signal handler. Give the signal a moment to land first.
+  if (result.status === null) await new Promise((resolve) => setTimeout(resolve, TEARDOWN_GRACE_MS));
+  if (isShuttingDown()) return;
+  const trial = trialRecord(run.plan, lane, item, id, idleSince, result);
+  run.history.append(trial);
+  run.done++;
+  run.plan.onTrial?.(trial);
+  if (result.connectionDone) lane.connection.close();
+  // After a failure the proxy dropped the upstream connection: the next request would open
+  // a new one, whose idle age is not what the next trial intends. Prime again.
+  lane.idleSince = needsPrime(result.errorClass) ? null : answerSentAt(result.headers, result.endedAtNs);
+  lane.receivedAtNs = result.endedAtNs;
+}
+
+function trialRecord(plan: TrialPlan, lane: Lane, item: PlannedTrial, id: string, idleSince: NonNullable<Lane['idleSince']>, result: ExchangeResult): TrialRecord {
+  const gapMs = Number(result.sentAtNs - idleSince.ns) / 1e6;
+  return {
+    type: 'trial',
+    cell: plan.cell.id,
+    id,
+    lane: lane.index,
+    method: plan.cell.method,
+    boundary: item.boundary,
+    intendedOffsetMs: item.offsetMs,
+    gapMs: round4(gapMs),
+    gapOffsetMs: round4(gapMs - item.boundaryMs),
+    gapClock: idleSince.clock,
+    receiptGapMs: round4(Number(result.sentAtNs - lane.receivedAtNs) / 1e6),
+    status: result.status,
+    errorClass: result.errorClass,
+    latencyMs: round4(Number(result.endedAtNs - result.sentAtNs) / 1e6),
+    sentAt: monotonicMs(result.sentAtNs),
+    endedAt: monotonicMs(result.endedAtNs),
+    ...(result.reusedSocket !== undefined ? { reusedSocket: result.reusedSocket } : {}),
+  };
 }
 
 /** Key of a (boundary, offset) pair in TrialPlan.alreadyDone. */

@@ -75,20 +75,26 @@ export async function containersRuntime(options: ContainersRuntimeOptions = {}):
   };
 }
 
+/** What a topology's containers report while they run, read by its drains and its stop. */
+interface TopologyState {
+  proxyLog: ProxyLogRecord[];
+  upstreamEvents: UpstreamEventRecord[];
+  /** The proxy's log lines, stamped, for the artifacts. */
+  errorLines: string[];
+  versions: Record<string, string>;
+  /** The upstream's first lines that are not events (for a failed start's message). */
+  upstreamOutput: string[];
+  /** The upstream's event file, where events go through one (else they come in its log). */
+  drainEventFile: (() => UpstreamEventRecord[]) | null;
+  removeEventsDir: () => void;
+}
+
 async function startContainerTopology(spec: TopologySpec, flavour: ProxyFlavour, client: ContainerRuntimeClient, images: Images<ImageChoice>, toxiproxyImage: string | null): Promise<StartedTopology> {
   const started: StartedTestContainer[] = [];
   let network: StartedNetwork | null = null;
-  let proxyLog: ProxyLogRecord[] = [];
-  let upstreamEvents: UpstreamEventRecord[] = [];
-  const errorLines: string[] = [];
-  const versions: Record<string, string> = {};
+  const state: TopologyState = { proxyLog: [], upstreamEvents: [], errorLines: [], versions: {}, upstreamOutput: [], drainEventFile: null, removeEventsDir: () => {} };
   let proxyConf = '';
-  let proxyLogging = false;
   const loopback = engineIsLocal(client.info.containerRuntime.host);
-  let removeEventsDir = () => {};
-  const upstreamOutput: string[] = [];
-  let drainEventFile: (() => UpstreamEventRecord[]) | null = null;
-
   // Stopped by stopAll on every ordinary path; the reaper removes them if this process dies.
   const forgetDockerObjects: (() => void)[] = [];
   const track = (container: StartedTestContainer) => {
@@ -101,124 +107,49 @@ async function startContainerTopology(spec: TopologySpec, flavour: ProxyFlavour,
     await network?.stop().catch(() => {});
     for (const forget of forgetDockerObjects) forget();
     // What the upstream wrote while stopping is read before its file goes (drained after the stop).
-    if (drainEventFile) upstreamEvents.push(...drainEventFile());
-    removeEventsDir();
-    copyArtifacts(spec, flavour, proxyConf, errorLines);
+    if (state.drainEventFile) state.upstreamEvents.push(...state.drainEventFile());
+    state.removeEventsDir();
+    copyArtifacts(spec, flavour, proxyConf, state.errorLines);
   });
   try {
     network = await new Network().start();
     forgetDockerObjects.push(reapDockerObjectOnExit('network', network.getId()));
-    // Events through a bind-mounted file when the engine shares this file system: thousands
-    // of log lines a second through the engine's log driver cost dockerd ~30% of a core here
-    // (measured), which the race then feels. A remote engine streams them in the log instead.
-    const eventsVia = process.env.KEEPALIVE_LAB_CONTAINERS_EVENTS ?? (loopback ? 'file' : 'logs');
-    if (eventsVia !== 'file' && eventsVia !== 'logs') throw new UsageError(`KEEPALIVE_LAB_CONTAINERS_EVENTS: "${eventsVia}" is not file or logs`);
-    let eventsTarget = '-';
-    let upstreamContainer = new LoopbackContainer(images.node!.reference, loopback);
-    if (eventsVia === 'file') {
-      // Private to this user (mkdtemp's 0700): the upstream runs as this user's uid and gid, so
-      // that it can write here while no other local user can forge its events.
-      const eventsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-events-'));
-      const forget = reapDirOnExit(eventsDir);
-      removeEventsDir = () => { fs.rmSync(eventsDir, { recursive: true, force: true }); forget(); };
-      drainEventFile = eventFileReader(path.join(eventsDir, 'events.jsonl'));
-      eventsTarget = '/keepalive-lab-events/events.jsonl';
-      upstreamContainer = upstreamContainer.withBindMounts([{ source: eventsDir, target: '/keepalive-lab-events' }])
-        .withUser(`${process.getuid!()}:${process.getgid!()}`);
-    }
-    const upstreamReady = upstreamContainer
-      .withPullPolicy(IMAGE_IS_PRESENT)
-      .withNetwork(network)
-      .withNetworkAliases('upstream')
-      .withCopyFilesToContainer([{ source: UPSTREAM_PROGRAM, target: PROGRAM_IN_CONTAINER }])
-      .withCommand(['node', PROGRAM_IN_CONTAINER, ...upstreamArgs(spec.upstream), '--host', '0.0.0.0', '--port', String(UPSTREAM_PORT), '--events', eventsTarget])
-      .withExposedPorts(UPSTREAM_PORT)
-      .withLogConsumer((stream) => forEachLine(stream, (line) => {
-        const parsed = parseUpstreamLine(line);
-        if (parsed?.kind === 'event') upstreamEvents.push(parsed.event);
-        else if (parsed?.kind === 'listening') versions.upstreamNode = parsed.node;
-        else if (upstreamOutput.length < 20) upstreamOutput.push(line);
-      }))
-      .withWaitStrategy(Wait.forLogMessage(/"event":"listening"/))
-      .withStartupTimeout(STARTUP_TIMEOUT_MS)
-      .start();
-    // Toxiproxy and the upstream come up side by side; the proxy needs both names to resolve.
-    const toxiproxyReady = spec.faultLayer
-      ? new LoopbackContainer(images.toxiproxy!.reference, loopback)
-        .withPullPolicy(IMAGE_IS_PRESENT)
-        .withNetwork(network)
-        .withNetworkAliases('toxiproxy')
-        .withExposedPorts(TOXIPROXY_API_PORT)
-        .withWaitStrategy(Wait.forHttp('/version', TOXIPROXY_API_PORT))
-        .withStartupTimeout(STARTUP_TIMEOUT_MS)
-        .start()
-      : null;
-    const [upstream, toxiproxy] = await Promise.allSettled([upstreamReady, toxiproxyReady]).then((results) => {
-      for (const result of results) if (result.status === 'fulfilled' && result.value) track(result.value);
-      const failed = results.findIndex((result) => result.status === 'rejected');
-      if (failed >= 0) {
-        const reason = String(((results[failed] as PromiseRejectedResult).reason as Error)?.message ?? results[failed]);
-        const complaints = upstreamOutput.filter((line) => /upstream-server:|Error/.test(line));
-        const said = failed === 0 && upstreamOutput.length > 0 ? `; it said: ${(complaints.length > 0 ? complaints.slice(0, 2) : upstreamOutput.slice(-3)).join(' | ')}` : '';
-        throw new Error(`the ${failed === 0 ? 'upstream' : 'toxiproxy'} container did not start (${reason.split('\n')[0]})${said}`);
-      }
-      return [results[0].status === 'fulfilled' ? results[0].value : null, results[1].status === 'fulfilled' ? results[1].value : null];
-    });
-
-    let proxyUpstream = `upstream:${UPSTREAM_PORT}`;
-    if (spec.faultLayer && toxiproxy) {
-      const url = `http://${toxiproxy.getHost()}:${toxiproxy.getMappedPort(TOXIPROXY_API_PORT)}`;
-      const version = (await new Toxiproxy(url).getVersion()).trim();
-      versions.toxiproxy = `${toxiproxyImage} ${toxiproxyVersionName(version)}`;
-      // Toxiproxy dials its upstream for every client connection: by name, each dial is a
-      // lookup at Docker's embedded DNS (served by dockerd), which measured here as a 9 ms
-      // median, 85 ms p99 transit. The address is fixed for the topology's life, so give it.
-      const upstreamAddress = `${upstream!.getIpAddress(network.getName())}:${UPSTREAM_PORT}`;
-      await createFaultProxy(url, upstreamAddress, spec.faultLayer.faults, `0.0.0.0:${TOXIPROXY_PROXY_PORT}`);
-      proxyUpstream = `toxiproxy:${TOXIPROXY_PROXY_PORT}`;
-    }
-
+    const { upstream, toxiproxy } = await startUpstreamSide(spec, images, network, loopback, state, track);
+    const proxyUpstream = toxiproxy ? await faultLayerAddress(spec, toxiproxy, upstream, network, toxiproxyImage, state) : `upstream:${UPSTREAM_PORT}`;
     if (spec.proxy.flavour !== flavour.name) throw new Error(`this containers runtime runs ${flavour.name}, the topology asks for ${spec.proxy.flavour}`);
+    let proxyLogging = false;
     const proxy = await startProxyContainer(flavour, images[flavour.name]!.reference, network, loopback, {
       confText: (proxyConf = flavour.process!.renderLanes(spec.proxy, { listen: `0.0.0.0:${PROXY_PORT}`, upstream: proxyUpstream, prefix: PROXY_PREFIX })),
       onLine: (line) => {
         const readAt = monotonicMs();
         proxyLogging = true;
-        errorLines.push(`${new Date().toISOString()} ${line}`);
+        state.errorLines.push(`${new Date().toISOString()} ${line}`);
         const nginxVersion = /: nginx\/(\S+)/.exec(line)?.[1];
-        if (nginxVersion) versions.nginx ??= nginxVersion;
+        if (nginxVersion) state.versions.nginx ??= nginxVersion;
         const record = flavour.process!.parseLogLine(line, readAt);
-        if (record) proxyLog.push(record);
+        if (record) state.proxyLog.push(record);
       },
     });
     track(proxy);
     // The wait strategy reads its own log stream; make sure ours is live too where readiness is a
     // log line (it carries the log that analysis reads, and the version line comes before it).
     if (flavour.container!.readyLine) await waitUntil(() => proxyLogging, 5_000, () => `the ${flavour.name} container's log stream did not deliver its start lines within 5 s`);
-
-    // Straight onto the bridge when this host can reach it (a Linux engine here): the published
-    // port goes through docker-proxy, one more relay process between the client and nginx.
-    const bridge = process.env.KEEPALIVE_LAB_CONTAINERS_CLIENT_PATH !== 'published-port'
-      && await canConnect(proxy.getIpAddress(network.getName()), PROXY_PORT, 500);
-    versions.clientPath = bridge ? 'bridge' : 'published-port';
-    const address = (container: StartedTestContainer, port: number): Endpoint => bridge
-      ? { host: container.getIpAddress(network!.getName()), port }
-      : { host: container.getHost(), port: container.getMappedPort(port) };
+    const address = await clientAddressing(proxy, network, state);
     return {
       runtime: 'containers',
       proxy: address(proxy, PROXY_PORT),
-      upstream: address(upstream!, UPSTREAM_PORT),
-      versions,
+      upstream: address(upstream, UPSTREAM_PORT),
+      versions: state.versions,
       logLagMs: 500,
       drainProxyLog() {
-        const drained = proxyLog;
-        proxyLog = [];
+        const drained = state.proxyLog;
+        state.proxyLog = [];
         return drained;
       },
       drainUpstreamEvents() {
-        const drained = upstreamEvents;
-        upstreamEvents = [];
-        return drainEventFile ? [...drained, ...drainEventFile()] : drained;
+        const drained = state.upstreamEvents;
+        state.upstreamEvents = [];
+        return state.drainEventFile ? [...drained, ...state.drainEventFile()] : drained;
       },
       stop: stopAll,
     };
@@ -226,6 +157,96 @@ async function startContainerTopology(spec: TopologySpec, flavour: ProxyFlavour,
     await stopAll();
     throw error;
   }
+}
+
+/** The upstream container and, with faults, the Toxiproxy container, started side by side. */
+async function startUpstreamSide(spec: TopologySpec, images: Images<ImageChoice>, network: StartedNetwork, loopback: boolean, state: TopologyState,
+  track: (container: StartedTestContainer) => void): Promise<{ upstream: StartedTestContainer; toxiproxy: StartedTestContainer | null }> {
+  const upstreamReady = upstreamContainer(spec, images.node.reference, loopback, state).withNetwork(network).start();
+  // Toxiproxy and the upstream come up side by side; the proxy needs both names to resolve.
+  const toxiproxyReady = spec.faultLayer
+    ? new LoopbackContainer(images.toxiproxy.reference, loopback)
+      .withPullPolicy(IMAGE_IS_PRESENT)
+      .withNetwork(network)
+      .withNetworkAliases('toxiproxy')
+      .withExposedPorts(TOXIPROXY_API_PORT)
+      .withWaitStrategy(Wait.forHttp('/version', TOXIPROXY_API_PORT))
+      .withStartupTimeout(STARTUP_TIMEOUT_MS)
+      .start()
+    : null;
+  const results = await Promise.allSettled([upstreamReady, toxiproxyReady]);
+  for (const result of results) if (result.status === 'fulfilled' && result.value) track(result.value);
+  const failed = results.findIndex((result) => result.status === 'rejected');
+  if (failed >= 0) {
+    const reason = String(((results[failed] as PromiseRejectedResult).reason as Error)?.message ?? results[failed]);
+    const complaints = state.upstreamOutput.filter((line) => /upstream-server:|Error/.test(line));
+    const said = failed === 0 && state.upstreamOutput.length > 0 ? `; it said: ${(complaints.length > 0 ? complaints.slice(0, 2) : state.upstreamOutput.slice(-3)).join(' | ')}` : '';
+    throw new Error(`the ${failed === 0 ? 'upstream' : 'toxiproxy'} container did not start (${reason.split('\n')[0]})${said}`);
+  }
+  const value = (result: PromiseSettledResult<StartedTestContainer | null>) => (result.status === 'fulfilled' ? result.value : null);
+  return { upstream: value(results[0])!, toxiproxy: value(results[1]) };
+}
+
+/** The upstream program in the Node image, its events through a private directory or its log. */
+function upstreamContainer(spec: TopologySpec, image: string, loopback: boolean, state: TopologyState): LoopbackContainer {
+  // Events through a bind-mounted file when the engine shares this file system: thousands
+  // of log lines a second through the engine's log driver cost dockerd ~30% of a core here
+  // (measured), which the race then feels. A remote engine streams them in the log instead.
+  const eventsVia = process.env.KEEPALIVE_LAB_CONTAINERS_EVENTS ?? (loopback ? 'file' : 'logs');
+  if (eventsVia !== 'file' && eventsVia !== 'logs') throw new UsageError(`KEEPALIVE_LAB_CONTAINERS_EVENTS: "${eventsVia}" is not file or logs`);
+  let eventsTarget = '-';
+  let container = new LoopbackContainer(image, loopback);
+  if (eventsVia === 'file') {
+    // Private to this user (mkdtemp's 0700): the upstream runs as this user's uid and gid, so
+    // that it can write here while no other local user can forge its events.
+    const eventsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-events-'));
+    const forget = reapDirOnExit(eventsDir);
+    state.removeEventsDir = () => { fs.rmSync(eventsDir, { recursive: true, force: true }); forget(); };
+    state.drainEventFile = eventFileReader(path.join(eventsDir, 'events.jsonl'));
+    eventsTarget = '/keepalive-lab-events/events.jsonl';
+    container = container.withBindMounts([{ source: eventsDir, target: '/keepalive-lab-events' }])
+      .withUser(`${process.getuid!()}:${process.getgid!()}`);
+  }
+  return container
+    .withPullPolicy(IMAGE_IS_PRESENT)
+    .withNetworkAliases('upstream')
+    .withCopyFilesToContainer([{ source: UPSTREAM_PROGRAM, target: PROGRAM_IN_CONTAINER }])
+    .withCommand(['node', PROGRAM_IN_CONTAINER, ...upstreamArgs(spec.upstream), '--host', '0.0.0.0', '--port', String(UPSTREAM_PORT), '--events', eventsTarget])
+    .withExposedPorts(UPSTREAM_PORT)
+    .withLogConsumer((stream) => forEachLine(stream, (line) => {
+      const parsed = parseUpstreamLine(line);
+      if (parsed?.kind === 'event') state.upstreamEvents.push(parsed.event);
+      else if (parsed?.kind === 'listening') state.versions.upstreamNode = parsed.node;
+      else if (state.upstreamOutput.length < 20) state.upstreamOutput.push(line);
+    }))
+    .withWaitStrategy(Wait.forLogMessage(/"event":"listening"/))
+    .withStartupTimeout(STARTUP_TIMEOUT_MS);
+}
+
+/** The fault layer's relay with the spec's faults, and the address the proxy sends to. */
+async function faultLayerAddress(spec: TopologySpec, toxiproxy: StartedTestContainer, upstream: StartedTestContainer, network: StartedNetwork, toxiproxyImage: string | null, state: TopologyState): Promise<string> {
+  const url = `http://${toxiproxy.getHost()}:${toxiproxy.getMappedPort(TOXIPROXY_API_PORT)}`;
+  const version = (await new Toxiproxy(url).getVersion()).trim();
+  state.versions.toxiproxy = `${toxiproxyImage} ${toxiproxyVersionName(version)}`;
+  // Toxiproxy dials its upstream for every client connection: by name, each dial is a
+  // lookup at Docker's embedded DNS (served by dockerd), which measured here as a 9 ms
+  // median, 85 ms p99 transit. The address is fixed for the topology's life, so give it.
+  const upstreamAddress = `${upstream.getIpAddress(network.getName())}:${UPSTREAM_PORT}`;
+  await createFaultProxy(url, upstreamAddress, spec.faultLayer!.faults, `0.0.0.0:${TOXIPROXY_PROXY_PORT}`);
+  return `toxiproxy:${TOXIPROXY_PROXY_PORT}`;
+}
+
+/**
+ * How clients reach a container: straight onto the bridge when this host can (a Linux engine
+ * here), else through the published port (docker-proxy, one more relay in between).
+ */
+async function clientAddressing(proxy: StartedTestContainer, network: StartedNetwork, state: TopologyState): Promise<(container: StartedTestContainer, port: number) => Endpoint> {
+  const bridge = process.env.KEEPALIVE_LAB_CONTAINERS_CLIENT_PATH !== 'published-port'
+    && await canConnect(proxy.getIpAddress(network.getName()), PROXY_PORT, 500);
+  state.versions.clientPath = bridge ? 'bridge' : 'published-port';
+  return (container, port) => (bridge
+    ? { host: container.getIpAddress(network.getName()), port }
+    : { host: container.getHost(), port: container.getMappedPort(port) });
 }
 
 /** Calls `onLine` for each complete line of a container's log stream. */
