@@ -106,23 +106,16 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
     }
     let clientsReach = proxyUpstream;
     if (flavour.process && proxyChoice.binary) {
-      const proxyPort = await freePort();
-      const proxy = await startLocalProxy({ ...flavour, process: flavour.process }, {
-        binary: proxyChoice.binary,
-        confText: flavour.process.renderLanes(spec.proxy, { listen: `127.0.0.1:${proxyPort}`, upstream: hostPort(proxyUpstream.host, proxyUpstream.port), prefix: workDir }),
-        listenPort: proxyPort,
-        prefix: workDir,
+      const proxy = await startLaneProxy(spec, { ...flavour, process: flavour.process }, proxyChoice.binary, hostPort(proxyUpstream.host, proxyUpstream.port), workDir, (line) => {
         // Each log line is stamped with milliseconds (the proxies' own stamps have whole seconds),
         // kept in the artifacts, and parsed into records keyed to trials.
-        onLogLine: (line) => {
-          const readAt = monotonicMs();
-          errorLog.write(`${new Date().toISOString()} ${line}\n`);
-          const record = flavour.process!.parseLogLine(line, readAt);
-          if (record) proxyLog.push(record);
-        },
+        const readAt = monotonicMs();
+        errorLog.write(`${new Date().toISOString()} ${line}\n`);
+        const record = flavour.process!.parseLogLine(line, readAt);
+        if (record) proxyLog.push(record);
       });
       stops.push(proxy.stop);
-      clientsReach = { host: '127.0.0.1', port: proxyPort };
+      clientsReach = proxy.endpoint;
     }
     // (A pass-through flavour starts nothing: the clients reach the upstream, or the fault layer, straight.)
     return {
@@ -146,6 +139,20 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
     await stopAll();
     throw error;
   }
+}
+
+/** The flavour's process with the spec's lanes on a free 127.0.0.1 port. */
+async function startLaneProxy(spec: TopologySpec, flavour: Parameters<typeof startLocalProxy>[0], binary: string, upstream: string, workDir: string,
+  onLogLine: (line: string) => void): Promise<{ endpoint: { host: string; port: number }; stop(): Promise<void> }> {
+  const port = await freePort();
+  const proxy = await startLocalProxy(flavour, {
+    binary,
+    confText: flavour.process.renderLanes(spec.proxy, { listen: `127.0.0.1:${port}`, upstream, prefix: workDir }),
+    listenPort: port,
+    prefix: workDir,
+    onLogLine,
+  });
+  return { endpoint: { host: '127.0.0.1', port }, stop: proxy.stop };
 }
 
 function copyArtifacts(spec: TopologySpec, workDir: string, flavour: ProxyFlavour): void {

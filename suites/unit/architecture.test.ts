@@ -1,7 +1,8 @@
 // The layout's rules, checked from the source itself: no import cycle in src/ (type-only imports
 // count: a cycle of types is still two modules that cannot be understood one without the other),
 // the shared words in src/vocabulary.ts, and no code outside src/proxy/ that compares proxy
-// flavour names (what a flavour means lives in its plugin, src/proxy/<flavour>/).
+// flavour names (what a flavour means lives in its plugin, src/proxy/<flavour>/), and no function
+// over 80 lines (a longer one is several steps that deserve names).
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
@@ -96,5 +97,20 @@ describe('the layout of src/', () => {
       .filter(({ line }) => comparison.test(line))
       .map(({ where, line }) => `${where}: ${line.trim()}`);
     expect(offending).toEqual([]);
+  });
+  it('has no function over 80 lines', () => {
+    const long: string[] = [];
+    for (const file of sourceFiles(SRC)) {
+      const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+      const visit = (node: ts.Node) => {
+        if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+          const [from, to] = [node.getStart(), node.getEnd()].map((at) => source.getLineAndCharacterOfPosition(at).line);
+          if (to! - from! + 1 > 80) long.push(`${relative(file)}:${from! + 1} (${to! - from! + 1} lines)`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    expect(long).toEqual([]);
   });
 });

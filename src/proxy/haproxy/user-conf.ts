@@ -59,11 +59,35 @@ export function parseHaproxyTime(value: string): number {
 export function prepareUserHaproxyConf(source: string, options: UserHaproxyConfOptions): PreparedHaproxyConf {
   const file = options.sourcePath;
   const lines = source.split('\n');
-  const listenPlaceholder = source.includes('{{listen}}');
   if (!options.backend && !source.includes('{{upstream}}')) {
     throw new UsageError(`--haproxy-conf ${file}: no {{upstream}} placeholder: put one where the upstream's address goes (server app {{upstream}}), or name the backend with --backend`);
   }
   const sections = sectionsOf(lines);
+  const backend = findBackend(sections, lines, options);
+  const settings = backendSettings(sections, lines, backend, file);
+  // Rewrite in place first (the line count stays), then insert the harness's log lines.
+  const listener = rewriteInPlace(sections, lines, backend, options, source.includes('{{listen}}'));
+  const { text, sourceLines } = withHarnessLog(sections, lines);
+  return {
+    text,
+    sourceLines,
+    listenPort: listener?.port ?? options.listenPort,
+    listenFromConfig: listener !== null,
+    listenAt: listener?.at ?? null,
+    includedFiles: [],
+    upstreamBlock: backend.name,
+    keepaliveTimeoutMs: settings.keepaliveTimeoutMs,
+    keepaliveTimeoutFromConfig: true,
+    keepaliveConnections: null,
+    proxyNextUpstream: null,
+    ...(settings.closes ? { noReuseReason: `backend ${backend.name} has option ${settings.closes}: HAProxy closes the server connection after each response, so none is reused at a close` } : {}),
+    retrySetting: settings.retrySetting,
+  };
+}
+
+/** The backend to point at the chain: named, or the one holding {{upstream}}; and there must be a frontend. */
+function findBackend(sections: readonly Section[], lines: readonly string[], options: UserHaproxyConfOptions): Section {
+  const file = options.sourcePath;
   const isBackend = (s: Section) => s.kind === 'backend' || s.kind === 'listen';
   const backend = options.backend
     ? sections.find((s) => isBackend(s) && s.name === options.backend)
@@ -74,8 +98,11 @@ export function prepareUserHaproxyConf(source: string, options: UserHaproxyConfO
     throw new UsageError(`--haproxy-conf ${file}: {{upstream}} must stand in a server line of a backend (backend app / server app {{upstream}})`);
   }
   if (!sections.some((s) => s.kind === 'frontend' || s.kind === 'listen')) throw new UsageError(`--haproxy-conf ${file}: no frontend or listen section: the gate needs an HTTP proxy config`);
+  return backend;
+}
 
-  // Settings of a section, with the defaults section in force above it as the fallback.
+/** The backend's settings as HAProxy reads them: its own, else the frontend's, else the defaults' above it. */
+function backendSettings(sections: readonly Section[], lines: readonly string[], backend: Section, file: string): { keepaliveTimeoutMs: number; closes: string | null; retrySetting: string | null } {
   const valueIn = (section: Section | undefined, pattern: RegExp): { value: string; line: number } | null => {
     if (!section) return null;
     for (let i = section.start + 1; i <= section.end; i++) {
@@ -89,24 +116,29 @@ export function prepareUserHaproxyConf(source: string, options: UserHaproxyConfO
   const setting = (pattern: RegExp) => valueIn(backend, pattern) ?? (frontend ? valueIn(frontend, pattern) : null) ?? valueIn(defaultsAbove(backend), pattern);
   // HAProxy's idle keep-alive limit: timeout http-keep-alive, else http-request, else client.
   const timeout = setting(/^\s*timeout\s+http-keep-alive\s+(\S+)/) ?? setting(/^\s*timeout\s+http-request\s+(\S+)/) ?? setting(/^\s*timeout\s+client\s+(\S+)/);
-  let keepaliveTimeoutMs = Infinity;
-  if (timeout) {
-    try {
-      keepaliveTimeoutMs = parseHaproxyTime(timeout.value);
-    } catch {
-      throw new UsageError(`--haproxy-conf ${file}:${timeout.line}: "${timeout.value}" is not a time HAProxy reads`);
-    }
-  } else {
-    throw new UsageError(`--haproxy-conf ${file}: no timeout http-keep-alive (nor http-request, nor client) for backend ${backend.name}: HAProxy would keep idle connections forever; set one`);
+  if (!timeout) throw new UsageError(`--haproxy-conf ${file}: no timeout http-keep-alive (nor http-request, nor client) for backend ${backend.name}: HAProxy would keep idle connections forever; set one`);
+  let keepaliveTimeoutMs: number;
+  try {
+    keepaliveTimeoutMs = parseHaproxyTime(timeout.value);
+  } catch {
+    throw new UsageError(`--haproxy-conf ${file}:${timeout.line}: "${timeout.value}" is not a time HAProxy reads`);
   }
-  const closes = setting(/^\s*option\s+(httpclose|http-server-close)\b/);
   const retries = setting(/^\s*(retries\s+\S+)/);
   const retryOn = setting(/^\s*(retry-on\s+.+)/);
+  return {
+    keepaliveTimeoutMs,
+    closes: setting(/^\s*option\s+(httpclose|http-server-close)\b/)?.value ?? null,
+    retrySetting: [retries?.value, retryOn?.value].filter(Boolean).join('; ') || null,
+  };
+}
 
-  // Rewrite in place first (the line count stays), then insert the harness's log lines.
-  let listenPort = options.listenPort;
-  let listenFromConfig = false;
-  let listenAt: string | null = null;
+/**
+ * The rewrites that keep the line count: placeholders filled, what acts outside the run and the
+ * user's logging commented out, the backend's servers pointed at the chain, every bind moved to
+ * 127.0.0.1. Returns where clients reach it when a bind of the config says (null: {{listen}}).
+ */
+function rewriteInPlace(sections: readonly Section[], lines: string[], backend: Section, options: UserHaproxyConfOptions, listenPlaceholder: boolean): { port: number; at: string } | null {
+  let listener: { port: number; at: string } | null = null;
   let replacedServer = false;
   const boundPorts = new Set<number>();
   for (const section of sections) {
@@ -121,32 +153,39 @@ export function prepareUserHaproxyConf(source: string, options: UserHaproxyConfO
         line = replacedServer || !parsed ? `    # keepalive-lab: ${line.trim()} (one server: the harness's chain)` : `${parsed[1]}server ${parsed[2]} ${options.upstreamAddress}${parsed[3]}`;
         replacedServer = true;
       } else if (/^\s*bind\s/.test(text)) {
-        // Every bind of every section, also beside a {{listen}}: nothing may listen off loopback.
-        const parsed = /^(\s*)bind\s+(\S+)(.*)$/.exec(text)!;
-        const where = `${file}:${i + 1}`;
-        if (/\b(ssl|quic)\b/.test(parsed[3]!)) throw new UsageError(`--haproxy-conf ${where}: the gate speaks plain HTTP/1.1 to the proxy; this bind has "${parsed[3]!.trim()}": use a template with {{listen}}`);
-        // `bind :80,:8080` is two addresses; each becomes 127.0.0.1 with its port. Options such
-        // as v4v6 or interface make no sense on 127.0.0.1: the ports alone.
-        const ports = parsed[2]!.split(',').map((address) => {
-          const port = Number(/:(\d+)$/.exec(address)?.[1] ?? NaN);
-          if (!(port > 0 && port < 65536)) throw new UsageError(`--haproxy-conf ${where}: "bind ${address}" is not a TCP port the gate can reach: use a template with {{listen}}`);
-          return port;
-        });
-        const fresh = ports.filter((port) => !boundPorts.has(port));
-        line = fresh.length === 0 ? `    # keepalive-lab: ${line.trim()} (the same port on 127.0.0.1 as above)` : `${parsed[1]}bind ${fresh.map((port) => `127.0.0.1:${port}`).join(',')}`;
-        for (const port of fresh) boundPorts.add(port);
-        if (!listenPlaceholder && !listenFromConfig && (section.kind === 'frontend' || section.kind === 'listen')) {
-          listenPort = ports[0]!;
-          listenFromConfig = true;
-          listenAt = where;
-        }
+        const where = `${options.sourcePath}:${i + 1}`;
+        const bound = loopbackBind(line, text, where, boundPorts);
+        line = bound.line;
+        if (!listenPlaceholder && !listener && (section.kind === 'frontend' || section.kind === 'listen')) listener = { port: bound.firstPort, at: where };
       }
       lines[i] = line;
     }
   }
-  if (!listenPlaceholder && !listenFromConfig) throw new UsageError(`--haproxy-conf ${file}: no bind line: add one, or use a template with {{listen}}`);
+  if (!listenPlaceholder && !listener) throw new UsageError(`--haproxy-conf ${options.sourcePath}: no bind line: add one, or use a template with {{listen}}`);
+  return listener;
+}
 
-  // The harness's log: to stderr, in its own format, from every section that can log.
+/** Every bind of every section, also beside a {{listen}}: nothing may listen off loopback. */
+function loopbackBind(line: string, text: string, where: string, boundPorts: Set<number>): { line: string; firstPort: number } {
+  const parsed = /^(\s*)bind\s+(\S+)(.*)$/.exec(text)!;
+  if (/\b(ssl|quic)\b/.test(parsed[3]!)) throw new UsageError(`--haproxy-conf ${where}: the gate speaks plain HTTP/1.1 to the proxy; this bind has "${parsed[3]!.trim()}": use a template with {{listen}}`);
+  // `bind :80,:8080` is two addresses; each becomes 127.0.0.1 with its port. Options such
+  // as v4v6 or interface make no sense on 127.0.0.1: the ports alone.
+  const ports = parsed[2]!.split(',').map((address) => {
+    const port = Number(/:(\d+)$/.exec(address)?.[1] ?? NaN);
+    if (!(port > 0 && port < 65536)) throw new UsageError(`--haproxy-conf ${where}: "bind ${address}" is not a TCP port the gate can reach: use a template with {{listen}}`);
+    return port;
+  });
+  const fresh = ports.filter((port) => !boundPorts.has(port));
+  for (const port of fresh) boundPorts.add(port);
+  return {
+    line: fresh.length === 0 ? `    # keepalive-lab: ${line.trim()} (the same port on 127.0.0.1 as above)` : `${parsed[1]}bind ${fresh.map((port) => `127.0.0.1:${port}`).join(',')}`,
+    firstPort: ports[0]!,
+  };
+}
+
+/** The harness's log: to stderr, in its own format, from every section that can log; with the map to the user's lines. */
+function withHarnessLog(sections: readonly Section[], lines: readonly string[]): { text: string; sourceLines: (number | null)[] } {
   const out: string[] = [];
   const sourceLines: (number | null)[] = [];
   const add = (line: string, from: number | null) => {
@@ -165,19 +204,5 @@ export function prepareUserHaproxyConf(source: string, options: UserHaproxyConfO
       add(`    log-format "${HAPROXY_LOG_FORMAT}"`, null);
     }
   });
-  return {
-    text: out.join('\n') + '\n',
-    sourceLines,
-    listenPort,
-    listenFromConfig,
-    listenAt,
-    includedFiles: [],
-    upstreamBlock: backend.name,
-    keepaliveTimeoutMs,
-    keepaliveTimeoutFromConfig: true,
-    keepaliveConnections: null,
-    proxyNextUpstream: null,
-    ...(closes ? { noReuseReason: `backend ${backend.name} has option ${closes.value}: HAProxy closes the server connection after each response, so none is reused at a close` } : {}),
-    retrySetting: [retries?.value, retryOn?.value].filter(Boolean).join('; ') || null,
-  };
+  return { text: out.join('\n') + '\n', sourceLines };
 }

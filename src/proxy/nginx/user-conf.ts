@@ -38,17 +38,7 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
     throw new UsageError(`--nginx-conf ${file}: no {{upstream}} placeholder: put one where the upstream's address goes, or name the upstream block with --upstream-block`);
   }
 
-  // Find the upstream block: named, or the one holding {{upstream}}.
-  const blocks = findUpstreamBlocks(lines);
-  const block = options.upstreamBlock
-    ? blocks.find((b) => b.name === options.upstreamBlock)
-    : blocks.find((b) => lines.slice(b.start, b.end + 1).some((line) => line.includes('{{upstream}}')));
-  if (!block) {
-    if (options.upstreamBlock) {
-      throw new UsageError(`--upstream-block ${options.upstreamBlock}: no upstream block of that name in ${file} (${blocks.length > 0 ? `it has: ${blocks.map((b) => b.name).join(', ')}` : 'it has none'}): name the block your proxy_pass uses`);
-    }
-    throw new UsageError(`--nginx-conf ${file}: {{upstream}} must stand in a server line of an upstream block (upstream NAME { server {{upstream}}; keepalive 32; })`);
-  }
+  const block = findBlock(lines, options);
 
   let keepaliveTimeoutMs = 60_000;
   let keepaliveTimeoutFromConfig = false;
@@ -109,6 +99,21 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
     retrySetting: proxyNextUpstream,
     ...(keepaliveConnections === null ? { noReuseReason: `upstream ${block.name} has no keepalive directive: nginx opens a new upstream connection per request, so none is reused at a close` } : {}),
   };
+}
+
+/** The upstream block: named, or the one holding {{upstream}}. */
+function findBlock(lines: readonly string[], options: UserConfOptions): UpstreamBlockSpan {
+  const blocks = findUpstreamBlocks(lines);
+  const block = options.upstreamBlock
+    ? blocks.find((b) => b.name === options.upstreamBlock)
+    : blocks.find((b) => lines.slice(b.start, b.end + 1).some((line) => line.includes('{{upstream}}')));
+  if (!block) {
+    if (options.upstreamBlock) {
+      throw new UsageError(`--upstream-block ${options.upstreamBlock}: no upstream block of that name in ${options.sourcePath} (${blocks.length > 0 ? `it has: ${blocks.map((b) => b.name).join(', ')}` : 'it has none'}): name the block your proxy_pass uses`);
+    }
+    throw new UsageError(`--nginx-conf ${options.sourcePath}: {{upstream}} must stand in a server line of an upstream block (upstream NAME { server {{upstream}}; keepalive 32; })`);
+  }
+  return block;
 }
 
 /**
