@@ -7,12 +7,15 @@ import { DEFAULT_PROXY, proxyFlavours } from '../proxy/registry.js';
 /** The binary settings with their flags, in the registry's order: nginxBin -> --nginx-bin. */
 export const PROXY_BINARY_FLAGS: Record<string, string> = Object.fromEntries(proxyFlavours().flatMap((flavour) => (flavour.binary ? [[flavour.binary.setting, flavour.binary.flag]] : [])));
 
-/** Adds one `--<flavour>-bin <path>` option per flavour with a binary. */
+/** One `--<flavour>-bin <path>` option per flavour with a binary: its setting, the option, its help. */
+export function proxyBinaryOptions(): { setting: string; option: string; help: string }[] {
+  return proxyFlavours().flatMap(({ binary }) => (binary
+    ? [{ setting: binary.setting, option: `${binary.flag} <path>`, help: `${binary.program} binary (default: ${binary.program} on PATH, or ${binary.env})` }] : []));
+}
+
+/** Adds the binary options to a command. */
 export function addProxyBinaryOptions(command: Command): Command {
-  for (const flavour of proxyFlavours()) {
-    const { binary } = flavour;
-    if (binary) command.option(`${binary.flag} <path>`, `${binary.program} binary (default: ${binary.program} on PATH, or ${binary.env})`);
-  }
+  for (const { option, help } of proxyBinaryOptions()) command.option(option, help);
   return command;
 }
 

@@ -1,7 +1,9 @@
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { sweepConfigFromFlags } from '../../src/cli/sweep-command.js';
+import { flagKey, SWEEP_FLAGS } from '../../src/cli/sweep-flags.js';
 import { boundariesFor, expandTopologyGroups } from '../../src/scenario/cells.js';
-import { parseSweepConfig } from '../../src/scenario/sweep-config.js';
+import { parseSweepConfig, sweepConfigSchema } from '../../src/scenario/sweep-config.js';
 
 describe('sweep config', () => {
   it('has defaults that make a full sweep', () => {
@@ -41,5 +43,25 @@ describe('sweep config', () => {
     expect(boundariesFor('auto', 60_000, 100)).toEqual(['upstream']);
     expect(boundariesFor('auto', 500, 1000)).toEqual(['proxy', 'upstream']);
     expect(boundariesFor('both', 60_000, 100)).toEqual(['upstream', 'proxy']);
+  });
+});
+
+describe('the sweep\'s flags (one list, cli/sweep-flags.ts)', () => {
+  it('each sets a setting of the schema, under the name commander gives it', () => {
+    const fields = new Set(Object.keys(sweepConfigSchema.shape));
+    for (const flag of SWEEP_FLAGS) {
+      expect(fields, flag.option).toContain(flag.field);
+      const option = new Command().option(flag.option).options[0]!;
+      expect(option.attributeName(), flag.option).toBe(flagKey(flag));
+    }
+    // Every setting but the ones a sweep only reads from a config file has a flag.
+    const flagged = new Set(SWEEP_FLAGS.map((flag) => flag.field));
+    expect([...fields].filter((field) => !flagged.has(field as never)).sort()).toEqual(['keepaliveRequests', 'workerProcesses']);
+  });
+
+  it('names the flag in a schema error, and refuses --fault with --faults', () => {
+    expect(() => sweepConfigFromFlags({ faults: 'latency:upstream:x', progress: true })).toThrow(/^--fault\/--faults:/);
+    expect(() => sweepConfigFromFlags({ fault: ['latency:upstream:1ms'], faults: 'none', progress: true })).toThrow('--fault and --faults: give one of them');
+    expect(sweepConfigFromFlags({ throughToxiproxy: true, caddyBin: '/usr/bin/caddy', proxy: 'caddy', progress: true })).toMatchObject({ toxiproxy: 'always', caddyBin: '/usr/bin/caddy' });
   });
 });
