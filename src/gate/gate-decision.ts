@@ -2,6 +2,7 @@
 // sequential design in sequential-design.ts.) The words are the proxy flavour's own
 // (src/proxy/<flavour>/gate.ts).
 import { proxyFlavour } from '../proxy/registry.js';
+import { nodeKeepAliveFor } from '../upstream/node-keepalive.js';
 import type { ProxyName } from '../vocabulary.js';
 
 export type GateOutcome = 'pass' | 'fail' | 'undecided';
@@ -24,11 +25,6 @@ export interface Fix {
   nodeHeadersTimeoutMs: number;
   /** The proxy's idle timeout (nginx's upstream keepalive_timeout) must stay at or below this. */
   proxyKeepaliveTimeoutBelowMs: number;
-}
-
-/** The smallest Node keepAliveTimeout that outlasts a proxy timeout by a whole second, in whole seconds. */
-export function nodeKeepAliveFor(proxyTimeoutMs: number): number {
-  return Math.ceil((proxyTimeoutMs + 1000) / 1000) * 1000;
 }
 
 /**

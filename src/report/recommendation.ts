@@ -9,7 +9,7 @@ import { findProxyFlavour, proxyFlavour } from '../proxy/registry.js';
 import { formatDuration } from '../util/duration.js';
 import { percent } from './format.js';
 import { verdict } from './summary-table.js';
-import { nodeKeepAliveFor } from '../gate/gate-decision.js';
+import { nodeKeepAliveFor } from '../upstream/node-keepalive.js';
 import { quantile } from '../util/stats.js';
 
 export interface PairingAdvice {
