@@ -5,21 +5,17 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { parseFaultSpec } from '../faults/fault.js';
-import { DEFAULT_PROXY, proxyFlavour, proxyFlavours } from '../proxy/registry.js';
+import { DEFAULT_PROXY, proxyFlavour } from '../proxy/registry.js';
 import { durationMs } from '../scenario/sweep-config.js';
 import { UsageError } from '../util/errors.js';
 import { checkGateRunDir } from './gate-history.js';
-import { gateFlavour, type GateReadyFlavour } from './gate-proxy.js';
+import { GATE_DEFAULTS, GATE_FLAGS, GATE_FLAVOURS } from './gate-flags.js';
+import { gateFlavour } from './gate-proxy.js';
 import type { GateOptions } from './run-gate.js';
 
-/** The flavours the gate runs (those with a gate part), and the settings that belong to one of them. */
-const GATE_FLAVOURS: GateReadyFlavour[] = proxyFlavours().filter((flavour) => flavour.gate).map(gateFlavour);
+/** The settings that belong to one flavour (its config, its pool, its binary). */
 const GATE_PROXIES = GATE_FLAVOURS.map((flavour) => flavour.name) as [string, ...string[]];
 const FLAVOUR_SETTINGS = new Set(GATE_FLAVOURS.flatMap((flavour) => [flavour.gate.confSetting, flavour.gate.poolSetting, flavour.binary.setting]));
-
-export const GATE_DEFAULTS = {
-  healthPath: '/', method: 'GET', maxFailureRate: 0.001, confidence: 0.95, maxSeconds: 600, maxIdleWaitMs: 10_000, minMarginMs: 1000, seed: 1,
-} as const;
 
 /** A number, or its text as a flag gives it. */
 const numeric = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -71,18 +67,6 @@ const gateInputSchema = z.strictObject({
  */
 export type GateInputFields = z.input<typeof gateInputSchema> & { [flavourSetting: string]: unknown };
 type Field = string;
-
-/** The CLI's name for each setting. */
-export const GATE_FLAGS: Record<Field, string> = {
-  proxy: '--proxy',
-  ...Object.fromEntries(GATE_FLAVOURS.flatMap((flavour) => [[flavour.gate.confSetting, flavour.gate.confFlag], [flavour.gate.poolSetting, flavour.gate.poolFlag]])),
-  proxyTimeoutMs: '--proxy-timeout', retry: '--retry', upstreamCmd: '--upstream-cmd', upstreamUrl: '--upstream-url', upstreamImage: '--upstream-image',
-  upstreamPort: '--upstream-port', upstreamEnv: '--upstream-env', healthPath: '--health-path', method: '--method', body: '--body',
-  maxFailureRate: '--max-failure-rate', confidence: '--confidence', faults: '--fault', burstSize: '--burst', maxSeconds: '--max-seconds',
-  maxIdleWaitMs: '--max-idle-wait', minMarginMs: '--min-margin',
-  ...Object.fromEntries(GATE_FLAVOURS.map((flavour) => [flavour.binary.setting, flavour.binary.flag])),
-  seed: '--seed', allowMasked: '--allow-masked', out: '--out',
-};
 
 export type Naming = 'flags' | 'fields';
 
