@@ -13,50 +13,34 @@ import { soakJson, soakMarkdown, soakTable } from '../soak/soak-report.js';
 import { runSoakCells } from '../soak/soak.js';
 import { onCleanup } from '../util/cleanup.js';
 import { DEFAULT_PROXY, proxyFlavours } from '../proxy/registry.js';
-import { addProxyBinaryOptions, PROXY_BINARY_FLAGS, proxyBinariesFrom } from './proxy-flags.js';
+import { PROXY_BINARY_FLAGS } from './proxy-flags.js';
+import { addSweepFlags, flagOfField, settingsFromFlags, sweepFlagsOf, type SweepFlag } from './sweep-flags.js';
 import { UsageError } from '../util/errors.js';
 import { assertNewRunDir } from '../util/out-dir.js';
-import { splitList } from './parse-list.js';
 
+/** The soak's own flags, then the sweep's it shares (cli/sweep-flags.ts). */
+const SOAK_FLAGS: readonly SweepFlag[] = [
+  { field: 'proxy', option: '--proxy <name>', kind: 'text', help: `a proxy: ${proxyFlavours().filter((flavour) => !flavour.passThrough).map((flavour) => flavour.name).join(', ')} (default ${DEFAULT_PROXY})` },
+  ...sweepFlagsOf(['proxyTimeout', 'upstreamTimeout', 'upstreamClose', 'methods', 'retry']),
+  { field: 'rate', option: '--rate <n>', kind: 'number', help: 'mean requests per second, Poisson arrivals (default 100)' },
+  { field: 'duration', option: '--duration <duration>', kind: 'text', help: 'traffic time per cell (default 60s)' },
+  { field: 'pool', option: '--pool <n>', kind: 'number', help: 'idle upstream connections the proxy keeps, shared by all requests (nginx keepalive N) (default 32)' },
+  { field: 'clientConnections', option: '--client-connections <n>', kind: 'number', help: 'client keep-alive connections to the proxy at most (default 256)' },
+  { field: 'seed', option: '--seed <n>', kind: 'number', help: 'seed of the arrivals (default 1)' },
+  ...sweepFlagsOf(['runtime', ...Object.keys(PROXY_BINARY_FLAGS) as SweepFlag['field'][]]),
+];
+
+/** The command's own flags; every setting flag is in SOAK_FLAGS, keyed by commander's name for it. */
 interface SoakFlags {
-  proxy?: string;
-  proxyTimeout?: string;
-  upstreamTimeout?: string;
-  upstreamClose?: string;
-  methods?: string;
-  retry?: string;
-  rate?: string;
-  duration?: string;
-  pool?: string;
-  clientConnections?: string;
-  seed?: string;
-  runtime?: string;
+  [setting: string]: unknown;
   out?: string;
   json?: boolean;
 }
 
-const FLAGS: Record<string, string> = {
-  proxy: '--proxy', proxyTimeout: '--proxy-timeout', upstreamTimeout: '--upstream-timeout', upstreamClose: '--upstream-close', methods: '--methods',
-  retry: '--retry', rate: '--rate', duration: '--duration', pool: '--pool', clientConnections: '--client-connections', seed: '--seed', runtime: '--runtime',
-  ...PROXY_BINARY_FLAGS,
-};
-
 export function soakCommand(): Command {
   const command = new Command('soak')
-    .description('Poisson traffic through the proxy\'s shared upstream pool for a while, per timeout pairing: failures per 10,000 requests')
-    .option('--proxy <name>', `a proxy: ${proxyFlavours().filter((flavour) => !flavour.passThrough).map((flavour) => flavour.name).join(', ')} (default ${DEFAULT_PROXY})`)
-    .option('--proxy-timeout <list>', 'the proxy\'s idle timeout P for upstream connections (default 60s,50ms)')
-    .option('--upstream-timeout <list>', 'upstream keepAliveTimeout values K (default 100ms)')
-    .option('--upstream-close <list>', 'exact and/or stock (default exact)')
-    .option('--methods <list>', 'GET,POST (default GET,POST)')
-    .option('--retry <list>', 'retry policies (as sweep)')
-    .option('--rate <n>', 'mean requests per second, Poisson arrivals (default 100)')
-    .option('--duration <duration>', 'traffic time per cell (default 60s)')
-    .option('--pool <n>', 'idle upstream connections the proxy keeps, shared by all requests (nginx keepalive N) (default 32)')
-    .option('--client-connections <n>', 'client keep-alive connections to the proxy at most (default 256)')
-    .option('--seed <n>', 'seed of the arrivals (default 1)')
-    .option('--runtime <name>', 'local, containers or auto (default: KEEPALIVE_LAB_RUNTIME, else local)');
-  return addProxyBinaryOptions(command)
+    .description('Poisson traffic through the proxy\'s shared upstream pool for a while, per timeout pairing: failures per 10,000 requests');
+  return addSweepFlags(command, SOAK_FLAGS)
     .option('--out <dir>', 'run directory for trials.jsonl, soak.json, soak.md (default runs/soak-<time>)')
     .option('--json', 'print soak.json instead of the table')
     .action(async (flags: SoakFlags) => {
@@ -64,26 +48,15 @@ export function soakCommand(): Command {
     });
 }
 
-function soakInputFromFlags(flags: SoakFlags): Record<string, unknown> {
-  const input: Record<string, unknown> = {};
-  for (const key of ['proxyTimeout', 'upstreamTimeout', 'upstreamClose', 'methods', 'retry'] as const) if (flags[key] !== undefined) input[key] = splitList(flags[key]!);
-  for (const key of ['rate', 'pool', 'clientConnections', 'seed'] as const) {
-    if (flags[key] === undefined) continue;
-    const value = Number(flags[key]);
-    if (flags[key]!.trim() === '' || !Number.isFinite(value)) throw new UsageError(`${FLAGS[key]}: "${flags[key]}" is not a number`);
-    input[key] = value;
-  }
-  for (const key of ['proxy', 'duration', 'runtime'] as const) if (flags[key] !== undefined) input[key] = flags[key];
-  Object.assign(input, proxyBinariesFrom(flags as unknown as Record<string, unknown>));
-  return input;
-}
-
 async function runSoakCommand(flags: SoakFlags): Promise<number> {
   let config;
   try {
-    config = parseSoakConfig(soakInputFromFlags(flags), 'flags');
+    config = parseSoakConfig(settingsFromFlags(flags, SOAK_FLAGS), 'flags');
   } catch (error) {
-    const message = (error as Error).message.replace(/^flags: (\w+)(?:\.\d+)*:/, (whole, field: string) => (FLAGS[field] ? `${FLAGS[field]}:` : whole));
+    const message = (error as Error).message.replace(/^flags: (\w+)(?:\.\d+)*:/, (whole, field: string) => {
+      const flag = flagOfField(field, SOAK_FLAGS);
+      return flag ? `${flag}:` : whole;
+    });
     throw new UsageError(message);
   }
   const { runtime, note } = await selectRuntime(runtimeChoice(config.sweep.runtime), localRuntimeOptions(config.sweep));

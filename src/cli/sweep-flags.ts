@@ -14,8 +14,8 @@ import { proxyBinaryOptions, proxyChoicesHelp, retryPoliciesHelp } from './proxy
 type Kind = 'text' | 'list' | 'number' | 'offsets' | 'fault' | 'fault-sets' | 'switch';
 
 export interface SweepFlag {
-  /** The setting of the sweep's schema the flag sets. */
-  field: keyof SweepConfigInput & string;
+  /** The setting of the sweep's schema the flag sets (a soak's own settings: soak/soak-config.ts). */
+  field: (keyof SweepConfigInput & string) | 'rate' | 'duration' | 'pool' | 'clientConnections';
   /** The flag with its argument, as --help shows it ("--proxy-timeout <list>"). */
   option: string;
   kind: Kind;
@@ -64,14 +64,19 @@ export function flagKey(flag: SweepFlag): string {
   return flagName(flag).replace(/^--/, '').replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
+/** The sweep's flags of these settings, in this order (a command that takes a part of them). */
+export function sweepFlagsOf(fields: readonly SweepFlag['field'][]): SweepFlag[] {
+  return fields.flatMap((field) => SWEEP_FLAGS.filter((flag) => flag.field === field));
+}
+
 /** The flag a schema field is set by, for messages ("--fault/--faults" where two set it). */
-export function flagOfField(field: string): string | undefined {
-  const flags = SWEEP_FLAGS.filter((flag) => flag.field === field).map(flagName);
+export function flagOfField(field: string, list: readonly SweepFlag[] = SWEEP_FLAGS): string | undefined {
+  const flags = list.filter((flag) => flag.field === field).map(flagName);
   return flags.length > 0 ? flags.join('/') : undefined;
 }
 
-export function addSweepFlags(command: Command): Command {
-  for (const flag of SWEEP_FLAGS) {
+export function addSweepFlags(command: Command, list: readonly SweepFlag[] = SWEEP_FLAGS): Command {
+  for (const flag of list) {
     if (flag.kind === 'fault') command.option(flag.option, flag.help, (spec: string, all: string[]) => [...all, spec], [] as string[]);
     else command.option(flag.option, flag.help);
   }
@@ -79,17 +84,17 @@ export function addSweepFlags(command: Command): Command {
 }
 
 /** The settings the flags give, as the schema's input (unset flags stay out, so its defaults apply). */
-export function settingsFromFlags(flags: Record<string, unknown>): Record<string, unknown> {
+export function settingsFromFlags(flags: Record<string, unknown>, list: readonly SweepFlag[] = SWEEP_FLAGS): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
-  const given = SWEEP_FLAGS.filter((flag) => isGiven(flags[flagKey(flag)]));
+  const given = givenFlags(flags, list);
   if (given.filter((flag) => flag.field === 'faults').length > 1) throw new UsageError('--fault and --faults: give one of them');
   for (const flag of given) settings[flag.field] = valueOf(flag, flags[flagKey(flag)]);
   return settings;
 }
 
 /** The flags given a value on this command line (a repeatable flag given none is not). */
-export function givenFlags(flags: Record<string, unknown>): SweepFlag[] {
-  return SWEEP_FLAGS.filter((flag) => isGiven(flags[flagKey(flag)]));
+export function givenFlags(flags: Record<string, unknown>, list: readonly SweepFlag[] = SWEEP_FLAGS): SweepFlag[] {
+  return list.filter((flag) => isGiven(flags[flagKey(flag)]));
 }
 
 function isGiven(value: unknown): boolean {
