@@ -50,7 +50,7 @@ export interface GateChain {
   /** Which failures are the race: with trial ids in the requests, the tap's record of each; without, the proxy's log. */
   evidenceOf(trials: readonly BurstTrial[]): FailureEvidence;
   /** The trials that can meet a close: those that reused an idle upstream connection (all, without the tap's ids). */
-  racingTrials(trials: readonly BurstTrial[]): BurstTrial[];
+  racingTrials(trials: readonly BurstTrial[]): readonly BurstTrial[];
 }
 
 export async function startGateChain(input: GateChainInput): Promise<GateChain> {
@@ -93,7 +93,7 @@ export async function startGateChain(input: GateChainInput): Promise<GateChain> 
     evidenceOf: (trials) => (input.tagTrials
       ? tapFailureEvidence(trials, (id) => trialConnections.of(id), clientGaveUp)
       : failureEvidence(trials, proxyLog, proxy.flavour.gate!.raceAnswer, clientGaveUp)),
-    racingTrials: (trials) => (input.tagTrials ? trials.filter((trial) => trialConnections.of(trial.id)?.attempts[0]?.reused === true) : [...trials]),
+    racingTrials: (trials) => (input.tagTrials ? trials.filter((trial) => trialConnections.of(trial.id)?.attempts[0]?.reused === true) : trials),
   };
   const running = await proxy.start(conf, chain.onProxyRecord).catch((error: Error) => { throw new UsageError(`the proxy did not start: ${error.message}`); });
   stops.push(running.stop);

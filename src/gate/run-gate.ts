@@ -29,13 +29,12 @@ import { gateFlavour, gateProxy, type GateProxy, type GateProxySettings, type Ga
 import { buildRequest, healthCheck } from './gate-request.js';
 import type { GateResult } from './gate-result.js';
 import { writeGateOutputs } from './gate-run-report.js';
-import { decisiveClose, firedVerdict, gapsAround, type Verdict } from './gate-verdict.js';
+import { decisiveClose, firedVerdict, type Verdict } from './gate-verdict.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
 import { sequentialDesign, type SequentialDesign } from './sequential-design.js';
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
 import { checkUpstreamImage, startUpstreamImage } from './user-upstream-image.js';
 
-export { gapsAround };
 
 export interface GateOptions {
   /** The proxy flavour (default nginx; src/proxy/registry.ts). */

@@ -67,6 +67,8 @@ export interface ProxyImage {
   program: string;
   /** A log line that says it is ready; unset: ready when its listen port answers HTTP. */
   readyLine?: RegExp;
+  /** Where its log names its version (the image's tag may not say), as the first group. */
+  versionInLog?: RegExp;
 }
 
 export interface ProxyFlavour {

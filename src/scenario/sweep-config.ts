@@ -1,7 +1,7 @@
 // What a sweep measures, validated in one schema shared by the CLI flags and the config file.
 import { z } from 'zod';
 import { faultSchema } from '../faults/fault.js';
-import { DEFAULT_PROXY, PROXY_NAMES, proxyFlavour, proxyFlavours } from '../proxy/registry.js';
+import { DEFAULT_PROXY, findProxyFlavour, PROXY_NAMES, proxyFlavour, proxyFlavours } from '../proxy/registry.js';
 import { CLIENT_KINDS, CLOSE_MODES, CLOSE_STYLES, METHODS } from '../vocabulary.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
@@ -90,7 +90,8 @@ function withDependentDefaults(input: unknown): unknown {
   if (typeof input !== 'object' || input === null) return input;
   const given = input as { profile?: unknown; proxy?: unknown };
   const profile = PROFILES[given.profile as ProfileName];
-  const proxyDefaults = PROXY_NAMES.includes(given.proxy as string) ? proxyFlavour(given.proxy as string).sweepDefaults : given.proxy === undefined ? proxyFlavour().sweepDefaults : {};
+  // An unknown name gets no defaults here: the schema names it as the problem.
+  const proxyDefaults = typeof given.proxy === 'string' || given.proxy === undefined ? findProxyFlavour(given.proxy)?.sweepDefaults ?? {} : {};
   return { ...proxyDefaults, ...(profile?.settings ?? {}), ...input };
 }
 

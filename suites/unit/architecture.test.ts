@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { proxyFlavours } from '../../src/proxy/registry.js';
 
 const SRC = path.resolve(import.meta.dirname, '../../src');
 
@@ -88,10 +89,17 @@ describe('the layout of src/', () => {
     // A comparison with a flavour's name ('nginx' === x, x !== 'haproxy', case 'caddy':), or a
     // literal union of names retyped by hand. `none` counts where it is compared with a proxy or
     // a flavour (the gate's boundary 'none' and the fault set 'none' are other words).
-    const names = "'(?:nginx|haproxy|caddy)'";
+    // Every flavour the registry lists; the pass-through one (none) only beside those words.
+    const proxied = proxyFlavours().filter((flavour) => !flavour.passThrough).map((flavour) => flavour.name);
+    expect(proxied).toEqual(expect.arrayContaining(['nginx', 'haproxy', 'caddy']));
+    const names = `'(?:${proxied.join('|')})'`;
     const flavourName = new RegExp(`[!=]==\\s*${names}|${names}\\s*[!=]==|case\\s+${names}|${names}\\s*\\|\\s*'|(?<!\\|)\\|(?!\\|)\\s*${names}`);
-    const noProxy = /\b(?:proxy|flavour)\s*[!=]==\s*'none'|'none'\s*[!=]==\s*[\w.]*(?:proxy|flavour)\b/i;
+    const none = proxyFlavours().find((flavour) => flavour.passThrough)!.name;
+    const noProxy = new RegExp(`\\b(?:proxy|flavour)\\s*[!=]==\\s*'${none}'|'${none}'\\s*[!=]==\\s*[\\w.]*(?:proxy|flavour)\\b`, 'i');
     const comparison = { test: (line: string) => flavourName.test(line) || noProxy.test(line) };
+    // The check itself: it sees what it looks for, and not the other words.
+    for (const line of ["if (config.proxy === 'haproxy') {", "proxy?: 'nginx' | 'caddy';", "case 'nginx':", "if (spec.proxy.flavour === 'none') {"]) expect(comparison.test(line), line).toBe(true);
+    for (const line of ["const reasons = list.join(', ') || 'none';", "if (faults.length === 0) return 'none';"]) expect(comparison.test(line), line).toBe(false);
     const offending = sourceFiles(SRC).filter((file) => !relative(file).startsWith(`proxy${path.sep}`))
       .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n').map((line, i) => ({ where: `${relative(file)}:${i + 1}`, line })))
       .filter(({ line }) => comparison.test(line))

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { recommendFix } from '../../src/gate/gate-decision.js';
 import { copiesFor } from '../../src/gate/run-gate.js';
 import { parseNginxTime, prepareUserNginxConf } from '../../src/proxy/nginx/user-conf.js';
-import { gapsAround } from '../../src/gate/run-gate.js';
+import { gapsAround } from '../../src/gate/gate-verdict.js';
 
 const FULL = `user www-data;
 pid /run/nginx.pid;

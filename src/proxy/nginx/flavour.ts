@@ -26,6 +26,6 @@ export const nginxFlavour: ProxyFlavour = {
     renderLanes: (spec, addresses) => renderNginxConf(spec, addresses),
     parseLogLine: parseNginxErrorLine,
   },
-  container: { variable: 'KEEPALIVE_LAB_NGINX_IMAGE', reference: 'nginx:1.28', program: 'nginx', readyLine: /start worker process/ },
+  container: { variable: 'KEEPALIVE_LAB_NGINX_IMAGE', reference: 'nginx:1.28', program: 'nginx', readyLine: /start worker process/, versionInLog: /: nginx\/(\S+)/ },
   gate: nginxGate,
 };

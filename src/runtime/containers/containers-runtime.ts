@@ -124,8 +124,8 @@ async function startContainerTopology(spec: TopologySpec, flavour: ProxyFlavour,
         const readAt = monotonicMs();
         proxyLogging = true;
         state.errorLines.push(`${new Date().toISOString()} ${line}`);
-        const nginxVersion = /: nginx\/(\S+)/.exec(line)?.[1];
-        if (nginxVersion) state.versions.nginx ??= nginxVersion;
+        const version = flavour.container!.versionInLog?.exec(line)?.[1];
+        if (version) state.versions[flavour.name] ??= version;
         const record = flavour.process!.parseLogLine(line, readAt);
         if (record) state.proxyLog.push(record);
       },
