@@ -3,7 +3,14 @@
 // answer ends, and must tell a reset from a close without a response; an HTTP client library
 // hides all three behind its own pooling and retries.
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Endpoint, ErrorClass } from '../vocabulary.js';
+
+/** TLS towards the endpoint (an https URL): the name the certificate must carry (SNI; unset for an IP address), and extra CAs to trust. */
+export interface TlsSettings {
+  servername?: string;
+  ca?: string | Buffer;
+}
 
 export interface ExchangeResult {
   status: number | null;
@@ -34,7 +41,7 @@ export class HttpConnection {
   private buffered: Buffer = Buffer.alloc(0);
   private pending: Pending | null = null;
 
-  constructor(private readonly endpoint: Endpoint) {}
+  constructor(private readonly endpoint: Endpoint, private readonly tlsSettings: TlsSettings | null = null) {}
 
   get isOpen(): boolean {
     return this.socket !== null && !this.socket.destroyed;
@@ -42,9 +49,12 @@ export class HttpConnection {
 
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(this.endpoint.port, this.endpoint.host);
+      // Over TLS the connection is usable once the handshake (and the certificate check) is done.
+      const socket: net.Socket = this.tlsSettings
+        ? tls.connect({ host: this.endpoint.host, port: this.endpoint.port, ...(this.tlsSettings.servername ? { servername: this.tlsSettings.servername } : {}), ...(this.tlsSettings.ca ? { ca: this.tlsSettings.ca } : {}), ALPNProtocols: ['http/1.1'] })
+        : net.connect(this.endpoint.port, this.endpoint.host);
       socket.setNoDelay(true);
-      socket.once('connect', () => {
+      socket.once(this.tlsSettings ? 'secureConnect' : 'connect', () => {
         socket.off('error', reject);
         resolve();
       });
