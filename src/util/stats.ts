@@ -117,3 +117,28 @@ export function exactBounds(failures: number, trials: number, alpha: number): [n
   const lower = failures === 0 ? 0 : bisect((p) => 1 - binomialCdf(failures - 1, trials, p) < alpha);
   return [lower, upper];
 }
+
+/** ln(n!) by summing logs: exact enough for the counts here (groups of a run, thousands at most). */
+function logFactorial(n: number): number {
+  let total = 0;
+  for (let i = 2; i <= n; i++) total += Math.log(i);
+  return total;
+}
+
+/**
+ * One-sided Fisher exact test: the probability of `hitsA` or more hits in sample A when the
+ * hits of both samples fall at random among them (sizes `sizeA`, `sizeB`; hits `hitsA`, `hitsB`).
+ * Small says sample A holds more hits than chance puts there.
+ */
+export function fisherGreater(hitsA: number, sizeA: number, hitsB: number, sizeB: number): number {
+  const total = sizeA + sizeB;
+  const hits = hitsA + hitsB;
+  const logChoose = (n: number, k: number) => logFactorial(n) - logFactorial(k) - logFactorial(n - k);
+  const denominator = logChoose(total, hits);
+  let p = 0;
+  for (let k = hitsA; k <= Math.min(hits, sizeA); k++) {
+    if (hits - k > sizeB) continue;
+    p += Math.exp(logChoose(sizeA, k) + logChoose(sizeB, hits - k) - denominator);
+  }
+  return Math.min(1, p);
+}
