@@ -13,6 +13,7 @@ import { gateCommand } from './gate-command.js';
 import { profilesCommand } from './profiles-command.js';
 import { toxiproxyCommand } from './toxiproxy-command.js';
 import { soakCommand } from './soak-command.js';
+import { fieldCommand } from './field-command.js';
 
 // The installed package's own version (dist/cli/ -> the package root), as `npm ls` shows it.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -29,7 +30,8 @@ const program = new Command('keepalive-lab')
   .addCommand(toxiproxyCommand())
   .addCommand(profilesCommand())
   .addCommand(gateCommand())
-  .addCommand(soakCommand());
+  .addCommand(soakCommand())
+  .addCommand(fieldCommand());
 for (const command of program.commands) {
   command.exitOverride().configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) });
 }

@@ -2,6 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { isFieldHistory, type FieldHistoryRecord } from '../field/field-history.js';
+import { fieldText } from '../field/field-report.js';
+import { writeFieldOutputs } from '../field/field-report.js';
 import { isGateHistory, type GateHistoryRecord } from '../gate/gate-history.js';
 import { gateText } from '../gate/gate-report.js';
 import { writeGateOutputs } from '../gate/gate-run-report.js';
@@ -14,13 +17,18 @@ import { noteTornLine } from './torn-line.js';
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description(`rebuild the summary and reports of a run (a sweep's or a gate's) from its ${HISTORY_FILE}`)
+    .description(`rebuild the summary and reports of a run (a sweep's, a gate's or a field run's) from its ${HISTORY_FILE}`)
     .argument('<dir>', 'run directory')
     .action(async (dir: string) => {
       const file = path.join(dir, HISTORY_FILE);
       if (!fs.existsSync(file)) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep or a gate`);
       // Read once: the history tells which kind of run it is, and its writer takes it as read.
       const records = readHistoryFile<GateHistoryRecord>(file, noteTornLine(file));
+      if (isFieldHistory(records)) {
+        const result = await writeFieldOutputs(dir, records as unknown as FieldHistoryRecord[]);
+        process.stdout.write(`${result ? fieldText(result) : 'no field-run record'}\nWrote ${dir}/{summary.json,report.md,report.html}\n`);
+        return;
+      }
       if (isGateHistory(records)) {
         const gate = await writeGateOutputs(dir, records);
         process.stdout.write(`${gate.result ? gateText(gate.result) : `no verdict: the run ended after ${gate.trials.length} trials`}\nWrote ${dir}/{summary.json,report.md,report.html}\n`);

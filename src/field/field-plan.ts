@@ -1,0 +1,142 @@
+// What a field run will do, computed before anything is sent: the idle gaps it aims at (bins of
+// a range, or the closes of common upstreams' defaults), how many requests go at once, and
+// whether the budget covers the gaps at all. Pure: `--dry-run` prints it, the run follows it.
+import { UsageError } from '../util/errors.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
+
+/** A bin of idle gaps: each group aimed into it takes a gap drawn evenly from [fromMs, toMs). */
+export interface IdleBin {
+  fromMs: number;
+  toMs: number;
+  /** What the bin is looking for (auto: the upstream whose default close it covers). */
+  label?: string;
+}
+
+/**
+ * Idle closes of common upstreams' defaults, for `--idle auto` (docs/field.md says where each
+ * comes from). Node's is measured here (docs/race.md#nodejs): keepAliveTimeout 5 s plus the 1 s
+ * buffer of Node 20 and later; the others are their documented defaults.
+ */
+export const AUTO_CLOSES: readonly { closeMs: number; who: string }[] = [
+  { closeMs: 2000, who: 'gunicorn keepalive 2 s' },
+  { closeMs: 5000, who: 'Node.js before the 1 s buffer, uvicorn, Apache httpd: 5 s' },
+  { closeMs: 6000, who: 'Node.js 20 and later: keepAliveTimeout 5 s + 1 s buffer' },
+];
+/** Around each auto close: timers fire late by a few ms, a network shifts the close by its delay. */
+const AUTO_BEFORE_MS = 30;
+const AUTO_AFTER_MS = 70;
+const AUTO_STEP_MS = 10;
+
+/** Gaps shorter than this are not idle connections a load balancer keeps: no upstream closes there. */
+const MIN_GAP_MS = 10;
+const MAX_BINS = 2000;
+
+export interface IdleRange {
+  bins: IdleBin[];
+  /** As the user wrote it, or "auto". */
+  text: string;
+}
+
+/** `--idle 4s..8s@100ms` (bins of 100 ms from 4 s to 8 s) or `--idle auto`. */
+export function parseIdle(text: string): IdleRange {
+  if (text.trim() === 'auto') {
+    const bins = AUTO_CLOSES.flatMap(({ closeMs, who }) => binsOf(closeMs - AUTO_BEFORE_MS, closeMs + AUTO_AFTER_MS, AUTO_STEP_MS, who));
+    return { bins, text: 'auto' };
+  }
+  const match = /^\s*(.+?)\.\.(.+?)@(.+?)\s*$/.exec(text);
+  if (!match) throw new UsageError(`--idle "${text}" is not a range of idle gaps: give FROM..TO@STEP (e.g. 4s..8s@100ms) or auto`);
+  const [fromMs, toMs, stepMs] = [match[1]!, match[2]!, match[3]!].map((part) => {
+    try {
+      return parseDuration(part);
+    } catch (error) {
+      throw new UsageError(`--idle "${text}": ${(error as Error).message}`);
+    }
+  }) as [number, number, number];
+  if (fromMs < MIN_GAP_MS) throw new UsageError(`--idle "${text}" starts below ${MIN_GAP_MS} ms: no load balancer keeps a connection idle that briefly; start the range at the idle time you suspect`);
+  if (toMs <= fromMs) throw new UsageError(`--idle "${text}" ends before it starts: give FROM..TO with TO after FROM`);
+  if (stepMs <= 0 || stepMs > toMs - fromMs) throw new UsageError(`--idle "${text}": the step must be above 0 and at most the range (${formatDuration(toMs - fromMs)})`);
+  if ((toMs - fromMs) / stepMs > MAX_BINS) throw new UsageError(`--idle "${text}" makes more than ${MAX_BINS} bins: take a larger step`);
+  return { bins: binsOf(fromMs, toMs, stepMs), text };
+}
+
+function binsOf(fromMs: number, toMs: number, stepMs: number, label?: string): IdleBin[] {
+  const bins: IdleBin[] = [];
+  for (let start = fromMs; start < toMs - 1e-9; start += stepMs) bins.push({ fromMs: start, toMs: Math.min(toMs, start + stepMs), ...(label ? { label } : {}) });
+  return bins;
+}
+
+export interface PlanInput {
+  idle: IdleRange;
+  /** Requests per group, before the rate cap. */
+  group: number;
+  /** Requests per second at most, averaged over a group's cycle. */
+  rate: number;
+  maxRequests: number;
+  maxSeconds: number;
+}
+
+export interface FieldPlan {
+  bins: IdleBin[];
+  idleText: string;
+  /** Requests sent at once in every group (the rate cap may make it smaller than asked). */
+  groupSize: number;
+  rate: number;
+  maxRequests: number;
+  maxSeconds: number;
+  /** One group in every bin: requests and seconds (idle gaps only). */
+  passRequests: number;
+  passSeconds: number;
+  /** One group in this many meets a race window WINDOW_MS wide that lies in the gaps. */
+  groupsPerWindow: number;
+  /** Groups the budget allows, and the chance that they meet such a window at least once. */
+  groupsInBudget: number;
+  chanceToMeet: number;
+}
+
+/**
+ * A window of failures about this wide, in measured idle gap, is what aimed groups meet on a
+ * shared pool: nginx in front of Node on loopback fails over about -5.5..0 ms (docs/race.md).
+ * Over a network the window is wider by the delay between the load balancer and the upstream.
+ */
+export const WINDOW_MS = 6;
+
+export function planField(input: PlanInput): FieldPlan {
+  const { idle } = input;
+  const shortestMs = Math.min(...idle.bins.map((bin) => bin.fromMs));
+  // A group of B every gap G sends B / G requests a second: the cap bounds B at the shortest gap.
+  const allowed = Math.floor((input.rate * shortestMs) / 1000);
+  if (allowed < 1) throw new UsageError(`--rate ${input.rate} allows no request every ${formatDuration(shortestMs)} (the shortest gap): raise --rate or start --idle later`);
+  const groupSize = Math.min(input.group, allowed);
+  const passRequests = idle.bins.length * groupSize;
+  const passSeconds = idle.bins.reduce((sum, bin) => sum + (bin.fromMs + bin.toMs) / 2, 0) / 1000;
+  if (input.maxRequests < passRequests + groupSize) {
+    throw new UsageError(`--max-requests ${input.maxRequests} is too small for --idle ${idle.text}: one group at each of its ${idle.bins.length} gaps takes ${passRequests} requests (groups of ${groupSize}) and the first group one more; raise --max-requests to ${passRequests + groupSize} or narrow --idle`);
+  }
+  if (input.maxSeconds < passSeconds) {
+    throw new UsageError(`--max-seconds ${input.maxSeconds} is too small for --idle ${idle.text}: one group at each of its ${idle.bins.length} gaps waits ${Math.ceil(passSeconds)} s; raise --max-seconds or narrow --idle`);
+  }
+  const coveredMs = idle.bins.reduce((sum, bin) => sum + (bin.toMs - bin.fromMs), 0);
+  const groupsPerWindow = Math.max(1, coveredMs / WINDOW_MS);
+  // The first group primes the pool; each later one waits about the mean gap.
+  const groupsInBudget = Math.max(0, Math.min(Math.floor(input.maxRequests / groupSize) - 1, Math.floor(input.maxSeconds / (passSeconds / idle.bins.length))));
+  return {
+    bins: idle.bins, idleText: idle.text, groupSize, rate: input.rate, maxRequests: input.maxRequests, maxSeconds: input.maxSeconds,
+    passRequests, passSeconds, groupsPerWindow, groupsInBudget, chanceToMeet: 1 - (1 - 1 / groupsPerWindow) ** groupsInBudget,
+  };
+}
+
+/** The plan in words, for `--dry-run` and the run's first lines. */
+export function planText(plan: FieldPlan, target: string): string {
+  const groups = plan.groupsInBudget;
+  const meanGapS = plan.passSeconds / plan.bins.length;
+  const labels = [...new Set(plan.bins.map((bin) => bin.label).filter(Boolean))];
+  return [
+    `field plan for ${target}`,
+    `  idle gaps: ${plan.idleText === 'auto' ? `auto: around the closes of ${labels.join('; ')}` : plan.idleText}, ${plan.bins.length} bins (each group aims at a gap drawn within its bin)`,
+    `  groups of ${plan.groupSize} requests sent at once on fresh client connections; at most ${plan.rate} requests/s`,
+    `  one group in every bin: ${plan.passRequests} requests, about ${Math.ceil(plan.passSeconds)} s`,
+    `  budget: at most ${plan.maxRequests} requests and ${plan.maxSeconds} s: up to ${groups} groups after the first (${(groups + 1) * plan.groupSize} requests)`,
+    `  a race window about ${WINDOW_MS} ms wide (nginx in front of Node on one machine; wider across a network) is met by about 1 group in ${Math.round(plan.groupsPerWindow)} (about ${Math.round(plan.groupsPerWindow * meanGapS)} s); once met, groups aim at it to confirm`,
+    `  chance that this budget meets such a window, if the upstream closes within these gaps: about ${Math.round(plan.chanceToMeet * 100)}%${plan.chanceToMeet < 0.9 ? ' (narrow --idle, or raise the budget, to make it likelier)' : ''}`,
+  ].join('\n');
+}

@@ -1,0 +1,158 @@
+// Field mode: is the keep-alive race behind the 502s of a stack that is already deployed?
+// Synchronized groups of requests to one URL, each an aimed idle gap after the previous one,
+// through a load balancer pool the harness does not control; the failures per gap make the
+// curve, and a place where they concentrate is confirmed by aiming there again (field-search.ts).
+// Polite by construction: only the URL given, a request and time budget, a rate cap, a
+// User-Agent naming the tool, and a stop at the first signs of overload.
+// This module is the orchestration: the plan (field-plan.ts), the target and its preflight
+// (field-target.ts), one group (fire-group.ts), the search (field-search.ts), the verdict
+// (field-verdict.ts) and the reports (field-report.ts).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { HistorySink } from '../history/history-file.js';
+import { HISTORY_FILE } from '../report/write-outputs.js';
+import { isShuttingDown, onCleanup } from '../util/cleanup.js';
+import { UsageError } from '../util/errors.js';
+import { assertNewRunDir } from '../util/out-dir.js';
+import { PreciseScheduler } from '../workload/precise-scheduler.js';
+import { openFieldHistory, type FieldHistoryRecord } from './field-history.js';
+import { parseIdle, planField, type FieldPlan } from './field-plan.js';
+import { writeFieldOutputs } from './field-report.js';
+import { GapSearch, isGatewayFailure, summarizeGroup } from './field-search.js';
+import { fieldTarget, preflight, type FieldTarget } from './field-target.js';
+import { fieldVerdict, type FieldResult, type VerdictInput } from './field-verdict.js';
+import { fireGroup, type FieldTrial, type GroupAim } from './fire-group.js';
+
+export const FIELD_DEFAULTS = { method: 'GET', group: 16, rate: 50, maxRequests: 3000, maxSeconds: 600, seed: 1, responseTimeoutMs: 10_000 } as const;
+
+export interface FieldOptions {
+  url: string;
+  idle: string;
+  method: string;
+  headers: string[];
+  body?: string;
+  /** A file of extra CA certificates (PEM). */
+  caFile?: string;
+  group: number;
+  rate: number;
+  maxRequests: number;
+  maxSeconds: number;
+  seed: number;
+  responseTimeoutMs?: number;
+  /** The run directory; null: none. */
+  out: string | null;
+  onProgress?: (line: string) => void;
+}
+
+/** Everything checked without sending a byte: the target, the plan, the run directory. */
+export function prepareField(options: FieldOptions): { target: FieldTarget; plan: FieldPlan } {
+  let ca: string | undefined;
+  if (options.caFile) {
+    try {
+      ca = fs.readFileSync(options.caFile, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--ca ${options.caFile}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  }
+  const target = fieldTarget({ url: options.url, method: options.method, headers: options.headers, ...(options.body !== undefined ? { body: options.body } : {}), ...(ca ? { ca } : {}) });
+  const plan = planField({ idle: parseIdle(options.idle), group: options.group, rate: options.rate, maxRequests: options.maxRequests, maxSeconds: options.maxSeconds });
+  if (options.out) assertNewRunDir(options.out, HISTORY_FILE);
+  return { target, plan };
+}
+
+/** Several 503 or 429 answers in a row, or any Retry-After: the service is asking for less. */
+const OVERLOAD_IN_A_ROW = 3;
+/** Failures that are not the race beyond this share (and 5) after this many requests stop the run: something else is failing. */
+const DISTURBED_SHARE = 0.1;
+const DISTURBED_AFTER = 50;
+/** Gaps this far apart are different places: gateway failures in most of them are not one close's race. */
+const SPREAD_BUCKET_MS = 40;
+const PROGRESS_EVERY_MS = 15_000;
+
+export async function runField(options: FieldOptions): Promise<FieldResult> {
+  const { target, plan } = prepareField(options);
+  await preflight(target);
+  const out = options.out;
+  const history = out ? openFieldHistory(out) : null;
+  // Ctrl-C: the history is closed and the reports written from what was measured.
+  const onInterrupt = onCleanup(async () => {
+    await history?.close().catch(() => {});
+    if (out && isShuttingDown() && fs.existsSync(path.join(out, HISTORY_FILE))) await writeFieldOutputs(out);
+  });
+  try {
+    history?.append({ type: 'field-run', startedAt: new Date().toISOString(), target: { url: target.url, method: target.method, headerNames: target.headerNames, bodyBytes: target.bodyBytes },
+      plan, seed: options.seed, node: process.version });
+    const result = await fire(options, target, plan, history);
+    history?.append({ type: 'field-verdict', result });
+    await history?.close();
+    if (out) await writeFieldOutputs(out);
+    return result;
+  } finally {
+    await onInterrupt();
+  }
+}
+
+async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan, history: HistorySink<FieldHistoryRecord> | null): Promise<FieldResult> {
+  const say = options.onProgress ?? (() => {});
+  const started = Date.now();
+  const search = new GapSearch(plan, options.seed);
+  const scheduler = new PreciseScheduler(2);
+  const trials: FieldTrial[] = [];
+  let afterNs: bigint | null = null;
+  let group = 0;
+  let stop: VerdictInput['stop'] = null;
+  let lastProgress = started;
+  say(`${plan.bins.length} gap bins from ${plan.idleText}, groups of ${plan.groupSize}; at most ${plan.maxRequests} requests and ${plan.maxSeconds} s`);
+  while (!stop && !search.confirmed && trials.length + plan.groupSize <= plan.maxRequests) {
+    // Without an answer that returned its connection to the pool, the pool's ages are unknown: prime it first.
+    const next = afterNs === null ? { gapMs: 0, phase: 'prime' as const } : search.next();
+    if (Date.now() + next.gapMs > started + plan.maxSeconds * 1000) break;
+    const aim: GroupAim = { afterNs, gapMs: next.gapMs };
+    const outcome = await fireGroup({ target, size: plan.groupSize, group: ++group, phase: next.phase, aim, scheduler, responseTimeoutMs: options.responseTimeoutMs ?? FIELD_DEFAULTS.responseTimeoutMs });
+    if (isShuttingDown()) {
+      stop = { outcome: 'interrupted', reason: 'interrupted (Ctrl-C): the requests of the last group are not counted' };
+      break;
+    }
+    trials.push(...outcome.trials);
+    for (const trial of outcome.trials) history?.append({ type: 'field-trial', ...trial });
+    afterNs = outcome.earliestOkNs;
+    stop = overloadStop(trials) ?? disturbedStop(trials);
+    const summary = summarizeGroup(outcome.trials);
+    const before = search.testing();
+    search.record(summary);
+    if (summary.gatewayFailures > 0) say(`group ${group} (${next.phase}, ${(summary.gapMs / 1000).toFixed(3)} s idle): ${summary.gatewayFailures} of ${summary.trials} failed at the gateway`);
+    const opened = before ? null : search.testing();
+    if (opened) say(`aiming at ${(opened.centreMs / 1000).toFixed(3)} s to confirm (two groups in three)`);
+    const tested = before ?? null;
+    if (tested && tested.status !== 'testing') say(`${(tested.centreMs / 1000).toFixed(3)} s ${tested.status}: ${tested.failingFocusGroups} of ${tested.focusGroups} aimed groups failed, ${tested.failingFarGroups} of ${tested.farGroups} far ones (p = ${tested.pValue?.toPrecision(2)})`);
+    if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+      lastProgress = Date.now();
+      say(`${trials.length} of ${plan.maxRequests} requests, ${Math.round((lastProgress - started) / 1000)} s of ${plan.maxSeconds} s, ${trials.filter(isGatewayFailure).length} gateway failures`);
+    }
+  }
+  return fieldVerdict({ plan, url: target.url, method: target.method, trials, groups: group, seconds: (Date.now() - started) / 1000, candidates: search.candidates, stop });
+}
+
+function overloadStop(trials: readonly FieldTrial[]): VerdictInput['stop'] {
+  const asked = trials.find((trial) => trial.retryAfter !== undefined);
+  if (asked) return { outcome: 'stopped', reason: `stopped at once: the service answered ${asked.status} with Retry-After: ${asked.retryAfter} (request ${asked.id}); it asks for less traffic` };
+  const recent = [...trials].sort((a, b) => a.endedAtMs - b.endedAtMs).slice(-OVERLOAD_IN_A_ROW);
+  if (recent.length === OVERLOAD_IN_A_ROW && recent.every((trial) => trial.status === 503 || trial.status === 429)) {
+    return { outcome: 'stopped', reason: `stopped at once: ${OVERLOAD_IN_A_ROW} answers in a row were ${[...new Set(recent.map((trial) => trial.status))].join(' or ')} (overloaded or rate-limited)` };
+  }
+  return null;
+}
+
+function disturbedStop(trials: readonly FieldTrial[]): VerdictInput['stop'] {
+  const swept = trials.filter((trial) => trial.phase !== 'focus' && trial.phase !== 'prime');
+  if (swept.length < DISTURBED_AFTER) return null;
+  const other = swept.filter((trial) => trial.errorClass !== 'ok' && !isGatewayFailure(trial)).length;
+  const gateway = swept.filter(isGatewayFailure).length;
+  const limit = Math.max(5, DISTURBED_SHARE * swept.length);
+  if (other > limit) return { outcome: 'disturbed', reason: `stopped: ${other} of ${swept.length} requests failed for other reasons (not a 502 or a closed connection): the service is failing; field mode cannot see the race through it` };
+  // The race fails at one idle age: gateway failures over most of the gaps swept are something else.
+  const spanOf = (of: readonly FieldTrial[]) => new Set(of.map((trial) => Math.floor((trial.gapMs ?? trial.intendedGapMs) / SPREAD_BUCKET_MS))).size;
+  const failingSpan = spanOf(swept.filter(isGatewayFailure));
+  if (gateway > limit && failingSpan >= Math.max(3, spanOf(swept) / 2)) return { outcome: 'disturbed', reason: `stopped: ${gateway} of ${swept.length} requests failed at the gateway at gaps all over the range, not at one idle age: something other than the race fails` };
+  return null;
+}
