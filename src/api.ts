@@ -1,5 +1,7 @@
 // The library entry for users' own scripts and vitest suites: one call measures a sweep and
 // returns its analysis, with the raw history for anything the analysis does not say.
+import { FIELD_DEFAULTS, runField, type FieldOptions } from './field/run-field.js';
+import type { FieldResult } from './field/field-verdict.js';
 import { analyzeHistory, type RunAnalysis } from './analysis/analyze-history.js';
 import { memoryHistory, openHistoryFile, teeHistory } from './history/history-file.js';
 import type { HistoryRecord } from './history/records.js';
@@ -87,4 +89,16 @@ export { GATE_DEFAULTS };
 export async function gate(input: GateInput): Promise<GateResult> {
   const { onProgress, ...settings } = input;
   return runGate({ ...parseGateInput(settings, 'fields'), ...(onProgress ? { onProgress } : {}) });
+}
+
+/** Field mode's settings as a call: the URL, and any of the CLI's flags (their defaults otherwise). */
+export type FieldInput = Pick<FieldOptions, 'url'> & Partial<Omit<FieldOptions, 'url'>>;
+
+/**
+ * Field mode as a call (`keepalive-lab field` runs the same) against a stack you did not start:
+ * resolves with the result (`outcome` 'race', 'none', 'stopped', 'disturbed'); rejects with a
+ * UsageError for bad input. No run directory unless `out` is given.
+ */
+export async function field(input: FieldInput): Promise<FieldResult> {
+  return runField({ idle: 'auto', headers: [], ...FIELD_DEFAULTS, out: null, ...input });
 }

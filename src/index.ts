@@ -15,7 +15,8 @@
  * reasons. *Reports* (`report/`) and *vitest matchers* (`matchers/`) read the analysis. The CLI
  * (`cli/`) and the suites are thin layers over that; `sweep()` is the same pipeline as a call.
  */
-export { sweep, findCell, gate, soak, GATE_DEFAULTS, type SweepOptions, type SweepResult, type GateInput, type SoakResult } from './api.js';
+export { sweep, findCell, gate, soak, field, GATE_DEFAULTS, type SweepOptions, type SweepResult, type GateInput, type SoakResult, type FieldInput } from './api.js';
+export type { FieldResult } from './field/field-verdict.js';
 export type { SoakAnalysis, SoakCellAnalysis } from './soak/soak-analysis.js';
 export type { GateOptions } from './gate/run-gate.js';
 export type { GateResult } from './gate/gate-result.js';

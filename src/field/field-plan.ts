@@ -21,10 +21,18 @@ export const AUTO_CLOSES: readonly { closeMs: number; who: string }[] = [
   { closeMs: 2000, who: 'gunicorn keepalive 2 s' },
   { closeMs: 5000, who: 'Node.js before the 1 s buffer, uvicorn, Apache httpd: 5 s' },
   { closeMs: 6000, who: 'Node.js 20 and later: keepAliveTimeout 5 s + 1 s buffer' },
+  { closeMs: 20_000, who: 'Puma persistent_timeout, Tomcat\'s shipped connectionTimeout: 20 s' },
+  { closeMs: 30_000, who: 'Jetty idleTimeout: 30 s' },
+  { closeMs: 66_000, who: 'Node.js with keepAliveTimeout 65 s (the advice behind a 60 s load balancer), 20 and later' },
 ];
+/**
+ * Auto takes the closes in this order while the budget allows this many groups in each of their
+ * bins: a close visited once or twice would be met by chance only.
+ */
+const AUTO_PASSES = 3;
 /** Around each auto close: timers fire late by a few ms, a network shifts the close by its delay. */
-const AUTO_BEFORE_MS = 30;
-const AUTO_AFTER_MS = 70;
+const AUTO_BEFORE_MS = 10;
+const AUTO_AFTER_MS = 40;
 const AUTO_STEP_MS = 10;
 
 /** Gaps shorter than this are not idle connections a load balancer keeps: no upstream closes there. */
@@ -37,12 +45,32 @@ export interface IdleRange {
   text: string;
 }
 
-/** `--idle 4s..8s@100ms` (bins of 100 ms from 4 s to 8 s) or `--idle auto`. */
-export function parseIdle(text: string): IdleRange {
-  if (text.trim() === 'auto') {
-    const bins = AUTO_CLOSES.flatMap(({ closeMs, who }) => binsOf(closeMs - AUTO_BEFORE_MS, closeMs + AUTO_AFTER_MS, AUTO_STEP_MS, who));
-    return { bins, text: 'auto' };
+/** Auto's bins: the closes whose groups the time budget allows AUTO_PASSES times, and those left out. */
+export function autoRange(maxSeconds: number): IdleRange & { leftOut: string[] } {
+  const bins: IdleBin[] = [];
+  const leftOut: string[] = [];
+  let passSeconds = 0;
+  for (const { closeMs, who } of AUTO_CLOSES) {
+    const candidate = binsOf(closeMs - AUTO_BEFORE_MS, closeMs + AUTO_AFTER_MS, AUTO_STEP_MS, who);
+    const seconds = candidate.reduce((sum, bin) => sum + (bin.fromMs + bin.toMs) / 2000, 0);
+    if (leftOut.length === 0 && (passSeconds + seconds) * AUTO_PASSES <= maxSeconds) {
+      bins.push(...candidate);
+      passSeconds += seconds;
+    } else {
+      leftOut.push(who);
+    }
   }
+  if (bins.length === 0) {
+    const first = AUTO_CLOSES[0]!;
+    const needs = AUTO_PASSES * binsOf(first.closeMs - AUTO_BEFORE_MS, first.closeMs + AUTO_AFTER_MS, AUTO_STEP_MS).reduce((sum, bin) => sum + (bin.fromMs + bin.toMs) / 2000, 0);
+    throw new UsageError(`--max-seconds ${maxSeconds} is too small for --idle auto: its shortest close (${first.who}) needs ${Math.ceil(needs)} s; raise --max-seconds or give --idle FROM..TO@STEP`);
+  }
+  return { bins, text: 'auto', leftOut };
+}
+
+/** `--idle 4s..8s@100ms` (bins of 100 ms from 4 s to 8 s) or `--idle auto` (within the time budget: autoRange). */
+export function parseIdle(text: string, maxSeconds: number): IdleRange & { leftOut?: string[] } {
+  if (text.trim() === 'auto') return autoRange(maxSeconds);
   const match = /^\s*(.+?)\.\.(.+?)@(.+?)\s*$/.exec(text);
   if (!match) throw new UsageError(`--idle "${text}" is not a range of idle gaps: give FROM..TO@STEP (e.g. 4s..8s@100ms) or auto`);
   const [fromMs, toMs, stepMs] = [match[1]!, match[2]!, match[3]!].map((part) => {
@@ -66,7 +94,7 @@ function binsOf(fromMs: number, toMs: number, stepMs: number, label?: string): I
 }
 
 export interface PlanInput {
-  idle: IdleRange;
+  idle: IdleRange & { leftOut?: string[] };
   /** Requests per group, before the rate cap. */
   group: number;
   /** Requests per second at most, averaged over a group's cycle. */
@@ -78,6 +106,8 @@ export interface PlanInput {
 export interface FieldPlan {
   bins: IdleBin[];
   idleText: string;
+  /** Auto: the common closes the time budget left out. */
+  leftOut: string[];
   /** Requests sent at once in every group (the rate cap may make it smaller than asked). */
   groupSize: number;
   rate: number;
@@ -94,11 +124,14 @@ export interface FieldPlan {
 }
 
 /**
- * A window of failures about this wide, in measured idle gap, is what aimed groups meet on a
- * shared pool: nginx in front of Node on loopback fails over about -5.5..0 ms (docs/race.md).
- * Over a network the window is wider by the delay between the load balancer and the upstream.
+ * How much idle gap the race covers for a group, in effect: the sum over 1 ms of gap of the
+ * share of groups that met a failure there. Measured (docs/field.md#measured): nginx 60 s in
+ * front of stock Node 20 (keepAliveTimeout 100 ms, closing at about 1100 ms), 199 groups of 16
+ * POSTs at gaps drawn from 1090-1115 ms: groups failed only at 1098-1103 ms, 25-71% of them per
+ * 1 ms, 2.2 ms in all. Over a network the window is wider by the delay between the load
+ * balancer and the upstream; 2 ms is what one machine gives, the narrowest case.
  */
-export const WINDOW_MS = 6;
+export const WINDOW_MS = 2;
 
 export function planField(input: PlanInput): FieldPlan {
   const { idle } = input;
@@ -120,7 +153,7 @@ export function planField(input: PlanInput): FieldPlan {
   // The first group primes the pool; each later one waits about the mean gap.
   const groupsInBudget = Math.max(0, Math.min(Math.floor(input.maxRequests / groupSize) - 1, Math.floor(input.maxSeconds / (passSeconds / idle.bins.length))));
   return {
-    bins: idle.bins, idleText: idle.text, groupSize, rate: input.rate, maxRequests: input.maxRequests, maxSeconds: input.maxSeconds,
+    bins: idle.bins, idleText: idle.text, leftOut: idle.leftOut ?? [], groupSize, rate: input.rate, maxRequests: input.maxRequests, maxSeconds: input.maxSeconds,
     passRequests, passSeconds, groupsPerWindow, groupsInBudget, chanceToMeet: 1 - (1 - 1 / groupsPerWindow) ** groupsInBudget,
   };
 }
@@ -129,14 +162,19 @@ export function planField(input: PlanInput): FieldPlan {
 export function planText(plan: FieldPlan, target: string): string {
   const groups = plan.groupsInBudget;
   const meanGapS = plan.passSeconds / plan.bins.length;
-  const labels = [...new Set(plan.bins.map((bin) => bin.label).filter(Boolean))];
+  const closes = [...new Set(plan.bins.map((bin) => bin.label).filter((label): label is string => label !== undefined))].map((label) => {
+    const of = plan.bins.filter((bin) => bin.label === label);
+    return `    - ${label} (${of[0]!.fromMs}-${of.at(-1)!.toMs} ms)`;
+  });
   return [
     `field plan for ${target}`,
-    `  idle gaps: ${plan.idleText === 'auto' ? `auto: around the closes of ${labels.join('; ')}` : plan.idleText}, ${plan.bins.length} bins (each group aims at a gap drawn within its bin)`,
+    `  idle gaps: ${plan.idleText}, ${plan.bins.length} bins (each group aims at a gap drawn within its bin)${closes.length > 0 ? ', around the closes of:' : ''}`,
+    ...closes,
+    ...(plan.leftOut.length > 0 ? [`  left out for the time budget (raise --max-seconds to include them): ${plan.leftOut.join('; ')}`] : []),
     `  groups of ${plan.groupSize} requests sent at once on fresh client connections; at most ${plan.rate} requests/s`,
     `  one group in every bin: ${plan.passRequests} requests, about ${Math.ceil(plan.passSeconds)} s`,
     `  budget: at most ${plan.maxRequests} requests and ${plan.maxSeconds} s: up to ${groups} groups after the first (${(groups + 1) * plan.groupSize} requests)`,
-    `  a race window about ${WINDOW_MS} ms wide (nginx in front of Node on one machine; wider across a network) is met by about 1 group in ${Math.round(plan.groupsPerWindow)} (about ${Math.round(plan.groupsPerWindow * meanGapS)} s); once met, groups aim at it to confirm`,
+    `  a race window about ${WINDOW_MS} ms wide (as nginx in front of Node on one machine shows it; wider across a network) is met by about 1 group in ${Math.round(plan.groupsPerWindow)} (about ${Math.round(plan.groupsPerWindow * meanGapS)} s); once met, groups aim at it to confirm`,
     `  chance that this budget meets such a window, if the upstream closes within these gaps: about ${Math.round(plan.chanceToMeet * 100)}%${plan.chanceToMeet < 0.9 ? ' (narrow --idle, or raise the budget, to make it likelier)' : ''}`,
   ].join('\n');
 }

@@ -13,7 +13,7 @@ import type { FieldHistoryRecord, FieldRunRecord, FieldTrialRecord, FieldVerdict
 import { fieldVerdict, rateText, type CurveBin, type FieldResult } from './field-verdict.js';
 
 export const OUTCOME_LABEL: Record<FieldResult['outcome'], string> = {
-  race: 'RACE SEEN', none: 'NO RACE SEEN', stopped: 'STOPPED', disturbed: 'CANNOT TELL', interrupted: 'INTERRUPTED',
+  race: 'RACE SEEN', none: 'NO RACE SEEN', unconfirmed: 'UNCONFIRMED', stopped: 'STOPPED', disturbed: 'CANNOT TELL', interrupted: 'INTERRUPTED',
 };
 
 /** The verdict for a terminal: what was seen, the evidence, the fix, and what it cannot prove. */

@@ -19,8 +19,11 @@ import type { FieldTrial, GroupPhase } from './fire-group.js';
 export const GATEWAY_FAILURES: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['502', 'reset', 'eof']);
 export const isGatewayFailure = (trial: Pick<FieldTrial, 'errorClass'>) => GATEWAY_FAILURES.has(trial.errorClass);
 
-/** Focus groups aim within this of the candidate: the window and the spread of ages in a group. */
-export const FOCUS_MS = 4;
+/**
+ * Focus groups aim within this of the candidate: groups failed over about 5 ms of gap, around
+ * the failures' median (docs/field.md#measured).
+ */
+export const FOCUS_MS = 2;
 /** Sweep groups this far from the candidate are its comparison. */
 export const FAR_MS = 20;
 /** Focus-group counts at which the test is taken. */

@@ -7,7 +7,12 @@ import { WINDOW_MS, type FieldPlan } from './field-plan.js';
 import { FAR_MS, FOCUS_MS, isGatewayFailure, type CandidateTest } from './field-search.js';
 import type { FieldTrial } from './fire-group.js';
 
-export type FieldOutcome = 'race' | 'none' | 'stopped' | 'disturbed' | 'interrupted';
+/**
+ * race: confirmed; none: no race seen at this budget; unconfirmed: a candidate was still being
+ * tested when the budget ended; stopped: the service asked for less; disturbed: other failures
+ * made the run unable to tell; interrupted: Ctrl-C.
+ */
+export type FieldOutcome = 'race' | 'none' | 'unconfirmed' | 'stopped' | 'disturbed' | 'interrupted';
 
 export interface Rate {
   trials: number;
@@ -86,7 +91,10 @@ export function fieldVerdict(input: VerdictInput): FieldResult {
     };
   }
   const none = { ...base, estimatedCloseMs: null, atClose: null, farFromClose: null, fix: null };
-  if (input.stop) return { ...none, outcome: input.stop.outcome, reason: input.stop.reason };
+  const open = input.candidates.find((candidate) => candidate.status === 'testing');
+  if (input.stop) return { ...none, outcome: input.stop.outcome, reason: `${input.stop.reason}${open ? `; ${unconfirmedText(open)}` : ''}` };
+  // A failure the budget left no room to test is neither the race nor its absence.
+  if (open) return { ...none, outcome: 'unconfirmed', reason: `${unconfirmedText(open)}. Run again around it: --idle ${around(open.centreMs)}` };
   const worst = base.curve.filter((bin) => bin.trials > 0).reduce((max, bin) => Math.max(max, bin.ci95[1]), 0);
   const tried = input.candidates.length === 0 ? '' : `; ${input.candidates.length} place${input.candidates.length === 1 ? '' : 's'} where a group failed did not fail again (${input.candidates.map((candidate) => `${(candidate.centreMs / 1000).toFixed(3)} s`).join(', ')})`;
   return {
@@ -94,6 +102,17 @@ export function fieldVerdict(input: VerdictInput): FieldResult {
     reason: `no race seen in ${aimed.length} requests at idle gaps ${input.plan.idleText}: gateway failures ${rateText(overall)}, at most ${pct(worst)} in any gap bin (95% upper bound)${tried}; `
       + `a ${WINDOW_MS} ms race window within these gaps is met by 1 group in ${Math.round(input.plan.groupsPerWindow)}, so these ${input.groups} groups would have met one with probability about ${Math.round(chanceToMeet(input.plan, input.groups) * 100)}%`,
   };
+}
+
+function unconfirmedText(candidate: CandidateTest): string {
+  return `a group failed at the gateway at ${(candidate.centreMs / 1000).toFixed(3)} s idle, and the budget ended after ${candidate.focusGroups} groups aimed there `
+    + `(${candidate.failingFocusGroups} failing${candidate.pValue === null ? '' : `; ${candidate.failingFarGroups} of ${candidate.farGroups} far ones at the last look`}): too few to tell the race from a blip`;
+}
+
+/** A narrow range around a candidate, in the --idle syntax. */
+function around(centreMs: number): string {
+  const from = Math.max(10, Math.floor((centreMs - 20) / 10) * 10);
+  return `${from}ms..${from + 50}ms@10ms`;
 }
 
 /** The chance that this many groups meet a WINDOW_MS window lying in the plan's gaps at least once (the first group only primes). */
