@@ -25,11 +25,8 @@ export const AUTO_CLOSES: readonly { closeMs: number; who: string }[] = [
   { closeMs: 30_000, who: 'Jetty idleTimeout: 30 s' },
   { closeMs: 66_000, who: 'Node.js with keepAliveTimeout 65 s (the advice behind a 60 s load balancer), 20 and later' },
 ];
-/**
- * Auto takes the closes in this order while the budget allows this many groups in each of their
- * bins: a close visited once or twice would be met by chance only.
- */
-const AUTO_PASSES = 3;
+/** Auto adds the next close only while the budget keeps this chance to meet a race window in its gaps. */
+const AUTO_MIN_CHANCE = 0.8;
 /** Around each auto close: timers fire late by a few ms, a network shifts the close by its delay. */
 const AUTO_BEFORE_MS = 10;
 const AUTO_AFTER_MS = 40;
@@ -45,32 +42,45 @@ export interface IdleRange {
   text: string;
 }
 
-/** Auto's bins: the closes whose groups the time budget allows AUTO_PASSES times, and those left out. */
-export function autoRange(maxSeconds: number): IdleRange & { leftOut: string[] } {
+/** What auto's choice and the plan's chance depend on. */
+export interface Budget {
+  group: number;
+  rate: number;
+  maxRequests: number;
+  maxSeconds: number;
+}
+
+/**
+ * Auto's bins: the common closes in order, each added while the budget keeps the chance to meet
+ * a race window in them at AUTO_MIN_CHANCE or more (the first always), and those left out.
+ */
+export function autoRange(budget: Budget): IdleRange & { leftOut: string[] } {
   const bins: IdleBin[] = [];
   const leftOut: string[] = [];
-  let passSeconds = 0;
   for (const { closeMs, who } of AUTO_CLOSES) {
-    const candidate = binsOf(closeMs - AUTO_BEFORE_MS, closeMs + AUTO_AFTER_MS, AUTO_STEP_MS, who);
-    const seconds = candidate.reduce((sum, bin) => sum + (bin.fromMs + bin.toMs) / 2000, 0);
-    if (leftOut.length === 0 && (passSeconds + seconds) * AUTO_PASSES <= maxSeconds) {
-      bins.push(...candidate);
-      passSeconds += seconds;
-    } else {
-      leftOut.push(who);
-    }
-  }
-  if (bins.length === 0) {
-    const first = AUTO_CLOSES[0]!;
-    const needs = AUTO_PASSES * binsOf(first.closeMs - AUTO_BEFORE_MS, first.closeMs + AUTO_AFTER_MS, AUTO_STEP_MS).reduce((sum, bin) => sum + (bin.fromMs + bin.toMs) / 2000, 0);
-    throw new UsageError(`--max-seconds ${maxSeconds} is too small for --idle auto: its shortest close (${first.who}) needs ${Math.ceil(needs)} s; raise --max-seconds or give --idle FROM..TO@STEP`);
+    const more = [...bins, ...binsOf(closeMs - AUTO_BEFORE_MS, closeMs + AUTO_AFTER_MS, AUTO_STEP_MS, who)];
+    if (leftOut.length === 0 && (bins.length === 0 || reach(more, budget).chanceToMeet >= AUTO_MIN_CHANCE)) bins.push(...more.slice(bins.length));
+    else leftOut.push(who);
   }
   return { bins, text: 'auto', leftOut };
 }
 
+/** The group the rate cap allows, and what the budget reaches over these bins. */
+function reach(bins: readonly IdleBin[], budget: Budget): { groupSize: number; groupsPerWindow: number; groupsInBudget: number; chanceToMeet: number } {
+  const shortestMs = Math.min(...bins.map((bin) => bin.fromMs));
+  // A group of B every gap G sends B / G requests a second: the cap bounds B at the shortest gap.
+  const groupSize = Math.min(budget.group, Math.floor((budget.rate * shortestMs) / 1000));
+  const coveredMs = bins.reduce((sum, bin) => sum + (bin.toMs - bin.fromMs), 0);
+  const meanGapS = bins.reduce((sum, bin) => sum + (bin.fromMs + bin.toMs) / 2000, 0) / bins.length;
+  const groupsPerWindow = Math.max(1, coveredMs / WINDOW_MS);
+  // The first group primes the pool; each later one waits about the mean gap.
+  const groupsInBudget = groupSize < 1 ? 0 : Math.max(0, Math.min(Math.floor(budget.maxRequests / groupSize) - 1, Math.floor(budget.maxSeconds / meanGapS)));
+  return { groupSize, groupsPerWindow, groupsInBudget, chanceToMeet: 1 - (1 - 1 / groupsPerWindow) ** groupsInBudget };
+}
+
 /** `--idle 4s..8s@100ms` (bins of 100 ms from 4 s to 8 s) or `--idle auto` (within the time budget: autoRange). */
-export function parseIdle(text: string, maxSeconds: number): IdleRange & { leftOut?: string[] } {
-  if (text.trim() === 'auto') return autoRange(maxSeconds);
+export function parseIdle(text: string, budget: Budget): IdleRange & { leftOut?: string[] } {
+  if (text.trim() === 'auto') return autoRange(budget);
   const match = /^\s*(.+?)\.\.(.+?)@(.+?)\s*$/.exec(text);
   if (!match) throw new UsageError(`--idle "${text}" is not a range of idle gaps: give FROM..TO@STEP (e.g. 4s..8s@100ms) or auto`);
   const [fromMs, toMs, stepMs] = [match[1]!, match[2]!, match[3]!].map((part) => {
@@ -93,14 +103,8 @@ function binsOf(fromMs: number, toMs: number, stepMs: number, label?: string): I
   return bins;
 }
 
-export interface PlanInput {
+export interface PlanInput extends Budget {
   idle: IdleRange & { leftOut?: string[] };
-  /** Requests per group, before the rate cap. */
-  group: number;
-  /** Requests per second at most, averaged over a group's cycle. */
-  rate: number;
-  maxRequests: number;
-  maxSeconds: number;
 }
 
 export interface FieldPlan {
@@ -135,11 +139,9 @@ export const WINDOW_MS = 2;
 
 export function planField(input: PlanInput): FieldPlan {
   const { idle } = input;
-  const shortestMs = Math.min(...idle.bins.map((bin) => bin.fromMs));
-  // A group of B every gap G sends B / G requests a second: the cap bounds B at the shortest gap.
-  const allowed = Math.floor((input.rate * shortestMs) / 1000);
-  if (allowed < 1) throw new UsageError(`--rate ${input.rate} allows no request every ${formatDuration(shortestMs)} (the shortest gap): raise --rate or start --idle later`);
-  const groupSize = Math.min(input.group, allowed);
+  const reached = reach(idle.bins, input);
+  const { groupSize } = reached;
+  if (groupSize < 1) throw new UsageError(`--rate ${input.rate} allows no request every ${formatDuration(Math.min(...idle.bins.map((bin) => bin.fromMs)))} (the shortest gap): raise --rate or start --idle later`);
   const passRequests = idle.bins.length * groupSize;
   const passSeconds = idle.bins.reduce((sum, bin) => sum + (bin.fromMs + bin.toMs) / 2, 0) / 1000;
   if (input.maxRequests < passRequests + groupSize) {
@@ -148,14 +150,8 @@ export function planField(input: PlanInput): FieldPlan {
   if (input.maxSeconds < passSeconds) {
     throw new UsageError(`--max-seconds ${input.maxSeconds} is too small for --idle ${idle.text}: one group at each of its ${idle.bins.length} gaps waits ${Math.ceil(passSeconds)} s; raise --max-seconds or narrow --idle`);
   }
-  const coveredMs = idle.bins.reduce((sum, bin) => sum + (bin.toMs - bin.fromMs), 0);
-  const groupsPerWindow = Math.max(1, coveredMs / WINDOW_MS);
-  // The first group primes the pool; each later one waits about the mean gap.
-  const groupsInBudget = Math.max(0, Math.min(Math.floor(input.maxRequests / groupSize) - 1, Math.floor(input.maxSeconds / (passSeconds / idle.bins.length))));
-  return {
-    bins: idle.bins, idleText: idle.text, leftOut: idle.leftOut ?? [], groupSize, rate: input.rate, maxRequests: input.maxRequests, maxSeconds: input.maxSeconds,
-    passRequests, passSeconds, groupsPerWindow, groupsInBudget, chanceToMeet: 1 - (1 - 1 / groupsPerWindow) ** groupsInBudget,
-  };
+  return { bins: idle.bins, idleText: idle.text, leftOut: idle.leftOut ?? [], groupSize, rate: input.rate, maxRequests: input.maxRequests, maxSeconds: input.maxSeconds,
+    passRequests, passSeconds, groupsPerWindow: reached.groupsPerWindow, groupsInBudget: reached.groupsInBudget, chanceToMeet: reached.chanceToMeet };
 }
 
 /** The plan in words, for `--dry-run` and the run's first lines. */
@@ -170,7 +166,7 @@ export function planText(plan: FieldPlan, target: string): string {
     `field plan for ${target}`,
     `  idle gaps: ${plan.idleText}, ${plan.bins.length} bins (each group aims at a gap drawn within its bin)${closes.length > 0 ? ', around the closes of:' : ''}`,
     ...closes,
-    ...(plan.leftOut.length > 0 ? [`  left out for the time budget (raise --max-seconds to include them): ${plan.leftOut.join('; ')}`] : []),
+    ...(plan.leftOut.length > 0 ? [`  left out: the budget would meet a race window in all of them with a chance below 80% (raise --max-seconds and --max-requests to include them): ${plan.leftOut.join('; ')}`] : []),
     `  groups of ${plan.groupSize} requests sent at once on fresh client connections; at most ${plan.rate} requests/s`,
     `  one group in every bin: ${plan.passRequests} requests, about ${Math.ceil(plan.passSeconds)} s`,
     `  budget: at most ${plan.maxRequests} requests and ${plan.maxSeconds} s: up to ${groups} groups after the first (${(groups + 1) * plan.groupSize} requests)`,

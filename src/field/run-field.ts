@@ -55,7 +55,8 @@ export function prepareField(options: FieldOptions): { target: FieldTarget; plan
     }
   }
   const target = fieldTarget({ url: options.url, method: options.method, headers: options.headers, ...(options.body !== undefined ? { body: options.body } : {}), ...(ca ? { ca } : {}) });
-  const plan = planField({ idle: parseIdle(options.idle, options.maxSeconds), group: options.group, rate: options.rate, maxRequests: options.maxRequests, maxSeconds: options.maxSeconds });
+  const budget = { group: options.group, rate: options.rate, maxRequests: options.maxRequests, maxSeconds: options.maxSeconds };
+  const plan = planField({ idle: parseIdle(options.idle, budget), ...budget });
   if (options.out) assertNewRunDir(options.out, HISTORY_FILE);
   return { target, plan };
 }

@@ -11,33 +11,37 @@ import { UsageError } from '../../src/util/errors.js';
 import { seededRandom } from '../../src/util/random.js';
 import { fisherGreater } from '../../src/util/stats.js';
 
-const plan = (idle: string, over: Partial<{ group: number; rate: number; maxRequests: number; maxSeconds: number }> = {}): FieldPlan =>
-  planField({ idle: parseIdle(idle, over.maxSeconds ?? 600), group: 16, rate: 50, maxRequests: 3000, maxSeconds: 600, ...over });
+const DEFAULT_BUDGET = { group: 16, rate: 50, maxRequests: 3000, maxSeconds: 600 };
+const plan = (idle: string, over: Partial<typeof DEFAULT_BUDGET> = {}): FieldPlan => {
+  const budget = { ...DEFAULT_BUDGET, ...over };
+  return planField({ idle: parseIdle(idle, budget), ...budget });
+};
 
 describe('the plan', () => {
   it('cuts FROM..TO@STEP into bins, the last one shorter when the step does not divide the range', () => {
-    expect(parseIdle('4s..8s@100ms', 600).bins).toHaveLength(40);
-    const bins = parseIdle('1s..1.25s@100ms', 600).bins;
+    expect(parseIdle('4s..8s@100ms', DEFAULT_BUDGET).bins).toHaveLength(40);
+    const bins = parseIdle('1s..1.25s@100ms', DEFAULT_BUDGET).bins;
     expect(bins.map((bin) => [bin.fromMs, bin.toMs])).toEqual([[1000, 1100], [1100, 1200], [1200, 1250]]);
   });
 
   it('refuses ranges that are not one, in one line naming the fix', () => {
     for (const [text, message] of [['4s-8s', /FROM\.\.TO@STEP/], ['8s..4s@100ms', /ends before it starts/], ['4s..8s@0ms', /step must be above 0/],
       ['1ms..8s@100ms', /starts below 10 ms/], ['4s..8s@1ms', /more than 2000 bins/], ['4x..8s@1s', /not a duration/]] as const) {
-      expect(() => parseIdle(text, 600), text).toThrow(message);
+      expect(() => parseIdle(text, DEFAULT_BUDGET), text).toThrow(message);
     }
   });
 
-  it('auto aims around the common closes that the time budget visits three times, in order, and names the ones left out', () => {
+  it('auto aims around the common closes in order while the budget keeps an 80% chance to meet a window in them, and names the ones left out', () => {
     const auto = plan('auto');
     const labels = [...new Set(auto.bins.map((bin) => bin.label))];
-    // Three visits of every bin of a close in 600 s: 5 bins each, so 2, 5, 6 and 20 s (3 x 165 s), not 30 s.
-    expect(labels).toEqual(AUTO_CLOSES.slice(0, 4).map((close) => close.who));
-    expect(auto.leftOut).toEqual(AUTO_CLOSES.slice(4).map((close) => close.who));
+    // 600 s and 3,000 requests: 2, 5 and 6 s keep the chance above 80%; adding 20 s would not.
+    expect(labels).toEqual(AUTO_CLOSES.slice(0, 3).map((close) => close.who));
+    expect(auto.chanceToMeet).toBeGreaterThanOrEqual(0.8);
+    expect(auto.leftOut).toEqual(AUTO_CLOSES.slice(3).map((close) => close.who));
     // Node 20 closes an idle connection about 6002 ms after its last answer (docs/race.md#nodejs).
     expect(auto.bins.some((bin) => bin.fromMs <= 6002 && bin.toMs > 6002)).toBe(true);
-    expect(plan('auto', { maxSeconds: 7200 }).leftOut).toEqual([]);
-    expect(() => plan('auto', { maxSeconds: 30 })).toThrow(/too small for --idle auto/);
+    expect(plan('auto', { maxSeconds: 3600, maxRequests: 20_000 }).leftOut).toEqual([AUTO_CLOSES.at(-1)!.who]);
+    expect(() => plan('auto', { maxSeconds: 5 })).toThrow(/--max-seconds 5 is too small for --idle auto/);
   });
 
   it('lowers the group to what the rate cap allows at the shortest gap', () => {
