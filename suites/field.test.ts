@@ -124,6 +124,23 @@ describe('field mode: polite, and over TLS', () => {
     expect(fs.existsSync(path.join(run.out, 'report.html'))).toBe(true);
   }, 60_000);
 
+  it('Ctrl-C stops it, and the run directory keeps every request sent, with its reports', async () => {
+    const stack = await startStack('interrupt', '60s', 400);
+    const out = path.join(tmp, `run-${++runs}`);
+    const child = spawn(process.execPath, [CLI, 'field', '--url', stack.url, ...AIMED, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const history = path.join(out, 'trials.jsonl');
+    const sent = () => (fs.existsSync(history) ? fs.readFileSync(history, 'utf8').split('"type":"field-trial"').length - 1 : 0);
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && sent() < 64;) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(sent()).toBeGreaterThanOrEqual(64);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as FieldResult;
+    expect(summary.outcome).toBe('interrupted');
+    expect(summary.requests).toBe(sent());
+    expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toMatch(/INTERRUPTED/);
+  }, 60_000);
+
   it('speaks https with the CA given by --ca', async () => {
     const server = https.createServer({ key: fs.readFileSync(path.join(FIXTURES, 'self-signed.key')), cert: fs.readFileSync(path.join(FIXTURES, 'self-signed.crt')) }, (request, response) => {
       request.resume();

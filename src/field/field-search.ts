@@ -1,18 +1,20 @@
 // Where the next group aims, and when the race is confirmed. Two phases:
 // - the sweep visits the plan's bins in a seeded order, each group at a gap drawn within its bin;
 // - a sweep group with a gateway failure (502, reset, closed without an answer) names a
-//   candidate age, and from then on two groups in three aim at it (within FOCUS_MS) while the
-//   sweep goes on. The candidate is the race when the groups aimed at it fail more often than
+//   candidate age, and from then on two groups in three aim near it (within FOCUS_MS, at the
+//   1 ms cell a Thompson draw favours: where aimed groups have failed most) and the third far
+//   from it. The candidate is the race when the groups aimed at it fail more often than
 //   the groups far from it, by a one-sided Fisher exact test on groups (a group's requests share
 //   one moment, so the group is the unit that is independent).
 // The group that named the candidate is not counted: choosing the place from a failure and then
 // counting that failure would find "concentration" in any single blip. The test is taken at
-// three looks per candidate, for up to MAX_CANDIDATES candidates, with the error split so that
-// a run without the race reports it with probability below ALPHA.
+// four looks per candidate, for up to MAX_CANDIDATES candidates, with the error split so that
+// a run without the race reports it with probability below ALPHA. While a candidate is tested,
+// the sweep's groups go to gaps far from it, so that the comparison grows as fast as the aim.
 import { fisherGreater, quantile } from '../util/stats.js';
 import { seededRandom, shuffle } from '../util/random.js';
 import type { ErrorClass } from '../vocabulary.js';
-import type { FieldPlan } from './field-plan.js';
+import type { FieldPlan, IdleBin } from './field-plan.js';
 import type { FieldTrial, GroupPhase } from './fire-group.js';
 
 /** How the race reaches a client through a load balancer: a 502, or a connection closed or reset without an answer. */
@@ -20,15 +22,19 @@ export const GATEWAY_FAILURES: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['5
 export const isGatewayFailure = (trial: Pick<FieldTrial, 'errorClass'>) => GATEWAY_FAILURES.has(trial.errorClass);
 
 /**
- * Focus groups aim within this of the candidate: groups failed over about 5 ms of gap, around
- * the failures' median (docs/field.md#measured).
+ * Focus groups aim within this of the gap that named the candidate. Groups fail over about 5-7
+ * ms of gap, and where in it the naming group fell is unknown; the window's place also moved by
+ * 10 ms between two starts of the same stock Node (docs/field.md#measured).
  */
-export const FOCUS_MS = 2;
-/** Sweep groups this far from the candidate are its comparison. */
-export const FAR_MS = 20;
+export const FOCUS_MS = 8;
+/** Focus cells: the aim picks one of these slices of the focus range, then a gap within it. */
+const CELL_MS = 1;
+/** Groups this far from the candidate are its comparison: past the focus range around it. */
+export const FAR_MS = 15;
 /** Focus-group counts at which the test is taken. */
-export const LOOKS = [6, 12, 24] as const;
+export const LOOKS = [6, 12, 24, 48] as const;
 export const MAX_CANDIDATES = 4;
+const MIN_FAR_GAP_MS = 10;
 export const ALPHA = 0.05;
 
 export interface GroupSummary {
@@ -63,7 +69,11 @@ export interface CandidateTest {
   pValue: number | null;
   /** The p a look must be under for this candidate. */
   threshold: number;
-  status: 'testing' | 'confirmed' | 'rejected';
+  /**
+   * testing; confirmed: the race; rejected: its aimed groups did not fail again (a blip);
+   * inconclusive: they failed again, but the last look found it short of the confidence.
+   */
+  status: 'testing' | 'confirmed' | 'rejected' | 'inconclusive';
 }
 
 export class GapSearch {
@@ -72,6 +82,8 @@ export class GapSearch {
   private readonly sweep: GroupSummary[] = [];
   private focus: GroupSummary[] = [];
   private failingGaps: number[] = [];
+  /** The focus cells around the gap that named the candidate: aimed groups and failing ones in each. */
+  private cells: { fromMs: number; groups: number; failing: number }[] = [];
   private turn = 0;
   readonly candidates: CandidateTest[] = [];
 
@@ -89,13 +101,57 @@ export class GapSearch {
     return this.candidates.find((candidate) => candidate.status === 'confirmed') ?? null;
   }
 
-  /** The next group's aim: two in three at the candidate while one is tested, else the next bin. */
+  /** The next group's aim: two in three at the candidate while one is tested (the third far from it), else the next bin. */
   next(): { gapMs: number; phase: 'sweep' | 'focus' } {
     const candidate = this.testing();
-    if (candidate && this.turn++ % 3 !== 2) return { gapMs: candidate.centreMs + (this.random() * 2 - 1) * FOCUS_MS, phase: 'focus' };
-    if (this.order.length === 0) this.order = shuffle(this.plan.bins.map((_, index) => index), this.random);
-    const bin = this.plan.bins[this.order.pop()!]!;
-    return { gapMs: bin.fromMs + this.random() * (bin.toMs - bin.fromMs), phase: 'sweep' };
+    if (candidate && this.turn++ % 3 !== 2) return { gapMs: this.focusGap(), phase: 'focus' };
+    if (candidate) return { gapMs: this.farFrom(candidate.centreMs), phase: 'sweep' };
+    return { gapMs: this.inBin(this.nextBin(() => true)), phase: 'sweep' };
+  }
+
+  /** The next bin of the seeded order that is wanted now; the others stay in the order for later. */
+  private nextBin(wanted: (bin: IdleBin) => boolean): IdleBin | null {
+    if (!this.plan.bins.some(wanted)) return null;
+    for (;;) {
+      for (let at = this.order.length - 1; at >= 0; at--) {
+        const bin = this.plan.bins[this.order[at]!]!;
+        if (!wanted(bin)) continue;
+        this.order.splice(at, 1);
+        return bin;
+      }
+      // A new pass in a new seeded order, after what is left of this one.
+      this.order = shuffle(this.plan.bins.map((_, index) => index), this.random).concat(this.order);
+    }
+  }
+
+  private inBin(bin: IdleBin | null): number {
+    return bin!.fromMs + this.random() * (bin!.toMs - bin!.fromMs);
+  }
+
+  /**
+   * Thompson sampling over the focus cells: each cell's failing share drawn from its Beta
+   * posterior, the highest draw aimed at. Cells that fail get most of the groups; untried cells
+   * still get some. (Under no race, where a group aims does not change whether it fails, so the
+   * test's counts stay fair.)
+   */
+  private focusGap(): number {
+    let best = this.cells[0]!;
+    let bestDraw = -1;
+    for (const cell of this.cells) {
+      const draw = betaDraw(1 + cell.failing, 1 + cell.groups - cell.failing, this.random);
+      if (draw > bestDraw) [best, bestDraw] = [cell, draw];
+    }
+    return best.fromMs + this.random() * CELL_MS;
+  }
+
+  /** A gap of the plan far from the candidate; below it when the plan has none (younger connections, never the race). */
+  private farFrom(centreMs: number): number {
+    const far = this.nextBin((bin) => bin.toMs <= centreMs - FAR_MS || bin.fromMs >= centreMs + FAR_MS);
+    if (!far) return Math.max(MIN_FAR_GAP_MS, centreMs - FAR_MS - this.random() * 3 * FAR_MS);
+    // Only the part of the bin that is far.
+    const fromMs = far.fromMs >= centreMs ? Math.max(far.fromMs, centreMs + FAR_MS) : far.fromMs;
+    const toMs = far.fromMs >= centreMs ? far.toMs : Math.min(far.toMs, centreMs - FAR_MS);
+    return fromMs + this.random() * (toMs - fromMs);
   }
 
   /** Takes a group's outcome; returns the candidate once it is confirmed. */
@@ -109,6 +165,11 @@ export class GapSearch {
     const candidate = this.testing();
     if (!candidate) return null;
     this.focus.push(group);
+    const cell = this.cells.find((slice) => group.gapMs >= slice.fromMs && group.gapMs < slice.fromMs + CELL_MS);
+    if (cell) {
+      cell.groups++;
+      if (group.gatewayFailures > 0) cell.failing++;
+    }
     this.failingGaps.push(...group.failingGapsMs);
     candidate.centreMs = quantile(this.failingGaps, 0.5);
     candidate.focusGroups = this.focus.length;
@@ -120,6 +181,8 @@ export class GapSearch {
   private open(trigger: GroupSummary): void {
     this.focus = [];
     this.failingGaps = [...trigger.failingGapsMs];
+    const named = quantile(trigger.failingGapsMs, 0.5);
+    this.cells = Array.from({ length: (2 * FOCUS_MS) / CELL_MS }, (_, index) => ({ fromMs: named - FOCUS_MS + index * CELL_MS, groups: 0, failing: 0 }));
     this.turn = 0;
     // The k-th candidate spends ALPHA / 2^k, split evenly over its looks: ALPHA in all.
     const threshold = ALPHA / 2 ** (this.candidates.length + 1) / LOOKS.length;
@@ -132,7 +195,20 @@ export class GapSearch {
     candidate.failingFarGroups = far.filter((group) => group.gatewayFailures > 0).length;
     candidate.pValue = fisherGreater(candidate.failingFocusGroups, candidate.focusGroups, candidate.failingFarGroups, candidate.farGroups);
     if (candidate.failingFocusGroups >= 2 && candidate.pValue < candidate.threshold) candidate.status = 'confirmed';
-    // A candidate its own groups do not fail at again was a blip; at the last look, it is not the race.
-    else if ((this.focus.length >= LOOKS[1] && candidate.failingFocusGroups <= 1) || this.focus.length >= LOOKS.at(-1)!) candidate.status = 'rejected';
+    // A candidate its own groups do not fail at again was a blip.
+    else if (this.focus.length >= LOOKS[1] && candidate.failingFocusGroups <= 1) candidate.status = 'rejected';
+    // Failing again but short of the confidence at the last look: neither the race nor a blip.
+    else if (this.focus.length >= LOOKS.at(-1)!) candidate.status = 'inconclusive';
   }
+}
+
+/** A Beta(a, b) draw for whole a and b: X / (X + Y), X and Y sums of a and b exponential draws. */
+function betaDraw(a: number, b: number, random: () => number): number {
+  const gamma = (shape: number) => {
+    let sum = 0;
+    for (let i = 0; i < shape; i++) sum -= Math.log(1 - random());
+    return sum;
+  };
+  const x = gamma(a);
+  return x / (x + gamma(b));
 }

@@ -4,7 +4,7 @@
 import { formatDuration } from '../util/duration.js';
 import { quantile, wilsonInterval } from '../util/stats.js';
 import { WINDOW_MS, type FieldPlan } from './field-plan.js';
-import { FAR_MS, FOCUS_MS, isGatewayFailure, type CandidateTest } from './field-search.js';
+import { FAR_MS, isGatewayFailure, type CandidateTest } from './field-search.js';
 import type { FieldTrial } from './fire-group.js';
 
 /**
@@ -61,6 +61,9 @@ export interface VerdictInput {
   stop: { outcome: 'stopped' | 'disturbed' | 'interrupted'; reason: string } | null;
 }
 
+/** "At the close": aimed requests whose measured gap is within this of the estimated close. */
+export const AT_CLOSE_MS = 2;
+
 const rateOf = (trials: readonly FieldTrial[]): Rate => {
   const failures = trials.filter(isGatewayFailure).length;
   return { trials: trials.length, failures, rate: trials.length === 0 ? 0 : failures / trials.length, ci95: wilsonInterval(failures, trials.length, 0.95) };
@@ -81,22 +84,23 @@ export function fieldVerdict(input: VerdictInput): FieldResult {
     const gapOf = (trial: FieldTrial) => trial.gapMs ?? trial.intendedGapMs;
     const focused = aimed.filter((trial) => trial.phase === 'focus');
     const closeMs = quantile(focused.filter(isGatewayFailure).map(gapOf), 0.5);
-    const atClose = rateOf(focused.filter((trial) => Math.abs(gapOf(trial) - closeMs) <= FOCUS_MS * 2));
+    const atClose = rateOf(focused.filter((trial) => Math.abs(gapOf(trial) - closeMs) <= AT_CLOSE_MS));
     const farFromClose = rateOf(aimed.filter((trial) => trial.phase === 'sweep' && Math.abs(gapOf(trial) - closeMs) > FAR_MS));
     return {
       ...base, outcome: 'race', estimatedCloseMs: round(closeMs), atClose, farFromClose, fix: fixText(closeMs),
-      reason: `the keep-alive race: requests reusing an idle upstream connection after ${(closeMs / 1000).toFixed(3)} s failed ${rateText(atClose)}, `
+      reason: `the keep-alive race: requests reusing an idle upstream connection within ${AT_CLOSE_MS} ms of ${(closeMs / 1000).toFixed(3)} s failed ${rateText(atClose)}, `
         + `against ${rateText(farFromClose)} at gaps more than ${FAR_MS} ms away (Fisher p = ${confirmed.pValue!.toPrecision(2)} on groups, `
         + `${confirmed.failingFocusGroups} of ${confirmed.focusGroups} aimed groups failing against ${confirmed.failingFarGroups} of ${confirmed.farGroups})`,
     };
   }
   const none = { ...base, estimatedCloseMs: null, atClose: null, farFromClose: null, fix: null };
-  const open = input.candidates.find((candidate) => candidate.status === 'testing');
+  const open = input.candidates.find((candidate) => candidate.status === 'testing' || candidate.status === 'inconclusive');
   if (input.stop) return { ...none, outcome: input.stop.outcome, reason: `${input.stop.reason}${open ? `; ${unconfirmedText(open)}` : ''}` };
   // A failure the budget left no room to test is neither the race nor its absence.
   if (open) return { ...none, outcome: 'unconfirmed', reason: `${unconfirmedText(open)}. Run again around it: --idle ${around(open.centreMs)}` };
   const worst = base.curve.filter((bin) => bin.trials > 0).reduce((max, bin) => Math.max(max, bin.ci95[1]), 0);
-  const tried = input.candidates.length === 0 ? '' : `; ${input.candidates.length} place${input.candidates.length === 1 ? '' : 's'} where a group failed did not fail again (${input.candidates.map((candidate) => `${(candidate.centreMs / 1000).toFixed(3)} s`).join(', ')})`;
+  const blips = input.candidates.filter((candidate) => candidate.status === 'rejected');
+  const tried = blips.length === 0 ? '' : `; ${blips.length} place${blips.length === 1 ? '' : 's'} where a group failed did not fail again (${blips.map((candidate) => `${(candidate.centreMs / 1000).toFixed(3)} s: ${candidate.failingFocusGroups} of ${candidate.focusGroups} aimed groups`).join(', ')})`;
   return {
     ...none, outcome: 'none',
     reason: `no race seen in ${aimed.length} requests at idle gaps ${input.plan.idleText}: gateway failures ${rateText(overall)}, at most ${pct(worst)} in any gap bin (95% upper bound)${tried}; `
@@ -105,8 +109,9 @@ export function fieldVerdict(input: VerdictInput): FieldResult {
 }
 
 function unconfirmedText(candidate: CandidateTest): string {
-  return `a group failed at the gateway at ${(candidate.centreMs / 1000).toFixed(3)} s idle, and the budget ended after ${candidate.focusGroups} groups aimed there `
-    + `(${candidate.failingFocusGroups} failing${candidate.pValue === null ? '' : `; ${candidate.failingFarGroups} of ${candidate.farGroups} far ones at the last look`}): too few to tell the race from a blip`;
+  const far = candidate.pValue === null ? '' : ` against ${candidate.failingFarGroups} of ${candidate.farGroups} far ones, p = ${candidate.pValue.toPrecision(2)} where ${candidate.threshold.toPrecision(2)} confirms`;
+  const when = candidate.status === 'inconclusive' ? `after the last look, ${candidate.focusGroups} groups aimed there` : `when the budget ended, after ${candidate.focusGroups} groups aimed there`;
+  return `failures at ${(candidate.centreMs / 1000).toFixed(3)} s idle, not confirmed ${when} (${candidate.failingFocusGroups} failing${far}): not enough to tell the race from chance`;
 }
 
 /** A narrow range around a candidate, in the --idle syntax. */

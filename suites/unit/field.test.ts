@@ -3,7 +3,7 @@
 // no race: the error it promises), the Fisher test it rests on, and the verdict's words.
 import { describe, expect, it } from 'vitest';
 import { AUTO_CLOSES, parseIdle, planField, WINDOW_MS, type FieldPlan } from '../../src/field/field-plan.js';
-import { ALPHA, FOCUS_MS, GapSearch, LOOKS, type GroupSummary } from '../../src/field/field-search.js';
+import { ALPHA, FAR_MS, FOCUS_MS, GapSearch, LOOKS, type CandidateTest, type GroupSummary } from '../../src/field/field-search.js';
 import { fieldTarget, USER_AGENT } from '../../src/field/field-target.js';
 import { fieldVerdict } from '../../src/field/field-verdict.js';
 import type { FieldTrial } from '../../src/field/fire-group.js';
@@ -131,6 +131,20 @@ describe('the search', () => {
     for (const aim of aims.filter((aim) => aim.phase === 'focus')) expect(Math.abs(aim.gapMs - 401)).toBeLessThanOrEqual(FOCUS_MS);
   });
 
+  it('sends the third group far from the candidate, below it when the plan has no far gap', () => {
+    const search = new GapSearch(plan('300ms..500ms@20ms'), 4);
+    search.record(group(1, 'sweep', 401, true));
+    const far = Array.from({ length: 30 }, () => search.next()).filter((aim) => aim.phase === 'sweep');
+    expect(far).toHaveLength(10);
+    for (const aim of far) expect(Math.abs(aim.gapMs - 401)).toBeGreaterThan(FAR_MS);
+    const narrow = new GapSearch(plan('395ms..405ms@5ms'), 4);
+    narrow.record(group(1, 'sweep', 401, true));
+    for (const aim of Array.from({ length: 9 }, () => narrow.next()).filter((aim) => aim.phase === 'sweep')) {
+      expect(aim.gapMs).toBeLessThan(401 - FAR_MS);
+      expect(aim.gapMs).toBeGreaterThanOrEqual(401 - 4 * FAR_MS);
+    }
+  });
+
   it('confirms a close where aimed groups keep failing and far ones do not', () => {
     const search = simulate((gap) => (Math.abs(gap - 400) < 3 ? 0.7 : 0), 11);
     expect(search.confirmed).not.toBeNull();
@@ -172,6 +186,15 @@ describe('the verdict', () => {
     expect(result.curve.every((bin) => bin.trials === 10)).toBe(true);
     expect(result.reason).toMatch(/no race seen in 100 requests .* 0 of 100 .* probability about \d+%/);
     expect(result.fix).toBeNull();
+  });
+
+  it('calls a candidate that failed again but fell short of the confidence unconfirmed, not no race', () => {
+    const p = plan('300ms..500ms@20ms');
+    const inconclusive: CandidateTest = { centreMs: 399.5, triggerGroup: 3, focusGroups: 48, failingFocusGroups: 9, farGroups: 30, failingFarGroups: 2, pValue: 0.004, threshold: 0.0063 / 2, status: 'inconclusive' };
+    const result = fieldVerdict({ plan: p, url: 'http://127.0.0.1/', method: 'POST', trials: [trial(1, 310, true)], groups: 90, seconds: 40, candidates: [inconclusive], stop: null });
+    expect(result.outcome).toBe('unconfirmed');
+    expect(result.reason).toMatch(/failures at 0\.400 s idle, not confirmed after the last look, 48 groups aimed there \(9 failing against 2 of 30 far ones/);
+    expect(result.reason).toMatch(/--idle 370ms\.\.420ms@10ms/);
   });
 
   it('names GET\'s retries among the limits, and a stop is not a verdict of no race', () => {
