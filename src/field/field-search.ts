@@ -1,9 +1,8 @@
 // Where the next group aims, and when the race is confirmed. Two phases:
 // - the sweep visits the plan's bins in a seeded order, each group at a gap drawn within its bin;
 // - a sweep group with a gateway failure (502, reset, closed without an answer) names a
-//   candidate age, and from then on two groups in three aim near it (within FOCUS_MS, at the
-//   1 ms cell a Thompson draw favours: where aimed groups have failed most) and the third far
-//   from it. The candidate is the race when the groups aimed at it fail more often than
+//   candidate age, and from then on groups aim near it (within FOCUS_MS, at the cell a
+//   Thompson draw favours: where aimed groups have failed most) or far from it, as many of each. The candidate is the race when the groups aimed at it fail more often than
 //   the groups far from it, by a one-sided Fisher exact test on groups (a group's requests share
 //   one moment, so the group is the unit that is independent).
 // The group that named the candidate is not counted: choosing the place from a failure and then
@@ -28,7 +27,7 @@ export const isGatewayFailure = (trial: Pick<FieldTrial, 'errorClass'>) => GATEW
  */
 export const FOCUS_MS = 8;
 /** Focus cells: the aim picks one of these slices of the focus range, then a gap within it. */
-const CELL_MS = 1;
+const CELL_MS = 2;
 /** Groups this far from the candidate are its comparison: past the focus range around it. */
 export const FAR_MS = 15;
 /** Focus-group counts at which the test is taken. */
@@ -84,7 +83,6 @@ export class GapSearch {
   private failingGaps: number[] = [];
   /** The focus cells around the gap that named the candidate: aimed groups and failing ones in each. */
   private cells: { fromMs: number; groups: number; failing: number }[] = [];
-  private turn = 0;
   readonly candidates: CandidateTest[] = [];
 
   constructor(private readonly plan: FieldPlan, seed: number) {
@@ -101,10 +99,14 @@ export class GapSearch {
     return this.candidates.find((candidate) => candidate.status === 'confirmed') ?? null;
   }
 
-  /** The next group's aim: two in three at the candidate while one is tested (the third far from it), else the next bin. */
+  /**
+   * The next group's aim. While a candidate is tested: at it, or far from it whenever the far
+   * groups are fewer than the aimed ones (the test needs both, and is quickest with as many of
+   * each). Else the next bin of the sweep.
+   */
   next(): { gapMs: number; phase: 'sweep' | 'focus' } {
     const candidate = this.testing();
-    if (candidate && this.turn++ % 3 !== 2) return { gapMs: this.focusGap(), phase: 'focus' };
+    if (candidate && this.farOf(candidate).length >= this.focus.length) return { gapMs: this.focusGap(), phase: 'focus' };
     if (candidate) return { gapMs: this.farFrom(candidate.centreMs), phase: 'sweep' };
     return { gapMs: this.inBin(this.nextBin(() => true)), phase: 'sweep' };
   }
@@ -178,25 +180,29 @@ export class GapSearch {
     return candidate.status === 'confirmed' ? candidate : null;
   }
 
+  /** The sweep's groups far from the candidate, the one that named it left out. */
+  private farOf(candidate: CandidateTest): GroupSummary[] {
+    return this.sweep.filter((group) => group.group !== candidate.triggerGroup && Math.abs(group.gapMs - candidate.centreMs) > FAR_MS);
+  }
+
   private open(trigger: GroupSummary): void {
     this.focus = [];
     this.failingGaps = [...trigger.failingGapsMs];
     const named = quantile(trigger.failingGapsMs, 0.5);
     this.cells = Array.from({ length: (2 * FOCUS_MS) / CELL_MS }, (_, index) => ({ fromMs: named - FOCUS_MS + index * CELL_MS, groups: 0, failing: 0 }));
-    this.turn = 0;
     // The k-th candidate spends ALPHA / 2^k, split evenly over its looks: ALPHA in all.
     const threshold = ALPHA / 2 ** (this.candidates.length + 1) / LOOKS.length;
     this.candidates.push({ centreMs: quantile(this.failingGaps, 0.5), triggerGroup: trigger.group, focusGroups: 0, failingFocusGroups: 0, farGroups: 0, failingFarGroups: 0, pValue: null, threshold, status: 'testing' });
   }
 
   private look(candidate: CandidateTest): void {
-    const far = this.sweep.filter((group) => group.group !== candidate.triggerGroup && Math.abs(group.gapMs - candidate.centreMs) > FAR_MS);
+    const far = this.farOf(candidate);
     candidate.farGroups = far.length;
     candidate.failingFarGroups = far.filter((group) => group.gatewayFailures > 0).length;
     candidate.pValue = fisherGreater(candidate.failingFocusGroups, candidate.focusGroups, candidate.failingFarGroups, candidate.farGroups);
     if (candidate.failingFocusGroups >= 2 && candidate.pValue < candidate.threshold) candidate.status = 'confirmed';
     // A candidate its own groups do not fail at again was a blip.
-    else if (this.focus.length >= LOOKS[1] && candidate.failingFocusGroups <= 1) candidate.status = 'rejected';
+    else if (this.focus.length >= LOOKS[2] && candidate.failingFocusGroups <= 1) candidate.status = 'rejected';
     // Failing again but short of the confidence at the last look: neither the race nor a blip.
     else if (this.focus.length >= LOOKS.at(-1)!) candidate.status = 'inconclusive';
   }

@@ -122,24 +122,40 @@ function simulate(failChance: (gapMs: number) => number, seed: number, groups = 
 }
 
 describe('the search', () => {
-  it('aims two groups in three at a candidate named by a failing sweep group, within FOCUS_MS of it', () => {
+  it('aims at a candidate named by a failing sweep group (within FOCUS_MS) and far from it (beyond FAR_MS), as many of each', () => {
     const search = new GapSearch(plan('300ms..500ms@20ms'), 3);
     expect(search.next().phase).toBe('sweep');
     search.record(group(1, 'sweep', 401, true));
-    const aims = Array.from({ length: 9 }, () => search.next());
-    expect(aims.filter((aim) => aim.phase === 'focus')).toHaveLength(6);
-    for (const aim of aims.filter((aim) => aim.phase === 'focus')) expect(Math.abs(aim.gapMs - 401)).toBeLessThanOrEqual(FOCUS_MS);
+    const aims = Array.from({ length: 20 }, (_, index) => {
+      const aim = search.next();
+      search.record(group(index + 2, aim.phase, aim.gapMs, false));
+      return aim;
+    });
+    const focus = aims.filter((aim) => aim.phase === 'focus');
+    const far = aims.filter((aim) => aim.phase === 'sweep');
+    expect(focus).toHaveLength(10);
+    expect(far).toHaveLength(10);
+    for (const aim of focus) expect(Math.abs(aim.gapMs - 401)).toBeLessThanOrEqual(FOCUS_MS);
+    for (const aim of far) expect(Math.abs(aim.gapMs - 401)).toBeGreaterThan(FAR_MS);
   });
 
-  it('sends the third group far from the candidate, below it when the plan has no far gap', () => {
+  it('counts the sweep\'s far groups from before the candidate, and aims below it when the plan has no far gap', () => {
     const search = new GapSearch(plan('300ms..500ms@20ms'), 4);
-    search.record(group(1, 'sweep', 401, true));
-    const far = Array.from({ length: 30 }, () => search.next()).filter((aim) => aim.phase === 'sweep');
-    expect(far).toHaveLength(10);
-    for (const aim of far) expect(Math.abs(aim.gapMs - 401)).toBeGreaterThan(FAR_MS);
+    [310, 330, 470, 490].forEach((gap, index) => search.record(group(index + 1, 'sweep', gap, false)));
+    search.record(group(5, 'sweep', 401, true));
+    // Four far groups already: four aimed ones come first.
+    const first = Array.from({ length: 4 }, (_, index) => {
+      const aim = search.next();
+      search.record(group(index + 6, aim.phase, aim.gapMs, false));
+      return aim.phase;
+    });
+    expect(first).toEqual(['focus', 'focus', 'focus', 'focus']);
     const narrow = new GapSearch(plan('395ms..405ms@5ms'), 4);
     narrow.record(group(1, 'sweep', 401, true));
-    for (const aim of Array.from({ length: 9 }, () => narrow.next()).filter((aim) => aim.phase === 'sweep')) {
+    for (let index = 2; index < 12; index++) {
+      const aim = narrow.next();
+      narrow.record(group(index, aim.phase, aim.gapMs, false));
+      if (aim.phase === 'focus') continue;
       expect(aim.gapMs).toBeLessThan(401 - FAR_MS);
       expect(aim.gapMs).toBeGreaterThanOrEqual(401 - 4 * FAR_MS);
     }
@@ -160,7 +176,7 @@ describe('the search', () => {
       search.record(group(++index, aim.phase, aim.gapMs, false));
     }
     expect(search.candidates[0]!.status).toBe('rejected');
-    expect(search.candidates[0]!.focusGroups).toBe(LOOKS[1]);
+    expect(search.candidates[0]!.focusGroups).toBe(LOOKS[2]);
   });
 
   it(`reports a race where there is none (failures at random, the same at every gap) in fewer than ${ALPHA * 100}% of runs`, () => {
