@@ -122,7 +122,7 @@ describe('installed from npm pack into a new project', () => {
       expect(counts, output).toMatchObject({ numTotalTests: 3, numPassedTests: 3, numFailedTests: 0 });
     }, 420_000);
 
-    it('the CLI from node_modules/.bin: --version, sweep --help, and a short sweep with its run directory', async () => {
+    it('the CLI from node_modules/.bin: --version, sweep --help, field --dry-run, and a short sweep with its run directory', async () => {
       const cli = path.join(project, 'node_modules', '.bin', 'keepalive-lab');
       const env = consumerEnv(nodeBinDir, version);
       const printed = await run(cli, ['--version'], { cwd: project, env, timeoutMs: 60_000 });
@@ -132,6 +132,11 @@ describe('installed from npm pack into a new project', () => {
       const help = await run(cli, ['sweep', '--help'], { cwd: project, env, timeoutMs: 60_000 });
       expect(help.status, help.stderr).toBe(0);
       expect(help.stdout).toContain('--proxy-timeout');
+
+      // Field mode's plan from the installed package (nothing is sent: nothing listens at port 9).
+      const planned = await run(cli, ['field', '--url', 'http://127.0.0.1:9/', '--idle', '1s..2s@100ms', '--dry-run'], { cwd: project, env, timeoutMs: 60_000 });
+      expect(planned.status, planned.stderr).toBe(0);
+      expect(planned.stdout).toContain('one group in every bin: 160 requests');
 
       const out = path.join(project, 'runs', `short-${version}`);
       const swept = await run(cli, ['sweep', '--proxy-timeout', '60s', '--upstream-timeout', '100ms', '--methods', 'POST', '--retry', 'off',

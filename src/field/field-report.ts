@@ -10,7 +10,7 @@ import { CSP_META, escapeHtml, figure, STYLE, table } from '../report/html/html-
 import { renderSvg, type ChartSpec } from '../report/html/vega-svg.js';
 import { HISTORY_FILE } from '../report/write-outputs.js';
 import type { FieldHistoryRecord, FieldRunRecord, FieldTrialRecord, FieldVerdictRecord } from './field-history.js';
-import { fieldVerdict, rateText, type CurveBin, type FieldResult } from './field-verdict.js';
+import { curvesOf, fieldVerdict, rateText, type CurveBin, type FieldResult } from './field-verdict.js';
 
 export const OUTCOME_LABEL: Record<FieldResult['outcome'], string> = {
   race: 'RACE SEEN', none: 'NO RACE SEEN', unconfirmed: 'UNCONFIRMED', stopped: 'STOPPED', disturbed: 'CANNOT TELL', interrupted: 'INTERRUPTED',
@@ -50,8 +50,10 @@ export function readFieldRun(records: readonly FieldHistoryRecord[]): FieldRun {
 /** Reads DIR/trials.jsonl of a field run (or takes its records) and (re)writes summary.json, report.md and report.html. */
 export async function writeFieldOutputs(dir: string, records: readonly FieldHistoryRecord[] = readHistoryFile<FieldHistoryRecord>(path.join(dir, HISTORY_FILE))): Promise<FieldResult | null> {
   const field = readFieldRun(records);
-  // A run that ended before its verdict still has its curve: the verdict of what it measured, marked so.
-  const result = field.result ?? (field.run ? fieldVerdict({ plan: field.run.plan, url: field.run.target.url, method: field.run.target.method, trials: field.trials,
+  // The curves come from the trials, as the verdict's own did; a run that ended before its
+  // verdict still has them: the verdict of what it measured, marked so.
+  const aimed = field.trials.filter((trial) => trial.phase !== 'prime');
+  const result = field.result && field.run ? { ...field.result, ...curvesOf(field.run.plan, aimed, field.result.candidates) } : field.result ?? (field.run ? fieldVerdict({ plan: field.run.plan, url: field.run.target.url, method: field.run.target.method, trials: field.trials,
     groups: new Set(field.trials.map((trial) => trial.group)).size, seconds: 0, candidates: [], stop: { outcome: 'interrupted', reason: `the run ended before its verdict, after ${field.trials.length} requests` } }) : null);
   fs.writeFileSync(path.join(dir, 'summary.json'), `${JSON.stringify(result ?? { outcome: null, reason: 'no field-run record' }, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'report.md'), fieldMarkdown(field, result));
@@ -81,14 +83,15 @@ function fieldMarkdown(field: FieldRun, result: FieldResult | null): string {
     '',
     result && result.curve.length > 0 ? markdownTable(curveHeader(result.curve), curveRows(result.curve)) : '(no request)',
     '',
+    ...(result && result.closeUp.length > 0 ? ['### Around the close, 1 ms bins', '', markdownTable(curveHeader(result.closeUp), curveRows(result.closeUp)), ''] : []),
     `Rebuilt from ${HISTORY_FILE} by \`keepalive-lab report DIR\`.`,
     '',
   ].join('\n');
 }
 
-/** The gap curve: failure rate per bin with its 95% interval, and the estimated close. */
-function curveSpec(result: FieldResult): ChartSpec {
-  const rows = result.curve.filter((bin) => bin.trials > 0).map((bin) => ({ gapS: (bin.fromMs + bin.toMs) / 2000, rate: bin.rate, low: bin.ci95[0], high: bin.ci95[1], requests: bin.trials }));
+/** A gap curve: failure rate per bin with its 95% interval, and the estimated close. */
+function curveSpec(curve: readonly CurveBin[], result: FieldResult): ChartSpec {
+  const rows = curve.filter((bin) => bin.trials > 0).map((bin) => ({ gapS: (bin.fromMs + bin.toMs) / 2000, rate: bin.rate, low: bin.ci95[0], high: bin.ci95[1], requests: bin.trials }));
   const x = { field: 'gapS', type: 'quantitative', title: 'idle gap (s), middle of each bin', scale: { zero: false } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -105,7 +108,9 @@ function curveSpec(result: FieldResult): ChartSpec {
 async function fieldHtml(field: FieldRun, result: FieldResult | null): Promise<string> {
   const kind = !result ? 'undecided' : result.outcome === 'race' ? 'fail' : result.outcome === 'none' ? 'pass' : 'undecided';
   const chart = !result || result.curve.every((bin) => bin.trials === 0) ? '<p>No request was aimed.</p>'
-    : figure('curve', 'Gateway failure rate against the idle gap (lines: 95% intervals; dashed: the estimated close)', await renderSvg(curveSpec(result)), table(curveHeader(result.curve), curveRows(result.curve)));
+    : figure('curve', 'Gateway failure rate against the idle gap, the bins of --idle (lines: 95% intervals; dashed: the estimated close)', await renderSvg(curveSpec(result.curve, result)), table(curveHeader(result.curve), curveRows(result.curve)));
+  const closeUp = !result || result.closeUp.length === 0 ? ''
+    : figure('close-up', 'Around the close, 1 ms bins: the race window as the groups met it', await renderSvg(curveSpec(result.closeUp, result)), table(curveHeader(result.closeUp), curveRows(result.closeUp)));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 ${CSP_META}
@@ -122,6 +127,7 @@ ${result?.fix ? `<p class="fix">Fix: ${escapeHtml(result.fix)}</p>` : ''}</secti
 <pre class="settings">${escapeHtml(result ? fieldText(result) : '(no verdict)')}</pre>
 <h2>Failure rate by idle gap</h2>
 ${chart}
+${closeUp}
 <details><summary>Plan</summary><pre class="settings">${escapeHtml(JSON.stringify(field.run ? { ...field.run.plan, bins: field.run.plan.bins.length } : {}, null, 2))}</pre></details>
 </body></html>
 `;

@@ -3,7 +3,7 @@
 // words, and what such a measurement can and cannot prove. Pure.
 import { formatDuration } from '../util/duration.js';
 import { quantile, wilsonInterval } from '../util/stats.js';
-import { WINDOW_MS, type FieldPlan } from './field-plan.js';
+import { WINDOW_MS, type FieldPlan, type IdleBin } from './field-plan.js';
 import { FAR_MS, isGatewayFailure, type CandidateTest } from './field-search.js';
 import type { FieldTrial } from './fire-group.js';
 
@@ -44,7 +44,10 @@ export interface FieldResult {
   overall: Rate;
   otherFailures: Record<string, number>;
   candidates: CandidateTest[];
+  /** Every aimed request in the plan's bins. */
   curve: CurveBin[];
+  /** Around the last candidate, 1 ms bins: the window's shape (empty without a candidate). */
+  closeUp: CurveBin[];
   fix: string | null;
   limits: string[];
 }
@@ -79,7 +82,7 @@ export function fieldVerdict(input: VerdictInput): FieldResult {
   for (const trial of aimed) if (trial.errorClass !== 'ok' && !isGatewayFailure(trial)) otherFailures[trial.status ?? trial.errorClass] = (otherFailures[trial.status ?? trial.errorClass] ?? 0) + 1;
   const overall = rateOf(aimed);
   const base = { url: input.url, method: input.method, requests: input.trials.length, groups: input.groups, seconds: input.seconds, overall, otherFailures,
-    candidates: input.candidates, curve: curveOf(input.plan, aimed), limits: limitsOf(input.method) };
+    candidates: input.candidates, ...curvesOf(input.plan, aimed, input.candidates), limits: limitsOf(input.method) };
   if (confirmed) {
     const gapOf = (trial: FieldTrial) => trial.gapMs ?? trial.intendedGapMs;
     const focused = aimed.filter((trial) => trial.phase === 'focus');
@@ -125,14 +128,30 @@ export function chanceToMeet(plan: FieldPlan, groups: number): number {
   return 1 - (1 - 1 / plan.groupsPerWindow) ** Math.max(0, groups - 1);
 }
 
-function curveOf(plan: FieldPlan, aimed: readonly FieldTrial[]): CurveBin[] {
-  const bins = plan.bins.map((bin) => ({ bin, trials: [] as FieldTrial[] }));
+/** The curves of a run's aimed requests: the plan's bins, and 1 ms bins around the last candidate. */
+export function curvesOf(plan: FieldPlan, aimed: readonly FieldTrial[], candidates: readonly CandidateTest[]): Pick<FieldResult, 'curve' | 'closeUp'> {
+  return { curve: curveOf(plan.bins, aimed), closeUp: closeUpOf(candidates.at(-1), aimed) };
+}
+
+/** 1 ms bins of measured gap this far either side of a candidate. */
+const CLOSE_UP_MS = 12;
+
+function closeUpOf(candidate: CandidateTest | undefined, aimed: readonly FieldTrial[]): CurveBin[] {
+  if (!candidate) return [];
+  const from = Math.floor(candidate.centreMs) - CLOSE_UP_MS;
+  const bins = Array.from({ length: 2 * CLOSE_UP_MS }, (_, index) => ({ fromMs: from + index, toMs: from + index + 1 }));
+  const near = aimed.filter((trial) => trial.gapMs !== null && trial.gapMs >= from && trial.gapMs < from + 2 * CLOSE_UP_MS);
+  return curveOf(bins, near).filter((bin) => bin.trials > 0);
+}
+
+function curveOf(planBins: readonly IdleBin[], aimed: readonly FieldTrial[]): CurveBin[] {
+  const bins = planBins.map((bin) => ({ bin, trials: [] as FieldTrial[] }));
   for (const trial of aimed) {
     const gap = trial.gapMs ?? trial.intendedGapMs;
     // A measured gap past every bin's edge (an answer that came late) counts in the bin it was aimed at.
     const home = bins.find(({ bin }) => gap >= bin.fromMs && gap < bin.toMs) ?? bins.find(({ bin }) => trial.intendedGapMs >= bin.fromMs && trial.intendedGapMs < bin.toMs)
-      ?? bins.reduce((nearest, candidate) => (Math.abs(candidate.bin.fromMs - gap) < Math.abs(nearest.bin.fromMs - gap) ? candidate : nearest));
-    home.trials.push(trial);
+      ?? bins.reduce<(typeof bins)[number] | null>((nearest, candidate) => (!nearest || Math.abs(candidate.bin.fromMs - gap) < Math.abs(nearest.bin.fromMs - gap) ? candidate : nearest), null);
+    if (home) home.trials.push(trial);
   }
   return bins.map(({ bin, trials }) => ({ fromMs: bin.fromMs, toMs: bin.toMs, ...(bin.label ? { label: bin.label } : {}), ...rateOf(trials) }));
 }

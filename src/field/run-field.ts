@@ -123,7 +123,7 @@ async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan,
     search.record(summary);
     if (summary.gatewayFailures > 0) say(`group ${group} (${next.phase}, ${(summary.gapMs / 1000).toFixed(3)} s idle): ${summary.gatewayFailures} of ${summary.trials} failed at the gateway`);
     const opened = before ? null : search.testing();
-    if (opened) say(`aiming at ${(opened.centreMs / 1000).toFixed(3)} s to confirm (two groups in three)`);
+    if (opened) say(`aiming at ${(opened.centreMs / 1000).toFixed(3)} s to confirm it, with as many groups far from it`);
     const tested = before ?? null;
     if (tested && tested.status !== 'testing') say(`${(tested.centreMs / 1000).toFixed(3)} s ${tested.status}: ${tested.failingFocusGroups} of ${tested.focusGroups} aimed groups failed, ${tested.failingFarGroups} of ${tested.farGroups} far ones (p = ${tested.pValue?.toPrecision(2)})`);
     if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
