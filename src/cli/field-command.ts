@@ -7,6 +7,7 @@ import { planText } from '../field/field-plan.js';
 import { fieldJson, fieldText } from '../field/field-report.js';
 import { FIELD_DEFAULTS, prepareField, runField, type FieldOptions } from '../field/run-field.js';
 import { UsageError } from '../util/errors.js';
+import { positiveInt, positiveNumber } from './parse-number.js';
 
 interface FieldFlags {
   url: string;
@@ -67,16 +68,4 @@ function fieldOptionsFromFlags(flags: FieldFlags): FieldOptions {
     group: positiveInt(flags.group, '--group'), rate: positiveNumber(flags.rate, '--rate'), maxRequests: positiveInt(flags.maxRequests, '--max-requests'),
     maxSeconds: positiveNumber(flags.maxSeconds, '--max-seconds'), seed: positiveInt(flags.seed, '--seed'), out,
   };
-}
-
-function positiveInt(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new UsageError(`${flag} "${text}" must be a whole number above 0`);
-  return value;
-}
-
-function positiveNumber(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} "${text}" must be a number above 0`);
-  return value;
 }

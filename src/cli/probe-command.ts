@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ProbeAddressError, probeIdleClose } from '../probe/probe.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
+import { positiveInt } from './parse-number.js';
 import { socketHost } from '../util/ports.js';
 
 interface ProbeFlags {
@@ -54,10 +55,4 @@ export function probeCommand(): Command {
           `Keep-Alive header: ${summary.advertisedKeepAlive ?? 'none'}\n`);
       }
     });
-}
-
-function positiveInt(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new UsageError(`${flag}: "${text}" must be a positive integer`);
-  return value;
 }
