@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FieldResult } from '../src/field/field-verdict.js';
+import { field as fieldCall } from '../src/index.js';
 import { canConnect, freePort } from '../src/util/ports.js';
 import { quantile } from '../src/util/stats.js';
 
@@ -141,6 +142,16 @@ describe('field mode: polite, and over TLS', () => {
     expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toMatch(/INTERRUPTED/);
   }, 60_000);
 
+  it('runs as a library call, field(), with the same budget and no run directory', async () => {
+    const stack = await startStack('library', '400ms', 1000);
+    const before = fs.readdirSync(process.cwd());
+    const result = await fieldCall({ url: stack.url, method: 'POST', body: '{}', idle: '350ms..450ms@10ms', rate: 100, maxRequests: 200 });
+    expect(result.outcome).toBe('none');
+    expect(result.requests).toBeLessThanOrEqual(200);
+    expect(result.overall.trials).toBeGreaterThan(150);
+    expect(fs.readdirSync(process.cwd())).toEqual(before);
+  }, 60_000);
+
   it('speaks https with the CA given by --ca', async () => {
     const server = https.createServer({ key: fs.readFileSync(path.join(FIXTURES, 'self-signed.key')), cert: fs.readFileSync(path.join(FIXTURES, 'self-signed.crt')) }, (request, response) => {
       request.resume();
@@ -210,6 +221,10 @@ describe('field mode: bad input is one line, exit 2, nothing sent', () => {
 
   it('a URL that answers 404', () => {
     badInput(['--url', `${stack.url}missing`], /answered 404: give a URL it serves/);
+  });
+
+  it('a URL that redirects (the redirect, not the upstream, would answer every request)', () => {
+    badInput(['--url', `${stack.url}moved`], /answered 301 to \/: give the URL it redirects to/);
   });
 
   it('a budget too small for the range, before anything is sent', () => {

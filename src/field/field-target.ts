@@ -98,6 +98,9 @@ export async function preflight(target: FieldTarget, timeoutMs = 10_000): Promis
   const result = last!;
   if (result.invalidResponse !== undefined) throw new UsageError(`${target.url} is not an HTTP/1.1 service (${result.invalidResponse}): field mode measures HTTP/1.1 keep-alive`);
   if (result.status === null) throw new UsageError(`${target.url} closed the connection without an answer (${result.errorClass}), 3 times: check the URL and that the service is up`);
+  // A redirect is answered by whoever redirects, often the load balancer itself: no request
+  // would reach the upstream's pool, and "no race" would be said of a path never measured.
+  if (result.status >= 300 && result.status < 400) throw new UsageError(`${target.method} ${target.url} answered ${result.status}${result.headers.location ? ` to ${result.headers.location}` : ''}: give the URL it redirects to`);
   if (result.status >= 400) {
     const fix = result.status >= 500 ? 'the service is failing already; field mode measures a stack that serves' : `give a URL it serves (and the --method, --header and --body it accepts)`;
     throw new UsageError(`${target.method} ${target.url} answered ${result.status}: ${fix}`);

@@ -66,6 +66,8 @@ const OVERLOAD_IN_A_ROW = 3;
 /** Failures that are not the race beyond this share (and 5) after this many requests stop the run: something else is failing. */
 const DISTURBED_SHARE = 0.1;
 const DISTURBED_AFTER = 50;
+/** Groups in a row with no successful answer that stop the run (each only primes the next). */
+const UNANSWERED_GROUPS = 3;
 /** Gaps this far apart are different places: gateway failures in most of them are not one close's race. */
 const SPREAD_BUCKET_MS = 40;
 const PROGRESS_EVERY_MS = 15_000;
@@ -102,6 +104,7 @@ async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan,
   let afterNs: bigint | null = null;
   let group = 0;
   let stop: VerdictInput['stop'] = null;
+  let unanswered = 0;
   let lastProgress = started;
   say(`${plan.bins.length} gap bins from ${plan.idleText}, groups of ${plan.groupSize}; at most ${plan.maxRequests} requests and ${plan.maxSeconds} s`);
   while (!stop && !search.confirmed && trials.length + plan.groupSize <= plan.maxRequests) {
@@ -117,7 +120,9 @@ async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan,
     trials.push(...outcome.trials);
     for (const trial of outcome.trials) history?.append({ type: 'field-trial', ...trial });
     afterNs = outcome.earliestOkNs;
-    stop = overloadStop(trials) ?? disturbedStop(trials);
+    unanswered = afterNs === null ? unanswered + 1 : 0;
+    stop = overloadStop(trials) ?? disturbedStop(trials) ?? (unanswered >= UNANSWERED_GROUPS
+      ? { outcome: 'disturbed', reason: `stopped: no request of the last ${UNANSWERED_GROUPS} groups succeeded: the service is failing; field mode cannot see the race through it` } : null);
     const summary = summarizeGroup(outcome.trials);
     const before = search.testing();
     search.record(summary);
