@@ -22,16 +22,31 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/field/', import.meta.url));
 let tmp: string;
 const started: ChildProcess[] = [];
 
+/**
+ * SIGTERM, and wait for the exit: nginx's master then stops its workers. (SIGKILL to the master
+ * left its workers running, still listening, adopted by init.)
+ */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kal-field-test-'));
 });
-afterAll(() => {
-  for (const child of started) child.kill('SIGKILL');
+afterAll(async () => {
+  await Promise.all(started.map(stop));
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 interface Stack {
   url: string;
+  ports: number[];
+  stop: () => Promise<void>;
   /** The upstream's own record: the idle time of every close it made. */
   closes: () => number[];
 }
@@ -46,15 +61,21 @@ async function startStack(name: string, keepaliveTimeout: string, idleMs: number
   fs.mkdirSync(dir);
   const [port, upstreamPort] = [await freePort(), await freePort()];
   const record = path.join(dir, 'closes.jsonl');
-  started.push(spawn(process.execPath, [path.join(FIXTURES, 'idle-upstream.mjs')], { env: { ...process.env, ...env, PORT: String(upstreamPort), IDLE_MS: String(idleMs), RECORD: record }, stdio: 'ignore' }));
+  const upstream = spawn(process.execPath, [path.join(FIXTURES, 'idle-upstream.mjs')], { env: { ...process.env, ...env, PORT: String(upstreamPort), IDLE_MS: String(idleMs), RECORD: record }, stdio: 'ignore' });
   const conf = fs.readFileSync(path.join(FIXTURES, 'nginx.conf.template'), 'utf8').replaceAll('{{dir}}', dir).replaceAll('{{port}}', String(port))
     .replaceAll('{{upstream_port}}', String(upstreamPort)).replaceAll('{{keepalive_timeout}}', keepaliveTimeout);
   fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
-  started.push(spawn(process.env.KEEPALIVE_LAB_NGINX ?? 'nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' }));
+  const nginx = spawn(process.env.KEEPALIVE_LAB_NGINX ?? 'nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+  started.push(nginx, upstream);
   await waitForPort(upstreamPort);
   await waitForPort(port);
   return {
     url: `http://127.0.0.1:${port}/`,
+    ports: [port, upstreamPort],
+    stop: async () => {
+      await stop(nginx);
+      await stop(upstream);
+    },
     closes: () => (fs.existsSync(record) ? fs.readFileSync(record, 'utf8').trim().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { idleMs: number }).idleMs) : []),
   };
 }
@@ -177,6 +198,15 @@ describe('field mode: polite, and over TLS', () => {
       server.close();
     }
   }, 60_000);
+});
+
+describe('the suite\'s own stacks', () => {
+  it('stop without leaving a process listening (nginx\'s workers included)', async () => {
+    const stack = await startStack('stopped', '60s', 400);
+    for (const port of stack.ports) expect(await canConnect('127.0.0.1', port)).toBe(true);
+    await stack.stop();
+    for (const port of stack.ports) expect(await canConnect('127.0.0.1', port)).toBe(false);
+  });
 });
 
 describe('field mode: bad input is one line, exit 2, nothing sent', () => {
