@@ -75,7 +75,12 @@ function reach(bins: readonly IdleBin[], budget: Budget): { groupSize: number; g
   const groupsPerWindow = Math.max(1, coveredMs / WINDOW_MS);
   // The first group primes the pool; each later one waits about the mean gap.
   const groupsInBudget = groupSize < 1 ? 0 : Math.max(0, Math.min(Math.floor(budget.maxRequests / groupSize) - 1, Math.floor(budget.maxSeconds / meanGapS)));
-  return { groupSize, groupsPerWindow, groupsInBudget, chanceToMeet: 1 - (1 - 1 / groupsPerWindow) ** groupsInBudget };
+  return { groupSize, groupsPerWindow, groupsInBudget, chanceToMeet: chanceToMeet(groupsPerWindow, groupsInBudget) };
+}
+
+/** The chance that this many aimed groups meet, at least once, a window that one group in groupsPerWindow meets. */
+export function chanceToMeet(groupsPerWindow: number, groups: number): number {
+  return 1 - (1 - 1 / groupsPerWindow) ** Math.max(0, groups);
 }
 
 /** `--idle 4s..8s@100ms` (bins of 100 ms from 4 s to 8 s) or `--idle auto` (within the time budget: autoRange). */

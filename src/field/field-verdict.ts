@@ -3,7 +3,7 @@
 // words, and what such a measurement can and cannot prove. Pure.
 import { formatDuration } from '../util/duration.js';
 import { quantile, wilsonInterval } from '../util/stats.js';
-import { WINDOW_MS, type FieldPlan, type IdleBin } from './field-plan.js';
+import { chanceToMeet, WINDOW_MS, type FieldPlan, type IdleBin } from './field-plan.js';
 import { FAR_MS, isGatewayFailure, type CandidateTest } from './field-search.js';
 import type { FieldTrial } from './fire-group.js';
 
@@ -107,7 +107,7 @@ export function fieldVerdict(input: VerdictInput): FieldResult {
   return {
     ...none, outcome: 'none',
     reason: `no race seen in ${aimed.length} requests at idle gaps ${input.plan.idleText}: gateway failures ${rateText(overall)}, at most ${pct(worst)} in any gap bin (95% upper bound)${tried}; `
-      + `a ${WINDOW_MS} ms race window within these gaps is met by 1 group in ${Math.round(input.plan.groupsPerWindow)}, so these ${input.groups} groups would have met one with probability about ${Math.round(chanceToMeet(input.plan, input.groups) * 100)}%`,
+      + `a ${WINDOW_MS} ms race window within these gaps is met by 1 group in ${Math.round(input.plan.groupsPerWindow)}, so these ${input.groups} groups would have met one with probability about ${Math.round(chanceToMeet(input.plan.groupsPerWindow, input.groups - 1) * 100)}%`,
   };
 }
 
@@ -121,11 +121,6 @@ function unconfirmedText(candidate: CandidateTest): string {
 function around(centreMs: number): string {
   const from = Math.max(10, Math.floor((centreMs - 20) / 10) * 10);
   return `${from}ms..${from + 50}ms@10ms`;
-}
-
-/** The chance that this many groups meet a WINDOW_MS window lying in the plan's gaps at least once (the first group only primes). */
-export function chanceToMeet(plan: FieldPlan, groups: number): number {
-  return 1 - (1 - 1 / plan.groupsPerWindow) ** Math.max(0, groups - 1);
 }
 
 /** The curves of a run's aimed requests: the plan's bins, and 1 ms bins around the last candidate. */

@@ -105,6 +105,7 @@ async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan,
   let group = 0;
   let stop: VerdictInput['stop'] = null;
   let unanswered = 0;
+  const overload = new OverloadWatch();
   let lastProgress = started;
   say(`${plan.bins.length} gap bins from ${plan.idleText}, groups of ${plan.groupSize}; at most ${plan.maxRequests} requests and ${plan.maxSeconds} s`);
   while (!stop && !search.confirmed && trials.length + plan.groupSize <= plan.maxRequests) {
@@ -121,7 +122,7 @@ async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan,
     for (const trial of outcome.trials) history?.append({ type: 'field-trial', ...trial });
     afterNs = outcome.earliestOkNs;
     unanswered = afterNs === null ? unanswered + 1 : 0;
-    stop = overloadStop(trials) ?? disturbedStop(trials) ?? (unanswered >= UNANSWERED_GROUPS
+    stop = overload.after(outcome.trials) ?? disturbedStop(trials) ?? (unanswered >= UNANSWERED_GROUPS
       ? { outcome: 'disturbed', reason: `stopped: no request of the last ${UNANSWERED_GROUPS} groups succeeded: the service is failing; field mode cannot see the race through it` } : null);
     const summary = summarizeGroup(outcome.trials);
     const before = search.testing();
@@ -139,14 +140,21 @@ async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan,
   return fieldVerdict({ plan, url: target.url, method: target.method, trials, groups: group, seconds: (Date.now() - started) / 1000, candidates: search.candidates, stop });
 }
 
-function overloadStop(trials: readonly FieldTrial[]): VerdictInput['stop'] {
-  const asked = trials.find((trial) => trial.retryAfter !== undefined);
-  if (asked) return { outcome: 'stopped', reason: `stopped at once: the service answered ${asked.status} with Retry-After: ${asked.retryAfter} (request ${asked.id}); it asks for less traffic` };
-  const recent = [...trials].sort((a, b) => a.endedAtMs - b.endedAtMs).slice(-OVERLOAD_IN_A_ROW);
-  if (recent.length === OVERLOAD_IN_A_ROW && recent.every((trial) => trial.status === 503 || trial.status === 429)) {
-    return { outcome: 'stopped', reason: `stopped at once: ${OVERLOAD_IN_A_ROW} answers in a row were ${[...new Set(recent.map((trial) => trial.status))].join(' or ')} (overloaded or rate-limited)` };
+/** Signs of overload, group by group: any Retry-After, or OVERLOAD_IN_A_ROW 503/429 answers in a row across groups. */
+class OverloadWatch {
+  private streak: number[] = [];
+
+  after(group: readonly FieldTrial[]): VerdictInput['stop'] {
+    const asked = group.find((trial) => trial.retryAfter !== undefined);
+    if (asked) return { outcome: 'stopped', reason: `stopped at once: the service answered ${asked.status} with Retry-After: ${asked.retryAfter} (request ${asked.id}); it asks for less traffic` };
+    for (const trial of [...group].sort((a, b) => a.endedAtMs - b.endedAtMs)) {
+      this.streak = trial.status === 503 || trial.status === 429 ? [...this.streak, trial.status] : [];
+      if (this.streak.length >= OVERLOAD_IN_A_ROW) {
+        return { outcome: 'stopped', reason: `stopped at once: ${OVERLOAD_IN_A_ROW} answers in a row were ${[...new Set(this.streak)].join(' or ')} (overloaded or rate-limited)` };
+      }
+    }
+    return null;
   }
-  return null;
 }
 
 function disturbedStop(trials: readonly FieldTrial[]): VerdictInput['stop'] {
