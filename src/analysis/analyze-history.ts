@@ -1,10 +1,11 @@
 // Analysis: pure functions from a history to per-cell figures. Nothing here touches a socket
 // or a clock, so every number in a report can be recomputed from trials.jsonl.
-import type { CellRecord, HistoryRecord, ProbeSummary, ProxyLogReason, RunRecord, TrialRecord } from '../history/records.js';
+import type { CellRecord, FiringLoad, HistoryRecord, ProbeSummary, ProxyLogReason, RunRecord, TrialRecord } from '../history/records.js';
 import type { ErrorClass } from '../vocabulary.js';
 import type { Fault } from '../faults/fault.js';
 import type { ClientKind, CloseMode, Method, RetryPolicy } from '../vocabulary.js';
-import { wilsonInterval } from '../util/stats.js';
+import { overdispersion, quantile, wilsonInterval } from '../util/stats.js';
+import { windowWidths, type WindowWidth } from './window-width.js';
 import { binTrials, isFailure, windowEdges, type GapBin, type WindowEdges } from './bins.js';
 
 export interface CellAnalysis {
@@ -36,9 +37,19 @@ export interface CellAnalysis {
   closedWithoutResponse: number;
   /** Every trial that did not get a successful answer: 502s, other 5xx, closes, resets, timeouts. */
   failures: number;
+  /** Failures per aimed request: depends on the offsets (more far offsets, a lower rate). W does not. */
   failureRate: number;
   rate502: number;
+  /** Wilson's interval, with the trials divided by `rateDispersion`: it covers the spread between blocks. */
   failureRateCi95: [number, number];
+  /** Between-block spread of the failure rate over what its counts predict (at least 1). */
+  rateDispersion: number;
+  /** The window's width W per boundary (ms of certain failure), with its interval. */
+  windowWidth: WindowWidth[];
+  /** Measured gap minus the aimed gap (ms): how well the workload hit its aims under its own load. */
+  lateness: Lateness | null;
+  /** The harness's load while the cell fired (lanes, the proxy's and the upstream's CPU). */
+  load?: FiringLoad;
   rate502Ci95: [number, number];
   errorClasses: Partial<Record<ErrorClass, number>>;
   bins: GapBin[];
@@ -47,6 +58,14 @@ export interface CellAnalysis {
   proxyLog: { attempts: number; reasons: Partial<Record<ProxyLogReason, number>> };
   /** Of the failed trials, how many the upstream saw arrive (it logs every request's trial id). */
   failedReachedUpstream: number;
+}
+
+export interface Lateness {
+  p1Ms: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Share of trials that landed more than half a stratum (or 0.25 ms) from their aim. */
+  offTarget: number;
 }
 
 export interface RunAnalysis {
@@ -68,12 +87,16 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
   }
   const trialsByCell = new Map<string, TrialRecord[]>(cells.map((cell) => [cell.id, []]));
   const completedCells = new Set<string>();
+  const loadOf = new Map<string, FiringLoad>();
   const trialsSeenUpstream = new Set<string>();
   const trialsInProxyLog = new Set<string>();
   const logByCell = new Map<string, { attempts: number; reasons: Partial<Record<ProxyLogReason, number>> }>();
   for (const record of records) {
     if (record.type === 'trial') trialsByCell.get(record.cell)?.push(record);
-    else if (record.type === 'cell-end' && record.completed) completedCells.add(record.cell);
+    else if (record.type === 'cell-end') {
+      if (record.completed) completedCells.add(record.cell);
+      if (record.load) loadOf.set(record.cell, record.load);
+    }
     else if (record.type === 'upstream' && record.ev === 'request' && record.trial) trialsSeenUpstream.add(record.trial);
     else if (record.type === 'proxy-log' && record.trial) {
       trialsInProxyLog.add(record.trial);
@@ -101,6 +124,7 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
     versions,
     cells: cells.map((cell) => analyzeCell(cell, trialsByCell.get(cell.id) ?? [], {
       completed: completedCells.has(cell.id),
+      ...(loadOf.has(cell.id) ? { load: loadOf.get(cell.id)! } : {}),
       proxyLog: logByCell.get(cell.id) ?? { attempts: 0, reasons: {} },
       trialsSeenUpstream,
       trialsInProxyLog,
@@ -111,6 +135,7 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
 
 interface CellContext {
   completed: boolean;
+  load?: FiringLoad;
   proxyLog: CellAnalysis['proxyLog'];
   trialsSeenUpstream: ReadonlySet<string>;
   trialsInProxyLog: ReadonlySet<string>;
@@ -132,7 +157,8 @@ export function analyzeCell(cell: CellRecord, trials: readonly TrialRecord[], co
   const n = trials.length;
   const bins = binTrials(trials, context.confidence, (trial) => context.trialsInProxyLog.has(trial.id));
   // The cell's own description passes through; only the record's bookkeeping stays behind.
-  const { type: _type, trialPrefix: _trialPrefix, lanes: _lanes, ...description } = cell;
+  const { type: _type, trialPrefix: _trialPrefix, lanes: _lanes, stratumMs, blocks: _blocks, ...description } = cell;
+  const rateDispersion = blockDispersion(trials, failures);
   return {
     ...description,
     completed: context.completed,
@@ -143,12 +169,41 @@ export function analyzeCell(cell: CellRecord, trials: readonly TrialRecord[], co
     failures,
     failureRate: n === 0 ? 0 : failures / n,
     rate502: n === 0 ? 0 : status502 / n,
-    failureRateCi95: wilsonInterval(failures, n, context.confidence),
+    failureRateCi95: wilsonInterval(failures / rateDispersion, n / rateDispersion, context.confidence),
+    rateDispersion,
+    windowWidth: windowWidths(trials, stratumMs, context.confidence),
+    lateness: lateness(trials, stratumMs),
+    ...(context.load ? { load: context.load } : {}),
     rate502Ci95: wilsonInterval(status502, n, context.confidence),
     errorClasses,
     bins,
     window: windowEdges(bins),
     proxyLog: context.proxyLog,
     failedReachedUpstream,
+  };
+}
+
+/** Over-dispersion of the failure rate between the trials' blocks (1 for a run without blocks). */
+function blockDispersion(trials: readonly TrialRecord[], failures: number): number {
+  if (trials.length === 0) return 1;
+  const pooled = failures / trials.length;
+  const byBlock = new Map<number, [number, number]>();
+  for (const trial of trials) {
+    const [n, f] = byBlock.get(trial.block ?? 0) ?? [0, 0];
+    byBlock.set(trial.block ?? 0, [n + 1, f + (isFailure(trial) ? 1 : 0)]);
+  }
+  return overdispersion([...byBlock.values()].map(([n, f]) => ({ estimate: f / n, variance: (pooled * (1 - pooled)) / n })), pooled);
+}
+
+function lateness(trials: readonly TrialRecord[], stratumMs: number | undefined): Lateness | null {
+  if (trials.length === 0) return null;
+  const late = trials.map((trial) => trial.gapOffsetMs - (trial.aimOffsetMs ?? trial.intendedOffsetMs));
+  const tolerance = (stratumMs ?? 0.5) / 2;
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  return {
+    p1Ms: round(quantile(late, 0.01)),
+    p50Ms: round(quantile(late, 0.5)),
+    p99Ms: round(quantile(late, 0.99)),
+    offTarget: round(late.filter((value) => Math.abs(value) > tolerance).length / late.length),
   };
 }

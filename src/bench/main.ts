@@ -13,7 +13,7 @@ import { localRuntime } from '../runtime/local-runtime.js';
 import { cellId } from '../scenario/cells.js';
 import { cleanupAll } from '../util/cleanup.js';
 import { quantile } from '../util/stats.js';
-import { runBoundaryTrials } from '../workload/boundary-trials.js';
+import { dueTrials, runBoundaryTrials } from '../workload/boundary-trials.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,11 +44,10 @@ try {
   const started = performance.now();
   const cell = { proxyTimeoutMs: 60_000, upstreamTimeoutMs: K, upstreamClose: 'exact' as const, closeStyle: 'fin' as const, method: 'GET' as const, retry: 'off' as const, faults: [], path: 'direct' as const };
   await runBoundaryTrials(topology.proxy, {
-    cell: { id: cellId(cell), ...cell },
-    trialPrefix: 'bench',
+    cells: [{ cell: { id: cellId(cell), ...cell }, trialPrefix: 'bench', counter: { next: 0 },
+      due: dueTrials({ boundaries: [{ kind: 'upstream' }], offsetsMs: BIN_CENTRES, trialsPerOffset: 100_000 }) }],
     boundaries: [{ kind: 'upstream', atMs: probe.medianCloseMs }],
     offsetsMs: BIN_CENTRES,
-    trialsPerOffset: 100_000,
     lanes,
     seed: 1,
     maxSeconds: Number(values['max-seconds']),
@@ -62,7 +61,7 @@ try {
     stopWhen: () => (filledAtMs !== null ? 'bin table filled' : null),
   }, memoryHistory());
   const seconds = ((filledAtMs ?? performance.now()) - started) / 1000;
-  const lateness = trials.map((trial) => trial.gapOffsetMs - trial.intendedOffsetMs);
+  const lateness = trials.map((trial) => trial.gapOffsetMs - (trial.aimOffsetMs ?? trial.intendedOffsetMs));
   const useful = lateness.filter((late) => Math.abs(late) <= 0.25).length;
   const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
   const result = {

@@ -3,18 +3,7 @@
 // benchmark's reach, and gone when the sweep returns, so they are sampled while it runs.
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-
-/** utime + stime of a whole process (all its threads), in the kernel's clock ticks. */
-function cpuTicks(pid: string): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: the fields after it start past its ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return null; // exited between listing and reading
-  }
-}
+import { cpuTicks } from '../runtime/process-cpu.js';
 
 function commandLine(pid: string): string | null {
   try {

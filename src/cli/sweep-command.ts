@@ -138,17 +138,16 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
   const bar = flags.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: 'sweep [{bar}] {value}/{total} trials | {cell} | {eta_formatted} left', etaBuffer: 500 }, cliProgress.Presets.shades_classic)
     : null;
-  let cellName = '';
   const outcome = await runSweep({ ...config, out }, runtime, history, {
     spinMs,
     ...(resume ? { resume } : {}),
     onPlan: (total) => bar?.start(total, 0, { cell: '' }),
     onCell: (cell, plannedTrials) => {
-      cellName = cell.id;
       bar?.setTotal(bar.getTotal() + plannedTrials.actual - plannedTrials.estimated);
       if (!bar) process.stderr.write(`cell ${cell.id}: effective close ${cell.effectiveCloseMs} ms\n`);
     },
-    onTrial: () => bar?.increment(1, { cell: cellName }),
+    // Cells fire in interleaved blocks: the bar names the cell of the trial that just ended.
+    onTrial: (trial) => bar?.increment(1, { cell: trial.cell }),
   }).finally(() => bar?.stop());
   await finish();
   process.stdout.write(`${summaryTable(analysis!.cells)}\n\nWrote ${out}/{${HISTORY_FILE},summary.json,summary.csv,report.md,report.html}\n`);

@@ -40,6 +40,7 @@ const SETTINGS: SweepFlag[] = [
   { field: 'trials', option: '--trials <n>', kind: 'number', help: 'trials per offset, per cell and boundary (default 100)' },
   { field: 'boundaries', option: '--boundaries <which>', kind: 'text', help: 'auto (the close that comes first), upstream, proxy or both (default auto)' },
   { field: 'lanes', option: '--lanes <n>', kind: 'number', help: 'concurrent lanes, each with its own upstream pool in the proxy; more is faster, fewer loads the proxy less (default 64)' },
+  { field: 'blocks', option: '--blocks <n>', kind: 'text', help: 'randomized blocks each cell\'s trials are dealt into, every topology firing its share of each block in a shuffled order (default auto: up to 10, at least 6 trials a lane in each)' },
   { field: 'probeSamples', option: '--probe-samples <n>', kind: 'number', help: 'idle connections the probe times per topology (default 40)' },
   { field: 'maxCellSeconds', option: '--max-cell-seconds <n>', kind: 'number', help: 'stop starting trials in a cell after this many seconds (default 600)' },
   { field: 'seed', option: '--seed <n>', kind: 'number', help: 'seed of the trial order (default 1)' },

@@ -40,6 +40,10 @@ export interface CellRecord extends CellSpec {
   probeAttempts?: number;
   boundaries: { kind: BoundaryKind; atMs: number }[];
   lanes: number;
+  /** Each trial aimed evenly within this much gap around its offset (absent: at the offset). */
+  stratumMs?: number;
+  /** The randomized blocks the cell's trials are dealt into (absent: one run of lanes). */
+  blocks?: number;
   /** The Node version the upstream reported when it started (e.g. v22.23.3). */
   upstreamNodeVersion?: string;
 }
@@ -51,8 +55,13 @@ export interface TrialRecord {
   lane: number;
   method: string;
   boundary: BoundaryKind;
-  /** Idle gap the scheduler aimed for, relative to the boundary. */
+  /** The offset (the centre of the stratum of gap) the trial was planned at, relative to the boundary. */
   intendedOffsetMs: number;
+  /** The point within the stratum the scheduler aimed at (drawn evenly); absent in runs made
+   *  before strata, which aimed at the offset itself. */
+  aimOffsetMs?: number;
+  /** The sweep's randomized block the trial was fired in (0-based; absent before blocks). */
+  block?: number;
   /**
    * The connection's idle gap: from when the previous answer left the upstream (its
    * x-keepalive-lab-sent-ns header) to this request's write, both on hrtime. With an upstream
@@ -122,7 +131,22 @@ export interface CellEndRecord {
   cell: string;
   completed: boolean;
   reason?: string;
+  /** Seconds of firing (summed over the cell's blocks). */
   seconds: number;
+  /** The harness's own load while the cell fired (absent before it was measured). */
+  load?: FiringLoad;
+}
+
+/**
+ * What the harness's firing cost the topology, measured while the lanes of the cell's topology
+ * fired: the proxy's and the upstream's CPU as a share of one core over those seconds (read
+ * from /proc where the processes are this machine's; absent where they are not).
+ */
+export interface FiringLoad {
+  lanes: number;
+  seconds: number;
+  proxyCpuShare?: number;
+  upstreamCpuShare?: number;
 }
 
 /** Versions learnt when a topology started (the upstream's Node, the fault layer's server). */

@@ -105,6 +105,7 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
       proxyUpstream = { host: host!, port: Number(port) };
     }
     let clientsReach = proxyUpstream;
+    const processIds: NonNullable<StartedTopology['processIds']> = { ...(upstream.child.process.pid !== undefined ? { upstream: upstream.child.process.pid } : {}) };
     if (flavour.process && proxyChoice.binary) {
       const proxy = await startLaneProxy(spec, { ...flavour, process: flavour.process }, proxyChoice.binary, hostPort(proxyUpstream.host, proxyUpstream.port), workDir, (line) => {
         // Each log line is stamped with milliseconds (the proxies' own stamps have whole seconds),
@@ -116,6 +117,7 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
       });
       stops.push(proxy.stop);
       clientsReach = proxy.endpoint;
+      if (proxy.pid !== undefined) processIds.proxy = proxy.pid;
     }
     // (A pass-through flavour starts nothing: the clients reach the upstream, or the fault layer, straight.)
     return {
@@ -123,6 +125,7 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
       proxy: clientsReach,
       upstream: { host: '127.0.0.1', port: upstream.port },
       versions: { ...versions, upstreamNode: upstream.nodeVersion, ...layerVersions },
+      processIds,
       drainProxyLog() {
         const drained = proxyLog;
         proxyLog = [];
@@ -143,7 +146,7 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
 
 /** The flavour's process with the spec's lanes on a free 127.0.0.1 port. */
 async function startLaneProxy(spec: TopologySpec, flavour: Parameters<typeof startLocalProxy>[0], binary: string, upstream: string, workDir: string,
-  onLogLine: (line: string) => void): Promise<{ endpoint: { host: string; port: number }; stop(): Promise<void> }> {
+  onLogLine: (line: string) => void): Promise<{ endpoint: { host: string; port: number }; pid: number | undefined; stop(): Promise<void> }> {
   const port = await freePort();
   const proxy = await startLocalProxy(flavour, {
     binary,
@@ -152,7 +155,7 @@ async function startLaneProxy(spec: TopologySpec, flavour: Parameters<typeof sta
     prefix: workDir,
     onLogLine,
   });
-  return { endpoint: { host: '127.0.0.1', port }, stop: proxy.stop };
+  return { endpoint: { host: '127.0.0.1', port }, pid: proxy.child.process.pid, stop: proxy.stop };
 }
 
 function copyArtifacts(spec: TopologySpec, workDir: string, flavour: ProxyFlavour): void {

@@ -30,6 +30,9 @@ export interface StartedTopology {
   versions: Record<string, string>;
   /** How long the proxy log and upstream events may lag behind what they record (ms). */
   logLagMs?: number;
+  /** The proxy's and the upstream's process ids on this machine, where the runtime knows them
+   *  (local processes): their CPU while firing is read from /proc. */
+  processIds?: { proxy?: number; upstream?: number };
   /** Proxy log records read since the last call. */
   drainProxyLog(): ProxyLogRecord[];
   /** Upstream connection events recorded since the last call. */

@@ -54,6 +54,9 @@ export const sweepConfigSchema = z.object({
   trials: z.number().int().positive().max(1_000_000).default(100).describe('trials per offset per cell and boundary'),
   boundaries: z.enum(BOUNDARY_CHOICES).default('auto'),
   lanes: z.number().int().min(1).max(1024).default(64),
+  /** Randomized blocks each cell's trials are dealt into (auto: up to 10, see run-sweep.ts). */
+  blocks: z.union([z.literal('auto'), z.number(), z.string().regex(/^\d+$/, 'give auto or a whole number of blocks').transform(Number)])
+    .pipe(z.union([z.literal('auto'), z.number().int('give a whole number of blocks').min(1, 'give 1 or more').max(100, 'give 100 or fewer')])).default('auto'),
   keepaliveRequests: z.number().int().positive().default(1_000_000),
   workerProcesses: z.number().int().positive().max(64).default(1),
   probeSamples: z.number().int().min(3).max(10_000).default(40),

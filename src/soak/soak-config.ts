@@ -31,7 +31,7 @@ export function parseSoakConfig(input: Record<string, unknown>, source = 'config
   const soakInput: Record<string, unknown> = {};
   const sweepInput: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) ((SOAK_FIELDS as readonly string[]).includes(key) ? soakInput : sweepInput)[key] = value;
-  for (const key of ['offsets', 'trials', 'boundaries', 'lanes', 'clients', 'probeSamples', 'maxCellSeconds', 'faults', 'toxiproxy', 'profile', 'upstreamNode'] as const) {
+  for (const key of ['offsets', 'trials', 'boundaries', 'lanes', 'blocks', 'clients', 'probeSamples', 'maxCellSeconds', 'faults', 'toxiproxy', 'profile', 'upstreamNode'] as const) {
     if (key in sweepInput) throw new UsageError(`${source}: ${key}: not a soak setting (soak sends Poisson traffic through one shared pool)`);
   }
   const sweep = parseSweepConfig({ ...sweepInput, lanes: 1 }, source);

@@ -1,17 +1,23 @@
-// A sweep: for each topology (pairing x close mode x retry policy) start it, probe the
-// upstream's effective close, fire each cell's trials at the boundaries, and stream every
-// record to the history. Knows nothing of verdicts: that is analysis.
+// A sweep: start every topology (pairing x close mode x retry policy x faults), probe each
+// upstream's effective close, then fire the cells' trials in randomized blocks: in each block
+// every topology fires its share, in a shuffled order, so that drift in the machine (another
+// process, a warm cache, thermal state) hits every cell alike instead of the one that happened
+// to run then. Every record streams to the history. Knows nothing of verdicts: that is analysis.
 import type { HistorySink } from '../history/history-file.js';
-import type { CellRecord, TrialRecord } from '../history/records.js';
+import type { CellRecord, FiringLoad, TrialRecord } from '../history/records.js';
 import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
 import type { Runtime, TopologySpec } from '../runtime/runtime.js';
 import { boundariesFor, expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
 import type { SweepConfig } from '../scenario/sweep-config.js';
-import { plannedTrialCount, runBoundaryTrials } from '../workload/boundary-trials.js';
+import { dueTrials, plannedTrialCount, runBoundaryTrials, splitIntoBlocks, type FiredCell } from '../workload/boundary-trials.js';
 import { assertSameUpstream, type ResumePlan } from './resume-plan.js';
 import { monotonicMs } from '../workload/clock.js';
 import { quantile } from '../util/stats.js';
-import { withTopology, type TopologySession } from './topology-session.js';
+import { withTopologies, type TopologySession } from './topology-session.js';
+import { seededRandom, shuffle } from '../util/random.js';
+import { stratumWidthMs } from '../scenario/strata.js';
+import { processTreeCpuMs } from '../runtime/process-cpu.js';
+import type { ClientKind } from '../vocabulary.js';
 
 
 export interface SweepHooks {
@@ -67,37 +73,185 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
   hooks.onPlan?.(groups.reduce((sum, group) => sum + group.cells.reduce((n, cell) => n + (plan.completed(cell.id) ? 0 : plan.remaining(group, cell.id)), 0), 0));
   // Cells keep their place in the plan on a resume: the same seed, and ids that say which
   // segment measured them (c3 first, r1c3 after the first resume).
+  const pending: { group: TopologyGroup; firstIndex: number }[] = [];
   let cellIndex = 0;
   for (const group of groups) {
-    if (group.cells.every((cell) => plan.completed(cell.id))) {
-      cellIndex += group.cells.length;
-      continue;
-    }
-    // Idle closes the upstream reports, server side: during the probe they are the probe's.
-    let idleCloses: number[] = [];
-    const outcome = await withTopology(runtime, topologySpecFor(group, config), group.key, history, async (session) => {
+    if (!group.cells.every((cell) => plan.completed(cell.id))) pending.push({ group, firstIndex: cellIndex });
+    cellIndex += group.cells.length;
+  }
+  if (pending.length === 0) return { completed: true };
+  // Idle closes each upstream reports, server side: during its probe they are the probe's.
+  const idleCloses = pending.map(() => [] as number[]);
+  return withTopologies(runtime, pending.map(({ group }, i) => ({
+    spec: topologySpecFor(group, config), key: group.key,
+    onUpstreamEvent: (record) => {
+      if (record.ev === 'close' && record.by === 'server-idle' && typeof record.idleMs === 'number') idleCloses[i]!.push(record.idleMs);
+    },
+  })), history, async (sessions) => {
+    const units: FiringUnit[] = [];
+    for (const [i, { group, firstIndex }] of pending.entries()) {
+      const session = sessions[i]!;
       const probed = await crossCheckedProbe(async () => {
-        idleCloses = [];
-        const result = await probeIdleClose(session.topology.upstream, {
-          samples: config.probeSamples,
-          maxWaitMs: Math.max(30_000, 3 * group.upstreamTimeoutMs + 5_000),
-        });
+        idleCloses[i] = [];
+        const result = await probeIdleClose(session.topology.upstream, { samples: config.probeSamples, maxWaitMs: Math.max(30_000, 3 * group.upstreamTimeoutMs + 5_000) });
         await session.settleAndDrain();
-        return { result, upstreamCloses: idleCloses };
+        return { result, upstreamCloses: idleCloses[i]! };
       });
-      for (const cell of group.cells) {
-        const index = cellIndex++;
-        if (plan.completed(cell.id)) continue;
-        const stopped = await measureCell({ config, hooks, history, plan, group, cell, index, session, probed });
-        if (stopped) return stopped;
-      }
-      return null;
-    }, (record) => {
-      if (record.ev === 'close' && record.by === 'server-idle' && typeof record.idleMs === 'number') idleCloses.push(record.idleMs);
+      units.push(...firingUnits({ config, hooks, history, plan, group, firstIndex, session, probed }));
+    }
+    const outcome = await fireInBlocks(config, hooks, history, units);
+    await endCells(history, units, config.lanes);
+    return outcome;
+  });
+}
+
+/**
+ * The cells one run of lanes fires together: the cells of one topology that share a client
+ * (with a proxy, every method of the topology). Their trials are interleaved at random.
+ */
+interface FiringUnit {
+  key: string;
+  session: TopologySession;
+  boundaries: CellRecord['boundaries'];
+  client?: { kind: ClientKind; idleTimeoutMs: number };
+  cells: (Omit<FiredCell, 'due'> & { shares: Record<string, number>[] })[];
+  /** Its place in the plan (its seeds). */
+  index: number;
+  seconds: number;
+  cpuMs: { proxy?: number; upstream?: number };
+  /** Why it stopped starting trials early (its time limit), if it did. */
+  stopped?: string;
+}
+
+interface GroupProbed {
+  config: SweepConfig;
+  hooks: SweepHooks;
+  history: HistorySink;
+  plan: SweepPlan;
+  group: TopologyGroup;
+  firstIndex: number;
+  session: TopologySession;
+  probed: { probe: ProbeResult; upstreamIdleCloseMs?: number; attempts: number };
+}
+
+/** A probed topology's cells: their records into the history, their trials dealt into blocks. */
+function firingUnits(run: GroupProbed): FiringUnit[] {
+  const { config, hooks, history, group, session } = run;
+  const { topology } = session;
+  const resume = hooks.resume;
+  const effectiveCloseMs = run.probed.probe.medianCloseMs;
+  const { closeTimesMs: _samples, ...probeSummary } = run.probed.probe;
+  const boundaries = boundariesFor(config.boundaries, group.proxyTimeoutMs, effectiveCloseMs)
+    .map((kind) => ({ kind, atMs: kind === 'upstream' ? effectiveCloseMs : group.proxyTimeoutMs }));
+  const upstreamIdleCloseMs = run.probed.upstreamIdleCloseMs;
+  const blocks = blockCount(config, group);
+  const units = new Map<string, FiringUnit>();
+  group.cells.forEach((cell, offset) => {
+    const index = run.firstIndex + offset;
+    if (run.plan.completed(cell.id)) return;
+    const trialPrefix = `${resume?.segment ?? ''}c${index}`;
+    const alreadyDone = resume?.trialsDone.get(cell.id);
+    if (resume) assertSameUpstream(resume, cell.id, topology.versions.upstreamNode);
+    const cellRecord: CellRecord = {
+      type: 'cell', ...cell, trialPrefix, effectiveCloseMs, probe: probeSummary,
+      ...(upstreamIdleCloseMs !== undefined ? { upstreamIdleCloseMs } : {}), probeAttempts: run.probed.attempts, boundaries, lanes: config.lanes,
+      stratumMs: stratumWidthMs(config.offsets), blocks,
+      ...(topology.versions.upstreamNode ? { upstreamNodeVersion: topology.versions.upstreamNode } : {}) };
+    history.append(cellRecord);
+    hooks.onCell?.(cellRecord, {
+      actual: plannedTrialCount({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone }),
+      estimated: run.plan.remaining(group, cell.id),
     });
-    if (outcome) return outcome;
+    const unitKey = `${group.key}${cell.client === undefined ? '' : `-client-${cell.client}`}`;
+    let unit = units.get(unitKey);
+    if (!unit) {
+      // With no proxy, the client is the thing measured; P is its own idle timeout.
+      const client = cell.client !== undefined ? { client: { kind: cell.client, idleTimeoutMs: group.proxyTimeoutMs } } : {};
+      units.set(unitKey, (unit = { key: unitKey, session, boundaries, ...client, cells: [], index, seconds: 0, cpuMs: {} }));
+    }
+    const due = dueTrials({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone });
+    unit.cells.push({ cell, trialPrefix, counter: { next: 0 }, shares: splitIntoBlocks(due, blocks) });
+  });
+  return [...units.values()];
+}
+
+/** Runs of lanes shorter than this many trials per lane spend a large share on their ramp. */
+const MIN_TRIALS_PER_LANE_IN_BLOCK = 6;
+
+/**
+ * Blocks per cell: `blocks` when set, else as many (up to 10) as keep each run of lanes at six
+ * trials a lane or more, since each run spends about one idle period ramping its lanes up.
+ */
+function blockCount(config: SweepConfig, group: TopologyGroup): number {
+  if (config.blocks !== 'auto') return config.blocks;
+  const perCell = config.offsets.length * config.trials * boundariesFor(config.boundaries, group.proxyTimeoutMs, group.upstreamTimeoutMs).length;
+  const cellsPerRun = new Set(group.cells.map((cell) => cell.client)).size === 1 ? group.cells.length : config.methods.length;
+  return Math.max(1, Math.min(10, Math.floor((perCell * cellsPerRun) / config.lanes / MIN_TRIALS_PER_LANE_IN_BLOCK)));
+}
+
+/** Every block: each unit fires its share, the units in an order shuffled anew per block. */
+async function fireInBlocks(config: SweepConfig, hooks: SweepHooks, history: HistorySink, units: FiringUnit[]): Promise<SweepOutcome> {
+  const blocks = Math.max(...units.map((unit) => unit.cells[0]!.shares.length));
+  for (let block = 0; block < blocks; block++) {
+    const order = shuffle([...units], seededRandom(config.seed * 7919 + block));
+    for (const unit of order) {
+      if (unit.stopped) continue;
+      const cells = unit.cells.flatMap(({ shares, ...fired }) => (shares[block] ? [{ ...fired, due: shares[block]! }] : []));
+      if (cells.every((fired) => Object.values(fired.due).every((n) => n === 0))) continue;
+      const outcome = await fireUnit(config, hooks, history, unit, cells, block);
+      if (!outcome.completed && !outcome.reason?.startsWith('time limit')) return { completed: false, reason: `${unit.cells.map((c) => c.cell.id).join(', ')}: ${outcome.reason}` };
+      if (!outcome.completed) unit.stopped = outcome.reason;
+    }
+    // On disk after each block: a crash later loses nothing of it, and a full disk stops the
+    // sweep here (one line, exit 1) instead of measuring into nothing.
+    await history.flush();
   }
   return { completed: true };
+}
+
+/** One unit's share of one block, with what its firing cost the proxy and the upstream. */
+async function fireUnit(config: SweepConfig, hooks: SweepHooks, history: HistorySink, unit: FiringUnit, cells: FiredCell[], block: number) {
+  const { topology } = unit.session;
+  const pids = topology.processIds ?? {};
+  const cpuBefore = { proxy: pids.proxy && processTreeCpuMs(pids.proxy), upstream: pids.upstream && processTreeCpuMs(pids.upstream) };
+  const started = performance.now();
+  const outcome = await runBoundaryTrials(topology.proxy, {
+    cells,
+    boundaries: unit.boundaries,
+    offsetsMs: config.offsets,
+    lanes: config.lanes,
+    // (The seed counts cells from 1, as it always has; each block draws anew.)
+    seed: config.seed + unit.index + 1 + block * 7_919,
+    block,
+    maxSeconds: Math.max(1, config.maxCellSeconds - unit.seconds),
+    spinMs: hooks.spinMs,
+    onTrial: hooks.onTrial,
+    ...(unit.client ? { client: unit.client } : {}),
+  }, history);
+  unit.seconds += (performance.now() - started) / 1000;
+  for (const role of ['proxy', 'upstream'] as const) {
+    const pid = pids[role];
+    const before = cpuBefore[role];
+    const after = pid ? processTreeCpuMs(pid) : null;
+    if (typeof before === 'number' && after !== null) unit.cpuMs[role] = (unit.cpuMs[role] ?? 0) + (after - before);
+  }
+  return outcome;
+}
+
+/** Each cell's end: whether it completed, its seconds of firing and the load it was measured under. */
+async function endCells(history: HistorySink, units: FiringUnit[], lanes: number): Promise<void> {
+  for (const unit of units) {
+    await unit.session.settleAndDrain();
+    const share = (ms: number | undefined) => (ms === undefined || unit.seconds === 0 ? undefined : Math.round((ms / (unit.seconds * 1000)) * 1000) / 1000);
+    const proxyCpuShare = share(unit.cpuMs.proxy);
+    const upstreamCpuShare = share(unit.cpuMs.upstream);
+    const load: FiringLoad = { lanes, seconds: Math.round(unit.seconds * 1000) / 1000,
+      ...(proxyCpuShare !== undefined ? { proxyCpuShare } : {}), ...(upstreamCpuShare !== undefined ? { upstreamCpuShare } : {}) };
+    for (const { cell } of unit.cells) {
+      history.append({ type: 'cell-end', cell: cell.id, completed: unit.stopped === undefined, ...(unit.stopped ? { reason: unit.stopped } : {}), seconds: load.seconds, load });
+    }
+  }
+  await history.flush();
 }
 
 /** The run's record, or on a resume the record of this segment. */
@@ -130,66 +284,6 @@ function sweepPlan(config: SweepConfig, resume: ResumePlan | undefined): SweepPl
     completed: (cellId) => resume?.completedCells.has(cellId) ?? false,
     remaining: (group, cellId) => Math.max(0, perBoundary * boundariesFor(config.boundaries, group.proxyTimeoutMs, group.upstreamTimeoutMs).length - doneIn(cellId)),
   };
-}
-
-interface CellRun {
-  config: SweepConfig;
-  hooks: SweepHooks;
-  history: HistorySink;
-  plan: SweepPlan;
-  group: TopologyGroup;
-  cell: TopologyGroup['cells'][number];
-  /** The cell's place in the plan (its trial ids and its seed). */
-  index: number;
-  session: TopologySession;
-  probed: { probe: ProbeResult; upstreamIdleCloseMs?: number; attempts: number };
-}
-
-/** One cell: its record, its trials at its boundaries, its end. A reason when the sweep must stop. */
-async function measureCell(run: CellRun): Promise<SweepOutcome | null> {
-  const { config, hooks, history, group, cell, session } = run;
-  const { topology } = session;
-  const resume = hooks.resume;
-  const effectiveCloseMs = run.probed.probe.medianCloseMs;
-  const { closeTimesMs: _samples, ...probeSummary } = run.probed.probe;
-  const trialPrefix = `${resume?.segment ?? ''}c${run.index}`;
-  const alreadyDone = resume?.trialsDone.get(cell.id);
-  if (resume) assertSameUpstream(resume, cell.id, topology.versions.upstreamNode);
-  const boundaries = boundariesFor(config.boundaries, group.proxyTimeoutMs, effectiveCloseMs)
-    .map((kind) => ({ kind, atMs: kind === 'upstream' ? effectiveCloseMs : group.proxyTimeoutMs }));
-  const upstreamIdleCloseMs = run.probed.upstreamIdleCloseMs;
-  const cellRecord: CellRecord = {
-    type: 'cell', ...cell, trialPrefix, effectiveCloseMs, probe: probeSummary,
-    ...(upstreamIdleCloseMs !== undefined ? { upstreamIdleCloseMs } : {}), probeAttempts: run.probed.attempts, boundaries, lanes: config.lanes,
-    ...(topology.versions.upstreamNode ? { upstreamNodeVersion: topology.versions.upstreamNode } : {}) };
-  history.append(cellRecord);
-  hooks.onCell?.(cellRecord, {
-    actual: plannedTrialCount({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone }),
-    estimated: run.plan.remaining(group, cell.id),
-  });
-  const started = Date.now();
-  const outcome = await runBoundaryTrials(topology.proxy, {
-    cell,
-    trialPrefix,
-    boundaries,
-    offsetsMs: config.offsets,
-    trialsPerOffset: config.trials,
-    ...(alreadyDone ? { alreadyDone } : {}),
-    lanes: config.lanes,
-    // (The seed counts cells from 1, as it always has: a run's trial order stays reproducible.)
-    seed: config.seed + run.index + 1,
-    maxSeconds: config.maxCellSeconds,
-    spinMs: hooks.spinMs,
-    onTrial: hooks.onTrial,
-    // With no proxy, the client is the thing measured; P is its own idle timeout.
-    ...(cell.client !== undefined ? { client: { kind: cell.client, idleTimeoutMs: group.proxyTimeoutMs } } : {}),
-  }, history);
-  await session.settleAndDrain();
-  history.append({ type: 'cell-end', cell: cell.id, completed: outcome.completed, ...(outcome.reason ? { reason: outcome.reason } : {}), seconds: (Date.now() - started) / 1000 });
-  // On disk before the next cell: a crash later loses nothing of this one, and a full disk
-  // stops the sweep here (one line, exit 1) instead of measuring into nothing.
-  await history.flush();
-  return !outcome.completed && !outcome.reason?.startsWith('time limit') ? { completed: false, reason: `${cell.id}: ${outcome.reason}` } : null;
 }
 
 /** How much later than the upstream's own record the client may see a close (ms): the FIN's

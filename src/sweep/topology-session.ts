@@ -50,3 +50,24 @@ export async function withTopology<T>(runtime: Runtime, spec: TopologySpec, grou
     drain();
   }
 }
+
+export interface TopologyToStart {
+  spec: TopologySpec;
+  key: string;
+  onUpstreamEvent?: (record: UpstreamEventRecord) => void;
+}
+
+/**
+ * Starts every topology (in order), runs `body` with all of them up, and stops them all whatever
+ * happens (in reverse order): the sweep fires its cells in interleaved blocks, so every
+ * topology of the run is up at once.
+ */
+export async function withTopologies<T>(runtime: Runtime, topologies: readonly TopologyToStart[], history: HistorySink,
+  body: (sessions: TopologySession[]) => Promise<T>): Promise<T> {
+  const open = (index: number, sessions: TopologySession[]): Promise<T> => {
+    const next = topologies[index];
+    if (next === undefined) return body(sessions);
+    return withTopology(runtime, next.spec, next.key, history, (session) => open(index + 1, [...sessions, session]), next.onUpstreamEvent);
+  };
+  return open(0, []);
+}

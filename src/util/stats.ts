@@ -142,3 +142,16 @@ export function fisherGreater(hitsA: number, sizeA: number, hitsB: number, sizeB
   }
   return Math.min(1, p);
 }
+
+/**
+ * Over-dispersion of block estimates around their pooled value: Pearson's chi-square over its
+ * degrees of freedom (blocks - 1), at least 1. Above 1, the blocks differ by more than their
+ * counts explain (drift of the machine between blocks), and an interval from the counts alone
+ * is too narrow by its square root. Blocks without variance (nothing failed) tell nothing.
+ */
+export function overdispersion(blocks: readonly { estimate: number; variance: number }[], pooled: number): number {
+  const informative = blocks.filter((block) => block.variance > 0);
+  if (informative.length < 2) return 1;
+  const chiSquare = informative.reduce((sum, block) => sum + (block.estimate - pooled) ** 2 / block.variance, 0);
+  return Math.max(1, chiSquare / (informative.length - 1));
+}

@@ -14,19 +14,31 @@ import { answerSentAt, monotonicMs } from './clock.js';
 import type { ExchangeResult } from './http-connection.js';
 import { laneTransport, type LaneTransport, type TrialRequest } from './lane-transports.js';
 import { PreciseScheduler } from './precise-scheduler.js';
+import { aimWithin, stratumWidthMs } from '../scenario/strata.js';
 
-export interface TrialPlan {
+/** One cell's share of a run of lanes: the lanes of one topology fire the trials of every cell
+ *  they are given, interleaved at random, so that the cells meet the same moments. */
+export interface FiredCell {
   cell: CellSpec;
   /** Short prefix for trial ids, unique within a run (e.g. "c3"). */
   trialPrefix: string;
+  /** Trials to fire now per pairKey(boundary, offset). */
+  due: Partial<Record<string, number>>;
+  /** The cell's trial counter, shared by every run of lanes that fires the cell: ids stay unique. */
+  counter: { next: number };
+}
+
+export interface TrialPlan {
+  cells: FiredCell[];
   boundaries: { kind: BoundaryKind; atMs: number }[];
   offsetsMs: number[];
-  trialsPerOffset: number;
-  /** Trials already in the history per pairKey (a resumed cell): only the rest are fired. */
-  alreadyDone?: Partial<Record<string, number>>;
+  /** Each trial aims evenly within this much gap around its offset (default: stratumWidthMs). */
+  stratumMs?: number;
   lanes: number;
   seed: number;
-  /** Stop starting trials after this long; the cell is then marked incomplete. */
+  /** The randomized block of the sweep this run of lanes belongs to (recorded on each trial). */
+  block?: number;
+  /** Stop starting trials after this long; the run is then marked incomplete. */
   maxSeconds: number;
   responseTimeoutMs?: number;
   spinMs?: number;
@@ -54,9 +66,12 @@ interface Lane {
 }
 
 interface PlannedTrial {
+  fired: FiredCell;
   boundary: BoundaryKind;
   boundaryMs: number;
+  /** The stratum's centre (the configured offset) and the point aimed at within it. */
   offsetMs: number;
+  aimMs: number;
 }
 
 /** How long a trial that ended without an answer waits to learn whether a shutdown caused it. */
@@ -75,14 +90,13 @@ interface TrialRun {
   nextTrial: () => PlannedTrial | undefined;
   deadline: number;
   done: number;
-  sequence: number;
   stopReason?: string;
 }
 
 export async function runBoundaryTrials(proxy: Endpoint, plan: TrialPlan, history: HistorySink): Promise<TrialRunOutcome> {
   const run: TrialRun = {
     plan, proxy, history, nextTrial: trialOrder(plan), scheduler: new PreciseScheduler(plan.spinMs ?? 2),
-    responseTimeoutMs: plan.responseTimeoutMs ?? 10_000, deadline: Date.now() + plan.maxSeconds * 1000, done: 0, sequence: 0,
+    responseTimeoutMs: plan.responseTimeoutMs ?? 10_000, deadline: Date.now() + plan.maxSeconds * 1000, done: 0,
   };
   // Lanes start spread over one boundary period (at most 2 s): started together, their first
   // trials would all fire at once, a burst that delays requests in the proxy and the fault
@@ -124,19 +138,21 @@ async function runLane(run: TrialRun, index: number, startDelayMs: number): Prom
   }
 }
 
-function laneRequest(plan: TrialPlan, lane: Lane, id: string): TrialRequest {
+function laneRequest(cell: CellSpec, lane: Lane, id: string): TrialRequest {
   return {
-    method: plan.cell.method,
+    method: cell.method,
     path: `${lanePath(lane.index)}?t=${id}`,
-    ...(plan.cell.method === 'POST' ? { body: `{"trial":"${id}"}` } : {}),
+    ...(cell.method === 'POST' ? { body: `{"trial":"${id}"}` } : {}),
   };
 }
 
 /** Makes the lane's upstream connection fresh and known: one untimed request. */
-async function prime(run: TrialRun, lane: Lane): Promise<void> {
+async function prime(run: TrialRun, lane: Lane, fired: FiredCell = run.plan.cells[lane.index % run.plan.cells.length]!): Promise<void> {
+  // The block is in the id: a lane's priming requests restart their count in every block.
+  const id = `${fired.trialPrefix}.p${run.plan.block === undefined ? '' : `${run.plan.block}-`}${lane.index}.${lane.primes++}`;
   for (let attempt = 0; attempt < 5; attempt++) {
     if (!lane.connection.isOpen) await lane.connection.connect();
-    const result = await lane.connection.send(laneRequest(run.plan, lane, `${run.plan.trialPrefix}.p${lane.index}.${lane.primes++}`), run.responseTimeoutMs);
+    const result = await lane.connection.send(laneRequest(fired.cell, lane, attempt === 0 ? id : `${id}r${attempt}`), run.responseTimeoutMs);
     if (result.connectionDone) lane.connection.close();
     if (result.errorClass === 'ok') {
       lane.idleSince = answerSentAt(result.headers, result.endedAtNs);
@@ -148,17 +164,17 @@ async function prime(run: TrialRun, lane: Lane): Promise<void> {
 }
 
 async function runTrial(run: TrialRun, lane: Lane, item: PlannedTrial): Promise<void> {
-  if (lane.idleSince === null) await prime(run, lane);
+  if (lane.idleSince === null) await prime(run, lane, item.fired);
   else if (!lane.connection.isOpen) await lane.connection.connect();
   const idleSince = lane.idleSince!;
-  await run.scheduler.at(idleSince.ns + BigInt(Math.round((item.boundaryMs + item.offsetMs) * 1e6)));
+  await run.scheduler.at(idleSince.ns + BigInt(Math.round((item.boundaryMs + item.aimMs) * 1e6)));
   // The proxy may have closed the idle client connection while the lane waited (HAProxy's
   // `timeout http-keep-alive` is also its client-side idle limit). A client that sees the
   // close opens a new connection, as every client pool does; the request then races only
   // where the proxy reuses its upstream connection.
   if (!lane.connection.isOpen) await lane.connection.connect();
-  const id = `${run.plan.trialPrefix}.${run.sequence++}`;
-  const result = await lane.connection.send(laneRequest(run.plan, lane, id), run.responseTimeoutMs);
+  const id = `${item.fired.trialPrefix}.${item.fired.counter.next++}`;
+  const result = await lane.connection.send(laneRequest(item.fired.cell, lane, id), run.responseTimeoutMs);
   // A connection that ended without an answer may be the topology going down: a terminal's
   // Ctrl-C reaches nginx in the same instant as the harness, and its sockets' close can be
   // handled before the harness's signal handler. Give the signal a moment to land first.
@@ -179,12 +195,14 @@ function trialRecord(plan: TrialPlan, lane: Lane, item: PlannedTrial, id: string
   const gapMs = Number(result.sentAtNs - idleSince.ns) / 1e6;
   return {
     type: 'trial',
-    cell: plan.cell.id,
+    cell: item.fired.cell.id,
     id,
     lane: lane.index,
-    method: plan.cell.method,
+    method: item.fired.cell.method,
     boundary: item.boundary,
     intendedOffsetMs: item.offsetMs,
+    aimOffsetMs: round4(item.aimMs),
+    ...(plan.block !== undefined ? { block: plan.block } : {}),
     gapMs: round4(gapMs),
     gapOffsetMs: round4(gapMs - item.boundaryMs),
     gapClock: idleSince.clock,
@@ -204,32 +222,60 @@ export function pairKey(boundary: BoundaryKind, offsetMs: number): string {
 }
 
 /**
- * The trial order: rounds of every (boundary, offset) pair in a seeded random order, so that
- * however early a run stops, each offset has been tried about as often as every other. Pairs a
- * resumed cell already measured take part only in as many rounds as they still lack.
+ * The trial order: rounds of every (cell, boundary, offset) triple in a seeded random order, so
+ * that however early a run stops, each offset of each cell has been tried about as often as
+ * every other. Each trial aims at a point drawn evenly within its offset's stratum.
  */
 function trialOrder(plan: TrialPlan): () => PlannedTrial | undefined {
-  const pairs = plan.boundaries.flatMap((boundary) => plan.offsetsMs.map((offsetMs) => ({
-    trial: { boundary: boundary.kind, boundaryMs: boundary.atMs, offsetMs },
-    remaining: Math.max(0, plan.trialsPerOffset - (plan.alreadyDone?.[pairKey(boundary.kind, offsetMs)] ?? 0)),
-  })));
+  const stratumMs = plan.stratumMs ?? stratumWidthMs(plan.offsetsMs);
+  const triples = plan.cells.flatMap((fired) => plan.boundaries.flatMap((boundary) => plan.offsetsMs.map((offsetMs) => ({
+    fired, boundary, offsetMs, remaining: fired.due[pairKey(boundary.kind, offsetMs)] ?? 0,
+  }))));
   const random = seededRandom(plan.seed);
-  let round: PlannedTrial[] = [];
+  let round: typeof triples = [];
   return () => {
     if (round.length === 0) {
-      const due = pairs.filter((pair) => pair.remaining > 0);
+      const due = triples.filter((triple) => triple.remaining > 0);
       if (due.length === 0) return undefined;
-      for (const pair of due) pair.remaining--;
-      round = shuffle(due.map((pair) => pair.trial), random);
+      for (const triple of due) triple.remaining--;
+      round = shuffle(due, random);
     }
-    return round.pop();
+    const { fired, boundary, offsetMs } = round.pop()!;
+    return { fired, boundary: boundary.kind, boundaryMs: boundary.atMs, offsetMs, aimMs: aimWithin(offsetMs, stratumMs, random) };
   };
 }
 
+/** Trials each (boundary, offset) pair still needs: `trialsPerOffset` less what a resumed cell has. */
+export function dueTrials(plan: { boundaries: readonly { kind: BoundaryKind }[]; offsetsMs: readonly number[]; trialsPerOffset: number;
+  alreadyDone?: Partial<Record<string, number>> }): Record<string, number> {
+  const due: Record<string, number> = {};
+  for (const boundary of plan.boundaries) {
+    for (const offsetMs of plan.offsetsMs) {
+      const key = pairKey(boundary.kind, offsetMs);
+      due[key] = Math.max(0, plan.trialsPerOffset - (plan.alreadyDone?.[key] ?? 0));
+    }
+  }
+  return due;
+}
+
+/**
+ * A cell's due trials dealt into `blocks` shares as even as counts allow; the remainders go to
+ * different blocks for different pairs, so that no block is the big one.
+ */
+export function splitIntoBlocks(due: Readonly<Record<string, number>>, blocks: number): Record<string, number>[] {
+  const shares = Array.from({ length: blocks }, () => ({} as Record<string, number>));
+  Object.entries(due).forEach(([key, count], pairIndex) => {
+    for (let block = 0; block < blocks; block++) {
+      const extra = (((block - pairIndex) % blocks) + blocks) % blocks < count % blocks ? 1 : 0;
+      shares[block]![key] = Math.floor(count / blocks) + extra;
+    }
+  });
+  return shares;
+}
+
 /** Trials a plan fires: every pair's rounds, less what a resumed cell already has. */
-export function plannedTrialCount(plan: Pick<TrialPlan, 'boundaries' | 'offsetsMs' | 'trialsPerOffset' | 'alreadyDone'>): number {
-  return plan.boundaries.reduce((sum, boundary) => sum + plan.offsetsMs.reduce((n, offsetMs) =>
-    n + Math.max(0, plan.trialsPerOffset - (plan.alreadyDone?.[pairKey(boundary.kind, offsetMs)] ?? 0)), 0), 0);
+export function plannedTrialCount(plan: Pick<TrialPlan, 'boundaries' | 'offsetsMs'> & { trialsPerOffset: number; alreadyDone?: Partial<Record<string, number>> }): number {
+  return Object.values(dueTrials(plan)).reduce((sum, n) => sum + n, 0);
 }
 
 function needsPrime(errorClass: ErrorClass): boolean {

@@ -1,0 +1,113 @@
+// The window's width W: the stretch of idle gap (ms) in which a reused connection fails for
+// certain, as the integral of the failure rate over the gaps aimed at. Each trial aims evenly
+// within its offset's stratum (scenario/strata.ts), so a stratum's rate is the window's mean
+// over it and W = sum of rate x stratum width, whatever the offsets, the probe's error and the
+// comb of aims are. The rate per aimed request, by contrast, is W over the span of the offsets
+// (more far offsets, lower rate).
+//
+// Its interval covers what varies between blocks, not only the count: the cell's trials are
+// dealt into randomized blocks, and where the blocks' estimates spread more than their counts
+// allow (a busy moment of the machine moves a block), the counts are worth that much less.
+import type { TrialRecord } from '../history/records.js';
+import { stratumWidthMs } from '../scenario/strata.js';
+import type { BoundaryKind } from '../vocabulary.js';
+import { overdispersion, wilsonInterval } from '../util/stats.js';
+
+export interface WindowWidth {
+  boundary: BoundaryKind;
+  /** W: ms of idle gap in which a request fails for certain (sum over strata of rate x width). */
+  widthMs: number;
+  widthMsCi95: [number, number];
+  /** The gap (ms) the strata cover: W is measured over this much and nowhere else. */
+  spanMs: number;
+  strata: number;
+  /** Between-block spread of W over what the counts alone predict (at least 1; 1 with one block). */
+  dispersion: number;
+  blocks: number;
+  /** `strata`: trials aimed evenly within strata. `points`: a run made before strata, aimed at the
+   *  offsets themselves, whose W depends on where those points fell against the window. */
+  aim: 'strata' | 'points';
+}
+
+interface Stratum {
+  widthMs: number;
+  trials: number;
+  failures: number;
+  /** Per block: [trials, failures]. */
+  byBlock: Map<number, [number, number]>;
+}
+
+/** The trials of one boundary, by stratum (their planned offset). */
+function strataOf(trials: readonly TrialRecord[], widthMs: number): Map<number, Stratum> {
+  const strata = new Map<number, Stratum>();
+  for (const trial of trials) {
+    let stratum = strata.get(trial.intendedOffsetMs);
+    if (!stratum) strata.set(trial.intendedOffsetMs, (stratum = { widthMs, trials: 0, failures: 0, byBlock: new Map() }));
+    const failed = trial.errorClass !== 'ok' ? 1 : 0;
+    stratum.trials++;
+    stratum.failures += failed;
+    const block = stratum.byBlock.get(trial.block ?? 0) ?? [0, 0];
+    stratum.byBlock.set(trial.block ?? 0, [block[0] + 1, block[1] + failed]);
+  }
+  return strata;
+}
+
+/** W of a set of strata, and its variance from the counts (rate p per stratum). */
+function widthAndVariance(strata: Iterable<{ widthMs: number; trials: number; failures: number; p?: number }>): { widthMs: number; variance: number } {
+  let widthMs = 0;
+  let variance = 0;
+  for (const stratum of strata) {
+    if (stratum.trials === 0) continue;
+    const rate = stratum.failures / stratum.trials;
+    const p = stratum.p ?? rate;
+    widthMs += rate * stratum.widthMs;
+    variance += (stratum.widthMs ** 2 * p * (1 - p)) / stratum.trials;
+  }
+  return { widthMs, variance };
+}
+
+/**
+ * W per boundary of a cell's trials. `stratumMs` is the cell's stratum width (its record says;
+ * for a run made before strata, the spacing of the offsets its trials were planned at).
+ */
+export function windowWidths(trials: readonly TrialRecord[], stratumMs: number | undefined, confidence = 0.95): WindowWidth[] {
+  const boundaries = [...new Set(trials.map((trial) => trial.boundary))].sort();
+  return boundaries.map((boundary) => {
+    const own = trials.filter((trial) => trial.boundary === boundary);
+    const widthOfStratum = stratumMs ?? stratumWidthMs(own.map((trial) => trial.intendedOffsetMs));
+    const strata = [...strataOf(own, widthOfStratum).values()];
+    const { widthMs, variance } = widthAndVariance(strata);
+    const blockIds = [...new Set(own.map((trial) => trial.block ?? 0))];
+    // Each block's own W, its variance taken at the pooled rates (a block's few trials per
+    // stratum would make its own rates' variance 0 where it saw no failure).
+    const perBlock = blockIds.map((block) => widthAndVariance(strata.map((stratum) => {
+      const [n, f] = stratum.byBlock.get(block) ?? [0, 0];
+      return { widthMs: stratum.widthMs, trials: n, failures: f, p: stratum.failures / stratum.trials };
+    })));
+    const dispersion = overdispersion(perBlock.map((block) => ({ estimate: block.widthMs, variance: block.variance })), widthMs);
+    const spanMs = strata.reduce((sum, stratum) => sum + stratum.widthMs, 0);
+    return {
+      boundary,
+      widthMs,
+      widthMsCi95: widthInterval(widthMs, variance, spanMs, own.length, dispersion, confidence),
+      spanMs: Math.round(spanMs * 1e6) / 1e6,
+      strata: strata.length,
+      dispersion,
+      blocks: blockIds.length,
+      aim: own.every((trial) => trial.aimOffsetMs !== undefined) ? 'strata' : 'points',
+    };
+  });
+}
+
+/**
+ * Wilson's interval on W as a rate over the span, with the trials the strata's variance is worth
+ * (the design effect), divided by the dispersion. With no failure the variance is 0: then every
+ * trial counts, as for a plain rate.
+ */
+function widthInterval(widthMs: number, variance: number, spanMs: number, trials: number, dispersion: number, confidence: number): [number, number] {
+  if (spanMs === 0 || trials === 0) return [0, spanMs];
+  const rate = widthMs / spanMs;
+  const worth = (variance > 0 ? (rate * (1 - rate) * spanMs ** 2) / variance : trials) / dispersion;
+  const [low, high] = wilsonInterval(rate * worth, worth, confidence);
+  return [low * spanMs, high * spanMs];
+}

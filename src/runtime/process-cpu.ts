@@ -1,0 +1,51 @@
+// CPU time of a started topology's processes, read from /proc: what the harness's own firing
+// cost the proxy and the upstream (the window widens when the proxy's event loop is busy, so
+// a measured window comes with the load it was measured under).
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+let ticksPerSecond: number | undefined;
+
+/** The kernel's clock ticks per second (utime and stime count in them). */
+function clockTicks(): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return ticksPerSecond;
+}
+
+/** Fields of /proc/PID/stat after the command name (which may hold spaces), or null once it exited. */
+function statFields(pid: string): string[] | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** utime + stime of a whole process (all its threads), in clock ticks; null once it exited. */
+export function cpuTicks(pid: string): number | null {
+  const fields = statFields(pid);
+  return fields === null ? null : Number(fields[11]) + Number(fields[12]);
+}
+
+/** A process and its descendants (nginx's master and its workers), from the parent links in /proc. */
+function processTree(rootPid: number): string[] {
+  const childrenOf = new Map<string, string[]>();
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const parent = statFields(pid)?.[1];
+    if (parent === undefined) continue;
+    childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), pid]);
+  }
+  const tree = [String(rootPid)];
+  for (let i = 0; i < tree.length; i++) tree.push(...(childrenOf.get(tree[i]!) ?? []));
+  return tree;
+}
+
+/** CPU milliseconds a process tree has used so far; null where /proc does not show it (not Linux, or gone). */
+export function processTreeCpuMs(rootPid: number): number | null {
+  if (!fs.existsSync(`/proc/${rootPid}/stat`)) return null;
+  let ticks = 0;
+  for (const pid of processTree(rootPid)) ticks += cpuTicks(pid) ?? 0;
+  return (ticks / clockTicks()) * 1000;
+}
