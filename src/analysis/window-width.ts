@@ -18,6 +18,9 @@ export interface WindowWidth {
   /** W: ms of idle gap in which a request fails for certain (sum over strata of rate x width). */
   widthMs: number;
   widthMsCi95: [number, number];
+  /** W's standard error (ms): from the strata's counts, times the square root of the dispersion.
+   *  Two cells' W differ beyond chance when their difference exceeds z x the root of the sum of squares. */
+  standardErrorMs: number;
   /** The gap (ms) the strata cover: W is measured over this much and nowhere else. */
   spanMs: number;
   strata: number;
@@ -90,6 +93,7 @@ export function windowWidths(trials: readonly TrialRecord[], stratumMs: number |
       boundary,
       widthMs,
       widthMsCi95: widthInterval(widthMs, variance, spanMs, own.length, dispersion, confidence),
+      standardErrorMs: Math.sqrt(variance * dispersion),
       spanMs: Math.round(spanMs * 1e6) / 1e6,
       strata: strata.length,
       dispersion,

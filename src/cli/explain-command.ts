@@ -8,6 +8,8 @@ import type { TrialRecord } from '../history/records.js';
 import { HISTORY_FILE } from '../report/write-outputs.js';
 import { UsageError } from '../util/errors.js';
 import { noteTornLine } from './torn-line.js';
+import { analyzeHistory } from '../analysis/analyze-history.js';
+import { loadSentence, widthSentences } from '../report/window-text.js';
 
 export function explainCommand(): Command {
   return new Command('explain')
@@ -23,5 +25,10 @@ export function explainCommand(): Command {
       const timeline = trialTimeline(history, id);
       if (!timeline) throw new UsageError(`--trial: no trial "${id}" in ${file} (ids look like ${history.find((r) => r.type === 'trial')?.['id' as never] ?? 'c0-1'})`);
       process.stdout.write(`${formatTimeline(timeline)}\n`);
+      // A sweep's trial is one of many: the window its cell measured puts it in its place.
+      if (timeline.cell?.stratumMs !== undefined) {
+        const cell = analyzeHistory(history).cells.find((candidate) => candidate.id === timeline.trial.cell);
+        for (const sentence of cell ? [...widthSentences(cell), loadSentence(cell)] : []) if (sentence) process.stdout.write(`${sentence}\n`);
+      }
     });
 }

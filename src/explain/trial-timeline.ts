@@ -98,7 +98,9 @@ export function sampleFailureTimelines(history: readonly HistoryRecord[], cellId
 export function formatTimeline(timeline: TrialTimeline): string {
   const { trial } = timeline;
   const outcome = trial.status !== null && String(trial.status) === trial.errorClass ? trial.errorClass : `${trial.status ?? 'no answer'} (${trial.errorClass})`;
-  const lines = [`trial ${trial.id} (cell ${trial.cell}, lane ${trial.lane}): ${outcome}, aimed ${formatSigned(trial.intendedOffsetMs)} ms from the ${trial.boundary} boundary`];
+  const aimed = trial.aimOffsetMs === undefined ? `${formatSigned(trial.intendedOffsetMs)} ms` : `${formatSigned(trial.aimOffsetMs)} ms (in the stratum of ${formatSigned(trial.intendedOffsetMs)})`;
+  const block = trial.block === undefined ? '' : `, block ${trial.block}`;
+  const lines = [`trial ${trial.id} (cell ${trial.cell}, lane ${trial.lane}${block}): ${outcome}, aimed ${aimed} from the ${trial.boundary} boundary, measured ${formatSigned(trial.gapOffsetMs)} ms`];
   const stamp = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(3)}`;
   const width = Math.max(...timeline.events.map((e) => stamp(e.atMs).length));
   for (const event of timeline.events) lines.push(`  ${stamp(event.atMs).padStart(width)} ms  ${event.who.padEnd(8)} ${event.what}`);

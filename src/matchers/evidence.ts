@@ -1,6 +1,7 @@
 // The evidence a failed assertion prints: enough to see why without opening the run.
 import type { CellAnalysis } from '../analysis/analyze-history.js';
 import { interval, markdownTable, percent, span } from '../report/format.js';
+import { loadSentence, widthSentences } from '../report/window-text.js';
 
 export function evidence(cell: CellAnalysis, worstBins = 6): string {
   const classes = Object.entries(cell.errorClasses).map(([name, count]) => `${name} ${count}`).join(', ');
@@ -9,6 +10,8 @@ export function evidence(cell: CellAnalysis, worstBins = 6): string {
   return [
     `  trials ${cell.trials} (${classes}); failures ${cell.failures}, rate ${percent(cell.failureRate, 3)} 95% CI ${interval(cell.failureRateCi95)}; 502s ${cell.status502}`,
     `  effective close ${cell.effectiveCloseMs} ms (probe p5 ${cell.probe.p5CloseMs}, p95 ${cell.probe.p95CloseMs}${cell.upstreamIdleCloseMs !== undefined ? `; upstream's own record ${cell.upstreamIdleCloseMs} ms` : ''}); boundaries ${cell.boundaries.map((b) => `${b.kind}@${b.atMs}ms`).join(', ')}`,
+    ...widthSentences(cell).map((sentence) => `  ${sentence}`),
+    ...[loadSentence(cell)].filter((sentence) => sentence !== null).map((sentence) => `  ${sentence}`),
     `  window ${cell.window.map((w) => `${w.boundary}: core ${span(w.coreMs)} any ${span(w.anyMs)}`).join('; ') || 'none'}`,
     `  proxy log: ${cell.proxyLog.attempts} failed attempts (${reasons}); failed trials that reached the upstream: ${cell.failedReachedUpstream}`,
     '  worst bins:',

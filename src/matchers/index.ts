@@ -3,10 +3,14 @@
 //   import 'keepalive-lab/vitest';
 //   expect(cell).toShowRace();                 // the 95% lower bound of the failure rate is above 0
 //   expect(cell).toHaveFailureRateBelow(0.001) // the 95% upper bound is below 0.1%
+//   expect(cell).toHaveWindowBelow(1)         // the 95% upper bound of W (ms of certain failure) is below 1 ms
+//   expect(cell).toHaveWindowLike(other)      // the two cells' W differ by no more than chance (99.9%)
 import { expect } from 'vitest';
 import type { CellAnalysis } from '../analysis/analyze-history.js';
 import { poolBins } from '../analysis/bins.js';
 import { evidence } from './evidence.js';
+import { boundaryWidth, widthsAgree, type WidthOptions } from './window-claims.js';
+import { widthWithInterval } from '../report/window-text.js';
 
 interface RaceOptions {
   /** The lower bound must exceed this rate (default 0: at least one failure, beyond chance). */
@@ -21,6 +25,13 @@ export interface KeepaliveLabMatchers<R = unknown> {
   toHave502RateBelow(rate: number): R;
   /** No trial failed at the client, while the proxy's log shows failed upstream attempts. */
   toMaskFailuresByRetry(): R;
+  /** The 95% upper bound of the window's width W (ms) is below `ms` (at the cell's first boundary, or `boundary`). */
+  toHaveWindowBelow(ms: number, options?: WidthOptions): R;
+  /** The 95% lower bound of W is above `ms`. */
+  toHaveWindowAbove(ms: number, options?: WidthOptions): R;
+  /** The two cells' W differ by no more than chance allows at `confidence` (default 0.999), with
+   *  each W's error from its counts and its blocks' spread: two cells that measure one thing agree. */
+  toHaveWindowLike(other: CellAnalysis, options?: WidthOptions & { confidence?: number }): R;
 }
 
 declare module 'vitest' {
@@ -60,6 +71,27 @@ expect.extend({
       pass: cell.failures === 0 && cell.proxyLog.attempts > 0,
       message: () => `expected ${cell.id} ${this.isNot ? 'not ' : ''}to mask the race: no failure at the client (saw ${cell.failures}) ` +
         `while the proxy logged failed upstream attempts (saw ${cell.proxyLog.attempts})\n${evidence(cell)}`,
+    };
+  },
+  toHaveWindowBelow(cell: CellAnalysis, ms: number, options: WidthOptions = {}) {
+    const width = boundaryWidth(cell, options);
+    return {
+      pass: width.widthMsCi95[1] < ms,
+      message: () => `expected ${cell.id}'s window width W ${this.isNot ? 'not ' : ''}to be below ${ms} ms (W at the ${width.boundary} boundary ${widthWithInterval(width)} ms)\n${evidence(cell)}`,
+    };
+  },
+  toHaveWindowAbove(cell: CellAnalysis, ms: number, options: WidthOptions = {}) {
+    const width = boundaryWidth(cell, options);
+    return {
+      pass: width.widthMsCi95[0] > ms,
+      message: () => `expected ${cell.id}'s window width W ${this.isNot ? 'not ' : ''}to be above ${ms} ms (W at the ${width.boundary} boundary ${widthWithInterval(width)} ms)\n${evidence(cell)}`,
+    };
+  },
+  toHaveWindowLike(cell: CellAnalysis, other: CellAnalysis, options: WidthOptions & { confidence?: number } = {}) {
+    const agreement = widthsAgree(cell, other, options);
+    return {
+      pass: agreement.agree,
+      message: () => `expected ${cell.id}'s window width ${this.isNot ? 'not ' : ''}to agree with ${other.id}'s: ${agreement.describe}\n${evidence(cell)}\n${evidence(other)}`,
     };
   },
 });

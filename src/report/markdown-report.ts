@@ -5,6 +5,7 @@ import { faultsLabel } from '../faults/fault.js';
 import { findProxyFlavour } from '../proxy/registry.js';
 import { interval, markdownTable, percent, span } from './format.js';
 import { summaryTable } from './summary-table.js';
+import { loadSentence, widthSentences } from './window-text.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from './node-versions.js';
 import { profileOf } from '../scenario/profiles.js';
 import { sampleFailureTimelines } from '../explain/trial-timeline.js';
@@ -59,7 +60,9 @@ function cellSection(cell: CellAnalysis, proxy: string): string[] {
       `closed by ${Object.entries(probe.closedBy).map(([k, v]) => `${k} ${v}`).join(', ')}; Keep-Alive header: ${probe.advertisedKeepAlive ?? 'none'}.`,
     `- Boundaries: ${cell.boundaries.map((b) => `${b.kind} at ${b.atMs} ms`).join(', ')}.`,
     `- Path: ${cell.path === 'direct' ? `${proxy} straight to the upstream` : `${proxy} -> Toxiproxy -> upstream, faults: ${faultsLabel(cell.faults)}`}.`,
-    `- Trials ${cell.trials}: ${classes}. Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)}; 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}; closed without a response: ${cell.closedWithoutResponse}.`,
+    `- Trials ${cell.trials}: ${classes}. Failure rate per aimed request ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)} (depends on the offsets; W does not); 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}; closed without a response: ${cell.closedWithoutResponse}.`,
+    ...widthSentences(cell).map((sentence) => `- ${sentence}`),
+    ...[loadSentence(cell)].filter((sentence) => sentence !== null).map((sentence) => `- ${sentence}`),
     ...cell.window.map((w) => `- Window at the ${w.boundary} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
       (w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials).` : '.')),
     `- ${findProxyFlavour(proxy)?.logTitle ?? `${proxy} log`}: ${cell.proxyLog.attempts} failed or retried upstream attempts (${reasons}). Failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.`,

@@ -2,13 +2,14 @@
 import type { CellAnalysis } from '../analysis/analyze-history.js';
 import { faultsLabel } from '../faults/fault.js';
 import { formatDuration, interval, markdownTable, percent, span } from './format.js';
+import { widthColumn } from './window-text.js';
 
 export function summaryTable(cells: readonly CellAnalysis[]): string {
   // The path column appears only when some cell passed a Toxiproxy.
   const withPath = cells.some((cell) => cell.path !== 'direct');
   const withNode = cells.some((cell) => cell.upstreamNode !== undefined);
   const withClient = cells.some((cell) => cell.client !== undefined);
-  const header = ['proxy P', 'upstream K', 'close', ...(withNode ? ['node'] : []), 'effective close', 'method', ...(withClient ? ['client'] : []), 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'rate', '95% CI', '502s', 'no response', 'window (core)', 'proxy log', 'verdict'];
+  const header = ['proxy P', 'upstream K', 'close', ...(withNode ? ['node'] : []), 'effective close', 'method', ...(withClient ? ['client'] : []), 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'W ms [95% CI]', 'rate/aimed', '95% CI', '502s', 'no response', 'window (core)', 'proxy log', 'verdict'];
   const rows = cells.map((cell) => {
     const windows = cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-';
     const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${count} ${reason}`).join(', ') || '-';
@@ -24,6 +25,7 @@ export function summaryTable(cells: readonly CellAnalysis[]): string {
       ...(withPath ? [cell.path === 'direct' ? 'direct' : `toxiproxy (${faultsLabel(cell.faults)})`] : []),
       cell.trials,
       cell.failures,
+      widthColumn(cell),
       percent(cell.failureRate),
       interval(cell.failureRateCi95),
       cell.status502,

@@ -18,6 +18,9 @@ export function summaryJson(analysis: RunAnalysis) {
       rate502: round(cell.rate502),
       failureRateCi95: cell.failureRateCi95.map((v) => round(v)),
       rate502Ci95: cell.rate502Ci95.map((v) => round(v)),
+      rateDispersion: round(cell.rateDispersion, 3),
+      windowWidth: cell.windowWidth.map((width) => ({ ...width, widthMs: round(width.widthMs), widthMsCi95: width.widthMsCi95.map((v) => round(v)),
+        standardErrorMs: round(width.standardErrorMs), dispersion: round(width.dispersion, 3) })),
       bins: bins.map(({ boundary, gapOffsetMs, trials, failures, status502, failedAttempts }) => ({ boundary, gapOffsetMs, trials, failures, status502, failedAttempts })),
     })),
   };
@@ -25,11 +28,14 @@ export function summaryJson(analysis: RunAnalysis) {
 
 const CSV_COLUMNS = ['id', 'proxyTimeoutMs', 'upstreamTimeoutMs', 'upstreamClose', 'effectiveCloseMs', 'method', 'retry', 'path', 'faults',
   'trials', 'ok', 'status502', 'failures', 'failureRate', 'failureRateCi95Low', 'failureRateCi95High', 'rate502',
-  'windowCoreFromMs', 'windowCoreToMs', 'proxyLogAttempts', 'failedReachedUpstream', 'completed', 'upstreamNode', 'upstreamNodeVersion', 'closedWithoutResponse', 'client'] as const;
+  'windowCoreFromMs', 'windowCoreToMs', 'proxyLogAttempts', 'failedReachedUpstream', 'completed', 'upstreamNode', 'upstreamNodeVersion', 'closedWithoutResponse', 'client',
+  'windowBoundary', 'widthMs', 'widthMsCi95Low', 'widthMsCi95High', 'lanes', 'proxyCpuShare', 'latenessP99Ms'] as const;
 
 export function summaryCsv(analysis: RunAnalysis): string {
   const rows = analysis.cells.map((cell) => {
     const core = cell.window.find((w) => w.boundary === 'upstream')?.coreMs ?? null;
+    // The widest window of the cell's boundaries (the upstream's where only it was aimed at).
+    const width = [...cell.windowWidth].sort((a, b) => b.widthMs - a.widthMs)[0];
     const values: Record<(typeof CSV_COLUMNS)[number], string | number | boolean> = {
       id: cell.id,
       proxyTimeoutMs: cell.proxyTimeoutMs,
@@ -57,6 +63,13 @@ export function summaryCsv(analysis: RunAnalysis): string {
       upstreamNodeVersion: cell.upstreamNodeVersion ?? '',
       closedWithoutResponse: cell.closedWithoutResponse,
       client: cell.client ?? '',
+      windowBoundary: width?.boundary ?? '',
+      widthMs: width ? round(width.widthMs) : '',
+      widthMsCi95Low: width ? round(width.widthMsCi95[0]) : '',
+      widthMsCi95High: width ? round(width.widthMsCi95[1]) : '',
+      lanes: cell.load?.lanes ?? '',
+      proxyCpuShare: cell.load?.proxyCpuShare ?? '',
+      latenessP99Ms: cell.lateness?.p99Ms ?? '',
     };
     return CSV_COLUMNS.map((column) => String(values[column])).join(',');
   });

@@ -27,6 +27,18 @@ const RETRY_POLICIES = [...new Set(proxyFlavours().flatMap((flavour) => flavour.
 const BINARY_SETTINGS = Object.fromEntries(proxyFlavours().flatMap((flavour) => (flavour.binary ? [[flavour.binary.setting, z.string().min(1).optional()]] : [])));
 export const BOUNDARY_CHOICES = ['auto', 'upstream', 'proxy', 'both'] as const;
 
+/**
+ * The default load: 16 lanes. The window's width W grows with the harness's own load, since a
+ * busy proxy reuses a connection whose FIN it has not read yet: behind nginx 60 s with K =
+ * 100 ms, W was 0.24 ms at 8 lanes, 0.26 at 16, 0.33-0.39 at 32 and 0.8 at 128 (bench:repro, 3
+ * runs each, docs/benchmarks.md). 16 is the most that stays within 15% of the lowest load.
+ */
+export const DEFAULT_LANES = 16;
+
+/** Trials per offset by default: at 16 lanes the default sweep's 8 cells then take about 35 s
+ *  here. A precise W takes more (--trials 100: about 2 minutes). */
+export const DEFAULT_TRIALS = 25;
+
 /** Offsets (ms from the boundary): -3..+3 ms in 0.5 ms steps, where the race lives, plus far points. */
 export const DEFAULT_OFFSETS_MS = [-20, -10, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 10, 20];
 
@@ -51,9 +63,9 @@ export const sweepConfigSchema = z.object({
   clients: list(z.enum(CLIENT_KINDS)).optional(),
   retry: list(z.enum(RETRY_POLICIES)).default(['default', 'off']),
   offsets: list(durationMs).default(DEFAULT_OFFSETS_MS),
-  trials: z.number().int().positive().max(1_000_000).default(100).describe('trials per offset per cell and boundary'),
+  trials: z.number().int().positive().max(1_000_000).default(DEFAULT_TRIALS).describe('trials per offset per cell and boundary'),
   boundaries: z.enum(BOUNDARY_CHOICES).default('auto'),
-  lanes: z.number().int().min(1).max(1024).default(64),
+  lanes: z.number().int().min(1).max(1024).default(DEFAULT_LANES),
   /** Randomized blocks each cell's trials are dealt into (auto: up to 10, see run-sweep.ts). */
   blocks: z.union([z.literal('auto'), z.number(), z.string().regex(/^\d+$/, 'give auto or a whole number of blocks').transform(Number)])
     .pipe(z.union([z.literal('auto'), z.number().int('give a whole number of blocks').min(1, 'give 1 or more').max(100, 'give 100 or fewer')])).default('auto'),

@@ -176,10 +176,10 @@ function firingUnits(run: GroupProbed): FiringUnit[] {
 }
 
 /** Runs of lanes shorter than this many trials per lane spend a large share on their ramp. */
-const MIN_TRIALS_PER_LANE_IN_BLOCK = 6;
+const MIN_TRIALS_PER_LANE_IN_BLOCK = 10;
 
 /**
- * Blocks per cell: `blocks` when set, else as many (up to 10) as keep each run of lanes at six
+ * Blocks per cell: `blocks` when set, else as many (up to 10) as keep each run of lanes at ten
  * trials a lane or more, since each run spends about one idle period ramping its lanes up.
  */
 function blockCount(config: SweepConfig, group: TopologyGroup): number {

@@ -9,6 +9,7 @@ import type { HistoryRecord } from '../../history/records.js';
 import { formatDuration, interval, percent, span } from '../format.js';
 import { pairingAdvice, type PairingAdvice } from '../recommendation.js';
 import { verdict } from '../summary-table.js';
+import { loadSentence, widthColumn, widthSentences } from '../window-text.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from '../node-versions.js';
 import { BAND_MIN_TRIALS, gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
 import { CSP_META, escapeHtml, figure, STYLE, table } from './html-parts.js';
@@ -47,8 +48,8 @@ ${nodeVersionRows(analysis.cells).length === 0 ? '' : `<h2>Upstream Node version
 <h2>Failure rate over the timeout pairings</h2>
 ${heatmap}
 <h2>Cells</h2>
-${table(['cell', 'effective close', 'trials', 'failures', 'rate', '95% CI', '502s', 'no response', 'core window', 'proxy log', 'verdict'],
-    analysis.cells.map((cell) => [cell.id, `${cell.effectiveCloseMs.toFixed(1)} ms`, cell.trials, cell.failures, percent(cell.failureRate), interval(cell.failureRateCi95),
+${table(['cell', 'effective close', 'trials', 'failures', 'W ms [95% CI]', 'rate/aimed', '95% CI', '502s', 'no response', 'core window', 'proxy log', 'verdict'],
+    analysis.cells.map((cell) => [cell.id, `${cell.effectiveCloseMs.toFixed(1)} ms`, cell.trials, cell.failures, widthColumn(cell), percent(cell.failureRate), interval(cell.failureRateCi95),
       cell.status502, cell.closedWithoutResponse, cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-',
       Object.entries(cell.proxyLog.reasons).map(([r, n]) => `${n} ${r}`).join(', ') || '-', verdict(cell)]), 'summary')}
 ${cellSections.join('\n')}
@@ -86,7 +87,9 @@ async function cellSection(cell: CellAnalysis, index: number, history: readonly 
 <li>Proxy ${escapeHtml(formatDuration(cell.proxyTimeoutMs))}, upstream ${escapeHtml(formatDuration(cell.upstreamTimeoutMs))} (${escapeHtml(String(cell.upstreamClose))}), ${escapeHtml(String(cell.method))}, retry ${escapeHtml(String(cell.retry))};
 ${cell.path === 'direct' ? 'proxy straight to the upstream' : `proxy → Toxiproxy → upstream, faults: ${escapeHtml(faultsLabel(cell.faults))}`}.</li>
 <li>Probe: ${escapeHtml(String(probe.samples))} idle connections closed at median ${escapeHtml(String(probe.medianCloseMs))} ms (p5 ${escapeHtml(String(probe.p5CloseMs))}, p95 ${escapeHtml(String(probe.p95CloseMs))}); Keep-Alive header: ${escapeHtml(String(probe.advertisedKeepAlive ?? 'none'))}.</li>
-<li>Failure rate ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)} (${cell.failures} of ${cell.trials}); 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}; closed without a response: ${cell.closedWithoutResponse}.</li>
+<li>Failure rate per aimed request ${percent(cell.failureRate)} ${interval(cell.failureRateCi95)} (${cell.failures} of ${cell.trials}; depends on the offsets, W does not); 502 rate ${percent(cell.rate502)} ${interval(cell.rate502Ci95)}; closed without a response: ${cell.closedWithoutResponse}.</li>
+${widthSentences(cell).map((sentence) => `<li>${escapeHtml(sentence)}</li>`).join('\n')}
+${[loadSentence(cell)].filter((sentence) => sentence !== null).map((sentence) => `<li>${escapeHtml(sentence)}</li>`).join('')}
 ${cell.window.map((w) => `<li>Window at the ${escapeHtml(String(w.boundary))} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
     `${w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials)` : ''}.</li>`).join('\n')}
 <li>Proxy log: ${cell.proxyLog.attempts} failed or retried upstream attempts (${escapeHtml(reasons)}); failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.</li>

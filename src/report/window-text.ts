@@ -1,0 +1,48 @@
+// The window's width W and the load it was measured under, in words: one text for the summary
+// table, report.md, report.html and the matchers' evidence.
+import type { CellAnalysis } from '../analysis/analyze-history.js';
+import type { WindowWidth } from '../analysis/window-width.js';
+import { percent } from './format.js';
+
+export const ms = (value: number) => value.toFixed(3);
+
+/** `0.295 [0.232, 0.374]`: W with its 95% interval, in ms. */
+export function widthWithInterval(width: WindowWidth): string {
+  return `${ms(width.widthMs)} [${ms(width.widthMsCi95[0])}, ${ms(width.widthMsCi95[1])}]`;
+}
+
+/**
+ * The table's W column: each boundary where something failed, else the upper bound of the
+ * widest. One boundary is named only when a cell has several.
+ */
+export function widthColumn(cell: CellAnalysis): string {
+  const widths = cell.windowWidth;
+  if (widths.length === 0) return '-';
+  const failing = widths.filter((width) => width.widthMs > 0);
+  if (failing.length === 0) return `< ${ms(Math.max(...widths.map((width) => width.widthMsCi95[1])))}`;
+  return failing.map((width) => `${widths.length > 1 ? `${width.boundary} ` : ''}${widthWithInterval(width)}`).join('; ');
+}
+
+/** A sentence per boundary: W, what it was measured over, and what its interval covers. */
+export function widthSentences(cell: CellAnalysis): string[] {
+  return cell.windowWidth.map((width) => {
+    const over = `over ${width.spanMs} ms of aimed gap (${width.strata} strata)`;
+    const spread = width.blocks > 1 ? `, from ${width.blocks} randomized blocks (dispersion ${width.dispersion.toFixed(2)}: the interval covers their spread)` : ', from one block';
+    const aim = width.aim === 'points' ? '. This run aimed at the offsets themselves (made before strata): its W depends on where those points fell against the window' : '';
+    return `Window width W at the ${width.boundary} boundary: ${widthWithInterval(width)} ms of certain failure ${over}${spread}${aim}.`;
+  });
+}
+
+/** The harness's own load while the cell fired, and how well it hit its aims. */
+export function loadSentence(cell: CellAnalysis): string | null {
+  const parts: string[] = [];
+  if (cell.load) {
+    const cpu = [cell.load.proxyCpuShare !== undefined ? `proxy CPU ${percent(cell.load.proxyCpuShare, 1)} of a core` : null,
+      cell.load.upstreamCpuShare !== undefined ? `upstream ${percent(cell.load.upstreamCpuShare, 1)}` : null].filter(Boolean).join(', ');
+    parts.push(`${cell.load.lanes} lanes, ${cell.load.seconds.toFixed(1)} s of firing${cpu ? `; ${cpu}` : ''}`);
+  }
+  if (cell.lateness) {
+    parts.push(`lateness (measured gap - aim) p1 ${ms(cell.lateness.p1Ms)}, p50 ${ms(cell.lateness.p50Ms)}, p99 ${ms(cell.lateness.p99Ms)} ms; ${percent(cell.lateness.offTarget, 1)} of trials off their stratum`);
+  }
+  return parts.length === 0 ? null : `Load: ${parts.join('; ')}.`;
+}
