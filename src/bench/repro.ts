@@ -25,6 +25,7 @@ const { values } = parseArgs({
     offsets: { type: 'string', default: '-3,-2.5,-2,-1.5,-1,-0.5,0,0.5,1,1.5' },
     seed: { type: 'string', default: '1' },
     json: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const runs = Number(values.runs);
@@ -38,7 +39,7 @@ interface RunFigures {
   seconds: number;
   trialsPerSecond: number;
   cells: { id: string; widthMs: number; widthMsCi95: [number, number]; dispersion: number; failureRate: number; failureRateCi95: [number, number];
-    proxyCpuShare?: number; latenessP99Ms?: number; offTarget?: number }[];
+    proxyCpuShare?: number; machineBusyShare?: number; machineStealShare?: number; latenessP99Ms?: number; offTarget?: number }[];
 }
 
 const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -50,7 +51,7 @@ async function oneRun(run: number, lanes: number | undefined): Promise<{ figures
     proxyTimeout: ['60s'], upstreamTimeout: ['100ms'], methods: values.methods!.split(',') as ('GET' | 'POST')[], retry: ['default', 'off'],
     offsets: values.offsets!.split(',').map(Number),
     trials: Number(values.trials), seed: Number(values.seed) + run, ...(lanes !== undefined ? { lanes } : {}),
-  }, { runtime: localRuntime() });
+  }, { runtime: localRuntime(), ...(values.out ? { historyFile: `${values.out}/lanes${lanes ?? 'default'}-run${run}.jsonl` } : {}) });
   const seconds = (performance.now() - started) / 1000;
   const trials = result.cells.reduce((sum, cell) => sum + cell.trials, 0);
   // The methods of one topology fire together: each topology's seconds appear on each of its cells.
@@ -66,6 +67,7 @@ async function oneRun(run: number, lanes: number | undefined): Promise<{ figures
         dispersion: round(upstreamWidth(cell).dispersion, 2),
         failureRate: round(cell.failureRate), failureRateCi95: cell.failureRateCi95.map((v) => round(v)) as [number, number],
         ...(cell.load?.proxyCpuShare !== undefined ? { proxyCpuShare: cell.load.proxyCpuShare } : {}),
+        ...(cell.load?.machineBusyShare !== undefined ? { machineBusyShare: cell.load.machineBusyShare, machineStealShare: cell.load.machineStealShare ?? 0 } : {}),
         ...(cell.lateness ? { latenessP99Ms: cell.lateness.p99Ms, offTarget: cell.lateness.offTarget } : {}),
       })),
     },
@@ -94,6 +96,7 @@ function summarize(figures: RunFigures[], pooled: CellAnalysis[]) {
 }
 
 const report: unknown[] = [];
+if (values.out) fs.mkdirSync(values.out, { recursive: true });
 try {
   for (const lanes of loads) {
     const figures: RunFigures[] = [];

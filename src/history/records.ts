@@ -147,6 +147,10 @@ export interface FiringLoad {
   seconds: number;
   proxyCpuShare?: number;
   upstreamCpuShare?: number;
+  /** The whole machine (all cores, this harness included) while firing: the share busy, and the
+   *  share the hypervisor took for other guests (steal): load that no setting here controls. */
+  machineBusyShare?: number;
+  machineStealShare?: number;
 }
 
 /** Versions learnt when a topology started (the upstream's Node, the fault layer's server). */

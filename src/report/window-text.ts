@@ -38,7 +38,9 @@ export function loadSentence(cell: CellAnalysis): string | null {
   const parts: string[] = [];
   if (cell.load) {
     const cpu = [cell.load.proxyCpuShare !== undefined ? `proxy CPU ${percent(cell.load.proxyCpuShare, 1)} of a core` : null,
-      cell.load.upstreamCpuShare !== undefined ? `upstream ${percent(cell.load.upstreamCpuShare, 1)}` : null].filter(Boolean).join(', ');
+      cell.load.upstreamCpuShare !== undefined ? `upstream ${percent(cell.load.upstreamCpuShare, 1)}` : null,
+      cell.load.machineBusyShare !== undefined ? `machine ${percent(cell.load.machineBusyShare, 0)} busy` : null,
+      cell.load.machineStealShare ? `${percent(cell.load.machineStealShare, 1)} stolen by the hypervisor` : null].filter(Boolean).join(', ');
     parts.push(`${cell.load.lanes} lanes, ${cell.load.seconds.toFixed(1)} s of firing${cpu ? `; ${cpu}` : ''}`);
   }
   if (cell.lateness) {

@@ -49,3 +49,27 @@ export function processTreeCpuMs(rootPid: number): number | null {
   for (const pid of processTree(rootPid)) ticks += cpuTicks(pid) ?? 0;
   return (ticks / clockTicks()) * 1000;
 }
+
+/** The machine's CPU time so far (all cores, clock ticks): total, idle (with I/O wait) and stolen by the hypervisor. */
+export interface MachineCpuTimes {
+  total: number;
+  idle: number;
+  steal: number;
+}
+
+export function machineCpuTimes(): MachineCpuTimes | null {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[];
+    return { total: user! + nice! + system! + idle! + iowait! + irq! + softirq! + steal!, idle: idle! + iowait!, steal: steal! };
+  } catch {
+    return null;
+  }
+}
+
+/** Between two readings: the share of the machine's CPU that was busy (stolen time included) and that was stolen. */
+export function machineShares(before: MachineCpuTimes, after: MachineCpuTimes): { busy: number; steal: number } | null {
+  const total = after.total - before.total;
+  if (total <= 0) return null;
+  return { busy: 1 - (after.idle - before.idle) / total, steal: (after.steal - before.steal) / total };
+}

@@ -16,7 +16,7 @@ import { quantile } from '../util/stats.js';
 import { withTopologies, type TopologySession } from './topology-session.js';
 import { seededRandom, shuffle } from '../util/random.js';
 import { stratumWidthMs } from '../scenario/strata.js';
-import { processTreeCpuMs } from '../runtime/process-cpu.js';
+import { machineCpuTimes, machineShares, processTreeCpuMs, type MachineCpuTimes } from '../runtime/process-cpu.js';
 import type { ClientKind } from '../vocabulary.js';
 
 
@@ -119,6 +119,8 @@ interface FiringUnit {
   index: number;
   seconds: number;
   cpuMs: { proxy?: number; upstream?: number };
+  /** The machine's CPU ticks over the unit's firing: total, idle, stolen (summed over its runs). */
+  machine: MachineCpuTimes;
   /** Why it stopped starting trials early (its time limit), if it did. */
   stopped?: string;
 }
@@ -167,7 +169,7 @@ function firingUnits(run: GroupProbed): FiringUnit[] {
     if (!unit) {
       // With no proxy, the client is the thing measured; P is its own idle timeout.
       const client = cell.client !== undefined ? { client: { kind: cell.client, idleTimeoutMs: group.proxyTimeoutMs } } : {};
-      units.set(unitKey, (unit = { key: unitKey, session, boundaries, ...client, cells: [], index, seconds: 0, cpuMs: {} }));
+      units.set(unitKey, (unit = { key: unitKey, session, boundaries, ...client, cells: [], index, seconds: 0, cpuMs: {}, machine: { total: 0, idle: 0, steal: 0 } }));
     }
     const due = dueTrials({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone });
     unit.cells.push({ cell, trialPrefix, counter: { next: 0 }, shares: splitIntoBlocks(due, blocks) });
@@ -214,6 +216,7 @@ async function fireUnit(config: SweepConfig, hooks: SweepHooks, history: History
   const { topology } = unit.session;
   const pids = topology.processIds ?? {};
   const cpuBefore = { proxy: pids.proxy && processTreeCpuMs(pids.proxy), upstream: pids.upstream && processTreeCpuMs(pids.upstream) };
+  const machineBefore = machineCpuTimes();
   const started = performance.now();
   const outcome = await runBoundaryTrials(topology.proxy, {
     cells,
@@ -229,6 +232,10 @@ async function fireUnit(config: SweepConfig, hooks: SweepHooks, history: History
     ...(unit.client ? { client: unit.client } : {}),
   }, history);
   unit.seconds += (performance.now() - started) / 1000;
+  const machineAfter = machineCpuTimes();
+  if (machineBefore && machineAfter) {
+    for (const key of ['total', 'idle', 'steal'] as const) unit.machine[key] += machineAfter[key] - machineBefore[key];
+  }
   for (const role of ['proxy', 'upstream'] as const) {
     const pid = pids[role];
     const before = cpuBefore[role];
@@ -245,8 +252,11 @@ async function endCells(history: HistorySink, units: FiringUnit[], lanes: number
     const share = (ms: number | undefined) => (ms === undefined || unit.seconds === 0 ? undefined : Math.round((ms / (unit.seconds * 1000)) * 1000) / 1000);
     const proxyCpuShare = share(unit.cpuMs.proxy);
     const upstreamCpuShare = share(unit.cpuMs.upstream);
+    const machine = machineShares({ total: 0, idle: 0, steal: 0 }, unit.machine);
+    const rounded = (value: number) => Math.round(value * 1000) / 1000;
     const load: FiringLoad = { lanes, seconds: Math.round(unit.seconds * 1000) / 1000,
-      ...(proxyCpuShare !== undefined ? { proxyCpuShare } : {}), ...(upstreamCpuShare !== undefined ? { upstreamCpuShare } : {}) };
+      ...(proxyCpuShare !== undefined ? { proxyCpuShare } : {}), ...(upstreamCpuShare !== undefined ? { upstreamCpuShare } : {}),
+      ...(machine ? { machineBusyShare: rounded(machine.busy), machineStealShare: rounded(machine.steal) } : {}) };
     for (const { cell } of unit.cells) {
       history.append({ type: 'cell-end', cell: cell.id, completed: unit.stopped === undefined, ...(unit.stopped ? { reason: unit.stopped } : {}), seconds: load.seconds, load });
     }
