@@ -27,6 +27,12 @@ export interface WindowWidth {
   /** Between-block spread of W over what the counts alone predict (at least 1; 1 with one block). */
   dispersion: number;
   blocks: number;
+  /**
+   * Where failures reach the edge of the densely aimed strata (the run of strata around the
+   * worst one, spaced by the stratum width): the window may go on past it, and W is then a
+   * lower bound. Widen the offsets on that side.
+   */
+  cutAt: ('low' | 'high')[];
   /** `strata`: trials aimed evenly within strata. `points`: a run made before strata, aimed at the
    *  offsets themselves, whose W depends on where those points fell against the window. */
   aim: 'strata' | 'points';
@@ -98,6 +104,7 @@ export function windowWidths(trials: readonly TrialRecord[], stratumMs: number |
       strata: strata.length,
       dispersion,
       blocks: blockIds.length,
+      cutAt: cutEdges(strataOf(own, widthOfStratum), widthOfStratum),
       aim: own.every((trial) => trial.aimOffsetMs !== undefined) ? 'strata' : 'points',
     };
   });
@@ -114,4 +121,22 @@ function widthInterval(widthMs: number, variance: number, spanMs: number, trials
   const worth = (variance > 0 ? (rate * (1 - rate) * spanMs ** 2) / variance : trials) / dispersion;
   const [low, high] = wilsonInterval(rate * worth, worth, confidence);
   return [low * spanMs, high * spanMs];
+}
+
+/** An edge stratum failing at a quarter or more of the worst stratum's rate (and twice or more). */
+const EDGE_SHARE = 0.25;
+
+function cutEdges(strata: Map<number, Stratum>, widthMs: number): ('low' | 'high')[] {
+  const offsets = [...strata.keys()].sort((a, b) => a - b);
+  const rate = (offset: number) => strata.get(offset)!.failures / strata.get(offset)!.trials;
+  const worst = offsets.reduce<number | null>((best, offset) => (best === null || rate(offset) > rate(best) ? offset : best), null);
+  if (worst === null || rate(worst) === 0) return [];
+  // The dense run around the worst stratum: neighbours one stratum width apart.
+  const adjacent = (a: number, b: number) => Math.abs(Math.abs(a - b) - widthMs) < 1e-6;
+  let low = offsets.indexOf(worst);
+  let high = low;
+  while (low > 0 && adjacent(offsets[low - 1]!, offsets[low]!)) low--;
+  while (high < offsets.length - 1 && adjacent(offsets[high + 1]!, offsets[high]!)) high++;
+  const cut = (offset: number) => strata.get(offset)!.failures >= 2 && rate(offset) >= EDGE_SHARE * rate(worst);
+  return [...(cut(offsets[low]!) ? ['low' as const] : []), ...(cut(offsets[high]!) ? ['high' as const] : [])];
 }

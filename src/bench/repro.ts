@@ -1,6 +1,6 @@
 // `npm run bench:repro`: does a number hold from run to run? N runs of one fixed sweep (nginx
 // 60 s in front of an upstream closing at exactly 100 ms; POST with retry default and off;
-// offsets -3..+1.5 ms, where the window is, 200 trials each), one after another on a quiet
+// offsets -4..+2 ms, the window with room for a probe 2 ms off, 160 trials each), one after another on a quiet
 // machine. POST/default and POST/off measure one pairing (nginx retries no POST under either
 // policy): two physically identical cells, each with about 100 failures a run.
 //
@@ -20,9 +20,9 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '10' },
     lanes: { type: 'string' },
-    trials: { type: 'string', default: '200' },
+    trials: { type: 'string', default: '160' },
     methods: { type: 'string', default: 'POST' },
-    offsets: { type: 'string', default: '-3,-2.5,-2,-1.5,-1,-0.5,0,0.5,1,1.5' },
+    offsets: { type: 'string', default: '-4,-3.5,-3,-2.5,-2,-1.5,-1,-0.5,0,0.5,1,1.5,2' },
     seed: { type: 'string', default: '1' },
     json: { type: 'string' },
     out: { type: 'string' },

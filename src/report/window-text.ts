@@ -20,7 +20,8 @@ export function widthColumn(cell: CellAnalysis): string {
   if (widths.length === 0) return '-';
   const failing = widths.filter((width) => width.widthMs > 0);
   if (failing.length === 0) return `< ${ms(Math.max(...widths.map((width) => width.widthMsCi95[1])))}`;
-  return failing.map((width) => `${widths.length > 1 ? `${width.boundary} ` : ''}${widthWithInterval(width)}`).join('; ');
+  // A window that reaches the edge of the aimed strata may go on past it: W is then at least this.
+  return failing.map((width) => `${widths.length > 1 ? `${width.boundary} ` : ''}${width.cutAt.length > 0 ? '>= ' : ''}${widthWithInterval(width)}`).join('; ');
 }
 
 /** A sentence per boundary: W, what it was measured over, and what its interval covers. */
@@ -28,8 +29,9 @@ export function widthSentences(cell: CellAnalysis): string[] {
   return cell.windowWidth.map((width) => {
     const over = `over ${width.spanMs} ms of aimed gap (${width.strata} strata)`;
     const spread = width.blocks > 1 ? `, from ${width.blocks} randomized blocks (dispersion ${width.dispersion.toFixed(2)}: the interval covers their spread)` : ', from one block';
+    const cut = width.cutAt.length > 0 ? `. Failures reach the ${width.cutAt.join(' and ')} edge of the aimed strata: the window may go on past them, so W is a lower bound (widen --offsets on that side)` : '';
     const aim = width.aim === 'points' ? '. This run aimed at the offsets themselves (made before strata): its W depends on where those points fell against the window' : '';
-    return `Window width W at the ${width.boundary} boundary: ${widthWithInterval(width)} ms of certain failure ${over}${spread}${aim}.`;
+    return `Window width W at the ${width.boundary} boundary: ${widthWithInterval(width)} ms of certain failure ${over}${spread}${cut}${aim}.`;
   });
 }
 
