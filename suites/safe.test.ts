@@ -36,4 +36,10 @@ describeOnRuntimes('safe pairing: nginx P=500ms, upstream K=1000ms exact', (runt
     expect(cell).toHaveFailureRateBelow(0.001);
     expect(cell.proxyLog.attempts).toBe(0);
   });
+
+  it('has no window at either boundary: W under 0.02 ms (95% upper bound), where the racing pairing measures 0.15-0.56 ms', () => {
+    const cell = findCell(result, { method: 'POST' });
+    expect(cell).toHaveWindowBelow(0.02, { boundary: 'proxy' });
+    expect(cell).toHaveWindowBelow(0.02, { boundary: 'upstream' });
+  });
 });

@@ -12,6 +12,7 @@ import type { TrialRecord } from '../history/records.js';
 import { stratumWidthMs } from '../scenario/strata.js';
 import type { BoundaryKind } from '../vocabulary.js';
 import { overdispersion, wilsonInterval } from '../util/stats.js';
+import { blockQuality, type BlockQuality } from './disturbance.js';
 
 export interface WindowWidth {
   boundary: BoundaryKind;
@@ -26,7 +27,13 @@ export interface WindowWidth {
   strata: number;
   /** Between-block spread of W over what the counts alone predict (at least 1; 1 with one block). */
   dispersion: number;
+  /** Blocks W was measured on. */
   blocks: number;
+  /** Blocks left out because the machine disturbed them (analysis/disturbance.ts), with their
+   *  share of trials off their stratum. When every block was disturbed, none is left out and
+   *  `disturbed` says W is the machine's as much as the pairing's. */
+  excludedBlocks: BlockQuality[];
+  disturbed: boolean;
   /**
    * Where failures reach the edge of the densely aimed strata (the run of strata around the
    * worst one, spaced by the stratum width): the window may go on past it, and W is then a
@@ -81,8 +88,14 @@ function widthAndVariance(strata: Iterable<{ widthMs: number; trials: number; fa
  */
 export function windowWidths(trials: readonly TrialRecord[], stratumMs: number | undefined, confidence = 0.95): WindowWidth[] {
   const boundaries = [...new Set(trials.map((trial) => trial.boundary))].sort();
+  // A block's disturbance is a matter of time, not of boundary: judged on all its trials. Runs
+  // made before strata aimed at points, and are taken as they are.
+  const quality = trials.every((trial) => trial.aimOffsetMs !== undefined) ? blockQuality(trials, stratumMs ?? stratumWidthMs(trials.map((t) => t.intendedOffsetMs))) : [];
+  const disturbedBlocks = quality.filter((block) => block.disturbed);
+  const allDisturbed = disturbedBlocks.length > 0 && disturbedBlocks.length === quality.length;
+  const excluded = new Set(allDisturbed ? [] : disturbedBlocks.map((block) => block.block));
   return boundaries.map((boundary) => {
-    const own = trials.filter((trial) => trial.boundary === boundary);
+    const own = trials.filter((trial) => trial.boundary === boundary && !excluded.has(trial.block ?? 0));
     const widthOfStratum = stratumMs ?? stratumWidthMs(own.map((trial) => trial.intendedOffsetMs));
     const strata = [...strataOf(own, widthOfStratum).values()];
     const { widthMs, variance } = widthAndVariance(strata);
@@ -104,6 +117,8 @@ export function windowWidths(trials: readonly TrialRecord[], stratumMs: number |
       strata: strata.length,
       dispersion,
       blocks: blockIds.length,
+      excludedBlocks: allDisturbed ? [] : disturbedBlocks,
+      disturbed: allDisturbed,
       cutAt: cutEdges(strataOf(own, widthOfStratum), widthOfStratum),
       aim: own.every((trial) => trial.aimOffsetMs !== undefined) ? 'strata' : 'points',
     };

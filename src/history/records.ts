@@ -138,6 +138,23 @@ export interface CellEndRecord {
 }
 
 /**
+ * One run of lanes: a unit's share of one block (the cells of one topology that fire together),
+ * with the share of its trials that landed off their stratum and what the machine did meanwhile.
+ * `replaces`: the disturbed block this one fires again.
+ */
+export interface BlockRecord {
+  type: 'block';
+  block: number;
+  cells: string[];
+  seconds: number;
+  trials: number;
+  offTarget: number;
+  replaces?: number;
+  machineBusyShare?: number;
+  machineStealShare?: number;
+}
+
+/**
  * What the harness's firing cost the topology, measured while the lanes of the cell's topology
  * fired: the proxy's and the upstream's CPU as a share of one core over those seconds (read
  * from /proc where the processes are this machine's; absent where they are not).
@@ -180,4 +197,4 @@ export interface SoakRequestRecord {
   endedAt: number;
 }
 
-export type HistoryRecord = RunRecord | ResumeRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord | SoakRequestRecord;
+export type HistoryRecord = RunRecord | ResumeRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord | BlockRecord | SoakRequestRecord;

@@ -3,6 +3,7 @@
 import type { CellAnalysis } from '../analysis/analyze-history.js';
 import type { WindowWidth } from '../analysis/window-width.js';
 import { percent } from './format.js';
+import { DISTURBED_OFF_TARGET } from '../analysis/disturbance.js';
 
 export const ms = (value: number) => value.toFixed(3);
 
@@ -21,7 +22,7 @@ export function widthColumn(cell: CellAnalysis): string {
   const failing = widths.filter((width) => width.widthMs > 0);
   if (failing.length === 0) return `< ${ms(Math.max(...widths.map((width) => width.widthMsCi95[1])))}`;
   // A window that reaches the edge of the aimed strata may go on past it: W is then at least this.
-  return failing.map((width) => `${widths.length > 1 ? `${width.boundary} ` : ''}${width.cutAt.length > 0 ? '>= ' : ''}${widthWithInterval(width)}`).join('; ');
+  return failing.map((width) => `${widths.length > 1 ? `${width.boundary} ` : ''}${width.cutAt.length > 0 ? '>= ' : ''}${widthWithInterval(width)}${width.disturbed ? ' (disturbed)' : ''}`).join('; ');
 }
 
 /** A sentence per boundary: W, what it was measured over, and what its interval covers. */
@@ -30,8 +31,11 @@ export function widthSentences(cell: CellAnalysis): string[] {
     const over = `over ${width.spanMs} ms of aimed gap (${width.strata} strata)`;
     const spread = width.blocks > 1 ? `, from ${width.blocks} randomized blocks (dispersion ${width.dispersion.toFixed(2)}: the interval covers their spread)` : ', from one block';
     const cut = width.cutAt.length > 0 ? `. Failures reach the ${width.cutAt.join(' and ')} edge of the aimed strata: the window may go on past them, so W is a lower bound (widen --offsets on that side)` : '';
+    const left = width.excludedBlocks.length === 0 ? '' : `. Left out: ${width.excludedBlocks.length} block${width.excludedBlocks.length === 1 ? '' : 's'} the machine disturbed ` +
+      `(${width.excludedBlocks.map((block) => percent(block.offTarget, 0)).join(', ')} of their trials off their stratum, over ${percent(DISTURBED_OFF_TARGET, 0)})`;
+    const disturbed = width.disturbed ? `. Every block was disturbed (over ${percent(DISTURBED_OFF_TARGET, 0)} of its trials off their stratum): this W is the machine's as much as the pairing's; measure again on a quieter machine` : '';
     const aim = width.aim === 'points' ? '. This run aimed at the offsets themselves (made before strata): its W depends on where those points fell against the window' : '';
-    return `Window width W at the ${width.boundary} boundary: ${widthWithInterval(width)} ms of certain failure ${over}${spread}${cut}${aim}.`;
+    return `Window width W at the ${width.boundary} boundary: ${widthWithInterval(width)} ms of certain failure ${over}${spread}${left}${disturbed}${cut}${aim}.`;
   });
 }
 

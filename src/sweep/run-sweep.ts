@@ -16,6 +16,7 @@ import { quantile } from '../util/stats.js';
 import { withTopologies, type TopologySession } from './topology-session.js';
 import { seededRandom, shuffle } from '../util/random.js';
 import { stratumWidthMs } from '../scenario/strata.js';
+import { DISTURBED_OFF_TARGET, isOffTarget } from '../analysis/disturbance.js';
 import { machineCpuTimes, machineShares, processTreeCpuMs, type MachineCpuTimes } from '../runtime/process-cpu.js';
 import type { ClientKind } from '../vocabulary.js';
 
@@ -126,6 +127,9 @@ interface FiringUnit {
   machine: MachineCpuTimes;
   /** Why it stopped starting trials early (its time limit), if it did. */
   stopped?: string;
+  /** Its blocks the machine disturbed, not yet fired again; and how many it fired again. */
+  disturbed: number[];
+  refired: number;
 }
 
 interface GroupProbed {
@@ -172,7 +176,7 @@ function firingUnits(run: GroupProbed): FiringUnit[] {
     if (!unit) {
       // With no proxy, the client is the thing measured; P is its own idle timeout.
       const client = cell.client !== undefined ? { client: { kind: cell.client, idleTimeoutMs: group.proxyTimeoutMs } } : {};
-      units.set(unitKey, (unit = { key: unitKey, session, boundaries, ...client, cells: [], index, seconds: 0, cpuMs: {}, machine: { total: 0, idle: 0, steal: 0 } }));
+      units.set(unitKey, (unit = { key: unitKey, session, boundaries, ...client, cells: [], index, seconds: 0, cpuMs: {}, machine: { total: 0, idle: 0, steal: 0 }, disturbed: [], refired: 0 }));
     }
     const due = dueTrials({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone });
     unit.cells.push({ cell, trialPrefix, counter: { next: 0 }, shares: splitIntoBlocks(due, blocks) });
@@ -200,26 +204,56 @@ async function fireInBlocks(config: SweepConfig, hooks: SweepHooks, history: His
   for (let block = 0; block < blocks; block++) {
     const order = shuffle([...units], seededRandom(config.seed * 7919 + block));
     for (const unit of order) {
-      if (unit.stopped) continue;
-      const cells = unit.cells.flatMap(({ shares, ...fired }) => (shares[block] ? [{ ...fired, due: shares[block]! }] : []));
-      if (cells.every((fired) => Object.values(fired.due).every((n) => n === 0))) continue;
-      const outcome = await fireUnit(config, hooks, history, unit, cells, block);
-      if (!outcome.completed && !outcome.reason?.startsWith('time limit')) return { completed: false, reason: `${unit.cells.map((c) => c.cell.id).join(', ')}: ${outcome.reason}` };
-      if (!outcome.completed) unit.stopped = outcome.reason;
+      const stop = await fireShare(config, hooks, history, unit, block, block);
+      if (stop) return stop;
     }
     // On disk after each block: a crash later loses nothing of it, and a full disk stops the
     // sweep here (one line, exit 1) instead of measuring into nothing.
     await history.flush();
   }
-  return { completed: true };
+  return refireDisturbed(config, hooks, history, units, blocks);
 }
 
-/** One unit's share of one block, with what its firing cost the proxy and the upstream. */
-async function fireUnit(config: SweepConfig, hooks: SweepHooks, history: HistorySink, unit: FiringUnit, cells: FiredCell[], block: number) {
+/**
+ * Blocks the machine disturbed (analysis/disturbance.ts) are left out of W; each unit fires
+ * their shares again as new blocks, up to half as many blocks more, so that W keeps its
+ * precision when a noisy moment passes. A disturbance that lasts is left to the analysis to say.
+ */
+async function refireDisturbed(config: SweepConfig, hooks: SweepHooks, history: HistorySink, units: FiringUnit[], blocks: number): Promise<SweepOutcome> {
+  // In rounds, one block per unit that still has one to repeat: a noisy minute must not fall
+  // on one unit's repeats alone.
+  for (;;) {
+    const due = units.filter((unit) => unit.disturbed.length > 0 && unit.refired < Math.ceil(unit.cells[0]!.shares.length / 2) && !unit.stopped);
+    if (due.length === 0) return { completed: true };
+    for (const unit of due) {
+      const replaced = unit.disturbed.shift()!;
+      const block = blocks + unit.refired++;
+      const stop = await fireShare(config, hooks, history, unit, block, replaced);
+      if (stop) return stop;
+    }
+    await history.flush();
+  }
+}
+
+/** One unit's share of one block (`replaces`: the disturbed block a re-fired one repeats). */
+async function fireShare(config: SweepConfig, hooks: SweepHooks, history: HistorySink, unit: FiringUnit, block: number, replaces: number): Promise<SweepOutcome | null> {
+  if (unit.stopped) return null;
+  const cells = unit.cells.flatMap(({ shares, ...fired }) => (shares[replaces] ? [{ ...fired, due: shares[replaces]! }] : []));
+  if (cells.every((fired) => Object.values(fired.due).every((n) => n === 0))) return null;
+  const outcome = await fireUnit(config, hooks, history, unit, cells, block, replaces);
+  if (!outcome.completed && !outcome.reason?.startsWith('time limit')) return { completed: false, reason: `${unit.cells.map((c) => c.cell.id).join(', ')}: ${outcome.reason}` };
+  if (!outcome.completed) unit.stopped = outcome.reason;
+  return null;
+}
+
+/** One unit's share of one block, with what its firing cost the proxy, the upstream and the machine. */
+async function fireUnit(config: SweepConfig, hooks: SweepHooks, history: HistorySink, unit: FiringUnit, cells: FiredCell[], block: number, replaces: number) {
   const { topology } = unit.session;
   const pids = topology.processIds ?? {};
   const cpuBefore = { proxy: pids.proxy && processTreeCpuMs(pids.proxy), upstream: pids.upstream && processTreeCpuMs(pids.upstream) };
   const machineBefore = machineCpuTimes();
+  const stratumMs = stratumWidthMs(config.offsets);
+  const landed = { trials: 0, offTarget: 0 };
   const started = performance.now();
   const outcome = await runBoundaryTrials(topology.proxy, {
     cells,
@@ -231,11 +265,17 @@ async function fireUnit(config: SweepConfig, hooks: SweepHooks, history: History
     block,
     maxSeconds: Math.max(1, config.maxCellSeconds - unit.seconds),
     spinMs: hooks.spinMs,
-    onTrial: hooks.onTrial,
+    onTrial: (trial) => {
+      landed.trials++;
+      if (isOffTarget(trial, stratumMs)) landed.offTarget++;
+      hooks.onTrial?.(trial);
+    },
     ...(unit.client ? { client: unit.client } : {}),
   }, history);
-  unit.seconds += (performance.now() - started) / 1000;
+  const seconds = (performance.now() - started) / 1000;
+  unit.seconds += seconds;
   const machineAfter = machineCpuTimes();
+  const machine = machineBefore && machineAfter ? machineShares(machineBefore, machineAfter) : null;
   if (machineBefore && machineAfter) {
     for (const key of ['total', 'idle', 'steal'] as const) unit.machine[key] += machineAfter[key] - machineBefore[key];
   }
@@ -245,6 +285,11 @@ async function fireUnit(config: SweepConfig, hooks: SweepHooks, history: History
     const after = pid ? processTreeCpuMs(pid) : null;
     if (typeof before === 'number' && after !== null) unit.cpuMs[role] = (unit.cpuMs[role] ?? 0) + (after - before);
   }
+  const offTarget = landed.trials === 0 ? 0 : Math.round((landed.offTarget / landed.trials) * 1000) / 1000;
+  if (offTarget > DISTURBED_OFF_TARGET && block === replaces) unit.disturbed.push(block);
+  const rounded = (value: number) => Math.round(value * 1000) / 1000;
+  history.append({ type: 'block', block, cells: cells.map((fired) => fired.cell.id), seconds: rounded(seconds), trials: landed.trials, offTarget,
+    ...(block !== replaces ? { replaces } : {}), ...(machine ? { machineBusyShare: rounded(machine.busy), machineStealShare: rounded(machine.steal) } : {}) });
   return outcome;
 }
 

@@ -22,6 +22,8 @@ interface Simulation {
   blocks: number;
   strata: boolean;
   seed: number;
+  /** Blocks in which the machine stalls: trials land up to 2 ms late, and the window is 1 ms wide. */
+  stalled?: ReadonlySet<number>;
 }
 
 /** Trials of one cell: a trial fails when its landed gap (aim plus a small lateness) is in the window. */
@@ -33,8 +35,9 @@ function simulate(sim: Simulation): TrialRecord[] {
     for (let i = 0; i < sim.trialsPerOffset; i++) {
       const block = i % sim.blocks;
       const aim = sim.strata ? aimWithin(offset, width, random) : offset;
-      const landed = aim + 0.05 + random() * 0.1;
-      const failed = landed >= sim.windowStart && landed < sim.windowStart + sim.windowWidth(block);
+      const stalled = sim.stalled?.has(block) ?? false;
+      const landed = aim + (stalled ? random() * 2 : 0.05 + random() * 0.1);
+      const failed = landed >= sim.windowStart && landed < sim.windowStart + (stalled ? 1 : sim.windowWidth(block));
       trials.push({
         type: 'trial', cell: 'c', id: `c0.${trials.length}`, lane: 0, method: 'POST', boundary: 'upstream', intendedOffsetMs: offset,
         ...(sim.strata ? { aimOffsetMs: aim } : {}), block, gapMs: 100 + landed, gapOffsetMs: landed, gapClock: 'upstream', receiptGapMs: 100 + landed,
@@ -122,6 +125,29 @@ describe('the window width W', () => {
     expect(width.widthMsCi95[0]).toBe(0);
     expect(width.widthMsCi95[1]).toBeGreaterThan(0);
     expect(width.widthMsCi95[1]).toBeLessThan(0.03);
+  });
+});
+
+describe('blocks the machine disturbed', () => {
+  it('are left out of W, which then reads the quiet blocks\' window, and are named', () => {
+    const trials = simulate({ windowStart: -1.1, windowWidth: () => 0.3, trialsPerOffset: 100, blocks: 10, strata: true, seed: 4, stalled: new Set([2, 7]) });
+    const width = widthOf(trials);
+    expect(width.excludedBlocks.map((block) => block.block)).toEqual([2, 7]);
+    expect(width.excludedBlocks.every((block) => block.offTarget > 0.5)).toBe(true);
+    expect(width.blocks).toBe(8);
+    expect(width.disturbed).toBe(false);
+    expect(width.widthMs).toBeGreaterThan(0.24);
+    expect(width.widthMs).toBeLessThan(0.36);
+    // Kept in, the two blocks would have moved W well past the quiet window.
+    const kept = windowWidths(trials.map(({ block: _block, ...trial }) => trial), 0.5)[0]!;
+    expect(kept.widthMs).toBeGreaterThan(0.4);
+  });
+
+  it('when every block was disturbed, none is left out and W says it is the machine\'s', () => {
+    const width = widthOf(simulate({ windowStart: -1.1, windowWidth: () => 0.3, trialsPerOffset: 60, blocks: 4, strata: true, seed: 5, stalled: new Set([0, 1, 2, 3]) }));
+    expect(width.disturbed).toBe(true);
+    expect(width.excludedBlocks).toEqual([]);
+    expect(width.blocks).toBe(4);
   });
 });
 
