@@ -148,15 +148,19 @@ describe('sweep', () => {
     const result = spawnSync(process.execPath, [CLI, 'explain', out], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     const lines = result.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^trial c0\.\d+ \(cell P60000-K100-exact-POST-off, lane \d+\): 502, aimed/);
+    expect(lines[0]).toMatch(/^trial c0\.\d+ \(cell P60000-K100-exact-POST-off, lane \d+, block \d+\): 502, aimed [-+]?\d+(\.\d+)? ms \(in the stratum of [-+]?\d+(\.\d+)?\)/);
     expect(lines[1]).toMatch(/\+0\.000 ms {2}upstream +answer to .* left on connection \d+/);
     expect(result.stdout).toMatch(/connection \d+ closed, as the upstream recorded it \(server-idle, idle 10\d\.\d+ ms\)/);
     expect(result.stdout).toMatch(/client +request POST written/);
     expect(result.stdout).toMatch(/proxy +error: (prematurely_closed|reset_by_peer)/);
     // (Not necessarily the second-last line: the upstream's own record of its close can come
     // after the 502, as its close event waits for the proxy's side; seen once in ~12.)
-    expect(lines.slice(2, -1).some((line) => /client +status 502/.test(line))).toBe(true);
-    expect(lines.at(-1)).toBe('  the request never reached the upstream');
+    // The timeline ends with whether the request reached the upstream; the cell's window follows.
+    const end = lines.indexOf('  the request never reached the upstream');
+    expect(end).toBeGreaterThan(2);
+    expect(lines.slice(2, end).some((line) => /client +status 502/.test(line))).toBe(true);
+    expect(lines[end + 1]).toMatch(/^Window width W at the upstream boundary: \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\] ms of certain failure/);
+    expect(lines[end + 2]).toMatch(/^Load: 8 lanes, [\d.]+ s of firing/);
     // report.md shows the same timelines for a few failures of each cell.
     const report = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(report).toContain('### Sample failures');

@@ -50,7 +50,8 @@ describeOnRuntimes('K=100ms exact upstream behind nginx P=60s', (runtime) => {
       const near = poolBins(cell.bins, 'upstream', -3, 3.5);
       const far = [poolBins(cell.bins, 'upstream', -Infinity, -9.5), poolBins(cell.bins, 'upstream', 9.5, Infinity)];
       for (const side of far) {
-        expect(side.trials).toBeGreaterThan(300);
+        // 3 far offsets x 100 trials a side; a few land in a nearer bin when the harness is late.
+        expect(side.trials).toBeGreaterThan(280);
         // Disjoint 95% intervals: measured 6.5-25% in the core [-2, 0), 0 ten or more ms away.
         expect(side.failureRateCi95[1], `${cell.id}: far ${side.failures}/${side.trials} vs near ${near.failures}/${near.trials}`).toBeLessThan(near.failureRateCi95[0]);
       }

@@ -54,8 +54,9 @@ export interface CellAnalysis {
   errorClasses: Partial<Record<ErrorClass, number>>;
   bins: GapBin[];
   window: WindowEdges[];
-  /** Failed upstream attempts in the proxy's error log for this cell (trials and primes). */
-  proxyLog: { attempts: number; reasons: Partial<Record<ProxyLogReason, number>> };
+  /** Failed upstream attempts in the proxy's error log for this cell's trials, by reason; and
+   *  how many of its untimed priming requests the log shows failing (not trials, not counted). */
+  proxyLog: { attempts: number; reasons: Partial<Record<ProxyLogReason, number>>; primeAttempts?: number };
   /** Of the failed trials, how many the upstream saw arrive (it logs every request's trial id). */
   failedReachedUpstream: number;
 }
@@ -88,6 +89,7 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
   const trialsByCell = new Map<string, TrialRecord[]>(cells.map((cell) => [cell.id, []]));
   const completedCells = new Set<string>();
   const loadOf = new Map<string, FiringLoad>();
+  const primeFailuresByCell = new Map<string, number>();
   const trialsSeenUpstream = new Set<string>();
   const trialsInProxyLog = new Set<string>();
   const logByCell = new Map<string, { attempts: number; reasons: Partial<Record<ProxyLogReason, number>> }>();
@@ -101,6 +103,13 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
     else if (record.type === 'proxy-log' && record.trial) {
       trialsInProxyLog.add(record.trial);
       const prefix = record.trial.slice(0, record.trial.indexOf('.'));
+      // A priming request (id PREFIX.p...) is not a trial: each block's lanes warm up on
+      // connections of any age, and one may meet the close untimed. Counted apart.
+      if (record.trial.startsWith(`${prefix}.p`)) {
+        const cellId = cellOfPrefix.get(prefix);
+        if (cellId !== undefined) primeFailuresByCell.set(cellId, (primeFailuresByCell.get(cellId) ?? 0) + 1);
+        continue;
+      }
       const cellId = cellOfPrefix.get(prefix);
       if (cellId === undefined) continue;
       let entry = logByCell.get(cellId);
@@ -125,7 +134,7 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
     cells: cells.map((cell) => analyzeCell(cell, trialsByCell.get(cell.id) ?? [], {
       completed: completedCells.has(cell.id),
       ...(loadOf.has(cell.id) ? { load: loadOf.get(cell.id)! } : {}),
-      proxyLog: logByCell.get(cell.id) ?? { attempts: 0, reasons: {} },
+      proxyLog: { ...(logByCell.get(cell.id) ?? { attempts: 0, reasons: {} }), primeAttempts: primeFailuresByCell.get(cell.id) ?? 0 },
       trialsSeenUpstream,
       trialsInProxyLog,
       confidence,

@@ -18,11 +18,15 @@ import { fieldCommand } from './field-command.js';
 // The installed package's own version (dist/cli/ -> the package root), as `npm ls` shows it.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
+/** commander's message as one line: its suggestion ("(Did you mean --blocks?)") joins the line
+ *  instead of following it, since bad input is one line. */
+const oneLine = (text: string) => `keepalive-lab: ${text.replace(/^error: /, '').replace(/\s*\n(?!$)/g, ' ')}`;
+
 const program = new Command('keepalive-lab')
   .version(version, '-V, --version', 'print the version of keepalive-lab')
   .description('measure the keep-alive race between a proxy and its upstream (502s at the idle-timeout boundary)')
   .exitOverride()
-  .configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) })
+  .configureOutput({ outputError: (text, write) => write(oneLine(text)) })
   .addCommand(sweepCommand())
   .addCommand(probeCommand())
   .addCommand(reportCommand())
@@ -33,7 +37,7 @@ const program = new Command('keepalive-lab')
   .addCommand(soakCommand())
   .addCommand(fieldCommand());
 for (const command of program.commands) {
-  command.exitOverride().configureOutput({ outputError: (text, write) => write(`keepalive-lab: ${text.replace(/^error: /, '')}`) });
+  command.exitOverride().configureOutput({ outputError: (text, write) => write(oneLine(text)) });
 }
 
 // A reader that went away (`keepalive-lab profiles | head -1`): stop what was started and end

@@ -5,7 +5,7 @@ import { faultsLabel } from '../faults/fault.js';
 import { findProxyFlavour } from '../proxy/registry.js';
 import { interval, markdownTable, percent, span } from './format.js';
 import { summaryTable } from './summary-table.js';
-import { loadSentence, widthSentences } from './window-text.js';
+import { loadSentence, runLoadSentence, widthSentences } from './window-text.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from './node-versions.js';
 import { profileOf } from '../scenario/profiles.js';
 import { sampleFailureTimelines } from '../explain/trial-timeline.js';
@@ -29,6 +29,7 @@ export function markdownReport(analysis: RunAnalysis, history: readonly HistoryR
     'response ("no response": HAProxy\'s way). The rate\'s 95% interval is Wilson\'s; the',
     `core window is the span of ${BIN_MS} ms bins failing at >= ${percent(CORE_RATE, 0)}, offsets relative to the boundary.`,
     '',
+    ...[runLoadSentence(run?.settings)].filter((line) => line !== '').flatMap((line) => [line, '']),
     summaryTable(analysis.cells),
     '',
     ...nodeVersionSection(analysis),
@@ -65,7 +66,7 @@ function cellSection(cell: CellAnalysis, proxy: string): string[] {
     ...[loadSentence(cell)].filter((sentence) => sentence !== null).map((sentence) => `- ${sentence}`),
     ...cell.window.map((w) => `- Window at the ${w.boundary} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
       (w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials).` : '.')),
-    `- ${findProxyFlavour(proxy)?.logTitle ?? `${proxy} log`}: ${cell.proxyLog.attempts} failed or retried upstream attempts (${reasons}). Failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.`,
+    `- ${findProxyFlavour(proxy)?.logTitle ?? `${proxy} log`}: ${cell.proxyLog.attempts} failed or retried upstream attempts (${reasons})${cell.proxyLog.primeAttempts ? `, and ${cell.proxyLog.primeAttempts} of its untimed priming requests (not trials)` : ''}. Failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.`,
     '',
     markdownTable(['boundary', 'gap offset (ms)', 'trials', 'failures', '502s', 'rate', '95% CI', `failed attempts in ${proxy} log`], binRows),
     '',

@@ -4,6 +4,7 @@ import type { CellAnalysis } from '../analysis/analyze-history.js';
 import type { WindowWidth } from '../analysis/window-width.js';
 import { percent } from './format.js';
 import { DISTURBED_OFF_TARGET } from '../analysis/disturbance.js';
+import { DEFAULT_LANES } from '../scenario/sweep-config.js';
 
 export const ms = (value: number) => value.toFixed(3);
 
@@ -53,4 +54,19 @@ export function loadSentence(cell: CellAnalysis): string | null {
     parts.push(`lateness (measured gap - aim) p1 ${ms(cell.lateness.p1Ms)}, p50 ${ms(cell.lateness.p50Ms)}, p99 ${ms(cell.lateness.p99Ms)} ms; ${percent(cell.lateness.offTarget, 1)} of trials off their stratum`);
   }
   return parts.length === 0 ? null : `Load: ${parts.join('; ')}.`;
+}
+
+/**
+ * The run's load, and why: the lanes it fired with, and whether that was the default (chosen
+ * from a measurement) or the user's. Lanes come from the run's recorded settings.
+ */
+export function runLoadSentence(settings: Record<string, unknown> | undefined): string {
+  const lanes = settings?.lanes;
+  if (typeof lanes !== 'number') return '';
+  const why = lanes === DEFAULT_LANES
+    ? `the default: the most lanes at which the window's width W stayed within 15% of its width at the lowest load measured (docs/measurement.md)`
+    : lanes > DEFAULT_LANES
+      ? `given; above ${DEFAULT_LANES} the harness's own load widened the window it measured (W 0.26 ms at 16 lanes, 0.33-0.39 at 32, 0.8 at 128 behind nginx 60 s here)`
+      : 'given';
+  return `Load: ${lanes} lanes (${why}). W is the window's width in ms of certain failure, the sum over the offsets' strata of failure rate x stratum width: it does not depend on the offsets; the rate per aimed request does.`;
 }

@@ -127,6 +127,9 @@ interface FiringUnit {
   machine: MachineCpuTimes;
   /** Why it stopped starting trials early (its time limit), if it did. */
   stopped?: string;
+  /** Added to the block numbers it records: a resumed run's blocks are new blocks (1000 x the
+   *  resume's number), apart from the interrupted run's. */
+  blockBase: number;
   /** Its blocks the machine disturbed, not yet fired again; and how many it fired again. */
   disturbed: number[];
   refired: number;
@@ -176,7 +179,8 @@ function firingUnits(run: GroupProbed): FiringUnit[] {
     if (!unit) {
       // With no proxy, the client is the thing measured; P is its own idle timeout.
       const client = cell.client !== undefined ? { client: { kind: cell.client, idleTimeoutMs: group.proxyTimeoutMs } } : {};
-      units.set(unitKey, (unit = { key: unitKey, session, boundaries, ...client, cells: [], index, seconds: 0, cpuMs: {}, machine: { total: 0, idle: 0, steal: 0 }, disturbed: [], refired: 0 }));
+      units.set(unitKey, (unit = { key: unitKey, session, boundaries, ...client, cells: [], index, seconds: 0, cpuMs: {}, machine: { total: 0, idle: 0, steal: 0 }, disturbed: [], refired: 0,
+        blockBase: resume ? 1000 * Number(resume.segment.slice(1)) : 0 }));
     }
     const due = dueTrials({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone });
     unit.cells.push({ cell, trialPrefix, counter: { next: 0 }, shares: splitIntoBlocks(due, blocks) });
@@ -261,8 +265,8 @@ async function fireUnit(config: SweepConfig, hooks: SweepHooks, history: History
     offsetsMs: config.offsets,
     lanes: config.lanes,
     // (The seed counts cells from 1, as it always has; each block draws anew.)
-    seed: config.seed + unit.index + 1 + block * 7_919,
-    block,
+    seed: config.seed + unit.index + 1 + (unit.blockBase + block) * 7_919,
+    block: unit.blockBase + block,
     maxSeconds: Math.max(1, config.maxCellSeconds - unit.seconds),
     spinMs: hooks.spinMs,
     onTrial: (trial) => {
@@ -288,8 +292,8 @@ async function fireUnit(config: SweepConfig, hooks: SweepHooks, history: History
   const offTarget = landed.trials === 0 ? 0 : Math.round((landed.offTarget / landed.trials) * 1000) / 1000;
   if (offTarget > DISTURBED_OFF_TARGET && block === replaces) unit.disturbed.push(block);
   const rounded = (value: number) => Math.round(value * 1000) / 1000;
-  history.append({ type: 'block', block, cells: cells.map((fired) => fired.cell.id), seconds: rounded(seconds), trials: landed.trials, offTarget,
-    ...(block !== replaces ? { replaces } : {}), ...(machine ? { machineBusyShare: rounded(machine.busy), machineStealShare: rounded(machine.steal) } : {}) });
+  history.append({ type: 'block', block: unit.blockBase + block, cells: cells.map((fired) => fired.cell.id), seconds: rounded(seconds), trials: landed.trials, offTarget,
+    ...(block !== replaces ? { replaces: unit.blockBase + replaces } : {}), ...(machine ? { machineBusyShare: rounded(machine.busy), machineStealShare: rounded(machine.steal) } : {}) });
   return outcome;
 }
 

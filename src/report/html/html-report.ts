@@ -9,7 +9,7 @@ import type { HistoryRecord } from '../../history/records.js';
 import { formatDuration, interval, percent, span } from '../format.js';
 import { pairingAdvice, type PairingAdvice } from '../recommendation.js';
 import { verdict } from '../summary-table.js';
-import { loadSentence, widthColumn, widthSentences } from '../window-text.js';
+import { loadSentence, runLoadSentence, widthColumn, widthSentences } from '../window-text.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from '../node-versions.js';
 import { BAND_MIN_TRIALS, gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
 import { CSP_META, escapeHtml, figure, STYLE, table } from './html-parts.js';
@@ -36,6 +36,7 @@ ${CSP_META}
 <h1>keepalive-lab sweep</h1>
 <p class="meta">Runtime <b>${escapeHtml(run?.runtime ?? '?')}</b>, proxy <b>${escapeHtml(run?.proxy ?? '?')}</b>, started ${escapeHtml(run?.startedAt ?? '?')}.
 ${analysis.cells.length} cells, ${analysis.cells.reduce((n, c) => n + c.trials, 0)} trials.</p>
+${runLoadSentence(run?.settings) === '' ? '' : `<p>${escapeHtml(runLoadSentence(run?.settings))}</p>`}
 <p>Each cell is a proxy idle timeout P, an upstream idle timeout K (closed the Node way, <code>stock</code>, or exactly K after
 the last response, <code>exact</code>), a method and the proxy's retry policy. A trial reuses a proxy-to-upstream connection that has
 been idle for a boundary (when the upstream or the proxy closes it) plus an offset; a failure is any trial without a successful answer
@@ -92,7 +93,7 @@ ${widthSentences(cell).map((sentence) => `<li>${escapeHtml(sentence)}</li>`).joi
 ${[loadSentence(cell)].filter((sentence) => sentence !== null).map((sentence) => `<li>${escapeHtml(sentence)}</li>`).join('')}
 ${cell.window.map((w) => `<li>Window at the ${escapeHtml(String(w.boundary))} boundary: core ${w.coreMs ? `${span(w.coreMs)} ms` : 'none'}, any failure ${w.anyMs ? `${span(w.anyMs)} ms` : 'none'}` +
     `${w.peak ? `, peak ${percent(w.peak.failureRate, 1)} at ${w.peak.gapOffsetMs} ms (${w.peak.trials} trials)` : ''}.</li>`).join('\n')}
-<li>Proxy log: ${cell.proxyLog.attempts} failed or retried upstream attempts (${escapeHtml(reasons)}); failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.</li>
+<li>Proxy log: ${cell.proxyLog.attempts} failed or retried upstream attempts (${escapeHtml(reasons)})${cell.proxyLog.primeAttempts ? `, and ${cell.proxyLog.primeAttempts} of its untimed priming requests (not trials)` : ''}; failed trials that reached the upstream: ${cell.failedReachedUpstream} of ${cell.failures}.</li>
 </ul>
 <p class="note">The chart shows bins in [${NEAR_RANGE_MS[0]}, ${NEAR_RANGE_MS[1]}) ms; the table lists every bin with its interval. The shaded band is each bin's 95% interval, drawn only where a bin holds ${BAND_MIN_TRIALS} or more trials: fewer give intervals too wide to read (0 of 3 reaches 56%), so such bins are faded points without a band.</p>
 ${chart}
