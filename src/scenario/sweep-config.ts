@@ -36,11 +36,15 @@ export const BOUNDARY_CHOICES = ['auto', 'upstream', 'proxy', 'both'] as const;
 export const DEFAULT_LANES = 16;
 
 /** Trials per offset by default: at 16 lanes the default sweep's 8 cells then take about 35 s
- *  here. A precise W takes more (--trials 100: about 2 minutes). */
-export const DEFAULT_TRIALS = 25;
+ *  here (19 offsets). A precise W takes more (--trials 100: about 2 minutes). */
+export const DEFAULT_TRIALS = 22;
 
-/** Offsets (ms from the boundary): -3..+3 ms in 0.5 ms steps, where the race lives, plus far points. */
-export const DEFAULT_OFFSETS_MS = [-20, -10, ...Array.from({ length: 13 }, (_, i) => -3 + i * 0.5), 10, 20];
+/**
+ * Offsets (ms from the boundary): -4..+3 ms in 0.5 ms steps, where the race lives, plus far
+ * points. Dense from -4: the window sits 0.5-1.5 ms before the probed close (the probe sees the
+ * close late), and from -3 a window 1 ms earlier than usual reached the edge of the strata.
+ */
+export const DEFAULT_OFFSETS_MS = [-20, -10, ...Array.from({ length: 15 }, (_, i) => -4 + i * 0.5), 10, 20];
 
 export const sweepConfigSchema = z.object({
   proxy: z.enum(PROXY_NAMES, { message: `not a proxy: use ${PROXY_NAMES.slice(0, -1).join(', ')} or ${PROXY_NAMES.at(-1)}` }).default(DEFAULT_PROXY),

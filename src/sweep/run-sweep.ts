@@ -104,6 +104,9 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
       units.push(...firingUnits({ config, hooks, history, plan, group, firstIndex, session, probed }));
     }
     const outcome = await fireInBlocks(config, hooks, history, units);
+    // A sweep stopped by an error leaves every cell partial (the blocks interleave them): each
+    // ends incomplete with the reason, and --resume measures what is missing.
+    if (!outcome.completed) for (const unit of units) unit.stopped ??= outcome.reason;
     await endCells(history, units, config.lanes);
     return outcome;
   });
