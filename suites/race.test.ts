@@ -7,6 +7,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { findCell, poolBins, sweep, type SweepResult } from '../src/index.js';
 import { describeOnRuntimes } from './support/runtimes.js';
 import { widthSentences } from '../src/report/window-text.js';
+import { mostlyDisturbed, quietBins } from './support/quiet.js';
 
 describeOnRuntimes('K=100ms exact upstream behind nginx P=60s', (runtime) => {
   let result: SweepResult;
@@ -44,14 +45,15 @@ describeOnRuntimes('K=100ms exact upstream behind nginx P=60s', (runtime) => {
   });
 
   it('the race sits at the upstream close: within 3 ms of it failures are far more likely than 10 ms or more away', () => {
-    for (const cell of result.cells.filter((c) => c.failures > 0)) {
+    for (const cell of result.cells.filter((c) => c.failures > 0 && !mostlyDisturbed(c))) {
+      const bins = quietBins(result, cell);
       // The whole fine range: the window sits on the probed close, which lands 0.4-1.6 ms after
       // the upstream's own record (up to 2.5 ms is accepted), so its bins move from run to run.
-      const near = poolBins(cell.bins, 'upstream', -3, 3.5);
-      const far = [poolBins(cell.bins, 'upstream', -Infinity, -9.5), poolBins(cell.bins, 'upstream', 9.5, Infinity)];
+      const near = poolBins(bins, 'upstream', -3, 3.5);
+      const far = [poolBins(bins, 'upstream', -Infinity, -9.5), poolBins(bins, 'upstream', 9.5, Infinity)];
       for (const side of far) {
-        // 3 far offsets x 100 trials a side; a few land in a nearer bin when the harness is late.
-        expect(side.trials).toBeGreaterThan(280);
+        // 3 far offsets x 100 trials a side, less the blocks the machine disturbed (at most half).
+        expect(side.trials).toBeGreaterThan(130);
         // Disjoint 95% intervals: measured 6.5-25% in the core [-2, 0), 0 ten or more ms away.
         expect(side.failureRateCi95[1], `${cell.id}: far ${side.failures}/${side.trials} vs near ${near.failures}/${near.trials}`).toBeLessThan(near.failureRateCi95[0]);
       }
@@ -64,18 +66,20 @@ describeOnRuntimes('K=100ms exact upstream behind nginx P=60s', (runtime) => {
     // difference 3.29 standard errors (each W's error from its counts and its blocks' spread),
     // so identical cells fail it once in 1,000 runs.
     const [viaDefault, viaOff] = (['default', 'off'] as const).map((retry) => findCell(result, { method: 'POST', retry }));
+    // A cell most of whose blocks the machine disturbed (the hypervisor took 20-30% of the CPU
+    // for minutes here, more than once) measures the machine: the harness must say so, not
+    // compare it.
+    const disturbed = [viaDefault!, viaOff!].filter(mostlyDisturbed);
+    for (const cell of disturbed) expect(widthSentences(cell).join(' ')).toMatch(/(Every|Most) blocks? (was|were) disturbed/);
+    if (disturbed.length > 0) return;
     for (const cell of [viaDefault!, viaOff!]) expect(cell.windowWidth[0]!.cutAt, `${cell.id}: the window reached the edge of the aimed strata`).toEqual([]);
-    // A cell all of whose blocks the machine disturbed (the hypervisor took 20-30% of the CPU
-    // for minutes here once) measures the machine: the harness must say so, not compare it.
-    const disturbed = [viaDefault!, viaOff!].filter((cell) => cell.windowWidth[0]!.disturbed);
-    for (const cell of disturbed) expect(widthSentences(cell).join(' ')).toMatch(/Every block was disturbed/);
-    if (disturbed.length === 0) expect(viaDefault).toHaveWindowLike(viaOff!);
+    expect(viaDefault).toHaveWindowLike(viaOff!);
   });
 
   it('the window is a fraction of a millisecond of idle gap (W), where the client sees failures', () => {
     // Measured W at 16 lanes: 0.15-0.56 ms locally (bench:repro). The bounds leave room for the
     // containers runtime's extra hops; a W of 0 or of several ms would be another phenomenon.
-    for (const cell of result.cells.filter((c) => (c.method === 'POST' || c.retry === 'off') && !c.windowWidth[0]!.disturbed)) {
+    for (const cell of result.cells.filter((c) => (c.method === 'POST' || c.retry === 'off') && !mostlyDisturbed(c))) {
       expect(cell).toHaveWindowAbove(0.05);
       expect(cell).toHaveWindowBelow(2);
     }

@@ -37,9 +37,9 @@ describeOnRuntimes('safe pairing: nginx P=500ms, upstream K=1000ms exact', (runt
     expect(cell.proxyLog.attempts).toBe(0);
   });
 
-  it('has no window at either boundary: W under 0.02 ms (95% upper bound), where the racing pairing measures 0.15-0.56 ms', () => {
+  it('has no window at either boundary: W under 0.1 ms (95% upper bound, even on the one quiet block a noisy machine may leave), where the racing pairing measures 0.15-0.56 ms', () => {
     const cell = findCell(result, { method: 'POST' });
-    expect(cell).toHaveWindowBelow(0.02, { boundary: 'proxy' });
-    expect(cell).toHaveWindowBelow(0.02, { boundary: 'upstream' });
+    expect(cell).toHaveWindowBelow(0.1, { boundary: 'proxy' });
+    expect(cell).toHaveWindowBelow(0.1, { boundary: 'upstream' });
   });
 });

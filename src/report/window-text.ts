@@ -34,7 +34,7 @@ export function widthSentences(cell: CellAnalysis): string[] {
     const cut = width.cutAt.length > 0 ? `. Failures reach the ${width.cutAt.join(' and ')} edge of the aimed strata: the window may go on past them, so W is a lower bound (widen --offsets on that side)` : '';
     const left = width.excludedBlocks.length === 0 ? '' : `. Left out: ${width.excludedBlocks.length} block${width.excludedBlocks.length === 1 ? '' : 's'} the machine disturbed ` +
       `(${width.excludedBlocks.map((block) => percent(block.offTarget, 0)).join(', ')} of their trials off their stratum, over ${percent(DISTURBED_OFF_TARGET, 0)})`;
-    const disturbed = width.disturbed ? `. Every block was disturbed (over ${percent(DISTURBED_OFF_TARGET, 0)} of its trials off their stratum): this W is the machine's as much as the pairing's; measure again on a quieter machine` : '';
+    const disturbed = !width.disturbed ? '' : `. ${width.excludedBlocks.length === 0 ? 'Every block was disturbed' : 'Most blocks were disturbed'} (over ${percent(DISTURBED_OFF_TARGET, 0)} of their trials off their stratum): this W is the machine's as much as the pairing's; measure again on a quieter machine`;
     const aim = width.aim === 'points' ? '. This run aimed at the offsets themselves (made before strata): its W depends on where those points fell against the window' : '';
     return `Window width W at the ${width.boundary} boundary: ${widthWithInterval(width)} ms of certain failure ${over}${spread}${left}${disturbed}${cut}${aim}.`;
   });

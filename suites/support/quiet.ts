@@ -1,0 +1,17 @@
+// The trials of a cell's quiet blocks: a claim about where the race is (near the close, none far
+// from it) is about the pairing, and a block the machine disturbed (the harness off its aims in
+// over 25% of its trials, analysis/disturbance.ts) fails far from the close for the machine's
+// sake: 6 of 600 far trials in one CI run with 27% of the CPU stolen by the hypervisor.
+import { binTrials, type CellAnalysis, type GapBin, type SweepResult } from '../../src/index.js';
+import type { TrialRecord } from '../../src/history/records.js';
+
+export function quietBins(result: SweepResult, cell: CellAnalysis): GapBin[] {
+  const excluded = new Set(cell.windowWidth.flatMap((width) => width.excludedBlocks.map((block) => block.block)));
+  const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id && !excluded.has(r.block ?? 0));
+  return binTrials(trials);
+}
+
+/** Whether the harness said most of the cell's blocks were disturbed (then no claim about the pairing holds). */
+export function mostlyDisturbed(cell: CellAnalysis): boolean {
+  return cell.windowWidth.some((width) => width.disturbed);
+}
