@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { binTrials, findCell, localRuntime, poolBins, sweep, type CellAnalysis, type SweepResult } from '../src/index.js';
 import { describeOnRuntimes } from './support/runtimes.js';
+import { quietBins } from './support/quiet.js';
 import type { TrialRecord } from '../src/history/records.js';
 
 const L = 10;
@@ -18,10 +19,13 @@ describeOnRuntimes('faults between nginx and the upstream', (runtime) => {
     if (!found) throw new Error(`no cell for ${label}`);
     return found;
   };
-  const rate = (c: CellAnalysis, from: number, to: number) => poolBins(c.bins, 'upstream', from, to);
+  // The claims are the faults', so they are made on the blocks the machine left quiet (a block
+  // in which the harness missed its aims fails wherever the stall put its requests).
+  const rate = (c: CellAnalysis, from: number, to: number) => poolBins(quietBins(result, c), 'upstream', from, to);
   /** Bins by the receipt clock: the gap as nginx's idle clock sees it. */
   const receiptRate = (c: CellAnalysis, from: number, to: number) => {
-    const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === c.id);
+    const excluded = new Set(c.windowWidth.flatMap((width) => width.excludedBlocks.map((block) => block.block)));
+    const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === c.id && !excluded.has(r.block ?? 0));
     return poolBins(binTrials(trials, 0.95, undefined, (t) => t.receiptGapMs - c.effectiveCloseMs), 'upstream', from, to);
   };
 
