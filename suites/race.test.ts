@@ -6,7 +6,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { findCell, poolBins, sweep, type SweepResult } from '../src/index.js';
 import { describeOnRuntimes } from './support/runtimes.js';
-import { widthSentences } from '../src/report/window-text.js';
+import { widthColumn, widthSentences } from '../src/report/window-text.js';
 import { mostlyDisturbed, quietBins } from './support/quiet.js';
 
 describeOnRuntimes('K=100ms exact upstream behind nginx P=60s', (runtime) => {
@@ -72,7 +72,11 @@ describeOnRuntimes('K=100ms exact upstream behind nginx P=60s', (runtime) => {
     const disturbed = [viaDefault!, viaOff!].filter(mostlyDisturbed);
     for (const cell of disturbed) expect(widthSentences(cell).join(' ')).toMatch(/(Every|Most) blocks? (was|were) disturbed/);
     if (disturbed.length > 0) return;
-    for (const cell of [viaDefault!, viaOff!]) expect(cell.windowWidth[0]!.cutAt, `${cell.id}: the window reached the edge of the aimed strata`).toEqual([]);
+    // A window smeared past the aimed strata (seen under heavy steal) makes W a lower bound: the
+    // harness must say so, and such a W is not compared.
+    const cut = [viaDefault!, viaOff!].filter((cell) => cell.windowWidth[0]!.cutAt.length > 0);
+    for (const cell of cut) expect(widthColumn(cell)).toMatch(/^>= /);
+    if (cut.length > 0) return;
     expect(viaDefault).toHaveWindowLike(viaOff!);
   });
 
