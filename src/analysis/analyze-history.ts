@@ -6,6 +6,8 @@ import type { Fault } from '../faults/fault.js';
 import type { ClientKind, CloseMode, Method, RetryPolicy } from '../vocabulary.js';
 import { overdispersion, quantile, wilsonInterval } from '../util/stats.js';
 import { windowWidths, type WindowWidth } from './window-width.js';
+import { isOffTarget } from './disturbance.js';
+import { MAX_STRATUM_MS } from '../scenario/strata.js';
 import { binTrials, isFailure, windowEdges, type GapBin, type WindowEdges } from './bins.js';
 
 export interface CellAnalysis {
@@ -207,12 +209,11 @@ function blockDispersion(trials: readonly TrialRecord[], failures: number): numb
 function lateness(trials: readonly TrialRecord[], stratumMs: number | undefined): Lateness | null {
   if (trials.length === 0) return null;
   const late = trials.map((trial) => trial.gapOffsetMs - (trial.aimOffsetMs ?? trial.intendedOffsetMs));
-  const tolerance = (stratumMs ?? 0.5) / 2;
   const round = (value: number) => Math.round(value * 1000) / 1000;
   return {
     p1Ms: round(quantile(late, 0.01)),
     p50Ms: round(quantile(late, 0.5)),
     p99Ms: round(quantile(late, 0.99)),
-    offTarget: round(late.filter((value) => Math.abs(value) > tolerance).length / late.length),
+    offTarget: round(trials.filter((trial) => isOffTarget(trial, stratumMs ?? MAX_STRATUM_MS)).length / trials.length),
   };
 }

@@ -100,7 +100,8 @@ export function windowWidths(trials: readonly TrialRecord[], stratumMs: number |
   return boundaries.map((boundary) => {
     const own = trials.filter((trial) => trial.boundary === boundary && !excluded.has(trial.block ?? 0));
     const widthOfStratum = stratumMs ?? stratumWidthMs(own.map((trial) => trial.intendedOffsetMs));
-    const strata = [...strataOf(own, widthOfStratum).values()];
+    const byOffset = strataOf(own, widthOfStratum);
+    const strata = [...byOffset.values()];
     const { widthMs, variance } = widthAndVariance(strata);
     const blockIds = [...new Set(own.map((trial) => trial.block ?? 0))];
     // Each block's own W, its variance taken at the pooled rates (a block's few trials per
@@ -122,7 +123,7 @@ export function windowWidths(trials: readonly TrialRecord[], stratumMs: number |
       blocks: blockIds.length,
       excludedBlocks: allDisturbed ? [] : disturbedBlocks,
       disturbed: allDisturbed || mostlyDisturbed,
-      cutAt: cutEdges(strataOf(own, widthOfStratum), widthOfStratum),
+      cutAt: cutEdges(byOffset, widthOfStratum),
       aim: own.every((trial) => trial.aimOffsetMs !== undefined) ? 'strata' : 'points',
     };
   });
