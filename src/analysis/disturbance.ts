@@ -1,7 +1,7 @@
 // Blocks the machine disturbed: when the harness lands many trials off their stratum, its own
 // event loop (or the whole VM) stalled, and the proxy and the upstream stalled with it. Such a
 // block's window is the machine's, not the pairing's: measured here, blocks with 30-56% of
-// their trials off their stratum read W 0.4-1.0 ms while the quiet blocks of the same runs read
+// their trials off their stratum read W 0.34-0.97 ms while the quiet blocks of the same runs read
 // 0.13-0.31 ms (the machine then 33% busy, 14% of its CPU stolen by the hypervisor). Quiet
 // blocks land 3-19% off. W is measured on the blocks at or under 25%; the rest are excluded,
 // and said so.
