@@ -59,10 +59,12 @@ describeOnRuntimes('faults between nginx and the upstream', (runtime) => {
     expect(band.failureRateCi95[0], JSON.stringify(band)).toBeGreaterThan(0.8);
     // The same gaps without the fault fail far less: the band is the fault's.
     expect(band.failureRateCi95[0]).toBeGreaterThan(rate(cell('none'), -(L - 1), -1).failureRateCi95[1]);
-    // Before the band the rate falls off: only requests delayed beyond the toxic (the transit
-    // tail on 2 cores, p99 5-8 ms) still fail there (measured 10-30% at -16..-13 ms).
+    // Before the band the rate falls off: only requests delayed beyond the toxic by the transit
+    // tail still fail there. How many depends on the machine's load, not on the fault: measured
+    // 10-30% at -16..-13 ms here, 55% (60 of 109) in one CI run whose host was busier. So the
+    // claim is the fall, not a level: the rate there sits below the band's.
     const before = rate(cell(`latency:upstream:${L}`), -(L + 6), -(L + 3));
-    expect(before.failureRateCi95[1], JSON.stringify(before)).toBeLessThan(0.5);
+    expect(before.failureRateCi95[1], JSON.stringify(before)).toBeLessThan(band.failureRateCi95[0]);
   });
 
   it(`slow_close ${D} ms on downstream: the window extends after the close by about ${D} ms`, () => {
