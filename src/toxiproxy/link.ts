@@ -25,7 +25,13 @@ export class Link {
         if (!dest.destroyed) dest.write(chunk.data);
       },
       end: () => {
-        if (!dest.destroyed) dest.end(() => dest.destroy());
+        if (dest.destroyed) return;
+        // As Toxiproxy's link.go (dest.Close()): a full close, at once when everything written
+        // has reached the kernel. end() leaves its shutdown() to libuv's next loop turn (a
+        // pending callback), and every turn the FIN waits keeps a dead upstream connection
+        // looking alive to the proxy: the race window through this server is that much wider.
+        if (dest.writableLength === 0 && !dest.pending) dest.destroy();
+        else dest.end(() => dest.destroy());
       },
     };
     this.head = this.build(toxics);
