@@ -31,7 +31,7 @@ afterAll(async () => {
 
 describe('report.html of a default sweep', () => {
   it('renders every chart with its axes in headless Chromium, and makes no network request', async () => {
-    const summary = JSON.parse(fs.readFileSync(path.join(run, 'summary.json'), 'utf8')) as { cells: { id: string }[] };
+    const summary = JSON.parse(fs.readFileSync(path.join(run, 'summary.json'), 'utf8')) as { cells: { id: string; windowWidth: { widthMs: number; blocks: number; excludedBlocks: unknown[] }[] }[] };
     browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const pageUrl = pathToFileURL(path.join(run, 'report.html')).href;
@@ -54,8 +54,11 @@ describe('report.html of a default sweep', () => {
         hasDataTable: figure.querySelector('details table tbody tr') !== null,
       };
     }));
-    // One heatmap over the pairings and one gap chart per cell.
-    expect(charts.map((c) => c.id)).toEqual(['heatmap', ...summary.cells.map((_, i) => `gap-${i}`)]);
+    // One heatmap over the pairings and one gap chart per cell; after it, W against load block by
+    // block for each cell that measured a window over 3 blocks or more (the racing cells).
+    const withBlocks = (i: number) => summary.cells[i]!.windowWidth.some((w) => w.widthMs > 0 && w.blocks + w.excludedBlocks.length >= 3);
+    expect(charts.map((c) => c.id)).toEqual(['heatmap', ...summary.cells.flatMap((_, i) => [`gap-${i}`, ...(withBlocks(i) ? [`blocks-${i}`] : [])])]);
+    expect(charts.some((c) => c.id.startsWith('blocks-'))).toBe(true);
     for (const chart of charts) {
       expect(chart.width, chart.id).toBeGreaterThan(200);
       expect(chart.height, chart.id).toBeGreaterThan(80);

@@ -4,6 +4,7 @@
 // it says, and the blocks' spread widens it when the blocks differ.
 import { describe, expect, it } from 'vitest';
 import { windowWidths } from '../../src/analysis/window-width.js';
+import { blockWidths } from '../../src/analysis/block-widths.js';
 import type { TrialRecord } from '../../src/history/records.js';
 import { widthsAgree } from '../../src/matchers/window-claims.js';
 import type { CellAnalysis } from '../../src/analysis/analyze-history.js';
@@ -173,5 +174,23 @@ describe('toHaveWindowLike (two cells agree)', () => {
     const wide = asCell(simulate({ windowStart: -1.1, windowWidth: () => 0.8, trialsPerOffset: 100, blocks: 5, strata: true, seed: 2 }));
     expect(widthsAgree(narrow, wide).agree).toBe(false);
     expect(widthsAgree(narrow, wide).describe).toMatch(/difference -0\.\d+ ms, allowed/);
+  });
+});
+
+describe('blockWidths (W against load, block by block)', () => {
+  it('gives each block its own W and its share off target: stalled blocks stand apart, quiet ones near the truth', () => {
+    const trials = simulate({ windowStart: -1.1, windowWidth: () => 0.3, trialsPerOffset: 100, blocks: 10, strata: true, seed: 4, stalled: new Set([2, 7]) });
+    const blocks = blockWidths(trials, 'upstream', stratumWidthMs(OFFSETS), [{ type: 'block', block: 2, cells: ['c'], seconds: 1, trials: 130, offTarget: 0.9, machineBusyShare: 0.8, machineStealShare: 0.2 }]);
+    expect(blocks.map((b) => b.block)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(blocks.filter((b) => b.disturbed).map((b) => b.block)).toEqual([2, 7]);
+    expect(blocks.reduce((n, b) => n + b.trials, 0)).toBe(trials.length);
+    // The stalled blocks' window is 1 ms wide and smeared by 2 ms of lateness; the quiet ones', 0.3 ms.
+    for (const block of blocks.filter((b) => !b.disturbed)) expect(Math.abs(block.widthMs - 0.3)).toBeLessThan(0.2);
+    for (const block of blocks.filter((b) => b.disturbed)) expect(block.widthMs).toBeGreaterThan(0.6);
+    expect(blocks[2]).toMatchObject({ machineBusyShare: 0.8, machineStealShare: 0.2 });
+    expect(blocks[3]!.machineBusyShare).toBeUndefined();
+  });
+  it('is empty for a run aimed at points (before strata)', () => {
+    expect(blockWidths(simulate({ windowStart: -1.1, windowWidth: () => 0.3, trialsPerOffset: 10, blocks: 2, strata: false, seed: 1 }), 'upstream', 0.5, [])).toEqual([]);
   });
 });

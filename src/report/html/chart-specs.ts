@@ -1,6 +1,8 @@
 // The report's charts as Vega-Lite specs, each built from the same rows its data table shows.
 import type { CellAnalysis } from '../../analysis/analyze-history.js';
 import { BIN_MS, type GapBin, type WindowEdges } from '../../analysis/bins.js';
+import type { BlockWidth } from '../../analysis/block-widths.js';
+import { DISTURBED_OFF_TARGET } from '../../analysis/disturbance.js';
 import { faultsLabel } from '../../faults/fault.js';
 import { pairingLabel } from '../recommendation.js';
 import type { ChartSpec } from './vega-svg.js';
@@ -144,6 +146,34 @@ export function heatmapSpec(rows: readonly HeatmapRow[]): ChartSpec {
     layer: [
       { mark: 'rect', encoding: { color: { field: 'failureRate', type: 'quantitative', title: 'failure rate', scale: { scheme: 'reds', domain: [0, maxRate] }, legend: { format: '.1%' } } } },
       { mark: { type: 'text', fontSize: 12 }, encoding: { text: { field: 'label' }, color: { condition: { test: `datum.failureRate > ${maxRate / 2}`, value: 'white' }, value: 'black' } } },
+    ],
+  } as ChartSpec;
+}
+
+/**
+ * W block by block against the share of the block's trials that landed off their stratum (the
+ * load the harness measured on itself), quiet and disturbed blocks apart, with the cell's W
+ * and the limit past which a block is left out of it.
+ */
+export function blockWidthSpec(rows: readonly BlockWidth[], cellWidthMs: number): ChartSpec {
+  const values = rows.map((row) => ({ ...row, state: row.disturbed ? 'disturbed (left out)' : 'quiet' }));
+  const states = ['quiet', 'disturbed (left out)'].filter((state) => values.some((row) => row.state === state));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: 420,
+    height: 200,
+    layer: [
+      { data: { values: [{ x: DISTURBED_OFF_TARGET }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+      { data: { values: [{ y: cellWidthMs }] }, mark: { type: 'rule', color: '#c0392b' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+      {
+        data: { values },
+        mark: { type: 'point', filled: true, size: 40 },
+        encoding: {
+          x: { field: 'offTarget', type: 'quantitative', title: 'share of the block\'s trials off their stratum', axis: { format: '.0%' } },
+          y: { field: 'widthMs', type: 'quantitative', title: 'W of the block (ms)' },
+          color: { field: 'state', type: 'nominal', title: 'block', legend: { labelLimit: 240 }, scale: { domain: states, range: states.map((state) => (state === 'quiet' ? '#2c6fbb' : '#e67e22')) } },
+        },
+      },
     ],
   } as ChartSpec;
 }

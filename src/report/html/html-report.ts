@@ -11,10 +11,13 @@ import { pairingAdvice, type PairingAdvice } from '../recommendation.js';
 import { verdict } from '../summary-table.js';
 import { loadSentence, runLoadSentence, widthColumn, widthSentences } from '../window-text.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from '../node-versions.js';
-import { BAND_MIN_TRIALS, gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
+import { BAND_MIN_TRIALS, blockWidthSpec, gapRateRows, gapRateSpec, heatmapRows, heatmapSpec, nearRows, NEAR_RANGE_MS } from './chart-specs.js';
+import { blockWidths } from '../../analysis/block-widths.js';
+import type { BlockRecord, TrialRecord } from '../../history/records.js';
 import { CSP_META, escapeHtml, figure, STYLE, table } from './html-parts.js';
 import { renderSvg } from './vega-svg.js';
 import { profileOf, type LoadBalancerProfile } from '../../scenario/profiles.js';
+import { DISTURBED_OFF_TARGET } from '../../analysis/disturbance.js';
 
 export async function htmlReport(analysis: RunAnalysis, history: readonly HistoryRecord[]): Promise<string> {
   const run = analysis.run;
@@ -97,8 +100,27 @@ ${cell.window.map((w) => `<li>Window at the ${escapeHtml(String(w.boundary))} bo
 </ul>
 <p class="note">The chart shows bins in [${NEAR_RANGE_MS[0]}, ${NEAR_RANGE_MS[1]}) ms; the table lists every bin with its interval. The shaded band is each bin's 95% interval, drawn only where a bin holds ${BAND_MIN_TRIALS} or more trials: fewer give intervals too wide to read (0 of 3 reaches 56%), so such bins are faded points without a band.</p>
 ${chart}
+${await blockFigure(cell, index, history)}
 ${sampleFailures(cell, history)}
 </section>`;
+}
+
+/** W against load, block by block: drawn for a cell whose window was measured over 3 blocks or more. */
+async function blockFigure(cell: CellAnalysis, index: number, history: readonly HistoryRecord[]): Promise<string> {
+  const width = [...cell.windowWidth].sort((a, b) => b.widthMs - a.widthMs)[0];
+  if (!width || width.widthMs === 0 || width.strata === 0) return '';
+  const trials = history.filter((record): record is TrialRecord => record.type === 'trial' && record.cell === cell.id);
+  const blocks = history.filter((record): record is BlockRecord => record.type === 'block' && record.cells.includes(cell.id));
+  const rows = blockWidths(trials, width.boundary, width.spanMs / width.strata, blocks);
+  if (rows.length < 3) return '';
+  const share = (value: number | undefined) => (value === undefined ? '-' : percent(value, 0));
+  return `<p class="note">W against load: each block measured the same pairing, so a W that climbs with the block's share of trials
+landed off their stratum (the harness stalled, and the proxy and upstream with it) is the machine's, not the pairing's. Blocks right of the
+dashed line (${percent(DISTURBED_OFF_TARGET, 0)}) are left out of the cell's W (the solid line).</p>
+${figure(`blocks-${index}`, `${cell.id}: W of each block against its load (${width.boundary} boundary)`,
+    await renderSvg(blockWidthSpec(rows, width.widthMs)),
+    table(['block', 'trials', 'W ms', 'off their stratum', 'left out', 'machine busy', 'CPU stolen'],
+      rows.map((row) => [row.block, row.trials, row.widthMs.toFixed(3), percent(row.offTarget, 0), row.disturbed ? 'yes' : 'no', share(row.machineBusyShare), share(row.machineStealShare)])))}`;
 }
 
 function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[]): string {
