@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { quantile, trialsToBoundZeroFailures, wilsonInterval, zForConfidence } from '../../src/util/stats.js';
+import { geometricMeanInterval, quantile, trialsToBoundZeroFailures, wilsonInterval, zForConfidence } from '../../src/util/stats.js';
 
 describe('wilsonInterval', () => {
   it('matches published values', () => {
@@ -37,5 +37,22 @@ describe('quantile', () => {
     expect(quantile([3, 1, 2, 4], 0.5)).toBe(2.5);
     expect(quantile([5], 0.95)).toBe(5);
     expect(Number.isNaN(quantile([], 0.5))).toBe(true);
+  });
+});
+
+describe('geometricMeanInterval', () => {
+  it('is the t-interval of the logs, back on the ratio scale', () => {
+    // logs of 1, e and e^2: mean 1, sd 1, t(0.975, 2) = 4.303, half-width 4.303 / sqrt(3).
+    const result = geometricMeanInterval([1, Math.E, Math.E ** 2])!;
+    expect(result.mean).toBeCloseTo(Math.E, 9);
+    expect(result.ci95[0]).toBeCloseTo(Math.exp(1 - 4.303 / Math.sqrt(3)), 6);
+    expect(result.ci95[1]).toBeCloseTo(Math.exp(1 + 4.303 / Math.sqrt(3)), 6);
+  });
+  it('needs two usable ratios, and collapses to a point when they agree', () => {
+    expect(geometricMeanInterval([1.2])).toBeNull();
+    expect(geometricMeanInterval([0, 1.2])).toBeNull();
+    const same = geometricMeanInterval([1.2, 1.2, 1.2])!;
+    expect(same.ci95[0]).toBeCloseTo(1.2, 12);
+    expect(same.ci95[1]).toBeCloseTo(1.2, 12);
   });
 });
