@@ -38,7 +38,7 @@ interface RunFigures {
   lanes: number;
   seconds: number;
   trialsPerSecond: number;
-  cells: { id: string; widthMs: number; widthMsCi95: [number, number]; dispersion: number; failureRate: number; failureRateCi95: [number, number];
+  cells: { id: string; widthMs: number; widthMsCi95: [number, number]; dispersion: number; disturbed: boolean; blocksLeftOut: number; failureRate: number; failureRateCi95: [number, number];
     proxyCpuShare?: number; machineBusyShare?: number; machineStealShare?: number; latenessP99Ms?: number; offTarget?: number }[];
 }
 
@@ -65,6 +65,8 @@ async function oneRun(run: number, lanes: number | undefined): Promise<{ figures
         id: cell.id,
         widthMs: round(upstreamWidth(cell).widthMs), widthMsCi95: upstreamWidth(cell).widthMsCi95.map((v) => round(v)) as [number, number],
         dispersion: round(upstreamWidth(cell).dispersion, 2),
+        // The sweep's own word that the machine disturbed most blocks: W then rests on the few left.
+        disturbed: upstreamWidth(cell).disturbed, blocksLeftOut: upstreamWidth(cell).excludedBlocks.length,
         failureRate: round(cell.failureRate), failureRateCi95: cell.failureRateCi95.map((v) => round(v)) as [number, number],
         ...(cell.load?.proxyCpuShare !== undefined ? { proxyCpuShare: cell.load.proxyCpuShare } : {}),
         ...(cell.load?.machineBusyShare !== undefined ? { machineBusyShare: cell.load.machineBusyShare, machineStealShare: cell.load.machineStealShare ?? 0 } : {}),
@@ -107,7 +109,8 @@ try {
       // Each run's trial ids start anew: prefix them so that the pooled history keeps them apart.
       histories.push(history.map((record) => (record.type === 'cell' ? { ...record, trialPrefix: `r${run}${record.trialPrefix}` }
         : record.type === 'trial' ? { ...record, id: `r${run}${record.id}`, block: run * 1000 + (record.block ?? 0) } : record)));
-      const line = one.cells.map((c) => `${c.id.replace('P60000-K100-exact-', '')} W ${c.widthMs.toFixed(3)} [${c.widthMsCi95.map((v) => v.toFixed(3)).join(', ')}]`).join('; ');
+      const line = one.cells.map((c) => `${c.id.replace('P60000-K100-exact-', '')} W ${c.widthMs.toFixed(3)} [${c.widthMsCi95.map((v) => v.toFixed(3)).join(', ')}]` +
+        `${c.disturbed ? ' (disturbed)' : ''}, ${c.blocksLeftOut} blocks left out`).join('; ');
       process.stderr.write(`lanes ${one.lanes} run ${run}: ${one.seconds} s, ${one.trialsPerSecond} trials/s; ${line}\n`);
     }
     // Pooled: every run's trials as one cell (each run's blocks its own blocks).
@@ -117,15 +120,20 @@ try {
       const [a, b] = IDENTICAL.map((id) => run.cells.find((c) => c.id === id)!.widthMs);
       return b === 0 ? null : round(a! / b!, 3);
     });
-    const inBounds = ratios.filter((ratio) => ratio !== null && ratio >= RATIO_BOUNDS[0] && ratio <= RATIO_BOUNDS[1]).length;
+    const within = (ratio: number | null) => ratio !== null && ratio >= RATIO_BOUNDS[0] && ratio <= RATIO_BOUNDS[1];
+    const inBounds = ratios.filter(within).length;
+    // Runs in which the sweep said neither identical cell was disturbed: the ones it vouches for.
+    const vouched = figures.flatMap((run, i) => (IDENTICAL.some((id) => run.cells.find((c) => c.id === id)!.disturbed) ? [] : [ratios[i]!]));
     const lanesUsed = figures[0]!.lanes;
-    report.push({ lanes: lanesUsed, runs, cells, identicalRatios: ratios, identicalRatiosInBounds: inBounds, runsFigures: figures });
+    report.push({ lanes: lanesUsed, runs, cells, identicalRatios: ratios, identicalRatiosInBounds: inBounds,
+      runsNotDisturbed: vouched.length, identicalRatiosInBoundsNotDisturbed: vouched.filter(within).length, runsFigures: figures });
     process.stdout.write(`\nlanes ${lanesUsed}, ${runs} runs, median ${figures.map((f) => f.trialsPerSecond).sort((a, b) => a - b)[Math.floor(runs / 2)]} trials/s while firing\n`);
     for (const cell of cells) {
       process.stdout.write(`  ${cell.id}: pooled W ${cell.pooledWidthMs} ms; runs ${cell.widthMs.map((w) => w.toFixed(3)).join(' ')}; cv ${cell.cv}; max/min ${cell.maxOverMin}; ` +
         `W's interval covers pooled in ${cell.widthCoversPooled}/${runs}; rate's in ${cell.rateCoversPooled}/${runs}\n`);
     }
-    process.stdout.write(`  identical cells (POST default / POST off) W ratio per run: ${ratios.join(' ')}; within [${RATIO_BOUNDS.join(', ')}] in ${inBounds}/${runs}\n`);
+    process.stdout.write(`  identical cells (POST default / POST off) W ratio per run: ${ratios.join(' ')}; within [${RATIO_BOUNDS.join(', ')}] in ${inBounds}/${runs}; ` +
+      `in the ${vouched.length} runs the sweep did not mark disturbed: ${vouched.filter(within).length}/${vouched.length}\n`);
   }
   if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
 } finally {
