@@ -56,7 +56,10 @@ describe('the client-side race, no proxy [local]', () => {
     for (const r of hinted.history) if (r.type === 'upstream' && r.ev === 'request' && r.trial && !firstOnConnection.has(r.conn)) firstOnConnection.set(r.conn, r.trial);
     const firstOnes = new Set(firstOnConnection.values());
     const trials = trialsOf(hinted, cell);
-    expect(trials).toHaveLength(NEAR.length * 15);
+    // Every planned trial, and more only where the sweep fired a disturbed block's share again.
+    const refired = hinted.history.filter((r) => r.type === 'block' && r.replaces !== undefined && r.cells.includes(cell.id));
+    expect(trials.length).toBeGreaterThanOrEqual(NEAR.length * 15);
+    if (refired.length === 0) expect(trials).toHaveLength(NEAR.length * 15);
     expect(trials.filter((t) => !firstOnes.has(t.id)).map((t) => t.id)).toEqual([]);
     expect(cell.failures).toBe(0);
     // http.Agent says so itself.

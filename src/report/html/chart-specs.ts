@@ -155,9 +155,11 @@ export function heatmapSpec(rows: readonly HeatmapRow[]): ChartSpec {
  * load the harness measured on itself), quiet and disturbed blocks apart, with the cell's W
  * and the limit past which a block is left out of it.
  */
-export function blockWidthSpec(rows: readonly BlockWidth[], cellWidthMs: number): ChartSpec {
-  const values = rows.map((row) => ({ ...row, state: row.disturbed ? 'disturbed (left out)' : 'quiet' }));
-  const states = ['quiet', 'disturbed (left out)'].filter((state) => values.some((row) => row.state === state));
+export function blockWidthSpec(rows: readonly (BlockWidth & { leftOut: boolean })[], cellWidthMs: number): ChartSpec {
+  // When every block was disturbed none is left out (the cell is marked disturbed instead).
+  const values = rows.map((row) => ({ ...row, state: row.leftOut ? 'disturbed (left out)' : row.disturbed ? 'disturbed (kept: every block was)' : 'quiet' }));
+  const colours: Record<string, string> = { 'quiet': '#2c6fbb', 'disturbed (left out)': '#e67e22', 'disturbed (kept: every block was)': '#8e44ad' };
+  const states = Object.keys(colours).filter((state) => values.some((row) => row.state === state));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: 420,
@@ -171,7 +173,7 @@ export function blockWidthSpec(rows: readonly BlockWidth[], cellWidthMs: number)
         encoding: {
           x: { field: 'offTarget', type: 'quantitative', title: 'share of the block\'s trials off their stratum', axis: { format: '.0%' } },
           y: { field: 'widthMs', type: 'quantitative', title: 'W of the block (ms)' },
-          color: { field: 'state', type: 'nominal', title: 'block', legend: { labelLimit: 240 }, scale: { domain: states, range: states.map((state) => (state === 'quiet' ? '#2c6fbb' : '#e67e22')) } },
+          color: { field: 'state', type: 'nominal', title: 'block', legend: { labelLimit: 240 }, scale: { domain: states, range: states.map((state) => colours[state]!) } },
         },
       },
     ],

@@ -111,16 +111,17 @@ async function blockFigure(cell: CellAnalysis, index: number, history: readonly 
   if (!width || width.widthMs === 0 || width.strata === 0) return '';
   const trials = history.filter((record): record is TrialRecord => record.type === 'trial' && record.cell === cell.id);
   const blocks = history.filter((record): record is BlockRecord => record.type === 'block' && record.cells.includes(cell.id));
-  const rows = blockWidths(trials, width.boundary, width.spanMs / width.strata, blocks);
+  const excluded = new Set(width.excludedBlocks.map((block) => block.block));
+  const rows = blockWidths(trials, width.boundary, width.spanMs / width.strata, blocks).map((row) => ({ ...row, leftOut: excluded.has(row.block) }));
   if (rows.length < 3) return '';
   const share = (value: number | undefined) => (value === undefined ? '-' : percent(value, 0));
   return `<p class="note">W against load: each block measured the same pairing, so a W that climbs with the block's share of trials
 landed off their stratum (the harness stalled, and the proxy and upstream with it) is the machine's, not the pairing's. Blocks right of the
-dashed line (${percent(DISTURBED_OFF_TARGET, 0)}) are left out of the cell's W (the solid line).</p>
+dashed line (${percent(DISTURBED_OFF_TARGET, 0)}) are disturbed, and left out of the cell's W (the solid line) unless every block was.</p>
 ${figure(`blocks-${index}`, `${cell.id}: W of each block against its load (${width.boundary} boundary)`,
     await renderSvg(blockWidthSpec(rows, width.widthMs)),
     table(['block', 'trials', 'W ms', 'off their stratum', 'left out', 'machine busy', 'CPU stolen'],
-      rows.map((row) => [row.block, row.trials, row.widthMs.toFixed(3), percent(row.offTarget, 0), row.disturbed ? 'yes' : 'no', share(row.machineBusyShare), share(row.machineStealShare)])))}`;
+      rows.map((row) => [row.block, row.trials, row.widthMs.toFixed(3), percent(row.offTarget, 0), row.leftOut ? 'yes' : 'no', share(row.machineBusyShare), share(row.machineStealShare)])))}`;
 }
 
 function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[]): string {
