@@ -5,6 +5,7 @@
 // per stratum, so one block's W is rough; the spread over many is what the picture shows.
 import type { BlockRecord, TrialRecord } from '../history/records.js';
 import { blockQuality } from './disturbance.js';
+import { widthPerBlock } from './window-width.js';
 
 export interface BlockWidth {
   block: number;
@@ -26,18 +27,13 @@ export interface BlockWidth {
 export function blockWidths(cellTrials: readonly TrialRecord[], boundary: TrialRecord['boundary'], stratumMs: number, blocks: readonly BlockRecord[]): BlockWidth[] {
   if (cellTrials.length === 0 || cellTrials.some((trial) => trial.aimOffsetMs === undefined)) return [];
   const records = new Map(blocks.map((record) => [record.block, record]));
+  const widths = widthPerBlock(cellTrials.filter((trial) => trial.boundary === boundary), stratumMs);
   return blockQuality(cellTrials, stratumMs).map((quality) => {
-    const own = cellTrials.filter((trial) => (trial.block ?? 0) === quality.block && trial.boundary === boundary);
-    const strata = new Map<number, [number, number]>();
-    for (const trial of own) {
-      const [n, f] = strata.get(trial.intendedOffsetMs) ?? [0, 0];
-      strata.set(trial.intendedOffsetMs, [n + 1, f + (trial.errorClass !== 'ok' ? 1 : 0)]);
-    }
-    const widthMs = [...strata.values()].reduce((sum, [n, f]) => sum + (f / n) * stratumMs, 0);
+    const { trials, widthMs } = widths.get(quality.block) ?? { trials: 0, widthMs: 0 };
     const record = records.get(quality.block);
     return {
       block: quality.block,
-      trials: own.length,
+      trials,
       widthMs: Math.round(widthMs * 1e4) / 1e4,
       offTarget: quality.offTarget,
       disturbed: quality.disturbed,

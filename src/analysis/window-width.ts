@@ -82,6 +82,19 @@ function widthAndVariance(strata: Iterable<{ widthMs: number; trials: number; fa
   return { widthMs, variance };
 }
 
+/** Each block's own W (its own rates per stratum) and trial count, from one boundary's trials. */
+export function widthPerBlock(trials: readonly TrialRecord[], stratumMs: number): Map<number, { trials: number; widthMs: number }> {
+  const strata = [...strataOf(trials, stratumMs).values()];
+  const blocks = new Set(trials.map((trial) => trial.block ?? 0));
+  return new Map([...blocks].map((block) => {
+    const own = strata.map((stratum) => {
+      const [n, f] = stratum.byBlock.get(block) ?? [0, 0];
+      return { widthMs: stratum.widthMs, trials: n, failures: f };
+    });
+    return [block, { trials: own.reduce((sum, stratum) => sum + stratum.trials, 0), widthMs: widthAndVariance(own).widthMs }];
+  }));
+}
+
 /**
  * W per boundary of a cell's trials. `stratumMs` is the cell's stratum width (its record says;
  * for a run made before strata, the spacing of the offsets its trials were planned at).

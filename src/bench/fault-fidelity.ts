@@ -12,10 +12,11 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { sweep } from '../api.js';
-import { analyzeHistory, type CellAnalysis } from '../analysis/analyze-history.js';
+import { analyzeHistory } from '../analysis/analyze-history.js';
 import type { HistoryRecord } from '../history/records.js';
 import { localRuntime } from '../runtime/local-runtime.js';
 import { cleanupAll } from '../util/cleanup.js';
+import { tagRun, upstreamWidth } from './pooled-runs.js';
 import { geometricMeanInterval } from '../util/stats.js';
 import { sampleProcessCpu } from './process-cpu.js';
 
@@ -66,18 +67,12 @@ async function oneSweep(fault: typeof FAULTS[number], server: Server, run: numbe
   // The embedded server unless asked for the reference: a toxiproxy-server on PATH would be picked up silently.
   if ((server === 'embedded') !== /embedded/.test(version)) throw new Error(`asked for the ${server} server, got ${version}`);
   const width = upstreamWidth(result.cells[0]!);
-  // Each run's trial ids start anew: prefix them so that the pooled history keeps them apart.
-  const history = result.history.map((record) => (record.type === 'cell' ? { ...record, trialPrefix: `r${run}${record.trialPrefix}` }
-    : record.type === 'trial' ? { ...record, id: `r${run}${record.id}`, block: run * 1000 + (record.block ?? 0) } : record));
+  const history = tagRun(result.history, run);
   return {
     history, version, widthMs: width.widthMs, cut: width.cutAt.length > 0,
     excluded: width.excludedBlocks.length, blocks: width.blocks + width.excludedBlocks.length,
     faultLayerCpuMsPer1000Trials: Math.round(((cpuMs.faultLayer ?? 0) / trials) * 1000),
   };
-}
-
-function upstreamWidth(cell: CellAnalysis) {
-  return cell.windowWidth.find((width) => width.boundary === 'upstream')!;
 }
 
 /** Pooled W of one server over all its runs, with its standard error. */

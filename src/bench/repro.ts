@@ -15,6 +15,7 @@ import { analyzeHistory, type CellAnalysis } from '../analysis/analyze-history.j
 import type { HistoryRecord } from '../history/records.js';
 import { localRuntime } from '../runtime/local-runtime.js';
 import { cleanupAll } from '../util/cleanup.js';
+import { tagRun, upstreamWidth } from './pooled-runs.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,7 +44,6 @@ interface RunFigures {
 }
 
 const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
-const upstreamWidth = (cell: CellAnalysis) => cell.windowWidth.find((width) => width.boundary === 'upstream')!;
 
 async function oneRun(run: number, lanes: number | undefined): Promise<{ figures: RunFigures; history: HistoryRecord[] }> {
   const started = performance.now();
@@ -106,9 +106,7 @@ try {
     for (let run = 1; run <= runs; run++) {
       const { figures: one, history } = await oneRun(run, lanes);
       figures.push(one);
-      // Each run's trial ids start anew: prefix them so that the pooled history keeps them apart.
-      histories.push(history.map((record) => (record.type === 'cell' ? { ...record, trialPrefix: `r${run}${record.trialPrefix}` }
-        : record.type === 'trial' ? { ...record, id: `r${run}${record.id}`, block: run * 1000 + (record.block ?? 0) } : record)));
+      histories.push(tagRun(history, run));
       const line = one.cells.map((c) => `${c.id.replace('P60000-K100-exact-', '')} W ${c.widthMs.toFixed(3)} [${c.widthMsCi95.map((v) => v.toFixed(3)).join(', ')}]` +
         `${c.disturbed ? ' (disturbed)' : ''}, ${c.blocksLeftOut} blocks left out`).join('; ');
       process.stderr.write(`lanes ${one.lanes} run ${run}: ${one.seconds} s, ${one.trialsPerSecond} trials/s; ${line}\n`);
