@@ -92,7 +92,7 @@ export function tapFailureEvidence(trials: readonly (TrialOutcome & { id: string
     else if (raced > 0) race++;
     else {
       const cause = !seen ? `${trial.errorClass === '502' ? '502' : causeOf(trial, clientGaveUp)}, the request never reaching the upstream`
-        : trial.errorClass === '502' ? `502 with no upstream close within ${RACE_CLOSE_WITHIN_MS} ms of its request on a reused connection` : causeOf(trial, clientGaveUp);
+        : trial.errorClass === '502' ? `502 with no upstream close within ${RACE_CLOSE_WITHIN_MS} ms (or the answers' round trip then, if longer) of its request on a reused connection` : causeOf(trial, clientGaveUp);
       other[cause] = (other[cause] ?? 0) + 1;
     }
   }

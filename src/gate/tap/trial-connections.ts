@@ -2,6 +2,7 @@
 // went out on, whether that connection had carried a request before (reused) or was opened for
 // it (new), and whether an attempt met the upstream's close: the keep-alive race, seen from the
 // upstream's side. Pure over the events, so that a stored run is judged as it was live.
+import { quantile } from '../../util/stats.js';
 import type { TapEvent } from './tap-worker.js';
 
 /**
@@ -11,6 +12,20 @@ import type { TapEvent } from './tap-worker.js';
  * reached the upstream as it closed). A close much later is an application that hung, not the race.
  */
 export const RACE_CLOSE_WITHIN_MS = 10;
+
+/**
+ * ... or within as long as the chain behind the tap took to answer requests about then, when
+ * that is longer (the p99 of the tap's round trips of answered requests in the same second of
+ * the monotonic clock or the ROUND_TRIP_NEAR_S seconds either side): a close comes back through
+ * a fault layer and a loaded machine as slowly as an answer does. Measured with two CPU hogs
+ * beside a gate through a 5 ms latency fault: answers took p90 33-77 ms (max 59-83) through the
+ * tap, and idle closes met by reused requests came back 23-57 ms after them, which the 10 ms
+ * window alone called "not the race" and the run undecided (3 runs of 4). On a quiet machine
+ * answers take 1-7 ms there, and the window stays 10 ms. The cost: an application whose answers
+ * take up to T ms, closing a reused connection unanswered within T ms, is taken for the race.
+ */
+export const ROUND_TRIP_NEAR_S = 2;
+const ROUND_TRIP_QUANTILE = 0.99;
 
 export interface TrialAttempt {
   conn: number;
@@ -48,6 +63,9 @@ export class TrialConnectionIndex {
   constructor(private readonly options: TrialConnectionOptions = {}) {}
   private readonly requestsOfTrial = new Map<string, { conn: number; index: number; t: number }[]>();
   private readonly answered = new Set<string>();
+  /** Round trips (ms) of answered requests through the tap, by the second their answer passed it, and the allowance of each second (dropped when a near one gains a round trip). */
+  private readonly roundTripsBySecond = new Map<number, number[]>();
+  private readonly allowanceBySecond = new Map<number, number>();
 
   add(events: readonly TapEvent[]): void {
     for (const event of events) {
@@ -63,6 +81,7 @@ export class TrialConnectionIndex {
         conn.last = { trial, t: event.t };
       } else if (event.ev === 'response' && event.trial !== undefined) {
         this.answered.add(`${event.conn} ${event.trial}`);
+        if (conn.last) this.addRoundTrip(event.t, event.t - conn.last.t);
       } else if (event.ev === 'close') {
         conn.close = { t: event.t, by: event.by ?? 'server', idleMs: event.idleMs ?? null };
       }
@@ -83,11 +102,32 @@ export class TrialConnectionIndex {
       const reused = index > 0;
       const range = this.options.idleCloseMs;
       const atIdleClose = range !== undefined && close !== null && close.idleMs !== null && close.idleMs >= range[0] && close.idleMs <= range[1];
-      const raced = reused && close !== null && UPSTREAM_CLOSES.has(close.by) && (Math.abs(closeAfterMs!) <= RACE_CLOSE_WITHIN_MS || atIdleClose)
+      const raced = reused && close !== null && UPSTREAM_CLOSES.has(close.by) && (Math.abs(closeAfterMs!) <= this.closeWithinMs(t) || atIdleClose)
         && !this.answered.has(`${conn} ${trial}`);
       return { conn, reused, raced, closeAfterMs };
     });
     return { attempts };
+  }
+
+  /** How far from a request (ms) an upstream close still met it: see ROUND_TRIP_NEAR_S. */
+  closeWithinMs(requestT: number): number {
+    const second = Math.floor(requestT / 1000);
+    let allowance = this.allowanceBySecond.get(second);
+    if (allowance === undefined) {
+      const near: number[] = [];
+      for (let s = second - ROUND_TRIP_NEAR_S; s <= second + ROUND_TRIP_NEAR_S; s++) near.push(...(this.roundTripsBySecond.get(s) ?? []));
+      allowance = near.length > 0 ? quantile(near, ROUND_TRIP_QUANTILE) : 0;
+      this.allowanceBySecond.set(second, allowance);
+    }
+    return Math.max(RACE_CLOSE_WITHIN_MS, allowance);
+  }
+
+  private addRoundTrip(t: number, ms: number): void {
+    const second = Math.floor(t / 1000);
+    const list = this.roundTripsBySecond.get(second) ?? [];
+    list.push(ms);
+    this.roundTripsBySecond.set(second, list);
+    for (let s = second - ROUND_TRIP_NEAR_S; s <= second + ROUND_TRIP_NEAR_S; s++) this.allowanceBySecond.delete(s);
   }
 
   /** The trials' first attempts by the connection they went out on: reused, new, or not seen at all. */
