@@ -7,6 +7,7 @@ import { isShuttingDown } from '../util/cleanup.js';
 import type { HistorySink } from '../history/history-file.js';
 import type { BoundaryKind } from '../vocabulary.js';
 import { runBursts, type BurstTrial } from './boundary-bursts.js';
+import { burstDispersion, holdsUnderDispersion } from './burst-dispersion.js';
 import { otherCount } from './failure-evidence.js';
 import type { GateChain } from './gate-chain.js';
 import type { GateOutcome } from './gate-decision.js';
@@ -43,8 +44,11 @@ export interface FiringInput {
 export interface Firing {
   trials: BurstTrial[];
   outcome: GateOutcome;
-  /** The look that decided (or the last one taken) and the race's failures in it. */
-  deciding: { look: Look; failures: number } | null;
+  /** The look that decided (or the last one taken), the race's failures in it, and how far its
+   *  bursts disagreed beyond their counts (burst-dispersion.ts; 1: no more than counts explain). */
+  deciding: { look: Look; failures: number; dispersion: number } | null;
+  /** The last look whose pass or fail the bursts' dispersion held back, if any. */
+  heldBack: { look: Look; failures: number; dispersion: number; outcome: GateOutcome } | null;
   /** Set when a raced attempt the proxy retried decided (a fail unless allowed). */
   maskedAt: { trials: number; masked: number } | null;
   /** Set when failures that are not the race stopped the run. */
@@ -55,7 +59,7 @@ export interface Firing {
 
 export async function fireUntilDecided(input: FiringInput): Promise<Firing> {
   const { chain, decisive, history } = input;
-  const firing: Firing = { trials: [], outcome: 'undecided', deciding: null, maskedAt: null, disturbedAt: null, looksSpent: false };
+  const firing: Firing = { trials: [], outcome: 'undecided', deciding: null, heldBack: null, maskedAt: null, disturbedAt: null, looksSpent: false };
   const judge = judgeByLooks(input, firing);
 
   let done = false;
@@ -135,10 +139,16 @@ function judgeByLooks(input: FiringInput, firing: Firing): (sofar: readonly Burs
     while (nextLook < design.looks.length && counted.length >= design.looks[nextLook]!.trials) {
       const look = design.looks[nextLook++]!;
       // Only the race decides: failures with another cause are shown apart.
-      const failures = input.chain.evidenceOf(counted.slice(0, look.trials)).race;
-      firing.deciding = { look, failures };
-      firing.outcome = decideAt(design, { trials: look.trials, failures }).outcome;
-      input.say(`look ${nextLook} of ${design.looks.length}: ${failures} of ${look.trials} failed by the race (pass at <= ${look.passAtMost}, fail at >= ${look.failAtLeast}): ${firing.outcome}`);
+      const looked = counted.slice(0, look.trials);
+      const failures = input.chain.evidenceOf(looked).race;
+      const dispersion = burstDispersion(looked, (burst) => input.chain.evidenceOf(burst).race);
+      firing.deciding = { look, failures, dispersion };
+      const designSays = decideAt(design, { trials: look.trials, failures }).outcome;
+      const holds = holdsUnderDispersion(designSays, { trials: look.trials, failures }, dispersion, design.maxFailureRate, design.confidence);
+      if (!holds) firing.heldBack = { look, failures, dispersion, outcome: designSays };
+      firing.outcome = holds ? designSays : 'undecided';
+      const spread = dispersion > 1 ? `; the bursts disagree ${dispersion.toFixed(1)}x beyond their counts${holds ? '' : `, which holds the ${designSays} back`}` : '';
+      input.say(`look ${nextLook} of ${design.looks.length}: ${failures} of ${look.trials} failed by the race (pass at <= ${look.passAtMost}, fail at >= ${look.failAtLeast})${spread}: ${firing.outcome}`);
       if (firing.outcome !== 'undecided') return true;
     }
     // Past the last look the design has spent its error: more trials cannot decide.

@@ -46,7 +46,8 @@ export interface GateResult {
   failureRate: number;
   /**
    * Exact one-sided bounds on the rate at the deciding look (each at error 1 - confidence;
-   * the sequential design keeps the run's own errors within that), and the plain 95% interval.
+   * the sequential design keeps the run's own errors within that), over the tally shrunk by the
+   * bursts' dispersion when they disagree beyond their counts; and the plain 95% interval.
    */
   decisionInterval: [number, number];
   failureRateCi95: [number, number];
@@ -57,8 +58,10 @@ export interface GateResult {
   confidence: number;
   /** The fewest failure-free trials a pass needs (the sequential design's first look that can pass). */
   trialsNeededToPass: number;
-  /** The look that decided (trials, and the failures that pass or fail there), or null. */
-  decidingLook: (Look & { failures: number }) | null;
+  /** The look that decided (trials, and the failures that pass or fail there), or null; with
+   *  how far its bursts disagreed beyond their counts (1: no more than counts explain), which
+   *  shrinks the tally the bounds are taken over (gate/burst-dispersion.ts). */
+  decidingLook: (Look & { failures: number; burstDispersion: number }) | null;
   fix: Fix | null;
   seconds: number;
   /** The run directory that holds this run (trials.jsonl and the reports), or null. */

@@ -4,6 +4,7 @@
 import type { ProbeResult } from '../probe/probe.js';
 import type { GateFlavour } from '../proxy/gate-flavour.js';
 import { exactBounds, quantile } from '../util/stats.js';
+import { shrunkBounds } from './burst-dispersion.js';
 import { describeOther, otherCount, type FailureEvidence } from './failure-evidence.js';
 import type { Firing } from './fire-bursts.js';
 import type { GateOutcome } from './gate-decision.js';
@@ -93,13 +94,20 @@ export interface FiredVerdictInput {
   allowMasked: boolean;
 }
 
+/** The deciding look's one-sided exact bounds, over the tally shrunk by the bursts' dispersion when above 1. */
+function decisionBounds(decided: { look: { trials: number }; failures: number; dispersion: number }, confidence: number): [number, number] {
+  if (decided.dispersion <= 1) return exactBounds(decided.failures, decided.look.trials, 1 - confidence);
+  const shrunk = shrunkBounds({ trials: decided.look.trials, failures: decided.failures }, decided.dispersion, confidence);
+  return [shrunk.lowerForFail, shrunk.upperForPass];
+}
+
 /** The verdict of a fired run, and why, in one line. */
 export function firedVerdict(input: FiredVerdictInput): Verdict {
   const { firing, final, decisive } = input;
   const failures = firing.trials.filter((trial) => trial.errorClass !== 'ok').length;
   const limit = `${(input.maxFailureRate * 100).toFixed(2)}%`;
   const decided = firing.deciding;
-  const interval: [number, number] = decided ? exactBounds(decided.failures, decided.look.trials, 1 - input.confidence) : [0, 1];
+  const interval = decided ? decisionBounds(decided, input.confidence) : [0, 1] as [number, number];
   if (firing.disturbedAt) {
     const disturbed = firing.disturbedAt;
     return { outcome: 'undecided', interval: [0, 1], decidingLook: null,
@@ -119,10 +127,12 @@ export function firedVerdict(input: FiredVerdictInput): Verdict {
     ? `${tally}: the failure rate is above ${limit} (its lower bound ${(interval[0] * 100).toFixed(2)}%)`
     : firing.outcome === 'pass'
       ? `${tally}: the failure rate is below ${limit} (its upper bound ${(interval[1] * 100).toFixed(3)}%)`
-      : firing.looksSpent
+      : firing.heldBack && firing.looksSpent
+        ? `undecided after ${input.lastLookTrials} trials: ${firing.heldBack.failures} of ${firing.heldBack.look.trials} failed by the race, enough for the sequential design to ${firing.heldBack.outcome}, but the bursts disagree ${firing.heldBack.dispersion.toFixed(1)}x beyond their counts, and as ${shrunkBounds({ trials: firing.heldBack.look.trials, failures: firing.heldBack.failures }, firing.heldBack.dispersion, input.confidence).trials} independent requests the tally does not ${firing.heldBack.outcome}: raise --max-seconds, or look at which bursts failed`
+        : firing.looksSpent
         ? `undecided after ${input.lastLookTrials} trials: ${decided!.failures} failed, too many to pass at ${limit} and too few to fail; raise --max-failure-rate or look at the failures`
         : `undecided within ${input.maxSeconds} s: ${failures} of ${firing.trials.length} failed; a pass at ${limit} needs ${input.trialsNeededToPass} trials: raise --max-seconds or --max-failure-rate`;
   const warning = input.allowMasked && firing.outcome === 'pass' && final.masked > 0
     ? `; but ${final.masked} upstream attempts raced and were retried by the proxy (accepted with --allow-masked): requests it does not retry would fail` : '';
-  return { outcome: firing.outcome, reason: reason + excluded + warning, interval, decidingLook: decided ? { ...decided.look, failures: decided.failures } : null };
+  return { outcome: firing.outcome, reason: reason + excluded + warning, interval, decidingLook: decided ? { ...decided.look, failures: decided.failures, burstDispersion: decided.dispersion } : null };
 }
