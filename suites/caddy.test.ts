@@ -11,9 +11,8 @@
 // With its keepalive below the upstream's, Caddy closes first and nothing races.
 // Local runtime only: no Caddy image is set up for the containers runtime.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mostlyDisturbed, quietBins } from './support/quiet.js';
+import { cellTrials, leftOutBlocks, mostlyDisturbed, quietBins } from './support/quiet.js';
 import { findCell, localRuntime, poolBins, sweep, wilsonInterval, type SweepResult } from '../src/index.js';
-import type { TrialRecord } from '../src/history/records.js';
 
 describe('Caddy 2.6 in front of K=100ms exact, transport keepalive 60s [local]', () => {
   let result: SweepResult;
@@ -100,10 +99,10 @@ describe('Caddy with transport keepalive 50ms < K [local]', () => {
     // would hold past it. So the claim is on the blocks the machine left quiet, and every
     // failure is listed with its block.
     expect(cell.trials).toBeGreaterThanOrEqual(900);
-    const excluded = new Set(cell.windowWidth.flatMap((width) => width.excludedBlocks.map((block) => block.block)));
-    const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id);
-    const failed = trials.filter((trial) => trial.errorClass !== 'ok')
-      .map((trial) => `${trial.boundary} ${trial.gapOffsetMs.toFixed(1)} ms ${trial.errorClass} block ${trial.block}${excluded.has(trial.block ?? 0) ? ' (disturbed)' : ''}`);
+    const leftOut = leftOutBlocks(cell);
+    const { all, quiet } = cellTrials(result, cell);
+    const failed = all.filter((trial) => trial.errorClass !== 'ok')
+      .map((trial) => `${trial.boundary} ${trial.gapOffsetMs.toFixed(1)} ms ${trial.errorClass} block ${trial.block}${leftOut.has(trial.block ?? 0) ? ' (disturbed)' : ''}`);
     const evidence = `${cell.failures}/${cell.trials}; load ${JSON.stringify(cell.load)}; failed: ${failed.join(', ')}`;
     if (mostlyDisturbed(cell)) {
       // Too few quiet blocks to rest a claim of none on (or every block disturbed, none left
@@ -112,7 +111,6 @@ describe('Caddy with transport keepalive 50ms < K [local]', () => {
       expect(cell.failureRateCi95[1], evidence).toBeLessThan(0.01);
       return;
     }
-    const quiet = trials.filter((trial) => !excluded.has(trial.block ?? 0));
     expect(quiet.length, evidence).toBeGreaterThanOrEqual(450);
     expect(quiet.filter((trial) => trial.errorClass !== 'ok').length, evidence).toBe(0);
     expect(wilsonInterval(0, quiet.length)[1]).toBeLessThan(0.01);

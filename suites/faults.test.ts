@@ -5,8 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { binTrials, findCell, localRuntime, poolBins, sweep, type CellAnalysis, type SweepResult } from '../src/index.js';
 import { describeOnRuntimes } from './support/runtimes.js';
-import { mostlyDisturbed, quietBins } from './support/quiet.js';
-import type { TrialRecord } from '../src/history/records.js';
+import { cellTrials, mostlyDisturbed, quietBins } from './support/quiet.js';
 
 const L = 10;
 const D = 20;
@@ -23,11 +22,8 @@ describeOnRuntimes('faults between nginx and the upstream', (runtime) => {
   // in which the harness missed its aims fails wherever the stall put its requests).
   const rate = (c: CellAnalysis, from: number, to: number) => poolBins(quietBins(result, c), 'upstream', from, to);
   /** Bins by the receipt clock: the gap as nginx's idle clock sees it. */
-  const receiptRate = (c: CellAnalysis, from: number, to: number) => {
-    const excluded = new Set(c.windowWidth.flatMap((width) => width.excludedBlocks.map((block) => block.block)));
-    const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === c.id && !excluded.has(r.block ?? 0));
-    return poolBins(binTrials(trials, 0.95, undefined, (t) => t.receiptGapMs - c.effectiveCloseMs), 'upstream', from, to);
-  };
+  const receiptRate = (c: CellAnalysis, from: number, to: number) =>
+    poolBins(binTrials(cellTrials(result, c).quiet, 0.95, undefined, (t) => t.receiptGapMs - c.effectiveCloseMs), 'upstream', from, to);
   // When the harness says most of a cell's blocks were disturbed (the hypervisor took a quarter
   // of the CPU in a CI run here: the few "quiet" blocks left held 63 trials where 240 were
   // aimed, and even those read the band at 68%), the levels below are the machine's, not the

@@ -5,10 +5,20 @@
 import { binTrials, type CellAnalysis, type GapBin, type SweepResult } from '../../src/index.js';
 import type { TrialRecord } from '../../src/history/records.js';
 
+/** The blocks the harness left out of the cell's W (none when every block was disturbed). */
+export function leftOutBlocks(cell: CellAnalysis): Set<number> {
+  return new Set(cell.windowWidth.flatMap((width) => width.excludedBlocks.map((block) => block.block)));
+}
+
+/** The cell's trials, and those of the blocks the machine left quiet. */
+export function cellTrials(result: SweepResult, cell: CellAnalysis): { all: TrialRecord[]; quiet: TrialRecord[] } {
+  const leftOut = leftOutBlocks(cell);
+  const all = result.history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id);
+  return { all, quiet: all.filter((trial) => !leftOut.has(trial.block ?? 0)) };
+}
+
 export function quietBins(result: SweepResult, cell: CellAnalysis): GapBin[] {
-  const excluded = new Set(cell.windowWidth.flatMap((width) => width.excludedBlocks.map((block) => block.block)));
-  const trials = result.history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id && !excluded.has(r.block ?? 0));
-  return binTrials(trials);
+  return binTrials(cellTrials(result, cell).quiet);
 }
 
 /** Whether the harness said most of the cell's blocks were disturbed (then no claim about the pairing holds). */
