@@ -123,10 +123,12 @@ export function firedVerdict(input: FiredVerdictInput): Verdict {
   const which = input.tagTrials ? 'requests that reused an idle upstream connection' : 'requests';
   const tally = decided ? `${decided.failures} of the first ${decided.look.trials} ${which} at the ${decisive.boundary}'s idle close failed by the race` : '';
   const excluded = otherCount(final.other) > 0 ? `; not the race, and not counted: ${describeOther(final.other)}` : '';
+  // A bound taken over the tally shrunk by the bursts' dispersion says so, or it would not match the tally beside it.
+  const shrunk = decided && decided.dispersion > 1 ? `, the ${decided.look.trials} counted as ${shrunkBounds({ trials: decided.look.trials, failures: decided.failures }, decided.dispersion, input.confidence).trials}: the bursts disagree ${decided.dispersion.toFixed(1)}x beyond their counts` : '';
   const reason = firing.outcome === 'fail'
-    ? `${tally}: the failure rate is above ${limit} (its lower bound ${(interval[0] * 100).toFixed(2)}%)`
+    ? `${tally}: the failure rate is above ${limit} (its lower bound ${(interval[0] * 100).toFixed(2)}%${shrunk})`
     : firing.outcome === 'pass'
-      ? `${tally}: the failure rate is below ${limit} (its upper bound ${(interval[1] * 100).toFixed(3)}%)`
+      ? `${tally}: the failure rate is below ${limit} (its upper bound ${(interval[1] * 100).toFixed(3)}%${shrunk})`
       : firing.heldBack && firing.looksSpent
         ? `undecided after ${input.lastLookTrials} trials: ${firing.heldBack.failures} of ${firing.heldBack.look.trials} failed by the race, enough for the sequential design to ${firing.heldBack.outcome}, but the bursts disagree ${firing.heldBack.dispersion.toFixed(1)}x beyond their counts, and as ${shrunkBounds({ trials: firing.heldBack.look.trials, failures: firing.heldBack.failures }, firing.heldBack.dispersion, input.confidence).trials} independent requests the tally does not ${firing.heldBack.outcome}, and the design has no look left: look at which bursts failed (keepalive-lab explain DIR), or raise --max-failure-rate`
         : firing.looksSpent
