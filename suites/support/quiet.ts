@@ -17,8 +17,10 @@ export function cellTrials(result: SweepResult, cell: CellAnalysis): { all: Tria
   return { all, quiet: all.filter((trial) => !leftOut.has(trial.block ?? 0)) };
 }
 
+/** The quiet trials' bins, each with its failed attempts in the proxy's error log (bin.failedAttempts). */
 export function quietBins(result: SweepResult, cell: CellAnalysis): GapBin[] {
-  return binTrials(cellTrials(result, cell).quiet);
+  const logged = new Set(result.history.flatMap((r) => (r.type === 'proxy-log' && r.trial ? [r.trial] : [])));
+  return binTrials(cellTrials(result, cell).quiet, 0.95, (trial) => logged.has(trial.id));
 }
 
 /** Whether the harness said most of the cell's blocks were disturbed (then no claim about the pairing holds). */
