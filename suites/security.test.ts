@@ -287,3 +287,60 @@ describe('sweep --resume of a crafted run directory', () => {
     expect(fs.existsSync(marker)).toBe(false);
   });
 });
+
+// A server the user points the harness at may answer anything. Each answer below is framed so
+// that a parser taking its sizes on trust loops, waits for ever or keeps every byte; the
+// commands that talk to such servers must end on their own at their first look at the address:
+// one line naming what was wrong, exit 2 (not an HTTP/1.1 server), no run directory.
+describe('hostile servers', () => {
+  const answers: Record<string, string> = {
+    'a negative chunk size': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-6\r\nabc\r\n0\r\n\r\n',
+    'a chunk longer than its size': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcdef\r\n0\r\n\r\n',
+    'a Content-Length past the body limit': 'HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n',
+  };
+  let server: net.Server;
+  let port: number;
+  let answer = '';
+  beforeAll(async () => {
+    server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => socket.write(answer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const run = (args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    // Before the fix the first case spun in the parser and ignored SIGTERM: the test kills it.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+
+  for (const [what, body] of Object.entries(answers)) {
+    it(`${what}: probe, field and gate end with one line`, async () => {
+      answer = body;
+      const url = `http://127.0.0.1:${port}/`;
+      for (const args of [
+        ['probe', '--url', url, '--samples', '2'],
+        ['field', '--url', url, '--idle', '1s..2s@500ms', '--out', path.join(tmp, 'hostile-field')],
+        ['gate', '--upstream-url', url, '--proxy-timeout', '60s', '--out', path.join(tmp, 'hostile-gate')],
+      ]) {
+        const { code, stdout, stderr } = await run(args);
+        expect(code, `${args[0]}: ${stdout}${stderr}`).toBe(2);
+        expect(stderr, args[0]).not.toMatch(/\n\s+at /);
+        expect(stderr.trim().split('\n'), `${args[0]}: ${stderr}`).toHaveLength(1);
+        expect(stderr, args[0]).toMatch(/not an HTTP\/1\.1 (server|service)/);
+      }
+      expect(fs.existsSync(path.join(tmp, 'hostile-field')) || fs.existsSync(path.join(tmp, 'hostile-gate'))).toBe(false);
+    }, 100_000);
+  }
+});

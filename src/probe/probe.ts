@@ -9,7 +9,7 @@ import type { Endpoint } from '../vocabulary.js';
 import { hostPort } from '../util/ports.js';
 import { quantile } from '../util/stats.js';
 import { answerSentAt } from '../workload/clock.js';
-import { parseResponse } from '../workload/http-connection.js';
+import { ResponseReader } from '../workload/http-response.js';
 
 export interface ProbeOptions {
   samples?: number;
@@ -86,7 +86,7 @@ function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number, onAnswer
   return new Promise((resolve) => {
     const socket = net.connect(endpoint.port, endpoint.host);
     socket.setNoDelay(true);
-    let data = Buffer.alloc(0);
+    const reader = new ResponseReader();
     let responseEndNs: bigint | null = null;
     let keepAliveHeader: string | null = null;
     let settled = false;
@@ -106,13 +106,13 @@ function oneSample(endpoint: Endpoint, path: string, maxWaitMs: number, onAnswer
     socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostPort(endpoint.host, endpoint.port)}\r\nUser-Agent: keepalive-lab-probe\r\n\r\n`));
     socket.on('data', (chunk: Buffer) => {
       if (responseEndNs !== null) return;
-      data = Buffer.concat([data, chunk]);
-      const parsed = parseResponse(data);
-      if (!parsed) return;
-      if ('invalid' in parsed) {
-        settle('not-http', parsed.invalid);
+      const read = reader.push(chunk);
+      if (!read) return;
+      if ('invalid' in read) {
+        settle('not-http', read.invalid);
         return;
       }
+      const parsed = read.response;
       // The idle time starts when the answer left the server: its send stamp when it gives one
       // (our upstream program does), else now. The workload measures gaps the same way.
       responseEndNs = answerSentAt(parsed.headers, process.hrtime.bigint()).ns;

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Endpoint, ErrorClass } from '../vocabulary.js';
+import { RESPONSE_LIMITS, ResponseReader, type ReadResponse } from './http-response.js';
 
 /** TLS towards the endpoint (an https URL): the name the certificate must carry (SNI; unset for an IP address), and extra CAs to trust. */
 export interface TlsSettings {
@@ -32,13 +33,13 @@ interface Pending {
   sentAtNs: bigint;
   resolve: (result: ExchangeResult) => void;
   timer: NodeJS.Timeout;
+  reader: ResponseReader;
 }
-
-const HEADER_END = Buffer.from('\r\n\r\n');
 
 export class HttpConnection {
   private socket: net.Socket | null = null;
-  private buffered: Buffer = Buffer.alloc(0);
+  /** Bytes that came with no exchange in flight (bounded: a server that talks unasked is cut off). */
+  private unasked: Buffer = Buffer.alloc(0);
   private pending: Pending | null = null;
 
   constructor(private readonly endpoint: Endpoint, private readonly tlsSettings: TlsSettings | null = null) {}
@@ -63,9 +64,9 @@ export class HttpConnection {
       const current = () => this.socket === socket;
       socket.on('data', (chunk: Buffer) => current() && this.onData(chunk));
       socket.on('error', (error: NodeJS.ErrnoException) => current() && this.fail(error.code === 'ECONNRESET' || error.code === 'EPIPE' ? 'reset' : 'error'));
-      socket.on('close', () => current() && this.fail('eof'));
+      socket.on('close', () => current() && this.onClose());
       this.socket = socket;
-      this.buffered = Buffer.alloc(0);
+      this.unasked = Buffer.alloc(0);
     });
   }
 
@@ -77,8 +78,16 @@ export class HttpConnection {
     return new Promise((resolve) => {
       const sentAtNs = process.hrtime.bigint();
       const timer = setTimeout(() => this.fail('timeout'), timeoutMs);
-      this.pending = { sentAtNs, resolve, timer };
+      // The answer to a HEAD has no body, whatever its Content-Length says.
+      const head = typeof request === 'string' ? request.startsWith('HEAD ') : request.subarray(0, 5).toString('latin1') === 'HEAD ';
+      this.pending = { sentAtNs, resolve, timer, reader: new ResponseReader(head) };
       socket.write(request);
+      // Bytes the server sent before this request are read as the start of its answer, as before.
+      if (this.unasked.length > 0) {
+        const unasked = this.unasked;
+        this.unasked = Buffer.alloc(0);
+        this.onData(unasked);
+      }
     });
   }
 
@@ -88,20 +97,38 @@ export class HttpConnection {
   }
 
   private onData(chunk: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    if (!this.pending) return;
-    const parsed = parseResponse(this.buffered);
-    if (!parsed) return;
-    if ('invalid' in parsed) {
-      this.fail('error', parsed.invalid);
+    if (!this.pending) {
+      this.unasked = this.unasked.length === 0 ? chunk : Buffer.concat([this.unasked, chunk]);
+      if (this.unasked.length > RESPONSE_LIMITS.headBytes) this.fail('error');
       return;
     }
-    this.buffered = this.buffered.subarray(parsed.length);
+    const read = this.pending.reader.push(chunk);
+    if (!read) return;
+    if ('invalid' in read) {
+      this.fail('error', read.invalid);
+      return;
+    }
+    this.unasked = read.rest;
+    this.answered(read, false);
+  }
+
+  private onClose(): void {
+    // A body delimited by the close (no Content-Length, not chunked) is complete now.
+    const read = this.pending?.reader.end();
+    if (read) {
+      this.socket = null;
+      this.answered(read, true);
+      return;
+    }
+    this.fail('eof');
+  }
+
+  private answered({ response }: ReadResponse, closed: boolean): void {
     this.finish({
-      status: parsed.status,
-      errorClass: classifyStatus(parsed.status),
-      connectionDone: parsed.headers.connection === 'close',
-      headers: parsed.headers,
+      status: response.status,
+      errorClass: classifyStatus(response.status),
+      connectionDone: closed || response.headers.connection?.toLowerCase() === 'close',
+      headers: response.headers,
     });
   }
 
@@ -126,74 +153,4 @@ export function classifyStatus(status: number): ErrorClass {
   if (status === 502) return '502';
   if (status >= 500) return 'other-5xx';
   return 'other-status';
-}
-
-export interface ParsedResponse {
-  status: number;
-  headers: Record<string, string>;
-  /** Bytes the whole response took in the buffer. */
-  length: number;
-}
-
-/** What a server sent that is not an HTTP/1.x response, in words. */
-export interface InvalidResponse {
-  invalid: string;
-}
-
-/** Longest head a response may have: past it, a server that never sends CRLF CRLF is not HTTP. */
-const MAX_HEAD_BYTES = 64 * 1024;
-
-/**
- * Parses one complete response from the start of `data`: the response, null if more is needed,
- * or what is wrong with it. It never throws: it runs inside socket handlers, where a throw
- * would end the process.
- */
-export function parseResponse(data: Buffer): ParsedResponse | InvalidResponse | null {
-  // The status line can be judged as soon as it is in (or 12 bytes are: "HTTP/1.1 200").
-  const firstLineEnd = data.indexOf('\r\n');
-  const firstLine = data.subarray(0, firstLineEnd < 0 ? Math.min(data.length, 200) : firstLineEnd).toString('latin1');
-  if ((firstLineEnd >= 0 || data.length >= 12) && !/^HTTP\/1\.[01] \d{3}/.test(firstLine)) return { invalid: `not an HTTP/1.x response: it began with ${JSON.stringify(firstLine.slice(0, 60))}` };
-  const headerEnd = data.indexOf(HEADER_END);
-  if (headerEnd < 0) return data.length > MAX_HEAD_BYTES ? { invalid: `no end of the response head in ${MAX_HEAD_BYTES} bytes` } : null;
-  const lines = data.subarray(0, headerEnd).toString('latin1').split('\r\n');
-  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')![1]);
-  const headers: Record<string, string> = {};
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  const bodyStart = headerEnd + HEADER_END.length;
-  if (headers['transfer-encoding']?.toLowerCase().includes('chunked')) {
-    const end = chunkedBodyEnd(data, bodyStart);
-    if (end === BAD_CHUNK) return { invalid: 'a chunk size that is not hexadecimal' };
-    return end < 0 ? null : { status, headers, length: end };
-  }
-  const contentLength = Number(headers['content-length'] ?? 0);
-  if (!Number.isSafeInteger(contentLength) || contentLength < 0) return { invalid: `Content-Length ${JSON.stringify(headers['content-length'])}` };
-  if (data.length < bodyStart + contentLength) return null;
-  return { status, headers, length: bodyStart + contentLength };
-}
-
-const BAD_CHUNK = -2;
-
-/** Offset just past a chunked body that starts at `start`, -1 if it is not complete, BAD_CHUNK. */
-function chunkedBodyEnd(data: Buffer, start: number): number {
-  let position = start;
-  for (;;) {
-    const lineEnd = data.indexOf('\r\n', position);
-    if (lineEnd < 0) return -1;
-    const size = parseInt(data.subarray(position, lineEnd).toString('latin1'), 16);
-    if (!Number.isFinite(size)) return BAD_CHUNK;
-    position = lineEnd + 2;
-    if (size === 0) {
-      // Trailers (rare) end with an empty line.
-      const trailerEnd = data.indexOf('\r\n', position);
-      if (trailerEnd < 0) return -1;
-      if (trailerEnd === position) return position + 2;
-      const end = data.indexOf(HEADER_END, position);
-      return end < 0 ? -1 : end + 4;
-    }
-    if (data.length < position + size + 2) return -1;
-    position += size + 2;
-  }
 }
