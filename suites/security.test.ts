@@ -15,7 +15,8 @@ import { analyzeHistory } from '../src/analysis/analyze-history.js';
 import type { CellRecord, HistoryRecord, RunRecord, TrialRecord } from '../src/history/records.js';
 import { htmlReport } from '../src/report/html/html-report.js';
 import { MAX_BODY_BYTES, startToxiproxyServer } from '../src/toxiproxy/api-server.js';
-import { freePort } from '../src/util/ports.js';
+import { guardLoopback } from '../src/proxy/listen-guard.js';
+import { canConnect, freePort } from '../src/util/ports.js';
 import { listenersWhileRunning } from './support/listeners.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -27,6 +28,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+const canConnectTo = (port: number) => canConnect('127.0.0.1', port, 500);
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
 
 describe('the embedded Toxiproxy API', () => {
@@ -120,8 +122,8 @@ describe('the embedded Toxiproxy API', () => {
 });
 
 describe('the gate on a user\'s nginx config', () => {
-  it('listens on loopback only: a one-line server block and a listen in an included file move to 127.0.0.1', async () => {
-    const [main, oneLine, included] = [await freePort(), await freePort(), await freePort()];
+  it('listens on loopback only: a one-line server block, a listen in an included file, a listen continued on the next line and one after a quoted " #" move to 127.0.0.1', async () => {
+    const [main, oneLine, included, split, quoted] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     fs.mkdirSync(path.join(tmp, 'sites'));
     fs.writeFileSync(path.join(tmp, 'sites', 'extra.conf'), `server {\n    listen ${included};\n    return 204;\n}\n`);
     const conf = path.join(tmp, 'nginx.conf');
@@ -133,6 +135,12 @@ http {
         location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
     }
     server { listen ${oneLine}; return 204; }
+    server {
+        listen
+            0.0.0.0:${split};
+        return 204;
+    }
+    server { add_header X " #"; listen 0.0.0.0:${quoted}; return 204; }
     include sites/*.conf;
 }
 `);
@@ -143,7 +151,7 @@ http {
     expect(code, stderr).toBe(1); // the race, found: the run did get through the config
     const ports = new Set(listeners.map((listener) => listener.port));
     // nginx did listen on all three ports of the config (so the sampling saw the run)...
-    for (const port of [main, oneLine, included]) expect(ports, `port ${port}`).toContain(port);
+    for (const port of [main, oneLine, included, split, quoted]) expect(ports, `port ${port}`).toContain(port);
     // ...and nothing of the run (nginx, the connection tap, the upstream) off loopback.
     expect(listeners.filter((listener) => !listener.loopback)).toEqual([]);
   });
@@ -178,6 +186,61 @@ describe('the gate on a user\'s Caddyfile', () => {
     for (const port of [main, other]) expect(ports, `port ${port}`).toContain(port);
     expect(ports).not.toContain(2019);
     expect(listeners.filter((listener) => !listener.loopback)).toEqual([]);
+  });
+});
+
+// Whatever a rewrite misses, the proxy's sockets are read from the kernel when it starts and
+// while it runs (src/proxy/listen-guard.ts): these configs listen off loopback in ways the
+// rewrites do not follow, and the gate must refuse them before measuring anything.
+describe('the gate\'s loopback guard', () => {
+  const refused = async (args: string[], out: string, offLoopbackPort: number) => {
+    const child = spawn(process.execPath, [CLI, 'gate', ...args, '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`, '--method', 'POST', '--body', '{}', '--out', out],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+    const { code, stderr, listeners } = await listenersWhileRunning(child);
+    expect(code, stderr).toBe(2);
+    expect(stderr.trim().split('\n'), stderr).toHaveLength(1);
+    expect(stderr).toMatch(new RegExp(`listened off loopback \\(tcp [^)]*:${offLoopbackPort}\\), so it was stopped`));
+    expect(fs.existsSync(out)).toBe(false);
+    // It did listen there (so the guard saw a real socket), and nothing of it is left.
+    expect(listeners.some((listener) => listener.port === offLoopbackPort && !listener.loopback)).toBe(true);
+    expect(await canConnectTo(offLoopbackPort)).toBe(false);
+  };
+
+  it('HAProxy: a peers section\'s peer on 0.0.0.0 (only bind lines are rewritten)', async () => {
+    const [main, peer] = [await freePort(), await freePort()];
+    const conf = path.join(tmp, 'peers.cfg');
+    fs.writeFileSync(conf, `defaults\n    mode http\n    timeout connect 5s\n    timeout client 50s\n    timeout server 50s\n    timeout http-keep-alive 2s\n\n`
+      + `peers mesh\n    peer ${os.hostname()} 0.0.0.0:${peer}\n\nfrontend web\n    bind 127.0.0.1:${main}\n    default_backend app\n\nbackend app\n    server app1 10.0.0.5:3000\n`);
+    await refused(['--proxy', 'haproxy', '--haproxy-conf', conf, '--backend', 'app'], path.join(tmp, 'peers-run'), peer);
+  });
+
+  it('Caddy: a site with bind 0.0.0.0 in an imported file (imports are not rewritten)', async () => {
+    const [main, imported] = [await freePort(), await freePort()];
+    fs.mkdirSync(path.join(tmp, 'caddy-sites'));
+    fs.writeFileSync(path.join(tmp, 'caddy-sites', 'extra.caddy'), `:${imported} {\n\tbind 0.0.0.0\n\trespond "x"\n}\n`);
+    const conf = path.join(tmp, 'Caddyfile-import');
+    fs.writeFileSync(conf, `:${main} {\n\treverse_proxy app:3000 {\n\t\ttransport http {\n\t\t\tkeepalive 2s\n\t\t}\n\t}\n}\nimport ${path.join(tmp, 'caddy-sites')}/*.caddy\n`);
+    await refused(['--proxy', 'caddy', '--caddyfile', conf, '--caddy-upstream', 'app:3000'], path.join(tmp, 'import-run'), imported);
+  });
+
+  it('while the proxy runs: a listener opened later is found within the guard\'s period', async () => {
+    // A process that listens on loopback, then a second later on every address.
+    const child = spawn(process.execPath, ['-e', `const net = require('node:net');
+      net.createServer().listen(0, '127.0.0.1', () => {
+        console.log('loopback');
+        setTimeout(() => net.createServer().listen(0, '0.0.0.0'), 1000);
+      });
+      setTimeout(() => {}, 10000);`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      const tripped = new Promise<Error>((resolve) => guardLoopback(child.pid!, 'the test process', resolve, 100));
+      const error = await tripped;
+      expect(error.message).toMatch(/^the test process listened off loopback \(tcp 0\.0\.0\.0:\d+\), so it was stopped/);
+      // At once, the guard throws instead.
+      expect(() => guardLoopback(child.pid!, 'the test process', () => {}, 100)).toThrow(/listened off loopback/);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
 

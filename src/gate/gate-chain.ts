@@ -12,6 +12,7 @@ import type { PreparedProxyConf } from '../proxy/gate-flavour.js';
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
 import { startLocalToxiproxy } from '../toxiproxy/local-toxiproxy.js';
 import { UsageError } from '../util/errors.js';
+import type { StopList } from '../util/stop-list.js';
 import { hostPort } from '../util/ports.js';
 import { quantile } from '../util/stats.js';
 import type { BurstTrial } from './boundary-bursts.js';
@@ -34,7 +35,7 @@ export interface GateChainInput {
   tagTrials: boolean;
   history: HistorySink<GateHistoryRecord> | null;
   /** Where each started part registers its stop. */
-  stops: (() => Promise<void>)[];
+  stops: StopList;
 }
 
 export interface GateChain {
@@ -95,7 +96,9 @@ export async function startGateChain(input: GateChainInput): Promise<GateChain> 
       : failureEvidence(trials, proxyLog, proxy.flavour.gate!.raceAnswer, clientGaveUp)),
     racingTrials: (trials) => (input.tagTrials ? trials.filter((trial) => trialConnections.of(trial.id)?.attempts[0]?.reused === true) : trials),
   };
-  const running = await proxy.start(conf, chain.onProxyRecord).catch((error: Error) => { throw new UsageError(`the proxy did not start: ${error.message}`); });
+  const running = await proxy.start(conf, chain.onProxyRecord).catch((error: Error) => {
+    throw error instanceof UsageError ? error : new UsageError(`the proxy did not start: ${error.message}`);
+  });
   stops.push(running.stop);
   return chain;
 }

@@ -5,6 +5,7 @@ import type { ProxyLogRecord } from '../history/records.js';
 import { proxyVersion, resolveProxyBinary } from '../proxy/binary.js';
 import type { ProxyFlavour } from '../proxy/flavour.js';
 import type { PreparedProxyConf } from '../proxy/gate-flavour.js';
+import { guardLoopback, type LoopbackGuard } from '../proxy/listen-guard.js';
 import { startLocalProxy } from '../proxy/local-process.js';
 import { UsageError } from '../util/errors.js';
 import { canConnect } from '../util/ports.js';
@@ -36,10 +37,15 @@ export interface GateProxy {
 /** A flavour the gate can run: with its gate part, a binary and a process. */
 export type GateReadyFlavour = ProxyFlavour & Required<Pick<ProxyFlavour, 'gate' | 'binary' | 'process'>>;
 
-export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings, userConfText: string | null, prefix: string): GateProxy {
+/**
+ * `onOffLoopback`: called if a started proxy is later found listening off loopback (one found so
+ * at its start fails the start instead); the caller ends the run.
+ */
+export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings, userConfText: string | null, prefix: string,
+  onOffLoopback: (error: UsageError) => void): GateProxy {
   const { gate } = flavour;
   const binary = resolveProxyBinary(flavour, settings.binary);
-  return {
+  const proxy: GateProxy = {
     flavour,
     version: proxyVersion(flavour, binary),
     confFlag: gate.confFlag,
@@ -60,15 +66,42 @@ export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings
       if (conf.listenFromConfig && (await canConnect('127.0.0.1', conf.listenPort, 500))) {
         throw new UsageError(`${gate.confFlag} ${conf.listenAt}: port ${conf.listenPort} is in use: free it, or make the ${gate.listenWord} a {{listen}} placeholder`);
       }
+      // Started once, before the run, to read what it listens on: a config that listens off
+      // loopback is refused before anything is measured (the guard throws at the start).
+      const trial = await proxy.start(conf, () => {}).catch((error: Error) => {
+        throw error instanceof UsageError ? error : new UsageError(`${settings.confPath ? `${gate.confFlag} ${settings.confPath}` : 'the rendered proxy config'}: the proxy did not start: ${error.message}`);
+      });
+      await trial.stop();
     },
-    start: (conf, onRecord) => startLocalProxy(flavour, {
-      binary, confText: conf.text, listenPort: conf.listenPort, prefix, ...(conf.configFile ? { configFile: conf.configFile } : {}),
-      onLogLine: (line) => {
-        const record = flavour.process.parseLogLine(line, monotonicMs());
-        if (record) onRecord(record);
-      },
-    }),
+    async start(conf, onRecord) {
+      const running = await startLocalProxy(flavour, {
+        binary, confText: conf.text, listenPort: conf.listenPort, prefix, ...(conf.configFile ? { configFile: conf.configFile } : {}),
+        onLogLine: (line) => {
+          const record = flavour.process.parseLogLine(line, monotonicMs());
+          if (record) onRecord(record);
+        },
+      });
+      // Whatever the config said, what the proxy listens on must be loopback (listen-guard.ts).
+      const what = settings.confPath ? `${flavour.title} on ${gate.confFlag} ${settings.confPath}` : `the rendered ${flavour.title} config`;
+      let guard: LoopbackGuard;
+      try {
+        guard = guardLoopback(running.child.process.pid!, what, (error) => {
+          void running.stop();
+          onOffLoopback(error);
+        });
+      } catch (error) {
+        await running.stop();
+        throw error;
+      }
+      return {
+        stop: async () => {
+          guard.stop();
+          await running.stop();
+        },
+      };
+    },
   };
+  return proxy;
 }
 
 /** The flavour of a name the gate's input already checked, with what the gate needs of it. */

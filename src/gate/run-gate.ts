@@ -14,6 +14,7 @@ import type { PreparedProxyConf } from '../proxy/gate-flavour.js';
 import { proxyFlavour } from '../proxy/registry.js';
 import { HISTORY_FILE } from '../report/write-outputs.js';
 import { isShuttingDown, onCleanup } from '../util/cleanup.js';
+import { StopList } from '../util/stop-list.js';
 import { UsageError } from '../util/errors.js';
 import { freePort, hostPort } from '../util/ports.js';
 import { reapDirOnExit } from '../util/reaper.js';
@@ -117,7 +118,9 @@ interface GateRun {
   proxySettings: GateProxySettings;
   userConfText: string | null;
   prefix: string;
-  stops: (() => Promise<void>)[];
+  stops: StopList;
+  /** Ends the run at once with this error: a proxy listened off loopback (proxy/listen-guard.ts). */
+  cutShort: (error: UsageError) => void;
 }
 
 async function measureGate(options: GateOptions): Promise<GateResult> {
@@ -126,20 +129,24 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
   // Everything that can be checked without starting anything, first: when to look and what
   // decides (from the limit and confidence alone), the flavour, the user's config.
   const flavour = gateFlavour(proxyFlavour(options.proxy));
-  const run: Omit<GateRun, 'prefix' | 'stops'> = {
+  const run: Omit<GateRun, 'prefix' | 'stops' | 'cutShort'> = {
     options, started, say: options.onProgress ?? (() => {}), design: sequentialDesign(options.maxFailureRate, options.confidence),
     flavour, proxySettings: proxySettingsOf(options), userConfText: readUserConf(options.proxyConf, flavour),
   };
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-gate-'));
   const forgetDir = reapDirOnExit(prefix);
-  const stops: (() => Promise<void>)[] = [];
+  const stops = new StopList();
   const stopAll = onCleanup(async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await stops.stopAll();
     fs.rmSync(prefix, { recursive: true, force: true });
     forgetDir();
   });
   try {
-    return await measureIn({ ...run, prefix, stops }, monotonicAtStart);
+    // A guard that trips ends the run here; the finally below stops every part (and any part a
+    // step still in flight starts later: StopList).
+    let cutShort!: (error: UsageError) => void;
+    const tripped = new Promise<never>((_, reject) => { cutShort = reject; });
+    return await Promise.race([measureIn({ ...run, prefix, stops, cutShort }, monotonicAtStart), tripped]);
   } finally {
     await stopAll();
   }
@@ -147,7 +154,7 @@ async function measureGate(options: GateOptions): Promise<GateResult> {
 
 async function measureIn(run: GateRun, monotonicAtStart: number): Promise<GateResult> {
   const { options, say } = run;
-  const proxy = gateProxy(run.flavour, run.proxySettings, run.userConfText, run.prefix);
+  const proxy = gateProxy(run.flavour, run.proxySettings, run.userConfText, run.prefix, run.cutShort);
   // The proxy config is checked before anything starts (with a stand-in upstream address):
   // a syntax error, a missing block or a busy port is one line, and nothing ran.
   const listenPort = await freePort();
@@ -274,9 +281,11 @@ async function startCopies(run: GateRun, chain: GateChain, burstSize: number, id
   for (let copy = 1; copy < copies; copy++) {
     const copyPrefix = path.join(run.prefix, `copy-${copy}`);
     fs.mkdirSync(copyPrefix);
-    const copyProxy = gateProxy(run.flavour, run.proxySettings, run.userConfText, copyPrefix);
+    const copyProxy = gateProxy(run.flavour, run.proxySettings, run.userConfText, copyPrefix, run.cutShort);
     const copyConf = copyProxy.prepare(chain.upstreamAddress, await freePort(), burstSize);
-    const running = await copyProxy.start(copyConf, chain.onProxyRecord).catch((error: Error) => { throw new UsageError(`a copy of the proxy did not start: ${error.message}`); });
+    const running = await copyProxy.start(copyConf, chain.onProxyRecord).catch((error: Error) => {
+      throw error instanceof UsageError ? error : new UsageError(`a copy of the proxy did not start: ${error.message}`);
+    });
     run.stops.push(running.stop);
     ports.push(copyConf.listenPort);
   }

@@ -86,6 +86,19 @@ describe('a user\'s nginx config, prepared', () => {
     expect(template).toMatchObject({ listenPort: 4444, listenFromConfig: false });
   });
 
+  it('a listen continued on the next line, and one after a quoted " #", move to 127.0.0.1 too (each listened on 0.0.0.0 once)', () => {
+    const text = FULL.replace('        listen 8080 default_server;', '        listen\n          0.0.0.0:8080 default_server; # the main one')
+      .replace('    include mime.types;', '    include mime.types; server { add_header X " #"; listen 0.0.0.0:18090; return 204; }');
+    const conf = prepareUserNginxConf(text, { ...options, upstreamBlock: 'app' });
+    const lines = conf.text.split('\n');
+    // Joined onto its first line; the line it took is left empty, so the count stays.
+    expect(lines[14]).toBe('        listen 0.0.0.0:8080 default_server; # the main one'.replace('0.0.0.0', '127.0.0.1'));
+    expect(lines[15]).toBe('');
+    expect(lines[5]).toBe('    include /tmp/p/include-1/mime.types; server { add_header X " #"; listen 127.0.0.1:18090; return 204; }');
+    expect(conf.text).not.toContain('0.0.0.0');
+    expect(lines.length).toBe(text.split('\n').length + 4);
+  });
+
   it('an include loop is one line, not a stack overflow', () => {
     const looping = (pattern: string) => (pattern === '/srv/deploy/loop.conf' ? [{ path: pattern, text: 'include loop.conf;' }] : []);
     expect(() => prepareUserNginxConf(FULL.replace('    include mime.types;', '    include loop.conf;'), { ...options, upstreamBlock: 'app', readInclude: looping }))

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { UsageError } from '../../util/errors.js';
 import { stripComment } from '../config-comment.js';
+import { joinContinuedLines } from './continued-lines.js';
 import type { IncludedCopy, IncludedFile, PreparedProxyConf } from '../gate-flavour.js';
 
 export interface UserConfOptions {
@@ -31,7 +32,7 @@ const TEMP_PATHS = ['client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_pa
 
 export function prepareUserNginxConf(source: string, options: UserConfOptions): PreparedProxyConf {
   const file = options.sourcePath;
-  const lines = source.split('\n');
+  const lines = joinContinuedLines(source.split('\n'));
   // Without {{listen}}, clients go where the user's own listen says (it may be in use).
   const listenPlaceholder = source.includes('{{listen}}');
   if (!options.upstreamBlock && !source.includes('{{upstream}}')) {
@@ -205,7 +206,7 @@ class ListenAndPathPass {
       if (this.including.includes(match.path)) {
         throw new UsageError(`--nginx-conf: ${[...this.including, match.path].join(' includes ')}: an include loop, which nginx cannot load either: break it`);
       }
-      const lines = match.text.split('\n');
+      const lines = joinContinuedLines(match.text.split('\n'));
       this.including.push(match.path);
       this.rewrite(lines, match.path, depth);
       this.including.pop();
