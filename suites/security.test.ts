@@ -244,6 +244,31 @@ describe('the gate\'s loopback guard', () => {
   });
 });
 
+// A config is data until the user says it may run code: HAProxy's lua-load ran os.execute
+// during `haproxy -c`, before the run had started anything.
+describe('a config that loads code', () => {
+  it('is refused before the proxy\'s checker reads it, and runs with --allow-config-code', () => {
+    const marker = path.join(tmp, 'lua-ran');
+    const lua = path.join(tmp, 'evil.lua');
+    fs.writeFileSync(lua, `local f = io.open(${JSON.stringify(marker)}, "w"); f:write("ran"); f:close()\n`);
+    const conf = path.join(tmp, 'lua.cfg');
+    fs.writeFileSync(conf, `global\n    lua-load ${lua}\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n`
+      + 'frontend web\n    bind {{listen}}\n    default_backend app\nbackend app\n    server s {{upstream}}\n');
+    const gate = (extra: string[]) => spawnSync(process.execPath, [CLI, 'gate', '--proxy', 'haproxy', '--haproxy-conf', conf, '--upstream-url', 'http://127.0.0.1:1/', ...extra],
+      { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
+    const refused = gate([]);
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/lua\.cfg:2: "lua-load" makes HAProxy run code/);
+    expect(fs.existsSync(marker)).toBe(false);
+    // Allowed, the checker reads it and the script runs (so the refusal above kept it from running).
+    // (The run then ends at the upstream, where nothing answers.)
+    const allowed = gate(['--allow-config-code']);
+    expect(allowed.status, allowed.stderr).toBe(2);
+    expect(allowed.stderr).toMatch(/nothing answers/);
+    expect(fs.existsSync(marker)).toBe(true);
+  });
+});
+
 // The Ryuk stand-in prunes whatever its filters match: a line it cannot read must be refused,
 // never taken as the empty filter (which matches every container, network and volume).
 describe('the Ryuk stand-in\'s filters', () => {

@@ -51,6 +51,7 @@ export const GATE_FLAG_LIST: readonly GateFlag[] = [
   { field: 'minMarginMs', option: '--min-margin <duration>', help: 'how much later than the proxy the upstream must close when judged by order', shownDefault: '1s' },
   ...GATE_FLAVOURS.map(({ binary }) => ({ field: binary.setting, option: `${binary.flag} <path>`, help: `${binary.program} binary (default: ${binary.program} on PATH, or ${binary.env})` })),
   { field: 'seed', option: '--seed <n>', help: 'seed of the burst order', shownDefault: String(GATE_DEFAULTS.seed) },
+  { field: 'allowConfigCode', option: '--allow-config-code', help: 'run a config that loads code (nginx load_module, perl, njs, Lua; HAProxy lua-load, external-check, program): only for a config you trust' },
   { field: 'allowMasked', option: '--allow-masked', help: 'pass a race the proxy hid by retrying (with a warning) instead of failing on it' },
   { field: 'out', option: '--out <dir>', help: 'run directory for trials.jsonl, summary.json, report.md, report.html (default runs/gate-<time>)' },
 ];

@@ -52,6 +52,7 @@ const gateInputSchema = z.strictObject({
   minMarginMs: durationMs.pipe(z.number().min(0, 'must not be negative')).default(GATE_DEFAULTS.minMarginMs),
   seed: numeric.pipe(z.number().int('must be a whole number').nonnegative('must not be negative')).default(GATE_DEFAULTS.seed),
   allowMasked: z.boolean().default(false),
+  allowConfigCode: z.boolean().default(false),
   out: z.string().min(1, 'needs a directory').optional(),
   // Each gate flavour's own settings: its config file, the pool in it, its binary.
   ...Object.fromEntries(GATE_FLAVOURS.flatMap((flavour) => [

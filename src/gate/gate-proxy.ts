@@ -20,6 +20,8 @@ export interface GateProxySettings {
   proxyTimeoutMs?: number;
   retry: RetryPolicy;
   binary?: string;
+  /** Run a config whose directives load code (proxy/config-code.ts). */
+  allowConfigCode: boolean;
 }
 
 export interface GateProxy {
@@ -57,6 +59,12 @@ export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings
       prefix,
     }),
     async check(conf) {
+      // Before the checker: `nginx -t` and `haproxy -c` already run what these load.
+      const code = settings.confPath && userConfText !== null && !settings.allowConfigCode ? gate.codeDirectives(userConfText, conf, settings.confPath) : [];
+      if (code.length > 0) {
+        throw new UsageError(`${gate.confFlag} ${code[0]!.at}: "${code[0]!.directive}" makes ${flavour.title} run code from the config (even in ${gate.checker}); ` +
+          'the gate refuses it: remove it, or pass --allow-config-code if the config is yours (never for a config you have not read, such as one from a pull request)');
+      }
       const complaint = gate.check(binary, prefix, conf, settings.confPath ?? null);
       if (complaint) {
         throw new UsageError(settings.confPath

@@ -71,6 +71,8 @@ export interface GateOptions {
   seed: number;
   /** Count a race the proxy hid by retrying as a pass (with a warning) instead of a fail. */
   allowMasked?: boolean;
+  /** Run a user's config whose directives load code (nginx load_module, HAProxy lua-load...): refused otherwise. */
+  allowConfigCode?: boolean;
   /** The run directory (trials.jsonl, summary.json, report.md, report.html); unset: none. */
   out?: string;
   onProgress?: (line: string) => void;
@@ -207,6 +209,7 @@ function proxySettingsOf(options: GateOptions): GateProxySettings {
     ...(options.proxyTimeoutMs !== undefined ? { proxyTimeoutMs: options.proxyTimeoutMs } : {}),
     retry: options.retry ?? 'default',
     ...(options.proxyBin ? { binary: options.proxyBin } : {}),
+    allowConfigCode: options.allowConfigCode ?? false,
   };
 }
 

@@ -3,6 +3,7 @@
 // with the proxy's own checker, and say what the proxy does with a raced request and how to fix
 // it, in the flavour's own words. The gate itself (src/gate/) knows no flavour by name.
 import type { RetryPolicy } from '../vocabulary.js';
+import type { CodeDirective } from './config-code.js';
 
 export interface IncludedFile {
   path: string;
@@ -96,6 +97,11 @@ export interface GateFlavour {
    * checker: its complaint, naming the user's own files and lines, or null when it accepts it.
    */
   check(binary: string, prefix: string, conf: PreparedProxyConf, userPath: string | null): string | null;
+  /**
+   * The directives of the user's config (and the files it includes) that make the proxy run code
+   * (proxy/config-code.ts): refused before the checker runs, unless --allow-config-code.
+   */
+  codeDirectives(source: string, conf: PreparedProxyConf, userPath: string): CodeDirective[];
   /**
    * How a raced request reaches the client: `status`, a 502 with the raced attempt in the log
    * (nginx); `closed`, the client's connection closed without a status and nothing logged (HAProxy).

@@ -31,6 +31,8 @@ export const caddyGate: GateFlavour = {
     return complaint?.replace(new RegExp(`${escapeRegExp(confPath)}:(\\d+)`, 'g'), (_, line: string) =>
       `${userPath ?? '(rendered)'}:${sourceLines[Number(line) - 1] ?? `${line} (added by keepalive-lab)`}`) ?? null;
   },
+  // A Caddyfile runs no code: a plugin is compiled into the binary, or the config does not adapt.
+  codeDirectives: () => [],
   // A raced POST is answered 502 and logged; a raced GET is resent and not seen at all.
   raceAnswer: 'status',
   ownCloseNotFiredBecause: null,

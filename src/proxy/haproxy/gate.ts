@@ -4,6 +4,7 @@
 // connections outlive that timeout in its pool (docs/race.md#haproxy).
 import fs from 'node:fs';
 import path from 'node:path';
+import { haproxyCodeDirectives } from '../config-code.js';
 import { measuredTime, settingTime, type GateFlavour } from '../gate-flavour.js';
 import { testHaproxyConf } from './conf-test.js';
 import { renderedHaproxyTemplate } from './template.js';
@@ -34,6 +35,8 @@ export const haproxyGate: GateFlavour = {
     return complaint?.replace(new RegExp(`${escapeRegExp(confPath)}:(\\d+)`, 'g'), (_, line: string) =>
       `${userPath ?? '(rendered)'}:${sourceLines[Number(line) - 1] ?? `${line} (added by keepalive-lab)`}`) ?? null;
   },
+  // The user's own text: the prepared one has lines inserted.
+  codeDirectives: (source, _conf, userPath) => haproxyCodeDirectives([{ name: userPath, text: source }]),
   // HAProxy closes the client's connection without a status and logs nothing.
   raceAnswer: 'closed',
   ownCloseNotFiredBecause: 'at its idle timeout HAProxy closes the client\'s connection too, a race on the client\'s side',

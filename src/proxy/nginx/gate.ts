@@ -2,6 +2,7 @@
 // checked with `nginx -t`, and the fix in nginx's words.
 import fs from 'node:fs';
 import path from 'node:path';
+import { nginxCodeDirectives } from '../config-code.js';
 import { measuredTime, settingTime, type GateFlavour } from '../gate-flavour.js';
 import { testNginxConf } from './conf-test.js';
 import { readNginxInclude } from './includes.js';
@@ -38,6 +39,9 @@ export const nginxGate: GateFlavour = {
     for (const included of conf.includedFiles) complaint = complaint?.replaceAll(included.path, included.source) ?? null;
     return complaint && userPath ? complaint.replaceAll(confPath, userPath) : complaint;
   },
+  // The prepared text: a directive continued over lines is on its first line there.
+  codeDirectives: (_source, conf, userPath) => nginxCodeDirectives([{ name: userPath, text: conf.text },
+    ...conf.includedFiles.map((included) => ({ name: included.source, text: included.text }))]),
   // nginx answers a raced request with a 502 and logs the attempt behind it.
   raceAnswer: 'status',
   ownCloseNotFiredBecause: null,
