@@ -17,6 +17,7 @@ import { htmlReport } from '../src/report/html/html-report.js';
 import { MAX_BODY_BYTES, startToxiproxyServer } from '../src/toxiproxy/api-server.js';
 import { guardLoopback } from '../src/proxy/listen-guard.js';
 import { canConnect, freePort } from '../src/util/ports.js';
+import { HttpConnection } from '../src/workload/http-connection.js';
 import { listenersWhileRunning } from './support/listeners.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -240,6 +241,55 @@ describe('the gate\'s loopback guard', () => {
       expect(() => guardLoopback(child.pid!, 'the test process', () => {}, 100)).toThrow(/listened off loopback/);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+});
+
+// Field mode's budget holds against a service that stops answering: it once ran 40 s past
+// --max-seconds 5 (a TLS server that stopped completing handshakes after the preflight: no
+// connect timeout), and the budget's clock started only after the preflight.
+describe('field mode\'s budget', () => {
+  it('ends within a second of --max-seconds when the service goes silent after the preflight', async () => {
+    let answered = 0;
+    const silent = net.createServer((socket) => {
+      socket.on('error', () => {});
+      // The preflight's request is answered; every later one waits for ever.
+      socket.once('data', () => {
+        if (answered++ === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      });
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const started = Date.now();
+      // Spawned, not spawnSync: the silent server lives in this process and must keep running.
+      const child = spawn(process.execPath, [CLI, 'field', '--url', `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}/`, '--idle', '1s..1.5s@500ms',
+        '--max-seconds', '6', '--no-record'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      clearTimeout(killer);
+      const seconds = (Date.now() - started) / 1000;
+      expect(code, stderr).toBe(1); // disturbed: the service stopped answering, not "no race seen"
+      // 6 s of budget and the 1 s grace, plus the CLI's own start (1-2 s here).
+      expect(seconds, stderr).toBeLessThan(6 + 1 + 3);
+      expect(stderr).toMatch(/time budget ended while \d+ requests of group \d+ waited for an answer/);
+    } finally {
+      silent.close();
+    }
+  }, 70_000);
+
+  it('a TLS connect to a server that never completes the handshake times out', async () => {
+    const mute = net.createServer((socket) => socket.on('error', () => {}));
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    try {
+      const connection = new HttpConnection({ host: '127.0.0.1', port: (mute.address() as net.AddressInfo).port }, { servername: 'example.test' });
+      const started = Date.now();
+      await expect(connection.connect(300)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      connection.close();
+    } finally {
+      mute.close();
     }
   });
 });

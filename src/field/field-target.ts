@@ -89,10 +89,11 @@ const CERT_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOST
  * One request on a fresh connection, as a trial sends it: the service must answer it with a
  * status it serves. Retried twice on a 5xx (a single 502 could be the race itself).
  */
-export async function preflight(target: FieldTarget, timeoutMs = 10_000): Promise<ExchangeResult> {
+export async function preflight(target: FieldTarget, timeoutMs = 10_000, deadlineMs = Infinity): Promise<ExchangeResult> {
   let last: ExchangeResult | null = null;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    last = await exchangeOnce(target, timeoutMs);
+  // Each attempt within what is left of the run's time budget (at least a second).
+  for (let attempt = 0; attempt < 3 && (attempt === 0 || Date.now() < deadlineMs); attempt++) {
+    last = await exchangeOnce(target, Math.max(1000, Math.min(timeoutMs, deadlineMs - Date.now())));
     if (last.status !== null && last.status < 500) break;
   }
   const result = last!;

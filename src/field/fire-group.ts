@@ -47,6 +47,7 @@ export interface GroupSettings {
   phase: GroupPhase;
   aim: GroupAim;
   scheduler: PreciseScheduler;
+  /** How long a connect, and then an answer, may take. */
   responseTimeoutMs: number;
 }
 
@@ -66,7 +67,7 @@ export async function fireGroup(settings: GroupSettings): Promise<GroupOutcome> 
     // Opened a few ms apart, not as a storm of handshakes.
     const opened = await Promise.all(connections.map(async (connection, index) => {
       await new Promise((resolve) => setTimeout(resolve, index * CONNECT_SPACING_MS));
-      return connection.connect().then(() => null, (error: Error) => error);
+      return connection.connect(settings.responseTimeoutMs).then(() => null, (error: Error) => error);
     }));
     await settings.scheduler.at(aimNs);
     const results = await Promise.all(connections.map((connection, index) => (opened[index] ? null : connection.send(settings.target.request, settings.responseTimeoutMs))));
@@ -84,7 +85,8 @@ function trialOf(settings: GroupSettings, index: number, result: ExchangeResult 
   if (!result) {
     // The load balancer refused a new client connection: no request went out, a failure all the same.
     const now = Number(process.hrtime.bigint()) / 1e6;
-    return { ...base, gapMs: null, status: null, errorClass: (connectError as NodeJS.ErrnoException | null)?.code === 'ECONNRESET' ? 'reset' : 'error', latencyMs: 0, sentAtMs: round(now), endedAtMs: round(now) };
+    const code = (connectError as NodeJS.ErrnoException | null)?.code;
+    return { ...base, gapMs: null, status: null, errorClass: code === 'ECONNRESET' ? 'reset' : code === 'ETIMEDOUT' ? 'timeout' : 'error', latencyMs: 0, sentAtMs: round(now), endedAtMs: round(now) };
   }
   const gapMs = settings.aim.afterNs === null ? null : round(Number(result.sentAtNs - settings.aim.afterNs) / 1e6);
   return {

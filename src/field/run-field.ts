@@ -71,10 +71,14 @@ const UNANSWERED_GROUPS = 3;
 /** Gaps this far apart are different places: gateway failures in most of them are not one close's race. */
 const SPREAD_BUCKET_MS = 40;
 const PROGRESS_EVERY_MS = 15_000;
+/** How far past its budget a run may go: the last group's answers get this long at least. */
+const BUDGET_GRACE_MS = 1_000;
 
 export async function runField(options: FieldOptions): Promise<FieldResult> {
   const { target, plan } = prepareField(options);
-  await preflight(target);
+  // The budget's clock starts before the first byte: the preflight is part of the run's time.
+  const startedMs = Date.now();
+  await preflight(target, options.responseTimeoutMs ?? FIELD_DEFAULTS.responseTimeoutMs, startedMs + plan.maxSeconds * 1000);
   const out = options.out;
   const history = out ? openFieldHistory(out) : null;
   // Ctrl-C: the history is closed and the reports written from what was measured.
@@ -85,7 +89,7 @@ export async function runField(options: FieldOptions): Promise<FieldResult> {
   try {
     history?.append({ type: 'field-run', startedAt: new Date().toISOString(), target: { url: target.url, method: target.method, headerNames: target.headerNames, bodyBytes: target.bodyBytes },
       plan, seed: options.seed, node: process.version });
-    const result = await fire(options, target, plan, history);
+    const result = await fire(options, target, plan, history, startedMs);
     history?.append({ type: 'field-verdict', result });
     await history?.close();
     if (out) await writeFieldOutputs(out);
@@ -95,9 +99,10 @@ export async function runField(options: FieldOptions): Promise<FieldResult> {
   }
 }
 
-async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan, history: HistorySink<FieldHistoryRecord> | null): Promise<FieldResult> {
+async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan, history: HistorySink<FieldHistoryRecord> | null, started: number): Promise<FieldResult> {
   const say = options.onProgress ?? (() => {});
-  const started = Date.now();
+  const deadline = started + plan.maxSeconds * 1000;
+  const responseTimeoutMs = options.responseTimeoutMs ?? FIELD_DEFAULTS.responseTimeoutMs;
   const search = new GapSearch(plan, options.seed);
   const scheduler = new PreciseScheduler(2);
   const trials: FieldTrial[] = [];
@@ -111,11 +116,23 @@ async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan,
   while (!stop && !search.confirmed && trials.length + plan.groupSize <= plan.maxRequests) {
     // Without an answer that returned its connection to the pool, the pool's ages are unknown: prime it first.
     const next = afterNs === null ? { gapMs: 0, phase: 'prime' as const } : search.next();
-    if (Date.now() + next.gapMs > started + plan.maxSeconds * 1000) break;
+    if (Date.now() + next.gapMs > deadline) break;
     const aim: GroupAim = { afterNs, gapMs: next.gapMs };
-    const outcome = await fireGroup({ target, size: plan.groupSize, group: ++group, phase: next.phase, aim, scheduler, responseTimeoutMs: options.responseTimeoutMs ?? FIELD_DEFAULTS.responseTimeoutMs });
+    // Connects and answers wait no longer than the budget has left (and a grace to answer in).
+    const budgetLeftMs = deadline - Date.now() - next.gapMs + BUDGET_GRACE_MS;
+    const timeoutMs = Math.max(BUDGET_GRACE_MS, Math.min(responseTimeoutMs, budgetLeftMs));
+    const outcome = await fireGroup({ target, size: plan.groupSize, group: ++group, phase: next.phase, aim, scheduler, responseTimeoutMs: timeoutMs });
     if (isShuttingDown()) {
       stop = { outcome: 'interrupted', reason: 'interrupted (Ctrl-C): the requests of the last group are not counted' };
+      break;
+    }
+    const waiting = outcome.trials.filter((trial) => trial.errorClass === 'timeout').length;
+    if (timeoutMs < responseTimeoutMs && waiting > 0) {
+      // Cut short by the budget, not timed out by the service's measure: not counted. A group
+      // none of whose requests was answered says the service stopped answering.
+      const cut = `the time budget ended while ${waiting} requests of group ${group} waited for an answer: that group is not counted`;
+      say(cut);
+      if (waiting === outcome.trials.length) stop = { outcome: 'disturbed', reason: `stopped: ${cut}, and none of its ${waiting} requests was answered: the service stopped answering` };
       break;
     }
     trials.push(...outcome.trials);

@@ -48,18 +48,33 @@ export class HttpConnection {
     return this.socket !== null && !this.socket.destroyed;
   }
 
-  connect(): Promise<void> {
+  /**
+   * Opens the connection (over TLS, through the handshake). `timeoutMs`: a server that takes the
+   * TCP connection but never completes the handshake (or a SYN nobody answers) fails it with
+   * ETIMEDOUT instead of holding it for ever.
+   */
+  connect(timeoutMs?: number): Promise<void> {
     return new Promise((resolve, reject) => {
       // Over TLS the connection is usable once the handshake (and the certificate check) is done.
       const socket: net.Socket = this.tlsSettings
         ? tls.connect({ host: this.endpoint.host, port: this.endpoint.port, ...(this.tlsSettings.servername ? { servername: this.tlsSettings.servername } : {}), ...(this.tlsSettings.ca ? { ca: this.tlsSettings.ca } : {}), ALPNProtocols: ['http/1.1'] })
         : net.connect(this.endpoint.port, this.endpoint.host);
       socket.setNoDelay(true);
+      const failed = (error: Error) => {
+        if (timer) clearTimeout(timer);
+        reject(error);
+      };
+      const timer = timeoutMs === undefined ? null : setTimeout(() => {
+        socket.off('error', failed);
+        socket.destroy();
+        reject(Object.assign(new Error(`no connection within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      }, timeoutMs);
       socket.once(this.tlsSettings ? 'secureConnect' : 'connect', () => {
-        socket.off('error', reject);
+        if (timer) clearTimeout(timer);
+        socket.off('error', failed);
         resolve();
       });
-      socket.once('error', reject);
+      socket.once('error', failed);
       // Events of a socket this connection has already replaced must not touch the new one.
       const current = () => this.socket === socket;
       socket.on('data', (chunk: Buffer) => current() && this.onData(chunk));
