@@ -426,6 +426,65 @@ describe('sweep --resume of a crafted run directory', () => {
   });
 });
 
+// A run directory handed over (a CI artifact) may hold symlinks, FIFOs and lines no run wrote:
+// `report DIR` reads only regular files inside it, replaces its outputs instead of writing
+// through them, and says what is wrong in one line (exit 2).
+describe('report DIR of a crafted run directory', () => {
+  const crafted = (name: string, records: HistoryRecord[] = [run, cell, trial(0, true), trial(1, false)]) => {
+    const dir = path.join(tmp, name);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'trials.jsonl'), records.map((record) => JSON.stringify(record)).join('\n') + '\n');
+    return dir;
+  };
+  const report = (dir: string) => spawnSync(process.execPath, [CLI, 'report', dir], { encoding: 'utf8', timeout: 30_000 });
+  const oneLine = (result: ReturnType<typeof report>, says: RegExp) => {
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stderr).toMatch(says);
+  };
+
+  it('replaces an output that is a symlink, leaving the file it pointed at as it was', () => {
+    const dir = crafted('symlinked-output');
+    const victim = path.join(tmp, 'victim.txt');
+    fs.writeFileSync(victim, 'precious');
+    fs.symlinkSync(victim, path.join(dir, 'report.html'));
+    const result = report(dir);
+    expect(result.status, result.stderr).toBe(0);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
+    expect(fs.lstatSync(path.join(dir, 'report.html')).isFile()).toBe(true);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('refuses a history that is a symlink, without showing what it points at', () => {
+    const dir = path.join(tmp, 'symlinked-history');
+    fs.mkdirSync(dir);
+    fs.symlinkSync('/etc/passwd', path.join(dir, 'trials.jsonl'));
+    const result = report(dir);
+    oneLine(result, /trials\.jsonl is a symlink/);
+    expect(result.stderr).not.toContain('root:');
+  });
+
+  it('refuses a history that is a FIFO instead of waiting on it', () => {
+    const dir = path.join(tmp, 'fifo-history');
+    fs.mkdirSync(dir);
+    expect(spawnSync('mkfifo', [path.join(dir, 'trials.jsonl')]).status).toBe(0);
+    oneLine(report(dir), /trials\.jsonl is not a regular file \(a FIFO\)/);
+  });
+
+  it('refuses a line nested 200,000 deep before parsing it (JSON.parse overflowed the stack)', () => {
+    const dir = crafted('deep-line');
+    fs.appendFileSync(path.join(dir, 'trials.jsonl'), `${'['.repeat(200_000)}${']'.repeat(200_000)}\n`);
+    oneLine(report(dir), /trials\.jsonl:5: nested deeper than 64 levels/);
+  });
+
+  it('says that summary.json is a directory, in one line', () => {
+    const dir = crafted('summary-dir');
+    fs.mkdirSync(path.join(dir, 'summary.json'));
+    oneLine(report(dir), /summary\.json is a directory/);
+  });
+});
+
 // A server the user points the harness at may answer anything. Each answer below is framed so
 // that a parser taking its sizes on trust loops, waits for ever or keeps every byte; the
 // commands that talk to such servers must end on their own at their first look at the address:

@@ -17,6 +17,7 @@ import { PROXY_BINARY_FLAGS } from './proxy-flags.js';
 import { addSweepFlags, flagOfField, settingsFromFlags, sweepFlagsOf, type SweepFlag } from './sweep-flags.js';
 import { UsageError } from '../util/errors.js';
 import { assertNewRunDir } from '../util/out-dir.js';
+import { writeRunFile } from '../util/run-dir-files.js';
 
 /** The soak's own flags, then the sweep's it shares (cli/sweep-flags.ts). */
 const SOAK_FLAGS: readonly SweepFlag[] = [
@@ -72,8 +73,8 @@ async function runSoakCommand(flags: SoakFlags): Promise<number> {
     // Reports from what reached the disk, even when the history's last write failed.
     const closeError = await history.close().then(() => null, (error: Error) => error);
     const analysis = analyzeSoak(readHistoryFile(historyPath));
-    fs.writeFileSync(path.join(out, 'soak.json'), `${soakJson(analysis)}\n`);
-    fs.writeFileSync(path.join(out, 'soak.md'), soakMarkdown(analysis));
+    writeRunFile(out, 'soak.json', `${soakJson(analysis)}\n`);
+    writeRunFile(out, 'soak.md', soakMarkdown(analysis));
     text = flags.json ? soakJson(analysis) : `${soakTable(analysis.cells)}\n\nWrote ${out}/{${HISTORY_FILE},soak.json,soak.md}`;
     if (closeError) throw closeError;
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { openHistoryFile, readHistoryFile } from '../history/history-file.js';
+import { APPEND_NO_FOLLOW, openRegularFile } from '../util/run-dir-files.js';
 import { summaryTable } from '../report/summary-table.js';
 import type { RunAnalysis } from '../analysis/analyze-history.js';
 import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
@@ -117,8 +118,7 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
     const left = expandTopologyGroups(config).flatMap((group) => group.cells).filter((cell) => !resume.completedCells.has(cell.id));
     process.stderr.write(`resume: ${resume.completedCells.size} cells complete, ${left.length} to measure (${resume.trialsDone.size} of them partly)\n`);
     // A kill -9 can leave a torn last line: end it, so the first new record stands on its own.
-    const text = fs.readFileSync(historyPath, 'utf8');
-    if (text.length > 0 && !text.endsWith('\n')) fs.appendFileSync(historyPath, '\n');
+    endTornLine(historyPath);
   } else {
     assertNewRunDir(out, HISTORY_FILE, '--out', `, remove it, or continue it with --resume ${out}`);
     fs.mkdirSync(out, { recursive: true });
@@ -156,4 +156,23 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
     return 1;
   }
   return 0;
+}
+
+/** Ends a history's last line if a kill left it without its newline (read and appended without following a symlink). */
+function endTornLine(historyPath: string): void {
+  const fd = openRegularFile(historyPath);
+  try {
+    const { size } = fs.fstatSync(fd);
+    const last = Buffer.alloc(1);
+    if (size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 10) {
+      const append = fs.openSync(historyPath, APPEND_NO_FOLLOW);
+      try {
+        fs.writeSync(append, '\n');
+      } finally {
+        fs.closeSync(append);
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -11,6 +11,7 @@ import { renderSvg, type ChartSpec } from '../report/html/vega-svg.js';
 import { HISTORY_FILE } from '../report/write-outputs.js';
 import type { FieldHistoryRecord, FieldRunRecord, FieldTrialRecord, FieldVerdictRecord } from './field-history.js';
 import { curvesOf, fieldVerdict, rateText, type CurveBin, type FieldResult } from './field-verdict.js';
+import { writeRunFile } from '../util/run-dir-files.js';
 
 export const OUTCOME_LABEL: Record<FieldResult['outcome'], string> = {
   race: 'RACE SEEN', none: 'NO RACE SEEN', unconfirmed: 'UNCONFIRMED', stopped: 'STOPPED', disturbed: 'CANNOT TELL', interrupted: 'INTERRUPTED',
@@ -55,9 +56,9 @@ export async function writeFieldOutputs(dir: string, records: readonly FieldHist
   const aimed = field.trials.filter((trial) => trial.phase !== 'prime');
   const result = field.result && field.run ? { ...field.result, ...curvesOf(field.run.plan, aimed, field.result.candidates) } : field.result ?? (field.run ? fieldVerdict({ plan: field.run.plan, url: field.run.target.url, method: field.run.target.method, trials: field.trials,
     groups: new Set(field.trials.map((trial) => trial.group)).size, seconds: 0, candidates: [], stop: { outcome: 'interrupted', reason: `the run ended before its verdict, after ${field.trials.length} requests` } }) : null);
-  fs.writeFileSync(path.join(dir, 'summary.json'), `${JSON.stringify(result ?? { outcome: null, reason: 'no field-run record' }, null, 2)}\n`);
-  fs.writeFileSync(path.join(dir, 'report.md'), fieldMarkdown(field, result));
-  fs.writeFileSync(path.join(dir, 'report.html'), await fieldHtml(field, result));
+  writeRunFile(dir, 'summary.json', `${JSON.stringify(result ?? { outcome: null, reason: 'no field-run record' }, null, 2)}\n`);
+  writeRunFile(dir, 'report.md', fieldMarkdown(field, result));
+  writeRunFile(dir, 'report.html', await fieldHtml(field, result));
   return result;
 }
 

@@ -16,6 +16,7 @@ import { HISTORY_FILE } from '../report/write-outputs.js';
 import { GATE_CELL, type GateHistoryRecord, type GateSetupRecord, type GateVerdictRecord } from './gate-history.js';
 import { gateText, verdictLabel } from './gate-report.js';
 import type { GateResult } from './gate-result.js';
+import { writeRunFile } from '../util/run-dir-files.js';
 
 /** What the reports are made of, read once from the history. */
 export interface GateRun {
@@ -47,9 +48,9 @@ export function readGateRun(dir: string, records: readonly GateHistoryRecord[] =
 export async function writeGateOutputs(dir: string, records?: readonly GateHistoryRecord[]): Promise<GateRun> {
   const gate = readGateRun(dir, records);
   const summary = gate.result ?? { outcome: null, reason: 'the run ended before a verdict', trials: gate.trials.length };
-  fs.writeFileSync(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  fs.writeFileSync(path.join(dir, 'report.md'), gateMarkdown(gate));
-  fs.writeFileSync(path.join(dir, 'report.html'), await gateHtml(gate));
+  writeRunFile(dir, 'summary.json', `${JSON.stringify(summary, null, 2)}\n`);
+  writeRunFile(dir, 'report.md', gateMarkdown(gate));
+  writeRunFile(dir, 'report.html', await gateHtml(gate));
   return gate;
 }
 

@@ -7,6 +7,7 @@ import type { HistoryRecord } from '../history/records.js';
 import { htmlReport } from './html/html-report.js';
 import { markdownReport } from './markdown-report.js';
 import { summaryCsv, summaryJson } from './summary.js';
+import { writeRunFile } from '../util/run-dir-files.js';
 
 export const HISTORY_FILE = 'trials.jsonl';
 
@@ -16,9 +17,9 @@ export const HISTORY_FILE = 'trials.jsonl';
  */
 export async function writeRunOutputs(dir: string, history: readonly HistoryRecord[] = readHistoryFile(path.join(dir, HISTORY_FILE))): Promise<RunAnalysis> {
   const analysis = analyzeHistory(history);
-  fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summaryJson(analysis), null, 2) + '\n');
-  fs.writeFileSync(path.join(dir, 'summary.csv'), summaryCsv(analysis));
-  fs.writeFileSync(path.join(dir, 'report.md'), markdownReport(analysis, history));
-  fs.writeFileSync(path.join(dir, 'report.html'), await htmlReport(analysis, history));
+  writeRunFile(dir, 'summary.json', JSON.stringify(summaryJson(analysis), null, 2) + '\n');
+  writeRunFile(dir, 'summary.csv', summaryCsv(analysis));
+  writeRunFile(dir, 'report.md', markdownReport(analysis, history));
+  writeRunFile(dir, 'report.html', await htmlReport(analysis, history));
   return analysis;
 }
