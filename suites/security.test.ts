@@ -279,6 +279,33 @@ describe('field mode\'s budget', () => {
     }
   }, 70_000);
 
+  it('keeps --rate after groups with no answer (their primes once followed at once)', async () => {
+    const arrivals: number[] = [];
+    let answered = 0;
+    const closing = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        if (answered++ === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        else {
+          arrivals.push(Date.now());
+          socket.destroy();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    try {
+      const child = spawn(process.execPath, [CLI, 'field', '--url', `http://127.0.0.1:${(closing.address() as net.AddressInfo).port}/`, '--idle', '1s..1.5s@500ms',
+        '--group', '16', '--rate', '50', '--no-record'], { stdio: 'ignore' });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(1); // stopped: no group was answered
+      // 3 groups of 16 at 50 requests/s: the third starts at least 2 x 320 ms after the first.
+      expect(arrivals.length).toBe(48);
+      expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(600);
+    } finally {
+      closing.close();
+    }
+  }, 60_000);
+
   it('a TLS connect to a server that never completes the handshake times out', async () => {
     const mute = net.createServer((socket) => socket.on('error', () => {}));
     await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
@@ -520,6 +547,14 @@ describe('hostile servers', () => {
       clearTimeout(killer);
       resolve({ code, stdout, stderr });
     });
+  });
+
+  it('a Location with an escape sequence reaches the terminal as text', async () => {
+    answer = 'HTTP/1.1 302 Found\r\nLocation: /next\x1b]0;owned\x07\x1b[2J\r\nContent-Length: 0\r\n\r\n';
+    const { code, stderr } = await run(['field', '--url', `http://127.0.0.1:${port}/`, '--idle', '1s..2s@500ms', '--no-record']);
+    expect(code, stderr).toBe(2);
+    expect(stderr).toContain('answered 302 to /next\\x1b]0;owned\\x07\\x1b[2J');
+    expect(stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
   });
 
   for (const [what, body] of Object.entries(answers)) {

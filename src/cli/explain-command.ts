@@ -10,6 +10,7 @@ import { UsageError } from '../util/errors.js';
 import { noteTornLine } from './torn-line.js';
 import { analyzeHistory } from '../analysis/analyze-history.js';
 import { loadSentence, widthSentences } from '../report/window-text.js';
+import { forTerminal } from '../util/terminal-text.js';
 
 export function explainCommand(): Command {
   return new Command('explain')
@@ -24,7 +25,7 @@ export function explainCommand(): Command {
       if (!id) throw new UsageError(`${dir}: no failed trial to explain; name one with --trial ID`);
       const timeline = trialTimeline(history, id);
       if (!timeline) throw new UsageError(`--trial: no trial "${id}" in ${file} (ids look like ${history.find((r) => r.type === 'trial')?.['id' as never] ?? 'c0-1'})`);
-      process.stdout.write(`${formatTimeline(timeline)}\n`);
+      process.stdout.write(`${forTerminal(formatTimeline(timeline))}\n`);
       // A sweep's trial is one of many: the window its cell measured puts it in its place.
       if (timeline.cell?.stratumMs !== undefined) {
         const cell = analyzeHistory(history).cells.find((candidate) => candidate.id === timeline.trial.cell);

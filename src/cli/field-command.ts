@@ -8,6 +8,7 @@ import { fieldJson, fieldText } from '../field/field-report.js';
 import { FIELD_DEFAULTS, prepareField, runField, type FieldOptions } from '../field/run-field.js';
 import { UsageError } from '../util/errors.js';
 import { positiveInt, positiveNumber } from './parse-number.js';
+import { forTerminal } from '../util/terminal-text.js';
 
 interface FieldFlags {
   url: string;
@@ -52,8 +53,8 @@ export function fieldCommand(): Command {
         process.stdout.write(`${planText(plan, `${target.method} ${target.url}`)}\nnothing was sent (--dry-run)\n`);
         return;
       }
-      const result = await runField({ ...options, onProgress: (line) => process.stderr.write(`field: ${line}\n`) });
-      process.stdout.write(`${flags.json ? fieldJson(result) : fieldText(result)}\n`);
+      const result = await runField({ ...options, onProgress: (line) => process.stderr.write(`field: ${forTerminal(line)}\n`) });
+      process.stdout.write(`${flags.json ? fieldJson(result) : forTerminal(fieldText(result))}\n`);
       if (options.out) process.stderr.write(`field: run directory ${options.out} (report.html: the gap curve)\n`);
       process.exitCode = result.outcome === 'none' ? 0 : 1;
     });

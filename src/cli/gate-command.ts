@@ -8,6 +8,7 @@ import { parseGateInput, type GateInputFields } from '../gate/gate-input.js';
 import { gateJson, gateText, writeGateJunit } from '../gate/gate-report.js';
 import { runGate, type GateOptions } from '../gate/run-gate.js';
 import { UsageError } from '../util/errors.js';
+import { forTerminal } from '../util/terminal-text.js';
 
 /** The command's own flags; each setting flag is in gate/gate-flags.ts, keyed by commander's name for it. */
 interface GateFlags {
@@ -31,8 +32,8 @@ export function gateCommand(): Command {
     .action(async (flags: GateFlags) => {
       const options = gateOptionsFromFlags(flags);
       if (flags.junit) checkJunitPath(flags.junit);
-      const result = await runGate({ ...options, onProgress: (line) => process.stderr.write(`gate: ${line}\n`) });
-      process.stdout.write(`${flags.json ? gateJson(result) : gateText(result)}\n`);
+      const result = await runGate({ ...options, onProgress: (line) => process.stderr.write(`gate: ${forTerminal(line)}\n`) });
+      process.stdout.write(`${flags.json ? gateJson(result) : forTerminal(gateText(result))}\n`);
       if (flags.junit) writeGateJunit(result, flags.junit);
       process.exitCode = result.outcome === 'pass' ? 0 : 1;
     });

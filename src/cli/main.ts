@@ -14,6 +14,7 @@ import { profilesCommand } from './profiles-command.js';
 import { toxiproxyCommand } from './toxiproxy-command.js';
 import { soakCommand } from './soak-command.js';
 import { fieldCommand } from './field-command.js';
+import { forTerminal } from '../util/terminal-text.js';
 
 // The installed package's own version (dist/cli/ -> the package root), as `npm ls` shows it.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -55,10 +56,10 @@ try {
     // commander has printed its one-line message already; help and version are not errors.
     process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else if (error instanceof UsageError) {
-    process.stderr.write(`keepalive-lab: ${error.message}\n`);
+    process.stderr.write(`keepalive-lab: ${forTerminal(error.message)}\n`);
     process.exitCode = error.exitCode;
   } else {
-    process.stderr.write(`keepalive-lab: ${(error as Error).message}\n`);
+    process.stderr.write(`keepalive-lab: ${forTerminal((error as Error).message)}\n`);
     process.exitCode = 1;
   }
 }

@@ -13,6 +13,7 @@ import { summaryTable } from '../report/summary-table.js';
 import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { UsageError } from '../util/errors.js';
 import { noteTornLine } from './torn-line.js';
+import { forTerminal } from '../util/terminal-text.js';
 
 export function reportCommand(): Command {
   return new Command('report')
@@ -25,12 +26,12 @@ export function reportCommand(): Command {
       const records = readHistoryFile<GateHistoryRecord>(file, noteTornLine(file));
       if (isFieldHistory(records)) {
         const result = await writeFieldOutputs(dir, records as unknown as FieldHistoryRecord[]);
-        process.stdout.write(`${result ? fieldText(result) : 'no field-run record'}\nWrote ${dir}/{summary.json,report.md,report.html}\n`);
+        process.stdout.write(`${result ? forTerminal(fieldText(result)) : 'no field-run record'}\nWrote ${dir}/{summary.json,report.md,report.html}\n`);
         return;
       }
       if (isGateHistory(records)) {
         const gate = await writeGateOutputs(dir, records);
-        process.stdout.write(`${gate.result ? gateText(gate.result) : `no verdict: the run ended after ${gate.trials.length} trials`}\nWrote ${dir}/{summary.json,report.md,report.html}\n`);
+        process.stdout.write(`${gate.result ? forTerminal(gateText(gate.result)) : `no verdict: the run ended after ${gate.trials.length} trials`}\nWrote ${dir}/{summary.json,report.md,report.html}\n`);
         return;
       }
       const analysis = await writeRunOutputs(dir, records as HistoryRecord[]);

@@ -112,11 +112,17 @@ async function fire(options: FieldOptions, target: FieldTarget, plan: FieldPlan,
   let unanswered = 0;
   const overload = new OverloadWatch();
   let lastProgress = started;
+  let lastGroupAt: number | null = null;
   say(`${plan.bins.length} gap bins from ${plan.idleText}, groups of ${plan.groupSize}; at most ${plan.maxRequests} requests and ${plan.maxSeconds} s`);
   while (!stop && !search.confirmed && trials.length + plan.groupSize <= plan.maxRequests) {
     // Without an answer that returned its connection to the pool, the pool's ages are unknown: prime it first.
     const next = afterNs === null ? { gapMs: 0, phase: 'prime' as const } : search.next();
-    if (Date.now() + next.gapMs > deadline) break;
+    // A prime has no gap to wait: after a group with no answer it would follow at once, past
+    // the rate cap (150 requests/s against --rate 50 once). It waits out the group's share.
+    const primeWaitMs = next.phase === 'prime' && lastGroupAt !== null ? Math.max(0, lastGroupAt + (plan.groupSize / plan.rate) * 1000 - Date.now()) : 0;
+    if (Date.now() + primeWaitMs + next.gapMs > deadline) break;
+    if (primeWaitMs > 0) await new Promise((resolve) => setTimeout(resolve, primeWaitMs));
+    lastGroupAt = Date.now() + next.gapMs;
     const aim: GroupAim = { afterNs, gapMs: next.gapMs };
     // Connects and answers wait no longer than the budget has left (and a grace to answer in).
     const budgetLeftMs = deadline - Date.now() - next.gapMs + BUDGET_GRACE_MS;
