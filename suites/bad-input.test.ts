@@ -21,6 +21,8 @@ interface Case {
   says: RegExp;
   /** Files the case needs, relative to its working directory. */
   files?: Record<string, string>;
+  /** FIFOs the case needs there (a reader that opens one waits for a writer for ever). */
+  fifos?: string[];
   /** Exit statuses allowed (default 2). */
   exit?: number[];
   /** A shell line instead of argv (pipes); {cli} is the command. */
@@ -157,6 +159,12 @@ const CASES: Record<string, Case> = {
   'probe: no samples': { args: ['probe', '--url', 'http://127.0.0.1:{refused}/', '--samples', '0'], says: /--samples/ },
 
   // report, explain
+  'field: --ca that is a FIFO': { args: ['field', '--url', 'https://127.0.0.1:{refused}/', '--ca', 'ca.pem'], fifos: ['ca.pem'], says: /--ca ca\.pem: not a regular file/ },
+  'field: --ca with no certificate in it': { args: ['field', '--url', 'https://127.0.0.1:{refused}/', '--ca', 'ca.pem'], files: { 'ca.pem': 'not a certificate\n' }, says: /--ca ca\.pem: no PEM certificate in it/ },
+  'field: --ca with a certificate that does not parse': { args: ['field', '--url', 'https://127.0.0.1:{refused}/', '--ca', 'ca.pem'],
+    files: { 'ca.pem': '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n' }, says: /--ca ca\.pem: certificate 1 of 1 does not parse/ },
+  'field: a header with a line break': { args: ['field', '--url', 'http://127.0.0.1:{refused}/', '--header', 'X-A: 1\r\nX-B: 2'], says: /--header "X-A: 1\\r\\nX-B: 2" is not "Name: value" on one line/ },
+  'gate: a health path with a line break': { args: ['gate', '--proxy-timeout', '2s', '--health-path', '/\r\nX: 1', ...UPSTREAM], says: /--health-path: must be a path without spaces or control characters/ },
   'report: a directory that is missing': { args: ['report', 'gone'], says: /gone has no trials\.jsonl/ },
   'report: a history line that is JSON null': { args: ['report', 'run'], files: { 'run/trials.jsonl': `${RUN_HISTORY}null\n` }, says: /trials\.jsonl:2: not a history record/ },
   'report: a history of garbage': { args: ['report', 'run'], files: { 'run/trials.jsonl': 'garbage\n' }, says: /trials\.jsonl:1: not a history record/ },
@@ -240,6 +248,7 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing st
         fs.mkdirSync(path.dirname(path.join(cwd, file)), { recursive: true });
         fs.writeFileSync(path.join(cwd, file), text);
       }
+      for (const fifo of testCase.fifos ?? []) expect(spawnSync('mkfifo', [path.join(cwd, fifo)]).status).toBe(0);
       const before = tree(cwd);
       const fill = (arg: string) => arg.replace('{refused}', String(refusedPort)).replace('{notHttp}', String(notHttpPort)).replace('{keepsOpen}', String(keepsOpenPort));
       const marker = `case-${index}-${process.pid}`;

@@ -77,7 +77,7 @@ function headerLine(text: string): string {
   const colon = text.indexOf(':');
   const name = colon > 0 ? text.slice(0, colon).trim() : '';
   const value = colon > 0 ? text.slice(colon + 1).trim() : '';
-  if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new UsageError(`--header "${text}" is not "Name: value" on one line`);
+  if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new UsageError(`--header ${JSON.stringify(text)} is not "Name: value" on one line`);
   if (MANAGED_HEADERS.has(name.toLowerCase())) throw new UsageError(`--header ${name}: field mode sets ${name} itself; leave it out`);
   return `${name}: ${value}`;
 }

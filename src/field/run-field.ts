@@ -7,6 +7,7 @@
 // This module is the orchestration: the plan (field-plan.ts), the target and its preflight
 // (field-target.ts), one group (fire-group.ts), the search (field-search.ts), the verdict
 // (field-verdict.ts) and the reports (field-report.ts).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HistorySink } from '../history/history-file.js';
@@ -46,14 +47,7 @@ export interface FieldOptions {
 
 /** Everything checked without sending a byte: the target, the plan, the run directory. */
 export function prepareField(options: FieldOptions): { target: FieldTarget; plan: FieldPlan } {
-  let ca: string | undefined;
-  if (options.caFile) {
-    try {
-      ca = fs.readFileSync(options.caFile, 'utf8');
-    } catch (error) {
-      throw new UsageError(`--ca ${options.caFile}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    }
-  }
+  const ca = options.caFile ? readCaFile(options.caFile) : undefined;
   const target = fieldTarget({ url: options.url, method: options.method, headers: options.headers, ...(options.body !== undefined ? { body: options.body } : {}), ...(ca ? { ca } : {}) });
   const budget = { group: options.group, rate: options.rate, maxRequests: options.maxRequests, maxSeconds: options.maxSeconds };
   const plan = planField({ idle: parseIdle(options.idle, budget), ...budget });
@@ -192,4 +186,34 @@ function disturbedStop(trials: readonly FieldTrial[]): VerdictInput['stop'] {
   const failingSpan = spanOf(swept.filter(isGatewayFailure));
   if (gateway > limit && failingSpan >= Math.max(3, spanOf(swept) / 2)) return { outcome: 'disturbed', reason: `stopped: ${gateway} of ${swept.length} requests failed at the gateway at gaps all over the range, not at one idle age: something other than the race fails` };
   return null;
+}
+
+/** Cap on a --ca file: a bundle of every public CA is about 200 KB. */
+const CA_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The certificates of a --ca file: a regular file (a FIFO once hung the run) holding at least
+ * one PEM certificate that parses (a file of none was silently trusted as nothing).
+ */
+function readCaFile(file: string): string {
+  let text: string;
+  try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) throw new UsageError(`--ca ${file}: not a regular file: give a PEM file of CA certificates`);
+    if (stat.size > CA_FILE_BYTES) throw new UsageError(`--ca ${file}: ${Math.round(stat.size / 1024)} KB is not a file of CA certificates: give a PEM file`);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`--ca ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new UsageError(`--ca ${file}: no PEM certificate in it (-----BEGIN CERTIFICATE-----): give the CA's certificate in PEM`);
+  for (const [index, block] of blocks.entries()) {
+    try {
+      new crypto.X509Certificate(block);
+    } catch {
+      throw new UsageError(`--ca ${file}: certificate ${index + 1} of ${blocks.length} does not parse: give the CA's certificate in PEM`);
+    }
+  }
+  return text;
 }

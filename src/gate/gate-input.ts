@@ -40,7 +40,8 @@ const gateInputSchema = z.strictObject({
   upstreamPort: numeric.pipe(z.number().int('is not a port number').min(1, 'is not a port number').max(65_535, 'is not a port number')).optional(),
   upstreamEnv: z.record(z.string(), z.string()).optional()
     .refine((env) => env === undefined || Object.keys(env).every((key) => ENV_NAME.test(key)), 'needs KEY=VALUE with a variable name for KEY (e.g. KEEP_ALIVE_TIMEOUT=500)'),
-  healthPath: z.string().startsWith('/', 'must start with /').default(GATE_DEFAULTS.healthPath),
+  // Written into the request line as it is: no space or control character may end it early.
+  healthPath: z.string().startsWith('/', 'must start with /').regex(/^[\x21-\x7e]*$/, 'must be a path without spaces or control characters (percent-encode them)').default(GATE_DEFAULTS.healthPath),
   method: z.string().regex(/^[A-Z]+$/, 'is not an HTTP method (e.g. GET, POST)').default(GATE_DEFAULTS.method),
   body: z.string().optional(),
   maxFailureRate: numeric.pipe(z.number().gt(0, 'must be above 0').lt(1, 'must be below 1 (0.001 is 0.1%)')).default(GATE_DEFAULTS.maxFailureRate),
