@@ -99,6 +99,17 @@ describe('a user\'s nginx config, prepared', () => {
     expect(lines.length).toBe(text.split('\n').length + 4);
   });
 
+  it('whatever writes files writes into the prefix, wherever it stands (logs and a cache in a server block once wrote where the config said)', () => {
+    const text = FULL.replace('    include mime.types;', '    include mime.types; proxy_cache_path /var/cache/nginx/app levels=1:2 keys_zone=app:10m; proxy_temp_path /var/tmp/nginx 1 2;')
+      .replace('        listen 8080 default_server;', '        listen 8080 default_server; access_log /var/log/nginx/app.log main; error_log /var/log/nginx/app.err; proxy_store on;');
+    const conf = prepareUserNginxConf(text, { ...options, upstreamBlock: 'app' });
+    const lines = conf.text.split('\n');
+    expect(lines[5]).toBe('    include /tmp/p/include-1/mime.types; proxy_cache_path /tmp/p/cache-1 levels=1:2 keys_zone=app:10m; proxy_temp_path /tmp/p/proxy_temp 1 2;');
+    expect(lines[14]).toBe('        listen 127.0.0.1:8080 default_server; access_log off; error_log stderr info; proxy_store off;');
+    // Only the lines the harness commented out (the user's pid and logs) still name /var.
+    expect(lines.filter((line) => !line.trim().startsWith('#')).join('\n')).not.toMatch(/\/var\//);
+  });
+
   it('an include loop is one line, not a stack overflow', () => {
     const looping = (pattern: string) => (pattern === '/srv/deploy/loop.conf' ? [{ path: pattern, text: 'include loop.conf;' }] : []);
     expect(() => prepareUserNginxConf(FULL.replace('    include mime.types;', '    include loop.conf;'), { ...options, upstreamBlock: 'app', readInclude: looping }))

@@ -134,6 +134,7 @@ class ListenAndPathPass {
   // would become the same address twice, which nginx refuses.
   private serverListens = new Set<number>();
   private includeCount = 0;
+  private cacheCount = 0;
   /** Files being rewritten, outermost first: a file that includes itself would never end. */
   private readonly including: string[] = [];
   private readonly mainDir: string;
@@ -156,10 +157,13 @@ class ListenAndPathPass {
       if (depth === 0 && name && ['pid', 'daemon', 'error_log', 'user'].includes(name)) {
         // The harness owns these (its own pid file, the error log on stderr, no daemon).
         line = `# keepalive-lab: ${line.trim()}`;
-      } else if (name === 'error_log') {
-        line = line.replace(/error_log\s+[^;]*;/, 'error_log stderr info;');
-      } else if (name === 'access_log') {
-        line = line.replace(/access_log\s+[^;]*;/, 'access_log off;');
+      } else {
+        // Whatever writes files, wherever it stands on the line, writes into the run's prefix
+        // or nowhere: a log in a server block once wrote to the path the user's config named.
+        for (const statement of found) {
+          const moved = this.movedWrite(statement);
+          if (moved !== null) line = line.replace(statement.text, moved);
+        }
       }
       // Includes and listens wherever they stand on the line (`server { listen 80; ... }`).
       for (const statement of found.filter((s) => s.name === 'include')) line = line.replace(statement.text, `include ${this.includeCopy(statement.value, depth)};`);
@@ -168,6 +172,23 @@ class ListenAndPathPass {
       for (const char of stripComment(lines[i]!)) depth += char === '{' ? 1 : char === '}' ? -1 : 0;
       lines[i] = line;
     }
+  }
+
+  /** A statement that writes files, made to write into the prefix (or not at all); null for any other. */
+  private movedWrite({ name, value }: { name: string; value: string }): string | null {
+    if (name === 'error_log') return 'error_log stderr info;';
+    if (name === 'access_log') return 'access_log off;';
+    if (/^(proxy|fastcgi|uwsgi|scgi)_store$/.test(name)) return `${name} off;`;
+    if (TEMP_PATHS.includes(name)) {
+      // The path goes into the prefix; its levels (e.g. "1 2") stay.
+      const [, ...levels] = value.split(/\s+/);
+      return `${name} ${this.options.prefix}/${name.replace('_path', '')}${levels.length > 0 ? ` ${levels.join(' ')}` : ''};`;
+    }
+    if (/^(proxy|fastcgi|uwsgi|scgi)_cache_path$/.test(name)) {
+      const [, ...params] = value.split(/\s+/);
+      return `${name} ${this.options.prefix}/cache-${++this.cacheCount}${params.length > 0 ? ` ${params.join(' ')}` : ''};`;
+    }
+    return null;
   }
 
   /** One `listen` statement onto 127.0.0.1 with its port (or away, when the port is already there). */
