@@ -1,7 +1,8 @@
 // The connection tap's relay, in its own thread: the gate's client spins for the last
 // milliseconds before each aim (precise-scheduler.ts), and a relay on that event loop would hold
 // every other copy's requests and the upstream's closes for as long. It imports nothing but
-// Node's own modules, so that the thread starts in milliseconds.
+// Node's own modules and the request reader (which imports nothing), so that the thread starts
+// in milliseconds.
 //
 // It passes bytes and closes on as the kernel would have without it: a FIN goes on as a FIN
 // (both sockets allow half-open, so neither side closes early), a reset goes on as a reset, and
@@ -10,6 +11,7 @@
 // in the vocabulary of the harness's own upstream (containers/upstream/upstream-server.mjs).
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
+import { RequestStream, trialOfTarget } from '../../workload/http-request.js';
 // Types only (erased): the thread loads nothing of the harness.
 import type { UpstreamEventRecord } from '../../history/records.js';
 
@@ -31,14 +33,6 @@ export type TapMessage = { kind: 'listening'; port: number } | { kind: 'events';
 const { upstreamHost, upstreamPort } = workerData as TapWorkerData;
 const port = parentPort!;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-/**
- * A request line that carries a trial id (t=ID in its query). Not anchored to a line start: a
- * request follows the previous one's body directly (a POST's body ends without a CRLF).
- */
-const REQUEST_LINE = /[A-Z]+ [^ \r\n]*[?&]t=([^& \r\n]+)[^ \r\n]* HTTP\/1\.[01]\r\n/g;
-/** Bytes of a request line kept from the end of one chunk, in case the line is split. */
-const CARRY = 2048;
-
 // Events leave in batches, once per turn of the loop: a message per event would cost more than the relay.
 let batch: TapEvent[] = [];
 function emit(event: TapEvent): void {
@@ -64,20 +58,23 @@ const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (proxySi
   let outstanding: string | undefined;
   let lastAnswerAt: number | null = null;
   let answered: string | null = null;
-  let carry = '';
+  // Requests are read as the proxy frames them (http-request.ts); bytes that stop being HTTP
+  // are relayed unread, and no request on them is recorded.
+  let requests: RequestStream | null = new RequestStream();
 
   proxySide.on('data', (data: Buffer) => {
-    const text = carry + data.toString('latin1');
-    let end = 0;
-    for (const match of text.matchAll(REQUEST_LINE)) {
-      const trial = decodeTrial(match[1]!);
-      settleAnswer();
-      emit({ t: now(), ev: 'request', conn, trial });
-      outstanding = trial;
-      end = match.index + match[0].length;
+    if (requests) {
+      const read = requests.push(data);
+      for (const request of read.requests) {
+        const trial = trialOfTarget(request.target);
+        if (trial === undefined) continue;
+        settleAnswer();
+        emit({ t: now(), ev: 'request', conn, trial });
+        outstanding = trial;
+      }
+      if (read.invalid !== undefined) requests = null;
     }
-    carry = text.slice(Math.max(end, text.length - CARRY));
-    upstream.write(data);
+    relay(data, upstream, proxySide);
   });
   upstream.on('data', (data: Buffer) => {
     lastAnswerAt = now();
@@ -85,7 +82,7 @@ const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (proxySi
       answered = outstanding;
       outstanding = undefined;
     }
-    proxySide.write(data);
+    relay(data, proxySide, upstream);
   });
   // The answer's last bytes went out at lastAnswerAt: recorded once the next request (or the
   // close) shows the answer was complete, so the event carries the time the connection went idle.
@@ -132,12 +129,14 @@ const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (proxySi
   proxySide.on('close', closed);
 });
 
-function decodeTrial(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
+/**
+ * Writes on, with backpressure: while `to` holds more than its buffer, `from` is not read (a
+ * peer that does not read once let the other side fill the relay's memory, 213 MB for 200 MB).
+ */
+function relay(data: Buffer, to: net.Socket, from: net.Socket): void {
+  if (to.write(data) || from.isPaused()) return;
+  from.pause();
+  to.once('drain', () => from.resume());
 }
 
 server.on('error', (error) => port.postMessage({ kind: 'error', message: error.message } satisfies TapMessage));
