@@ -60,6 +60,9 @@ afterAll(() => {
 
 const NGINX_TEMPLATE = 'events {}\nhttp {\n  upstream app { server {{upstream}}; keepalive 8; }\n  server { listen {{listen}}; location / { proxy_pass http://app; } }\n}\n';
 const RUN_HISTORY = '{"type":"run","startedAt":"2026-01-01T00:00:00.000Z","monotonicAtStart":0,"runtime":"local","versions":{},"settings":{}}\n';
+/** A trial record with every field a trial holds. */
+const TRIAL = { type: 'trial', cell: 'c0', id: 'c0-1', lane: 0, method: 'GET', boundary: 'upstream', intendedOffsetMs: 0, gapMs: 100, gapOffsetMs: 0, gapClock: 'upstream',
+  receiptGapMs: 100, status: 200, errorClass: 'ok', latencyMs: 1, sentAt: 0, endedAt: 1 };
 const UPSTREAM = ['--upstream-cmd', 'node -e "require(\'http\').createServer((q,s)=>s.end()).listen(process.env.PORT,\'127.0.0.1\')"'];
 
 const CASES: Record<string, Case> = {
@@ -167,8 +170,12 @@ const CASES: Record<string, Case> = {
   'gate: a health path with a line break': { args: ['gate', '--proxy-timeout', '2s', '--health-path', '/\r\nX: 1', ...UPSTREAM], says: /--health-path: must be a path without spaces or control characters/ },
   'report: a directory that is missing': { args: ['report', 'gone'], says: /gone has no trials\.jsonl/ },
   'report: a history line that is JSON null': { args: ['report', 'run'], files: { 'run/trials.jsonl': `${RUN_HISTORY}null\n` }, says: /trials\.jsonl:2: not a history record/ },
+  'report: a history of only a field-run type': { args: ['report', 'run'], files: { 'run/trials.jsonl': '{"type":"field-run"}\n' }, says: /trials\.jsonl:1: a "field-run" record whose startedAt is missing/ },
+  'report: a run and a trial with nothing in them': { args: ['report', 'run'], files: { 'run/trials.jsonl': '{"type":"run"}\n{"type":"trial"}\n' }, says: /trials\.jsonl:1: a "run" record whose startedAt is missing/ },
+  'report: a trial whose gap is text': { args: ['report', 'run'], files: { 'run/trials.jsonl': `${RUN_HISTORY}${JSON.stringify({ ...TRIAL, gapMs: 'soon' })}\n` },
+    says: /trials\.jsonl:2: a "trial" record whose gapMs is wrong/ },
   'report: a history of garbage': { args: ['report', 'run'], files: { 'run/trials.jsonl': 'garbage\n' }, says: /trials\.jsonl:1: not a history record/ },
-  'explain: a trial that is not there': { args: ['explain', 'run', '--trial', 'c9-9'], files: { 'run/trials.jsonl': `${RUN_HISTORY}{"type":"trial","id":"c0-1","errorClass":"ok"}\n` }, says: /--trial: no trial "c9-9"/ },
+  'explain: a trial that is not there': { args: ['explain', 'run', '--trial', 'c9-9'], files: { 'run/trials.jsonl': `${RUN_HISTORY}${JSON.stringify(TRIAL)}\n` }, says: /--trial: no trial "c9-9"/ },
   'explain: a directory that is missing': { args: ['explain', 'gone'], says: /gone has no trials\.jsonl/ },
 
   // toxiproxy

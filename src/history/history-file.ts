@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { UsageError } from '../util/errors.js';
 import { APPEND_NO_FOLLOW, openRegularFile } from '../util/run-dir-files.js';
+import { recordProblem } from './record-schemas.js';
 import type { HistoryRecord } from './records.js';
 
 /** Any record with a type: the sweep's, or a command's own beside them (the gate's verdict). */
@@ -124,7 +125,11 @@ export function readHistoryFile<R extends Typed = HistoryRecord>(path: string, o
       lineNumber++;
       const record = parseLine(bytes.toString('utf8'), `${path}:${lineNumber}`, limits.depth);
       if (record === BLANK) return;
-      if (record !== null) return void records.push(record as R);
+      if (record !== null) {
+        const problem = recordProblem(record);
+        if (problem) throw new HistoryReadError(`${path}:${lineNumber}: ${problem}: a run directory holds what keepalive-lab wrote; restore the line or remove it`);
+        return void records.push(record as R);
+      }
       if (last) return onTornLine(lineNumber);
       throw new HistoryReadError(`${path}:${lineNumber}: not a history record (${JSON.stringify(bytes.subarray(0, 40).toString('utf8'))}): a run directory holds what keepalive-lab wrote; restore the line or remove it`);
     };

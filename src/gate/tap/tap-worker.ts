@@ -58,21 +58,13 @@ const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (proxySi
   let outstanding: string | undefined;
   let lastAnswerAt: number | null = null;
   let answered: string | null = null;
-  // Requests are read as the proxy frames them (http-request.ts); bytes that stop being HTTP
-  // are relayed unread, and no request on them is recorded.
-  let requests: RequestStream | null = new RequestStream();
+  const trialsIn = trialReader();
 
   proxySide.on('data', (data: Buffer) => {
-    if (requests) {
-      const read = requests.push(data);
-      for (const request of read.requests) {
-        const trial = trialOfTarget(request.target);
-        if (trial === undefined) continue;
-        settleAnswer();
-        emit({ t: now(), ev: 'request', conn, trial });
-        outstanding = trial;
-      }
-      if (read.invalid !== undefined) requests = null;
+    for (const trial of trialsIn(data)) {
+      settleAnswer();
+      emit({ t: now(), ev: 'request', conn, trial });
+      outstanding = trial;
     }
     relay(data, upstream, proxySide);
   });
@@ -128,6 +120,21 @@ const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (proxySi
   upstream.on('close', closed);
   proxySide.on('close', closed);
 });
+
+/**
+ * The trial ids of the requests each chunk of a connection completes. Requests are read as the
+ * proxy frames them (http-request.ts); bytes that stop being HTTP are relayed unread, and no
+ * request on them is recorded.
+ */
+function trialReader(): (data: Buffer) => string[] {
+  let requests: RequestStream | null = new RequestStream();
+  return (data) => {
+    if (!requests) return [];
+    const read = requests.push(data);
+    if (read.invalid !== undefined) requests = null;
+    return read.requests.flatMap((request) => trialOfTarget(request.target) ?? []);
+  };
+}
 
 /**
  * Writes on, with backpressure: while `to` holds more than its buffer, `from` is not read (a
