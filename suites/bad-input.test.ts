@@ -162,6 +162,11 @@ const CASES: Record<string, Case> = {
   'probe: no samples': { args: ['probe', '--url', 'http://127.0.0.1:{refused}/', '--samples', '0'], says: /--samples/ },
 
   // report, explain
+  'field: the CONNECT method': { args: ['field', '--url', 'http://127.0.0.1:{refused}/', '--method', 'CONNECT'], says: /--method CONNECT opens a tunnel/ },
+  'field: a rate that is no number': { args: ['field', '--url', 'http://127.0.0.1:{refused}/', '--rate', 'NaN'], says: /--rate: "NaN" must be a number above 0/ },
+  'field: an infinite time budget': { args: ['field', '--url', 'http://127.0.0.1:{refused}/', '--max-seconds', 'Infinity'], says: /--max-seconds: "Infinity" must be a number above 0/ },
+  'field: a URL port out of range': { args: ['field', '--url', 'http://127.0.0.1:99999/'], says: /--url "http:\/\/127\.0\.0\.1:99999\/" is not a URL/ },
+  'field: an idle range below 10 ms': { args: ['field', '--url', 'http://127.0.0.1:{refused}/', '--idle', '1ms..100s@1ms'], says: /--idle "1ms\.\.100s@1ms" starts below 10 ms/ },
   'field: --ca that is a FIFO': { args: ['field', '--url', 'https://127.0.0.1:{refused}/', '--ca', 'ca.pem'], fifos: ['ca.pem'], says: /--ca ca\.pem: not a regular file/ },
   'field: --ca with no certificate in it': { args: ['field', '--url', 'https://127.0.0.1:{refused}/', '--ca', 'ca.pem'], files: { 'ca.pem': 'not a certificate\n' }, says: /--ca ca\.pem: no PEM certificate in it/ },
   'field: --ca with a certificate that does not parse': { args: ['field', '--url', 'https://127.0.0.1:{refused}/', '--ca', 'ca.pem'],

@@ -49,6 +49,8 @@ export function fieldTarget(input: TargetInput): FieldTarget {
   if (url.username || url.password) throw new UsageError(`--url ${input.url}: credentials in the URL would be written to the run directory; send them with --header "Authorization: ..."`);
   const method = input.method.toUpperCase();
   if (!TOKEN.test(method)) throw new UsageError(`--method "${input.method}" is not an HTTP method`);
+  // CONNECT asks for a tunnel (its target is host:port, not the URL's path): no pool to measure.
+  if (method === 'CONNECT') throw new UsageError('--method CONNECT opens a tunnel, not a request a load balancer pools: use the method your clients send (GET, POST, ...)');
   const headerLines = input.headers.map(headerLine);
   const https = url.protocol === 'https:';
   const port = Number(url.port || (https ? 443 : 80));
