@@ -82,13 +82,14 @@ export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings
       await trial.stop();
     },
     async start(conf, onRecord) {
-      const running = await startLocalProxy(flavour, {
+      const startOnce = () => startLocalProxy(flavour, {
         binary, confText: conf.text, listenPort: conf.listenPort, prefix, ...(conf.configFile ? { configFile: conf.configFile } : {}),
         onLogLine: (line) => {
           const record = flavour.process.parseLogLine(line, monotonicMs());
           if (record) onRecord(record);
         },
       });
+      const running = await retryWhilePortBusy(startOnce, conf.listenFromConfig);
       // Whatever the config said, what the proxy listens on must be loopback (listen-guard.ts).
       const what = settings.confPath ? `${flavour.title} on ${gate.confFlag} ${settings.confPath}` : `the rendered ${flavour.title} config`;
       let guard: LoopbackGuard;
@@ -110,6 +111,26 @@ export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings
     },
   };
   return proxy;
+}
+
+/** Attempts at a fixed port another socket holds, 2 s apart. */
+const BUSY_PORT_ATTEMPTS = 5;
+
+/**
+ * A listen port the user's config fixes may lie in the range the kernel hands out to outgoing
+ * connections: one of the run's own (a probe waiting out an idle close) can hold it for a few
+ * seconds, and the proxy then fails to bind (4 gates in a row once, a minute later none). Such
+ * a start is tried again; a port the harness chose is free by construction.
+ */
+async function retryWhilePortBusy<T>(start: () => Promise<T>, fixedPort: boolean): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (!fixedPort || attempt >= BUSY_PORT_ATTEMPTS || !/Address already in use|address in use/i.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  }
 }
 
 /** The flavour of a name the gate's input already checked, with what the gate needs of it. */
