@@ -41,7 +41,7 @@ async function slowestAnswer(endpoint: Endpoint, request: string, count: number,
     const times = await Promise.all(connections.map(async (connection) => {
       const started = process.hrtime.bigint();
       try {
-        await connection.connect();
+        await connection.connect(timeoutMs);
         await connection.send(request, timeoutMs);
       } catch {
         // A refused or failed connect is as good as held up: this many is too many.

@@ -29,7 +29,7 @@ export async function healthCheck(upstream: UserUpstream, settings: RequestSetti
   const answer = async (trialId: string | null) => {
     const connection = new HttpConnection(upstream.endpoint);
     try {
-      await connection.connect();
+      await connection.connect(5000);
       const result = await connection.send(buildRequest(settings, host, trialId), 5000);
       if (result.invalidResponse !== undefined) throw new UsageError(`the upstream at ${host} is not an HTTP/1.1 server (${result.invalidResponse}): the gate measures HTTP/1.1 keep-alive; give an HTTP/1.1 upstream`);
       return result;
