@@ -71,6 +71,13 @@ export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings
           ? `${gate.confFlag} ${settings.confPath}: ${gate.checker}: ${complaint}`
           : `the rendered proxy config was refused by ${gate.checker}: ${complaint}`);
       }
+      // What it would listen on, as the proxy itself reads the config: off loopback, refused
+      // before any socket opens (the guard below reads the kernel's view after the start).
+      const off = gate.offLoopbackListens(binary, prefix, conf, settings.confPath ?? null);
+      if (off.length > 0) {
+        throw new UsageError(`${settings.confPath ? `${gate.confFlag} ${settings.confPath}` : 'the rendered proxy config'}: it would listen off loopback (${off.join('; ')}): ` +
+          'the gate runs a proxy reachable from this host only; remove that listener from the config');
+      }
       if (conf.listenFromConfig && (await canConnect('127.0.0.1', conf.listenPort, 500))) {
         throw new UsageError(`${gate.confFlag} ${conf.listenAt}: port ${conf.listenPort} is in use: free it, or make the ${gate.listenWord} a {{listen}} placeholder`);
       }

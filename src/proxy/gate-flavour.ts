@@ -103,6 +103,12 @@ export interface GateFlavour {
    */
   codeDirectives(source: string, conf: PreparedProxyConf, userPath: string): CodeDirective[];
   /**
+   * What the checked config (after check() wrote it) would listen on off loopback, read with
+   * the proxy's own view of it (nginx -T, caddy adapt, HAProxy's sections), naming the user's
+   * files: the gate refuses such a config before the proxy starts.
+   */
+  offLoopbackListens(binary: string, prefix: string, conf: PreparedProxyConf, userPath: string | null): string[];
+  /**
    * How a raced request reaches the client: `status`, a 502 with the raced attempt in the log
    * (nginx); `closed`, the client's connection closed without a status and nothing logged (HAProxy).
    */

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { measuredTime, settingTime, type GateFlavour } from '../gate-flavour.js';
 import { testCaddyfile } from './conf-test.js';
+import { offLoopbackCaddyListens } from './listens.js';
 import { renderedCaddyfileTemplate } from './template.js';
 import { prepareUserCaddyfile, type PreparedCaddyfile } from './user-conf.js';
 
@@ -31,6 +32,7 @@ export const caddyGate: GateFlavour = {
     return complaint?.replace(new RegExp(`${escapeRegExp(confPath)}:(\\d+)`, 'g'), (_, line: string) =>
       `${userPath ?? '(rendered)'}:${sourceLines[Number(line) - 1] ?? `${line} (added by keepalive-lab)`}`) ?? null;
   },
+  offLoopbackListens: (binary, prefix) => offLoopbackCaddyListens(binary, path.join(prefix, CADDYFILE), { HOME: prefix, XDG_DATA_HOME: prefix, XDG_CONFIG_HOME: prefix }),
   // A Caddyfile runs no code: a plugin is compiled into the binary, or the config does not adapt.
   codeDirectives: () => [],
   // A raced POST is answered 502 and logged; a raced GET is resent and not seen at all.

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { haproxyCodeDirectives } from '../config-code.js';
 import { measuredTime, settingTime, type GateFlavour } from '../gate-flavour.js';
 import { testHaproxyConf } from './conf-test.js';
+import { offLoopbackHaproxyListens } from './listens.js';
 import { renderedHaproxyTemplate } from './template.js';
 import { prepareUserHaproxyConf, type PreparedHaproxyConf } from './user-conf.js';
 
@@ -35,6 +36,7 @@ export const haproxyGate: GateFlavour = {
     return complaint?.replace(new RegExp(`${escapeRegExp(confPath)}:(\\d+)`, 'g'), (_, line: string) =>
       `${userPath ?? '(rendered)'}:${sourceLines[Number(line) - 1] ?? `${line} (added by keepalive-lab)`}`) ?? null;
   },
+  offLoopbackListens: (_binary, _prefix, conf, userPath) => offLoopbackHaproxyListens(conf.text, userPath ?? '(rendered)', (conf as PreparedHaproxyConf).sourceLines),
   // The user's own text: the prepared one has lines inserted.
   codeDirectives: (source, _conf, userPath) => haproxyCodeDirectives([{ name: userPath, text: source }]),
   // HAProxy closes the client's connection without a status and logs nothing.

@@ -28,7 +28,7 @@ const GLOBAL_OUTSIDE = /^\s*(daemon|chroot|pidfile|user|group|uid|gid|stats\s+so
 /** Per-section log settings the harness replaces with its own (it parses the log). */
 const LOG_SETTINGS = /^\s*(log\s|log-format|option\s+(httplog|tcplog|httpslog|dontlognull)|no\s+log)/;
 
-interface Section {
+export interface Section {
   kind: string;
   name: string;
   /** Line index of the header and of the section's last line. */
@@ -36,7 +36,7 @@ interface Section {
   end: number;
 }
 
-function sectionsOf(lines: readonly string[]): Section[] {
+export function sectionsOf(lines: readonly string[]): Section[] {
   const sections: Section[] = [];
   for (let i = 0; i < lines.length; i++) {
     // A section starts at a line whose first word is a section keyword (HAProxy ignores indentation).

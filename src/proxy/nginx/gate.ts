@@ -5,6 +5,7 @@ import path from 'node:path';
 import { nginxCodeDirectives } from '../config-code.js';
 import { measuredTime, settingTime, type GateFlavour } from '../gate-flavour.js';
 import { testNginxConf } from './conf-test.js';
+import { offLoopbackNginxListens } from './listens.js';
 import { readNginxInclude } from './includes.js';
 import { renderedProxyTemplate } from './template.js';
 import { prepareUserNginxConf } from './user-conf.js';
@@ -38,6 +39,12 @@ export const nginxGate: GateFlavour = {
     // nginx names the copies it read: name the user's own files instead.
     for (const included of conf.includedFiles) complaint = complaint?.replaceAll(included.path, included.source) ?? null;
     return complaint && userPath ? complaint.replaceAll(confPath, userPath) : complaint;
+  },
+  offLoopbackListens(binary, prefix, conf, userPath) {
+    const confPath = path.join(prefix, 'nginx.conf');
+    // nginx -T names the copies it read: name the user's own files instead.
+    const named = (text: string) => conf.includedFiles.reduce((named, included) => named.replaceAll(included.path, included.source), userPath ? text.replaceAll(confPath, userPath) : text);
+    return offLoopbackNginxListens(binary, prefix, confPath).map(named);
   },
   // The prepared text: a directive continued over lines is on its first line there.
   codeDirectives: (_source, conf, userPath) => nginxCodeDirectives([{ name: userPath, text: conf.text },
