@@ -115,11 +115,12 @@ async function exchangeOnce(target: FieldTarget, timeoutMs: number): Promise<Exc
   const connection = new HttpConnection(target.endpoint, target.tls);
   const where = hostPort(target.endpoint.host, target.endpoint.port);
   try {
-    await withTimeout(connection.connect(), timeoutMs, () => new UsageError(`nothing answered at ${where} within ${timeoutMs / 1000} s: check --url (and that this machine may reach it)`));
+    await connection.connect(timeoutMs);
     return await connection.send(target.request, timeoutMs);
   } catch (error) {
     if (error instanceof UsageError) throw error;
     const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'ETIMEDOUT') throw new UsageError(`nothing answered at ${where} within ${timeoutMs / 1000} s: check --url (and that this machine may reach it)`);
     if (code === 'ECONNREFUSED') throw new UsageError(`nothing listens at ${where} (connection refused): check --url`);
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new UsageError(`cannot resolve ${target.endpoint.host}: check --url`);
     if (code && CERT_ERRORS.test(code)) throw new UsageError(`the certificate of ${target.url} is not trusted (${message}): give its CA with --ca FILE, or the name it was issued for`);
@@ -128,9 +129,4 @@ async function exchangeOnce(target: FieldTarget, timeoutMs: number): Promise<Exc
   } finally {
     connection.close();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([promise, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(error()), ms); })]).finally(() => clearTimeout(timer));
 }

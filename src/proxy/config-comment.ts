@@ -10,7 +10,7 @@ export function stripComment(line: string): string {
 }
 
 /** Where the line's comment starts (-1: none): a `#` after whitespace or at the start, outside quotes. */
-export function commentStart(line: string): number {
+function commentStart(line: string): number {
   let quote: string | null = null;
   for (let i = 0; i < line.length; i++) {
     const char = line[i]!;

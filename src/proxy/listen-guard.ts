@@ -10,14 +10,14 @@ import { listenersOf, type Listener } from '../util/listeners.js';
 export const GUARD_EVERY_MS = 2_000;
 
 /** The sockets off loopback that the process tree under `rootPid` listens on now. */
-export function offLoopbackListeners(rootPid: number): Listener[] {
+function offLoopbackListeners(rootPid: number): Listener[] {
   // Once per address: a master and its workers hold the same sockets.
   const found = new Map<string, Listener>();
   for (const listener of listenersOf(rootPid)) if (!listener.loopback) found.set(`${listener.protocol} ${listener.shown}:${listener.port}`, listener);
   return [...found.values()];
 }
 
-export function offLoopbackError(what: string, listeners: readonly Listener[]): UsageError {
+function offLoopbackError(what: string, listeners: readonly Listener[]): UsageError {
   const where = listeners.map((listener) => `${listener.protocol} ${listener.shown}:${listener.port}`).join(', ');
   return new UsageError(`${what} listened off loopback (${where}), so it was stopped: the gate runs a proxy reachable from this host only; remove from the config what listens there`, 2);
 }
