@@ -69,6 +69,19 @@ function gate(args: string[]) {
   return { ...result, out, json: () => JSON.parse(result.stdout) as GateResult };
 }
 
+/**
+ * A gate that must decide, run again once if it could not: a CI machine with a quarter of its CPU
+ * stolen by the hypervisor left one such run undecided (its reason says why: failures that are
+ * not the race, or bursts that disagree), which is the gate being honest about the machine, and a
+ * release engineer's next step is the same rerun. The first run's reason is kept for the message.
+ */
+function decidingGate(args: string[]) {
+  const first = gate(args);
+  const undecided = first.status === 1 && first.stdout.trim() !== '' && first.json().outcome === 'undecided';
+  if (!undecided) return { ...first, earlier: null };
+  return { ...gate(args), earlier: first.json().reason };
+}
+
 function cli(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
@@ -192,11 +205,11 @@ describe('gate on a Node upstream, full config with --upstream-block', () => {
   const post = ['--method', 'POST', '--body', '{"order":1}'];
   it('keepAliveTimeout 500 behind 2s fails for a POST; the recommended settings, applied, pass', async () => {
     const conf = fullConfig(await freePort(), '2s');
-    const unsafe = gate(['--nginx-conf', conf, '--upstream-block', 'backend', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`, ...post, '--json']);
+    const unsafe = decidingGate(['--nginx-conf', conf, '--upstream-block', 'backend', '--upstream-cmd', `KEEP_ALIVE_TIMEOUT=500 ${NODE_APP}`, ...post, '--json']);
     expect(unsafe.status, unsafe.stderr).toBe(1);
     const failing = unsafe.json();
     // A full config with a fixed listen port runs once: its copies could not share the port.
-    expect(failing).toMatchObject({ outcome: 'fail', decisive: { boundary: 'upstream' }, proxy: { upstreamBlock: 'backend', keepaliveTimeoutMs: 2000, keepaliveConnections: 16, copies: 1 } });
+    expect(failing, `${failing.reason}${unsafe.earlier ? ` (the run before: ${unsafe.earlier})` : ''}`).toMatchObject({ outcome: 'fail', decisive: { boundary: 'upstream' }, proxy: { upstreamBlock: 'backend', keepaliveTimeoutMs: 2000, keepaliveConnections: 16, copies: 1 } });
     // The config's keepalive_timeout, verified by measurement: nginx let its 16 idle connections
     // go 2 s after their last use (its timer: within a few ms).
     const measured = failing.proxy.keepaliveTimeoutMeasured as ProxyIdleClose;
@@ -218,7 +231,7 @@ describe('gate on a Node upstream, full config with --upstream-block', () => {
     // The probe waits past the proxy's 2 s by the 1 s margin and 0.5 s: stock Node closes at ~4 s.
     expect(passing.upstream.probe).toBeNull();
     expect(passing.reason).toContain('it kept idle connections open past 3500 ms');
-  });
+  }, 360_000);
 });
 
 describe('gate on a third-party framework app (Koa 3, at its defaults) behind nginx 60 s', () => {
