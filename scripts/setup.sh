@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what keepalive-lab needs on a Debian/Ubuntu machine: nginx (when missing) and the
-# npm dependencies (npm ci also builds dist/ through the prepare script).
+# npm dependencies, then builds dist/ (no prepare script: a packed keepalive-lab installs with no
+# script to run, and none for npm to list).
 # --tests also installs Chromium, which the report suite opens report.html in (headless,
 # through playwright-core), python3 for the gate suite's non-Node upstream, and haproxy and caddy
 # for their suites; a sweep itself needs none of them (--proxy haproxy needs haproxy, --proxy
@@ -37,3 +38,4 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
+npm run build

@@ -27,10 +27,10 @@ export { readHistoryFile, openHistoryFile, memoryHistory, type HistorySink } fro
 export type * from './history/records.js';
 export { probeIdleClose, type ProbeOptions, type ProbeResult } from './probe/probe.js';
 export { localRuntime } from './runtime/local-runtime.js';
-export { containersRuntime } from './runtime/containers/containers-runtime.js';
+// Loaded on first use: testcontainers is an optional peer dependency (runtime/load-containers.ts).
+export { containersRuntime, dockerEngine, TESTCONTAINERS_INSTALL } from './runtime/load-containers.js';
 export { selectRuntime, runtimeChoice, type RuntimeChoice } from './runtime/select-runtime.js';
-export { dockerEngine } from './runtime/containers/docker-engine.js';
-export { configuredImages, DEFAULT_IMAGES } from './runtime/containers/images.js';
+export { configuredImages, DEFAULT_IMAGES } from './runtime/containers/image-names.js';
 export type { Runtime, StartedTopology, TopologySpec } from './runtime/runtime.js';
 export type * from './vocabulary.js';
 export { parseSweepConfig, sweepConfigSchema, type SweepConfig, type SweepConfigInput } from './scenario/sweep-config.js';

@@ -10,14 +10,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureNodeBinary } from '../src/runtime/node-binaries.js';
+import { TESTCONTAINERS_INSTALL, TESTCONTAINERS_VERSION } from '../src/runtime/load-containers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/consumer/', import.meta.url));
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-  name: string; version: string; devDependencies: Record<string, string>;
+  name: string; version: string; devDependencies: Record<string, string>; peerDependencies: Record<string, string>;
 };
+/** The Docker client's native parts that testcontainers brings (each with an install script). */
+const DOCKER_CLIENT_PARTS = ['testcontainers', 'ssh2', 'cpu-features', 'protobufjs', 'dockerode'];
 /** The marker in README.md before the vitest example that this suite runs as the consumer's test. */
 const EXAMPLE_MARKER = '<!-- consumer-example: keepalive.test.ts -->';
 /**
@@ -29,6 +32,15 @@ const NODES = ['20.19.0', '22', '24'];
 
 let tmp: string;
 let project: string;
+/** What npm printed at warn level while installing the package. */
+let installWarnings = '';
+
+/** The packages installed in the project (npm's own record of node_modules). */
+function installedPackages(): string[] {
+  const lock = JSON.parse(fs.readFileSync(path.join(project, 'node_modules', '.package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
+  return Object.keys(lock.packages).filter((key) => key.startsWith('node_modules/'));
+}
+const installedNames = () => new Set(installedPackages().map((key) => key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length)));
 
 interface Ran { status: number | null; stdout: string; stderr: string }
 
@@ -84,9 +96,10 @@ beforeAll(async () => {
   // As the README tells a user: the tarball (in place of the registry's copy) and vitest; typescript
   // and @types/node for the type check. Versions within this repository's own dev ranges.
   const dev = PACKAGE.devDependencies;
-  const installed = await run('npm', ['install', '--save-dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball,
+  const installed = await run('npm', ['install', '--save-dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn', tarball,
     `vitest@${dev.vitest}`, `typescript@${dev.typescript}`, `@types/node@${dev['@types/node']}`], { cwd: project, timeoutMs: 300_000 });
   expect(installed.status, tail(installed.stderr)).toBe(0);
+  installWarnings = installed.stderr;
   // A real install, not a link into this repository.
   expect(fs.lstatSync(path.join(project, 'node_modules', PACKAGE.name)).isSymbolicLink()).toBe(false);
 }, 420_000);
@@ -96,6 +109,16 @@ afterAll(() => {
 });
 
 describe('installed from npm pack into a new project', () => {
+  it('installs lean: no Docker client (testcontainers is an optional peer), so no install script to allow', () => {
+    const names = installedNames();
+    expect(names.has(PACKAGE.name)).toBe(true);
+    expect(DOCKER_CLIENT_PARTS.filter((name) => names.has(name))).toEqual([]);
+    expect(PACKAGE.peerDependencies.testcontainers).toBe(TESTCONTAINERS_VERSION);
+    // npm names every package whose install script it ran or held back: none here.
+    expect(installWarnings, installWarnings).not.toMatch(/install script|allowScripts|allow-scripts|cpu-features|ssh2|protobufjs/i);
+    process.stdout.write(`consumer install (local only): ${installedPackages().length} packages, the package and vitest, typescript, @types/node included\n`);
+  });
+
   it('the matchers type-check in the consumer\'s own tsconfig (NodeNext and Bundler resolution), with no declarations of its own', async () => {
     const tsc = path.join(project, 'node_modules', 'typescript', 'bin', 'tsc');
     for (const config of ['tsconfig.json', 'tsconfig.bundler.json']) {
@@ -147,5 +170,61 @@ describe('installed from npm pack into a new project', () => {
       expect(summary.cells[0]!.trials).toBeGreaterThanOrEqual(100);
       for (const file of ['trials.jsonl', 'report.md', 'report.html']) expect(fs.existsSync(path.join(out, file)), file).toBe(true);
     }, 180_000);
+
+    it('without testcontainers: --runtime containers is one line naming the install and so is --upstream-image (exit 2, no run directory); auto runs locally and says why', async () => {
+      const cli = path.join(project, 'node_modules', '.bin', 'keepalive-lab');
+      const env = consumerEnv(nodeBinDir, version);
+      const out = path.join(project, 'runs', `containers-${version}`);
+      const refused = await run(cli, ['sweep', '--runtime', 'containers', '--out', out, '--no-progress'], { cwd: project, env, timeoutMs: 60_000 });
+      expect(refused.status, refused.stderr).toBe(2);
+      expect(refused.stderr.trim().split('\n')).toEqual([`keepalive-lab: --runtime containers needs testcontainers, an optional peer dependency of keepalive-lab that is not installed: run "${TESTCONTAINERS_INSTALL}" (or use --runtime local)`]);
+      expect(fs.existsSync(out)).toBe(false);
+      const image = await run(cli, ['gate', '--proxy-timeout', '60s', '--upstream-image', 'app:latest', '--upstream-port', '3000', '--no-record'], { cwd: project, env, timeoutMs: 60_000 });
+      expect(image.status, image.stderr).toBe(2);
+      expect(image.stderr.trim().split('\n')).toEqual([`keepalive-lab: --upstream-image needs testcontainers, an optional peer dependency of keepalive-lab that is not installed: run "${TESTCONTAINERS_INSTALL}"`]);
+      const auto = await run(cli, ['sweep', '--runtime', 'auto', '--proxy-timeout', '60s', '--upstream-timeout', '100ms', '--methods', 'POST', '--retry', 'off',
+        '--offsets=-1ms', '--trials', '10', '--out', path.join(project, 'runs', `auto-${version}`), '--no-progress'], { cwd: project, env, timeoutMs: 120_000 });
+      expect(auto.status, tail(auto.stderr)).toBe(0);
+      expect(`${auto.stdout}${auto.stderr}`).toContain('runtime: local (auto: the containers runtime needs testcontainers, an optional peer dependency of keepalive-lab that is not installed');
+    }, 180_000);
   });
+});
+
+describe('with testcontainers added, as the README tells a user of the containers runtime', () => {
+  const unavailable = inject('containersUnavailable');
+  beforeAll(async () => {
+    const added = await run('npm', ['install', '--save-dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `testcontainers@${TESTCONTAINERS_VERSION}`],
+      { cwd: project, timeoutMs: 300_000 });
+    expect(added.status, tail(added.stderr)).toBe(0);
+    process.stdout.write(`consumer install with testcontainers: ${installedPackages().length} packages\n`);
+  }, 420_000);
+
+  describe.each(NODES)('on Node %s', (version) => {
+    it('the library loads the Docker client and asks the engine', async () => {
+      const nodeBinDir = path.dirname((await ensureNodeBinary(version)).path);
+      const asked = await run(path.join(nodeBinDir, 'node'), ['--input-type=module', '-e',
+        'const { dockerEngine } = await import("keepalive-lab"); console.log(JSON.stringify(await dockerEngine()));'],
+      { cwd: project, env: consumerEnv(nodeBinDir, version), timeoutMs: 60_000 });
+      expect(asked.status, asked.stderr).toBe(0);
+      const answer = JSON.parse(asked.stdout.trim().split('\n').pop()!) as { host?: string; reason?: string };
+      // The client loaded: the answer is the engine's (a host, or why it did not answer), never the missing package.
+      expect(answer.reason ?? '').not.toContain('not installed');
+      if (unavailable === null) expect(answer.host, answer.reason).toBeTruthy();
+    }, 120_000);
+  });
+
+  // One sweep on the containers runtime from the installed package, on the Node floor that
+  // testcontainers 12.0.1 still supports (the other majors load the client above).
+  it.skipIf(unavailable !== null && !inject('containersRequired'))(`a short sweep on --runtime containers (Node ${NODES[0]})`, async () => {
+    expect(unavailable, 'the containers runtime cannot run here').toBeNull();
+    const nodeBinDir = path.dirname((await ensureNodeBinary(NODES[0]!)).path);
+    const out = path.join(project, 'runs', 'containers');
+    const swept = await run(path.join(project, 'node_modules', '.bin', 'keepalive-lab'), ['sweep', '--runtime', 'containers', '--proxy-timeout', '60s', '--upstream-timeout', '100ms',
+      '--methods', 'POST', '--retry', 'off', '--offsets=-2ms..0ms@1ms', '--trials', '10', '--out', out, '--no-progress'],
+    { cwd: project, env: consumerEnv(nodeBinDir, NODES[0]!), timeoutMs: 240_000 });
+    expect(swept.status, tail(swept.stderr)).toBe(0);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as { runtime?: string; cells: { trials: number }[] };
+    expect(summary.cells[0]!.trials).toBeGreaterThanOrEqual(30);
+    expect(`${swept.stdout}${swept.stderr}`).toContain('runtime: containers');
+  }, 300_000);
 });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { GenericContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { GateResult } from '../src/gate/gate-result.js';
-import { configuredImages } from '../src/runtime/containers/images.js';
+import { configuredImages } from '../src/runtime/containers/image-names.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/gate/', import.meta.url));

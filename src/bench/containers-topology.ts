@@ -1,7 +1,7 @@
 // `npm run bench:containers`: how long the containers runtime takes to bring a topology up and
 // down (the issue's budget: up in 5 s, down in 2 s), with and without the fault layer.
 import { parseArgs } from 'node:util';
-import { containersRuntime } from '../runtime/containers/containers-runtime.js';
+import { containersRuntime } from '../runtime/load-containers.js';
 import type { TopologySpec } from '../runtime/runtime.js';
 import { quantile } from '../util/stats.js';
 

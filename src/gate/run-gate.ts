@@ -34,7 +34,7 @@ import { decisiveClose, firedVerdict, type Verdict } from './gate-verdict.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
 import { sequentialDesign, type SequentialDesign } from './sequential-design.js';
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
-import { checkUpstreamImage, startUpstreamImage } from './user-upstream-image.js';
+import { withTestcontainers } from '../runtime/load-containers.js';
 
 
 export interface GateOptions {
@@ -162,7 +162,7 @@ async function measureIn(run: GateRun, monotonicAtStart: number): Promise<GateRe
   const listenPort = await freePort();
   const checked = proxy.prepare('127.0.0.1:9', listenPort, options.burstSize ?? 32);
   await proxy.check(checked);
-  if (options.upstreamImage) await checkUpstreamImage(options.upstreamImage);
+  if (options.upstreamImage) await (await upstreamImages()).checkUpstreamImage(options.upstreamImage);
   const { upstream, tagTrials, capacity, burstSize } = await startUpstream(run, checked);
 
   // From here on the run measures: its directory holds everything as it is measured.
@@ -228,7 +228,7 @@ async function startUpstream(run: GateRun, checked: PreparedProxyConf): Promise<
   // A burst larger than the pool would open new connections, which cannot meet a close.
   const poolBurst = options.burstSize ?? Math.max(1, Math.min(32, checked.keepaliveConnections ?? 32));
   const upstream: UserUpstream = options.upstreamCmd ? await startUpstreamCommand(options.upstreamCmd, options.upstreamEnv)
-    : options.upstreamImage ? await startUpstreamImage(options.upstreamImage, options.upstreamPort!, options.upstreamEnv ?? {})
+    : options.upstreamImage ? await (await upstreamImages()).startUpstreamImage(options.upstreamImage, options.upstreamPort!, options.upstreamEnv ?? {})
       : await upstreamAtUrl(options.upstreamUrl!);
   run.stops.push(upstream.stop);
   // Requests carry their trial's id in the query (t=ID), so that the proxy's log lines name the
@@ -304,7 +304,7 @@ function resultBase(run: GateRun, measured: { proxy: GateProxy; conf: PreparedPr
   return {
     proxy: { flavour: flavour.name, label: options.proxyConf ?? `${flavour.title} rendered, ${flavour.gate.idleDirective} ${conf.keepaliveTimeoutMs} ms`, version: measured.proxy.version,
       upstreamBlock: conf.upstreamBlock, keepaliveTimeoutMs: conf.keepaliveTimeoutMs, keepaliveTimeoutFromConfig: conf.keepaliveTimeoutFromConfig,
-      keepaliveConnections: conf.keepaliveConnections, proxyNextUpstream: conf.proxyNextUpstream, retrySetting: conf.retrySetting,
+      keepaliveConnections: conf.keepaliveConnections, ...(conf.keepaliveFromDefault ? { keepaliveFromDefault: true } : {}), proxyNextUpstream: conf.proxyNextUpstream, retrySetting: conf.retrySetting,
       keepaliveTimeoutMeasured: measured.proxyIdleClose, copies: 1 },
     upstream: { label: measured.upstream.label, probe: measured.probe && withoutSamples(measured.probe), closesIdle: measured.probe !== null, acceptCapacity: measured.capacity },
     faults: options.faults,
@@ -361,4 +361,9 @@ function settingsOf(options: GateOptions): Record<string, unknown> {
 function withoutSamples(probe: ProbeResult): Omit<ProbeResult, 'closeTimesMs'> {
   const { closeTimesMs: _samples, ...summary } = probe;
   return summary;
+}
+
+/** The --upstream-image code, loaded when a gate uses it: it runs on testcontainers (load-containers.ts). */
+function upstreamImages(): Promise<typeof import('./user-upstream-image.js')> {
+  return withTestcontainers('--upstream-image', () => import('./user-upstream-image.js'));
 }

@@ -3,8 +3,7 @@
 import type { ProxyFlavour } from '../proxy/flavour.js';
 import { proxyFlavour } from '../proxy/registry.js';
 import { UsageError } from '../util/errors.js';
-import { containersRuntime } from './containers/containers-runtime.js';
-import { dockerEngine } from './containers/docker-engine.js';
+import { containersRuntime, dockerEngine } from './load-containers.js';
 import { localRuntime, type LocalRuntimeOptions } from './local-runtime.js';
 import type { Runtime } from './runtime.js';
 
@@ -42,6 +41,6 @@ export async function selectRuntime(choice: RuntimeChoice, local: LocalRuntimeOp
   const containers = () => containersRuntime({ proxy: flavour.name });
   if (choice === 'containers') return { runtime: await containers(), note: 'runtime: containers' };
   const engine = await dockerEngine();
-  if ('client' in engine) return { runtime: await containers(), note: 'runtime: containers (auto: a Docker engine answered)' };
+  if ('host' in engine) return { runtime: await containers(), note: 'runtime: containers (auto: a Docker engine answered)' };
   return { runtime: localRuntime(local), note: `runtime: local (auto: ${engine.reason.split(':')[0]})` };
 }

@@ -4,7 +4,8 @@
 // Elsewhere they are skipped with one line saying why.
 import type { TestProject } from 'vitest/node';
 import { containersRuntime } from '../../src/runtime/containers/containers-runtime.js';
-import { configuredImages, ensureImage } from '../../src/runtime/containers/images.js';
+import { ensureImage } from '../../src/runtime/containers/images.js';
+import { configuredImages } from '../../src/runtime/containers/image-names.js';
 import { dockerEngine } from '../../src/runtime/containers/docker-engine.js';
 
 declare module 'vitest' {

@@ -106,6 +106,46 @@ describe('the layout of src/', () => {
       .map(({ where, line }) => `${where}: ${line.trim()}`);
     expect(offending).toEqual([]);
   });
+  it('loads testcontainers only when a run uses the containers runtime: no static import chain from an entry point reaches it', () => {
+    // Value imports only (a type import is erased), static only (a dynamic import() is the
+    // lazy door, runtime/load-containers.ts): what the CLI and the library load at start.
+    const staticImports = (file: string) => {
+      const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+      return source.statements.flatMap((statement) => {
+        if (ts.isImportDeclaration(statement) && !statement.importClause?.isTypeOnly
+          && !(statement.importClause?.namedBindings && ts.isNamedImports(statement.importClause.namedBindings) && !statement.importClause.name
+            && statement.importClause.namedBindings.elements.length > 0 && statement.importClause.namedBindings.elements.every((element) => element.isTypeOnly))) {
+          return [(statement.moduleSpecifier as ts.StringLiteral).text];
+        }
+        if (ts.isExportDeclaration(statement) && !statement.isTypeOnly && statement.moduleSpecifier) return [(statement.moduleSpecifier as ts.StringLiteral).text];
+        return [];
+      });
+    };
+    const reached = new Map<string, string | null>();
+    const queue = ['index.ts', 'cli/main.ts', 'matchers/index.ts'].map((entry) => path.join(SRC, entry));
+    for (const entry of queue) reached.set(entry, null);
+    const pulling: string[] = [];
+    while (queue.length > 0) {
+      const file = queue.shift()!;
+      for (const specifier of staticImports(file)) {
+        if (specifier === 'testcontainers') pulling.push(`${relative(file)} (via ${[...chainOf(file)].map(relative).join(' <- ')})`);
+        if (!specifier.startsWith('.')) continue;
+        const target = path.resolve(path.dirname(file), specifier.replace(/\.js$/, '.ts'));
+        if (!reached.has(target) && fs.existsSync(target)) {
+          reached.set(target, file);
+          queue.push(target);
+        }
+      }
+    }
+    function* chainOf(file: string): Generator<string> {
+      for (let at: string | null = file; at; at = reached.get(at) ?? null) yield at;
+    }
+    expect(reached.size).toBeGreaterThan(100);
+    expect(pulling).toEqual([]);
+    // The check itself: the containers runtime's own modules do import it.
+    expect(staticImports(path.join(SRC, 'runtime/containers/containers-runtime.ts'))).toContain('testcontainers');
+  });
+
   it('has no function over 80 lines', () => {
     const long: string[] = [];
     for (const file of sourceFiles(SRC)) {

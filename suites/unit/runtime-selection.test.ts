@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configuredImages, DEFAULT_IMAGES, nodeImageFor } from '../../src/runtime/containers/images.js';
+import { configuredImages, DEFAULT_IMAGES, nodeImageFor } from '../../src/runtime/containers/image-names.js';
 import { runtimeChoice } from '../../src/runtime/select-runtime.js';
 import { parseUpstreamLine } from '../../src/upstream/upstream-output.js';
 import { localDockerSocket } from '../../src/util/reaper.js';

@@ -24,7 +24,8 @@ import type { Runtime, StartedTopology, TopologySpec } from '../runtime.js';
 import type { Endpoint } from '../../vocabulary.js';
 import { dockerEngine } from './docker-engine.js';
 import { engineIsLocal, LoopbackContainer } from './loopback-container.js';
-import { configuredImages, ensureImage, nodeImageFor, type ImageChoice, type Images } from './images.js';
+import { ensureImage } from './images.js';
+import { configuredImages, nodeImageFor, type ImageChoice, type Images } from './image-names.js';
 
 // ensureImage found or pulled every image before any start (one line when it cannot be had), so
 // a start never forces a pull: with shouldPull false, testcontainers pulls only an image the
