@@ -47,9 +47,10 @@ export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings
   onOffLoopback: (error: UsageError) => void): GateProxy {
   const { gate } = flavour;
   const binary = resolveProxyBinary(flavour, settings.binary);
+  const version = proxyVersion(flavour, binary);
   const proxy: GateProxy = {
     flavour,
-    version: proxyVersion(flavour, binary),
+    version,
     confFlag: gate.confFlag,
     prepare: (upstreamAddress, listenPort, burstSize) => gate.prepare(userConfText ?? gate.template(settings.proxyTimeoutMs!, burstSize, settings.retry), {
       sourcePath: settings.confPath ?? '(rendered)',
@@ -57,6 +58,7 @@ export function gateProxy(flavour: GateReadyFlavour, settings: GateProxySettings
       upstreamAddress,
       listenPort,
       prefix,
+      proxyVersion: version,
     }),
     async check(conf) {
       // Before the checker: `nginx -t` and `haproxy -c` already run what these load.

@@ -33,6 +33,8 @@ export interface PreparedProxyConf {
   keepaliveTimeoutFromConfig: boolean;
   /** Idle connections the pool keeps (nginx's `keepalive N`), null where it sets no bound or keeps none. */
   keepaliveConnections: number | null;
+  /** Set when keepaliveConnections is the proxy's default, not the config's (nginx 1.29.7+ pools unasked). */
+  keepaliveFromDefault?: boolean;
   /** nginx's `proxy_next_upstream` values as written (first occurrence), or null (its default, or another proxy). */
   proxyNextUpstream: string | null;
   /** The retry settings as written (nginx: proxy_next_upstream; HAProxy: retries, retry-on), or null for the proxy's own. */
@@ -55,11 +57,13 @@ export interface GateConfOptions {
   listenPort: number;
   /** The run's working directory for this copy of the proxy (pid, temp paths, included files). */
   prefix: string;
+  /** The proxy binary's version: a proxy's defaults change with it (nginx 1.29.7 pools by default). */
+  proxyVersion?: string;
 }
 
 /** How the gate's text names the proxy it ran. */
 export type GateProxySummary = { label: string; version: string }
-  & Pick<PreparedProxyConf, 'upstreamBlock' | 'keepaliveTimeoutMs' | 'keepaliveTimeoutFromConfig' | 'keepaliveConnections' | 'proxyNextUpstream' | 'retrySetting'>;
+  & Pick<PreparedProxyConf, 'upstreamBlock' | 'keepaliveTimeoutMs' | 'keepaliveTimeoutFromConfig' | 'keepaliveConnections' | 'keepaliveFromDefault' | 'proxyNextUpstream' | 'retrySetting'>;
 
 /** What the fix is made of, measured and derived (gate/gate-decision.ts). */
 export interface FixParts {

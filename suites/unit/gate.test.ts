@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { recommendFix } from '../../src/gate/gate-decision.js';
 import { copiesFor } from '../../src/gate/run-gate.js';
 import { parseNginxTime, prepareUserNginxConf } from '../../src/proxy/nginx/user-conf.js';
+import { poolsByDefault } from '../../src/proxy/nginx/default-pooling.js';
 import { gapsAround } from '../../src/gate/gate-verdict.js';
 
 const FULL = `user www-data;
@@ -49,6 +50,24 @@ describe('a user\'s nginx config, prepared', () => {
     expect(lines.slice(-3)).toEqual(['pid /tmp/p/nginx.pid;', 'error_log stderr info;', 'daemon off;']);
     expect(conf).toMatchObject({ listenPort: 8080, listenFromConfig: true, listenAt: '/srv/deploy/nginx.conf:15', upstreamBlock: 'app', keepaliveTimeoutMs: 75_000,
       keepaliveTimeoutFromConfig: true, keepaliveConnections: 16, proxyNextUpstream: 'error timeout non_idempotent' });
+  });
+
+  it('a block without keepalive: no reuse before nginx 1.29.7 (the reason says the upgrade pools), 32 idle connections from 1.29.7 on', () => {
+    const noKeepalive = FULL.replace('        keepalive 16;\n', '');
+    const old = prepareUserNginxConf(noKeepalive, { ...options, upstreamBlock: 'app', nginxVersion: '1.22.1' });
+    expect(old.keepaliveConnections).toBeNull();
+    expect(old.noReuseReason).toMatch(/^upstream app has no keepalive directive: nginx 1\.22\.1 opens a new upstream connection per request.*nginx 1\.29\.7 and later pool upstream connections by default \(keepalive 32\)/);
+    const pooling = prepareUserNginxConf(noKeepalive, { ...options, upstreamBlock: 'app', nginxVersion: '1.29.7' });
+    expect(pooling).toMatchObject({ keepaliveConnections: 32, keepaliveFromDefault: true });
+    expect(pooling.noReuseReason).toBeUndefined();
+    // A config that says keepalive is read as written on every version.
+    expect(prepareUserNginxConf(FULL, { ...options, upstreamBlock: 'app', nginxVersion: '1.30.0' })).toMatchObject({ keepaliveConnections: 16 });
+    expect(prepareUserNginxConf(FULL, { ...options, upstreamBlock: 'app', nginxVersion: '1.30.0' }).keepaliveFromDefault).toBeUndefined();
+  });
+
+  it('which nginx versions pool upstream connections by default', () => {
+    for (const version of ['1.29.7', '1.29.10', '1.30.0', '2.0.0']) expect(poolsByDefault(version), version).toBe(true);
+    for (const version of ['1.22.1', '1.29.6', '1.28.9', '1.9.15', 'unknown']) expect(poolsByDefault(version), version).toBe(false);
   });
 
   it('template: the placeholders are filled; nginx\'s default timeout when the block sets none', () => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { nginxCodeDirectives } from '../config-code.js';
 import { measuredTime, settingTime, type GateFlavour } from '../gate-flavour.js';
 import { testNginxConf } from './conf-test.js';
+import { DEFAULT_POOLING_SINCE } from './default-pooling.js';
 import { offLoopbackNginxListens } from './listens.js';
 import { readNginxInclude } from './includes.js';
 import { renderedProxyTemplate } from './template.js';
@@ -27,6 +28,7 @@ export const nginxGate: GateFlavour = {
     listenPort: options.listenPort,
     prefix: options.prefix,
     readInclude: readNginxInclude,
+    ...(options.proxyVersion ? { nginxVersion: options.proxyVersion } : {}),
   }),
   check(binary, prefix, conf, userPath) {
     const confPath = path.join(prefix, 'nginx.conf');
@@ -60,5 +62,5 @@ export const nginxGate: GateFlavour = {
       (parts.proxyKeepaliveTimeoutBelowMs > 0 ? `or lower keepalive_timeout${block} to ${settingTime(parts.proxyKeepaliveTimeoutBelowMs)} or less` : `or turn off upstream keep-alive${block}`);
   },
   describe: (p) => `${p.label} (nginx ${p.version}), upstream block ${p.upstreamBlock}: keepalive_timeout ${p.keepaliveTimeoutMs} ms${p.keepaliveTimeoutFromConfig ? '' : ' (nginx\'s default: not set)'}, ` +
-    `keepalive ${p.keepaliveConnections ?? 'none'}, proxy_next_upstream ${p.proxyNextUpstream ?? 'default (error timeout)'}`,
+    `keepalive ${p.keepaliveConnections ?? 'none'}${p.keepaliveFromDefault ? ` (not set: nginx's default since ${DEFAULT_POOLING_SINCE}, which pools upstream connections unasked)` : ''}, proxy_next_upstream ${p.proxyNextUpstream ?? 'default (error timeout)'}`,
 };

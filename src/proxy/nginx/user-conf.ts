@@ -7,6 +7,7 @@ import path from 'node:path';
 import { UsageError } from '../../util/errors.js';
 import { stripComment } from '../config-comment.js';
 import { joinContinuedLines } from './continued-lines.js';
+import { DEFAULT_KEEPALIVE_CONNECTIONS, DEFAULT_POOLING_SINCE, poolsByDefault } from './default-pooling.js';
 import type { IncludedCopy, IncludedFile, PreparedProxyConf } from '../gate-flavour.js';
 
 export interface UserConfOptions {
@@ -26,6 +27,8 @@ export interface UserConfOptions {
    * otherwise listen wherever it says. Unit tests give a table; the gate reads the disk.
    */
   readInclude: (pattern: string) => IncludedFile[];
+  /** The binary's version (`nginx -v`): from 1.29.7 a block without `keepalive` pools anyway. */
+  nginxVersion?: string;
 }
 
 const TEMP_PATHS = ['client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_path', 'uwsgi_temp_path', 'scgi_temp_path'];
@@ -95,10 +98,23 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
     upstreamBlock: block.name,
     keepaliveTimeoutMs,
     keepaliveTimeoutFromConfig,
-    keepaliveConnections,
     proxyNextUpstream,
     retrySetting: proxyNextUpstream,
-    ...(keepaliveConnections === null ? { noReuseReason: `upstream ${block.name} has no keepalive directive: nginx opens a new upstream connection per request, so none is reused at a close` } : {}),
+    ...withoutKeepalive(block.name, keepaliveConnections, options.nginxVersion),
+  };
+}
+
+/**
+ * A block with no `keepalive`: before nginx 1.29.7 nothing is reused (and nothing can race); from
+ * 1.29.7 on, nginx keeps 32 idle connections anyway. Either way the user hears about the other.
+ */
+function withoutKeepalive(name: string, keepaliveConnections: number | null, version: string | undefined): Pick<PreparedProxyConf, 'keepaliveConnections' | 'keepaliveFromDefault' | 'noReuseReason'> {
+  if (keepaliveConnections !== null) return { keepaliveConnections };
+  if (version !== undefined && poolsByDefault(version)) return { keepaliveConnections: DEFAULT_KEEPALIVE_CONNECTIONS, keepaliveFromDefault: true };
+  return {
+    keepaliveConnections,
+    noReuseReason: `upstream ${name} has no keepalive directive: nginx${version ? ` ${version}` : ''} opens a new upstream connection per request, so none is reused at a close; ` +
+      `nginx ${DEFAULT_POOLING_SINCE} and later pool upstream connections by default (keepalive ${DEFAULT_KEEPALIVE_CONNECTIONS}), where this pass does not hold: gate with that nginx (--nginx-bin) before upgrading`,
   };
 }
 
