@@ -15,15 +15,17 @@ export interface IdleBin {
 /**
  * Idle closes of common upstreams' defaults, for `--idle auto` (docs/field.md says where each
  * comes from). Node's is measured here (docs/race.md#nodejs): keepAliveTimeout 5 s plus the 1 s
- * buffer of Node 20 and later; the others are their documented defaults.
+ * buffer on Node 20 to 26 (its main branch raises the default to 65 s, nodejs/node#62782); the
+ * others are their documented defaults (Puma's rose from 20 s to 65 s in 7.0).
  */
 export const AUTO_CLOSES: readonly { closeMs: number; who: string }[] = [
   { closeMs: 2000, who: 'gunicorn keepalive 2 s' },
   { closeMs: 5000, who: 'Node.js before the 1 s buffer, uvicorn, Apache httpd: 5 s' },
-  { closeMs: 6000, who: 'Node.js 20 and later: keepAliveTimeout 5 s + 1 s buffer' },
-  { closeMs: 20_000, who: 'Puma persistent_timeout, Tomcat\'s shipped connectionTimeout: 20 s' },
+  { closeMs: 6000, who: 'Node.js 20 to 26: keepAliveTimeout 5 s + 1 s buffer' },
+  { closeMs: 20_000, who: 'Tomcat\'s shipped connectionTimeout, Puma before 7.0 (persistent_timeout): 20 s' },
   { closeMs: 30_000, who: 'Jetty idleTimeout: 30 s' },
-  { closeMs: 66_000, who: 'Node.js with keepAliveTimeout 65 s (the advice behind a 60 s load balancer), 20 and later' },
+  { closeMs: 65_000, who: 'Puma 7.0 and later: persistent_timeout 65 s' },
+  { closeMs: 66_000, who: 'Node.js with keepAliveTimeout 65 s (the advice behind a 60 s load balancer, and the default of the major after 26), + 1 s buffer' },
 ];
 /** Auto adds the next close only while the budget keeps this chance to meet a race window in its gaps. */
 const AUTO_MIN_CHANCE = 0.8;

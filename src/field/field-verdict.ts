@@ -154,7 +154,9 @@ function curveOf(planBins: readonly IdleBin[], aimed: readonly FieldTrial[]): Cu
 /** The fix, in the words of someone who met it: who closes first, and the two ways out. */
 function fixText(closeMs: number): string {
   const seconds = (closeMs / 1000).toFixed(1);
-  const nodeDefault = Math.abs(closeMs - 6000) < 100 ? ` ${seconds} s is Node.js's default (keepAliveTimeout 5 s, closed 1 s later on Node 20 and later).` : '';
+  // Node's default is a version's: 5 s through v26 (closed 1 s later by the buffer, a setting,
+  // server.keepAliveTimeoutBuffer, since v22.19 / v24.6); 65 s on main for the next major (nodejs/node#62782).
+  const nodeDefault = Math.abs(closeMs - 6000) < 100 ? ` ${seconds} s is the default of Node.js 20 to 26 (keepAliveTimeout 5 s, closed 1 s later by the keepAliveTimeoutBuffer).` : '';
   return `Your upstream closes idle connections at about ${seconds} s; your load balancer keeps them longer and reuses one just as it closes.${nodeDefault} `
     + 'Make the upstream outlast the load balancer: set its keep-alive (idle) timeout above the load balancer\'s idle timeout for upstream connections '
     + '(Node.js: server.keepAliveTimeout = that timeout + 5 s, headersTimeout a little above it), '

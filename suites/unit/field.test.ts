@@ -40,7 +40,8 @@ describe('the plan', () => {
     expect(auto.leftOut).toEqual(AUTO_CLOSES.slice(3).map((close) => close.who));
     // Node 20 closes an idle connection about 6002 ms after its last answer (docs/race.md#nodejs).
     expect(auto.bins.some((bin) => bin.fromMs <= 6002 && bin.toMs > 6002)).toBe(true);
-    expect(plan('auto', { maxSeconds: 3600, maxRequests: 20_000 }).leftOut).toEqual([AUTO_CLOSES.at(-1)!.who]);
+    // An hour takes 20 and 30 s too; the 65 s closes (Puma 7, Node at 65 s) need more.
+    expect(plan('auto', { maxSeconds: 3600, maxRequests: 20_000 }).leftOut).toEqual(AUTO_CLOSES.slice(-2).map((close) => close.who));
     expect(() => plan('auto', { maxSeconds: 5 })).toThrow(/--max-seconds 5 is too small for --idle auto/);
   });
 
