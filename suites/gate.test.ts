@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GateResult } from '../src/gate/gate-result.js';
 import type { TrialRecord } from '../src/history/records.js';
@@ -17,6 +17,7 @@ import { freePort } from '../src/util/ports.js';
 import { acceptCapacity } from '../src/gate/accept-capacity.js';
 import { HttpConnection } from '../src/workload/http-connection.js';
 import { interruptOnceTrialsAreWritten } from './support/interrupt.js';
+import { launchChromium } from './support/chromium.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/gate/', import.meta.url));
@@ -93,7 +94,7 @@ function leftovers(marker: string): string[] {
 }
 
 describe('gate on a non-Node upstream (Python http.server)', () => {
-  it('idle timeout 1 s behind nginx keepalive_timeout 60s: fails (exit 1) with the 502s, the evidence and the fix; JUnit says so', () => {
+  it('idle timeout 1 s behind nginx keepalive_timeout 60s: fails (exit 1) with the 502s, the evidence and the fix; JUnit says so', async () => {
     const junit = path.join(tmp, 'unsafe.xml');
     const result = gate(['--nginx-conf', template('60s'), '--upstream-cmd', `IDLE_TIMEOUT=1 ${PYTHON}`, '--junit', junit, '--json']);
     expect(result.status, result.stderr).toBe(1);
@@ -143,6 +144,33 @@ describe('gate on a non-Node upstream (Python http.server)', () => {
     // The connection tap's record: the request reused an idle connection the upstream closed under it.
     expect(explained.stdout).toMatch(/connection \d+ closed, as the connection tap saw it \(server/);
     expect(explained.stdout).toMatch(/request passed the tap on connection \d+/);
+
+    // report.html as a person reads it, in a narrow window (Chromium): every evidence line wraps
+    // inside the page, none is cut at the box's edge, and each is there whole.
+    const browser = await launchChromium();
+    try {
+      const width = 640;
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      await page.goto(pathToFileURL(path.join(result.out, 'report.html')).href, { waitUntil: 'load' });
+      const evidence = await page.locator('dl.evidence').evaluate((list) => {
+        const items = [...list.querySelectorAll('dd')];
+        return {
+          right: list.getBoundingClientRect().right,
+          cut: items.filter((item) => item.scrollWidth > item.clientWidth + 1 || item.getBoundingClientRect().right > list.getBoundingClientRect().right).length,
+          wrapped: items.filter((item) => item.getClientRects().length > 0 && item.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(item).lineHeight || '16')).length,
+          labels: [...list.querySelectorAll('dt')].map((label) => label.textContent),
+          text: list.textContent ?? '',
+        };
+      });
+      expect(evidence.cut).toBe(0);
+      expect(evidence.right).toBeLessThanOrEqual(width);
+      expect(evidence.wrapped).toBeGreaterThan(0);
+      expect(evidence.labels).toEqual(expect.arrayContaining(['upstream', 'proxy', 'measured', 'decisive', 'evidence', 'fix']));
+      expect(evidence.text).toContain(verdict.upstream.label);
+      expect(evidence.text).toContain(verdict.fix!.text);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('the same through a fault (--fault latency:upstream:5ms, the embedded Toxiproxy between them): still fails, the fault on record', () => {

@@ -95,6 +95,18 @@ export function gateMarkdown(gate: GateRun): string {
   ].join('\n');
 }
 
+/**
+ * The evidence lines as a two-column list (label, text) whose text wraps within its column: long
+ * lines (a command, a log line) stay readable at any width, where a <pre> cut them at its edge.
+ */
+function evidenceList(text: string): string {
+  const items = text.split('\n').slice(1).map((line) => {
+    const labelled = /^ {2}(\S+)\s+(.*)$/.exec(line);
+    return labelled ? `<dt>${escapeHtml(labelled[1]!)}</dt><dd>${escapeHtml(labelled[2]!)}</dd>` : `<dd class="whole">${escapeHtml(line.trim())}</dd>`;
+  });
+  return `<dl class="evidence">\n${items.join('\n')}\n</dl>`;
+}
+
 export async function gateHtml(gate: GateRun): Promise<string> {
   const result = gate.result;
   const kind = !result ? 'undecided' : result.outcome === 'pass' ? 'pass' : result.failureKind === 'masked' ? 'masked' : result.outcome === 'fail' ? 'fail' : 'undecided';
@@ -116,7 +128,7 @@ ${CSP_META}
 <p>${escapeHtml(result ? result.reason : headline(gate))}</p>
 ${result?.fix ? `<p class="fix">Fix: ${escapeHtml(result.fix.text)}</p>` : ''}</section>
 <h2>Evidence</h2>
-<pre class="settings">${escapeHtml(result ? gateText(result) : '(no verdict record)')}</pre>
+${result ? evidenceList(gateText(result)) : '<p>(no verdict record)</p>'}
 <h2>Failure rate by idle gap</h2>
 <p>${escapeHtml(aimedAt(gate.setup))}</p>
 ${chart}

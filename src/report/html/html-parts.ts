@@ -36,6 +36,8 @@ th { background: #f3f3f3; }
 figure.chart { margin: 1rem 0; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
 figure.chart svg { max-width: 100%; height: auto; }
 pre { background: #f7f7f7; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
+dl.evidence { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.2rem 0.9rem; background: #f7f7f7; padding: 0.6rem; font-family: ui-monospace, monospace; font-size: 0.8rem; }
+dl.evidence dt { font-weight: 600; } dl.evidence dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; } dl.evidence dd.whole { grid-column: 1 / -1; }
 .advice { border-left: 6px solid #999; padding: 0.2rem 0.8rem; margin: 0.8rem 0; background: #fafafa; }
 .advice.unsafe { border-color: #c0392b; } .advice.masked { border-color: #e67e22; } .advice.safe { border-color: #27ae60; }
 .verdict { text-transform: uppercase; } .fix { font-weight: 600; }
