@@ -103,8 +103,11 @@ describeOnRuntimes('faults between nginx and the upstream', (runtime) => {
     const held = rate(slow, 2, D - 2);
     expect(held.failureRateCi95[0], JSON.stringify(held)).toBeGreaterThan(0.9);
     expect(rate(none, 2, D - 2).failureRateCi95[1]).toBeLessThan(0.3);
-    // "About D": still mostly failing just before D, mostly not a few ms after it.
-    expect(rate(slow, D - 3, D - 1).failureRateCi95[0]).toBeGreaterThan(0.5);
+    // "About D": still mostly failing a few ms before D, mostly not a few ms after it. The edge
+    // itself spreads over ~3 ms (the toxic's timer, the transit): D-3..D-1 measured a lower bound
+    // of 0.38 in one CI run where the held gaps failed 90%+, so the claim stops 3 ms short of D.
+    const edge = rate(slow, D - 5, D - 3);
+    expect(edge.failureRateCi95[0], JSON.stringify(edge)).toBeGreaterThan(0.5);
     expect(rate(slow, D + 3, D + 7).failureRateCi95[1]).toBeLessThan(0.5);
   });
 

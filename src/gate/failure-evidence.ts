@@ -85,18 +85,35 @@ export function tapFailureEvidence(trials: readonly (TrialOutcome & { id: string
   const other: Record<string, number> = {};
   let race = 0;
   let masked = 0;
+  /** For the 502s the tap saw that met no close: ms from each one's last request to its connection's close (null: none seen). */
+  const unmet: (number | null)[] = [];
   for (const trial of trials) {
     const seen = connectionsOf(trial.id);
     const raced = seen ? seen.attempts.filter((attempt) => attempt.raced).length : 0;
     if (trial.errorClass === 'ok') masked += raced;
     else if (raced > 0) race++;
+    else if (seen && trial.errorClass === '502') unmet.push(seen.attempts.at(-1)?.closeAfterMs ?? null);
     else {
-      const cause = !seen ? `${trial.errorClass === '502' ? '502' : causeOf(trial, clientGaveUp)}, the request never reaching the upstream`
-        : trial.errorClass === '502' ? `502 with no upstream close within ${RACE_CLOSE_WITHIN_MS} ms (or the answers' round trip then, if longer) of its request on a reused connection` : causeOf(trial, clientGaveUp);
+      const cause = !seen ? `${trial.errorClass === '502' ? '502' : causeOf(trial, clientGaveUp)}, the request never reaching the upstream` : causeOf(trial, clientGaveUp);
       other[cause] = (other[cause] ?? 0) + 1;
     }
   }
+  if (unmet.length > 0) other[`502 with no upstream close within ${RACE_CLOSE_WITHIN_MS} ms (or the answers' round trip then, if longer) of its request on a reused connection${closesOf(unmet)}`] = unmet.length;
   return { race, other, masked };
+}
+
+/**
+ * Where the connections of 502s that met no close did close, so that an undecided run says how
+ * far from the race they were: " (the upstream closed them 14 to 31 ms after the request)".
+ */
+function closesOf(closeAfterMs: readonly (number | null)[]): string {
+  const closes = closeAfterMs.filter((ms): ms is number => ms !== null);
+  if (closes.length === 0) return ' (no close of their connections seen)';
+  const which = closes.length === closeAfterMs.length ? 'them' : `${closes.length} of them`;
+  const min = Math.min(...closes);
+  const max = Math.max(...closes);
+  const span = min === max ? `${min.toFixed(1)} ms` : `${min.toFixed(1)} to ${max.toFixed(1)} ms`;
+  return ` (the upstream closed ${which} ${span} after the request${closes.length < closeAfterMs.length ? ', the others not seen closing' : ''})`;
 }
 
 /** The causes as one phrase: "3 no answer within the client's timeout, 1 the application's own 500". */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { tapFailureEvidence } from '../../src/gate/failure-evidence.js';
 import type { TapEvent } from '../../src/gate/tap/connection-tap.js';
-import { RACE_CLOSE_WITHIN_MS, TrialConnectionIndex } from '../../src/gate/tap/trial-connections.js';
+import { LATE_IDLE_CLOSE_MS, RACE_CLOSE_WITHIN_MS, TrialConnectionIndex } from '../../src/gate/tap/trial-connections.js';
 import type { ErrorClass } from '../../src/vocabulary.js';
 
 const open = (t: number, conn: number): TapEvent => ({ t, ev: 'open', conn });
@@ -73,6 +73,24 @@ describe('the connection tap\'s record of each trial', () => {
     expect(index(events).of('late')!.attempts[0]).toMatchObject({ raced: false });
   });
 
+  it('a close late by a stall of the upstream (its expired timer ran before it read the request) met the request; one later still did not', () => {
+    // Requests passing the tap at 1003 ms idle, inside the probe's closes (995-1006 ms): the
+    // upstream closed one 17 ms later (1020 ms idle, unanswered), another 37 ms later.
+    const events = [open(0, 1), request(1, 1, 'prime'), response(2, 1, 'prime'), request(1005, 1, 'stalled'), close(1022, 1, 'server', 1020),
+      open(0, 2), request(1, 2, 'prime'), response(2, 2, 'prime'), request(1005, 2, 'later'), close(1042, 2, 'server', 1040),
+      // A request sent long before the idle close was due (500 ms idle) and closed unanswered at 1020 ms: an application that hung.
+      open(0, 3), request(1, 3, 'prime'), response(2, 3, 'prime'), request(502, 3, 'early'), close(1022, 3, 'server', 1020)];
+    const known = new TrialConnectionIndex({ idleCloseMs: [995, 1006] });
+    known.add(events);
+    expect(1020 - 1006).toBeLessThanOrEqual(LATE_IDLE_CLOSE_MS);
+    expect(known.of('stalled')!.attempts[0]).toMatchObject({ raced: true, closeAfterMs: 17 });
+    expect(1040 - 1006).toBeGreaterThan(LATE_IDLE_CLOSE_MS);
+    expect(known.of('later')!.attempts[0]).toMatchObject({ raced: false, closeAfterMs: 37 });
+    expect(known.of('early')!.attempts[0]).toMatchObject({ raced: false });
+    // Without the probe's figures, 17 ms is past the 10 ms window.
+    expect(index(events).of('stalled')!.attempts[0]).toMatchObject({ raced: false });
+  });
+
   it('through a slow chain (a fault layer on a loaded machine), a close as late as the answers about then still met the request; through a fast one it did not', () => {
     // Answers took ~60 ms through the tap (p99 over the requests answered within 2 s): a close
     // 50 ms after an unanswered request on a reused connection came back as slowly as they did.
@@ -102,7 +120,7 @@ describe('the connection tap\'s record of each trial', () => {
       trial('never-sent', '502', 502),
     ], (id) => seen.of(id));
     expect(evidence).toEqual({ race: 0, masked: 1, other: {
-      '502 with no upstream close within 10 ms (or the answers\' round trip then, if longer) of its request on a reused connection': 1,
+      '502 with no upstream close within 10 ms (or the answers\' round trip then, if longer) of its request on a reused connection (the upstream closed them 201.0 ms after the request)': 1,
       'no answer within the client\'s timeout': 1,
       '502, the request never reaching the upstream': 1,
     } });
