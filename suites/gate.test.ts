@@ -76,6 +76,9 @@ function gate(args: string[]) {
  * not the race, or bursts that disagree), which is the gate being honest about the machine, and a
  * release engineer's next step is the same rerun. The first run's reason is kept for the message.
  */
+/** Where Debian's nginx writes its access log when a config names none. */
+const DEBIAN_ACCESS_LOG = '/var/log/nginx/access.log';
+
 function decidingGate(args: string[]) {
   const first = gate(args);
   const undecided = first.status === 1 && first.stdout.trim() !== '' && first.json().outcome === 'undecided';
@@ -264,8 +267,13 @@ describe('gate on a Node upstream, full config with --upstream-block', () => {
 
 describe('gate on a third-party framework app (Koa 3, at its defaults) behind nginx 60 s', () => {
   it('fails (GET: the race nginx retried, FAIL (masked)), and passes once the fix\'s server timeouts are set', () => {
+    // The rendered config names no access log, so nginx would write its compiled-in one
+    // (Debian's /var/log/nginx/access.log) outside the run: the gate turns it off.
+    const sizeOfDefaultLog = () => fs.statSync(DEBIAN_ACCESS_LOG, { throwIfNoEntry: false })?.size ?? null;
+    const defaultLogBefore = sizeOfDefaultLog();
     const unsafe = gate(['--proxy-timeout', '60s', '--upstream-cmd', KOA_APP, '--json']);
     expect(unsafe.status, unsafe.stderr).toBe(1);
+    expect(sizeOfDefaultLog(), DEBIAN_ACCESS_LOG).toBe(defaultLogBefore);
     const failing = unsafe.json();
     // Koa leaves Node's http server at its defaults: keepAliveTimeout 5 s, closed at ~6 s here
     // (docs/race.md#nodejs).

@@ -84,9 +84,12 @@ export function prepareUserNginxConf(source: string, options: UserConfOptions): 
   const listenPort = pass.listenPort ?? options.listenPort;
   if (httpLine === -1) throw new UsageError(`--nginx-conf ${file}: no http { } block: the gate needs an HTTP proxy config`);
   if (!listenPlaceholder && !listenFromConfig) throw new UsageError(`--nginx-conf ${file}: no listen directive: add one, or use a template with {{listen}}`);
-  // Temp paths into the prefix, on the http line itself (no line added before the user's).
+  // Temp paths into the prefix, on the http line itself (no line added before the user's), and
+  // no access log: with none named, nginx writes its compiled-in one, outside the prefix
+  // (/var/log/nginx/access.log on Debian), or into a logs/ folder the prefix lacks (a build with
+  // the default --prefix, whose `nginx -t` then failed).
   const temp = TEMP_PATHS.filter((name) => !pass.presentTempPaths.has(name)).map((name) => `${name} ${options.prefix}/${name.replace('_path', '')};`).join(' ');
-  lines[httpLine] = lines[httpLine]!.replace(/http\s*\{/, `http { ${temp}`);
+  lines[httpLine] = lines[httpLine]!.replace(/http\s*\{/, `http { access_log off; ${temp}`);
   // Appended after the user's last line: their line numbers are untouched.
   lines.push('# keepalive-lab:', `pid ${options.prefix}/nginx.pid;`, 'error_log stderr info;', 'daemon off;');
   return {
