@@ -70,15 +70,15 @@ function gate(args: string[]) {
   return { ...result, out, json: () => JSON.parse(result.stdout) as GateResult };
 }
 
+/** Where Debian's nginx writes its access log when a config names none. */
+const DEBIAN_ACCESS_LOG = '/var/log/nginx/access.log';
+
 /**
  * A gate that must decide, run again once if it could not: a CI machine with a quarter of its CPU
  * stolen by the hypervisor left one such run undecided (its reason says why: failures that are
  * not the race, or bursts that disagree), which is the gate being honest about the machine, and a
  * release engineer's next step is the same rerun. The first run's reason is kept for the message.
  */
-/** Where Debian's nginx writes its access log when a config names none. */
-const DEBIAN_ACCESS_LOG = '/var/log/nginx/access.log';
-
 function decidingGate(args: string[]) {
   const first = gate(args);
   const undecided = first.status === 1 && first.stdout.trim() !== '' && first.json().outcome === 'undecided';
