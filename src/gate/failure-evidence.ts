@@ -104,7 +104,7 @@ export function tapFailureEvidence(trials: readonly (TrialOutcome & { id: string
 
 /**
  * Where the connections of 502s that met no close did close, so that an undecided run says how
- * far from the race they were: " (the upstream closed them 14 to 31 ms after the request)".
+ * far from the race they were, e.g. " (the upstream closed them 14.0 to 31.0 ms after the request)".
  */
 function closesOf(closeAfterMs: readonly (number | null)[]): string {
   const closes = closeAfterMs.filter((ms): ms is number => ms !== null);
