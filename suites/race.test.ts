@@ -18,8 +18,10 @@ describeOnRuntimes('K=100ms exact upstream behind nginx P=60s', (runtime) => {
       upstreamClose: ['exact'],
       methods: ['GET', 'POST'],
       retry: ['default', 'off'],
-      // Dense from -4.5 ms: the window sits 0.5-1.5 ms before the probed close, and a probe up
-      // to 2.5 ms late is accepted, so the window stays inside the aimed strata.
+      // Dense from -4.5 ms: the window sits 0.5-1.5 ms before the probed close (2-3.5 ms in one
+      // CI run, whose probe read 1.1 ms past the upstream's own record with a 4 ms p5-p95
+      // spread), and a probe up to 2.5 ms late is accepted, so the window stays inside the
+      // aimed strata.
       offsets: [-20, -15, -10, ...Array.from({ length: 16 }, (_, i) => -4.5 + i * 0.5), 10, 15, 20],
       // Per-bin rates vary from run to run (peak 13-50% per 0.5 ms bin seen), so the claims
       // rest on pooled counts large enough to hold for the quietest window measured.
@@ -30,18 +32,24 @@ describeOnRuntimes('K=100ms exact upstream behind nginx P=60s', (runtime) => {
     }, { runtime: await runtime() });
   });
 
+  // "At the boundary": in the 4 ms before the probed close. The window is under 0.6 ms wide, but
+  // where it lands depends on how late the probe saw the close (accepted up to 2.5 ms): one CI
+  // run put POST/default's 38 failures at -3.5..-2 ms and none in [-2, 0). The far claim below
+  // shows that 10 ms or more away nothing fails.
+  const AT_THE_BOUNDARY: [number, number] = [-4, 0];
+
   it('POST with nginx default retry fails at the boundary, as 502s', () => {
     const cell = findCell(result, { method: 'POST', retry: 'default' });
-    expect(cell).toShowRace({ within: [-2, 0] });
+    expect(cell).toShowRace({ within: AT_THE_BOUNDARY });
     expect(cell.status502).toBe(cell.failures);
   });
 
   it('GET with proxy_next_upstream off fails at the boundary', () => {
-    expect(findCell(result, { method: 'GET', retry: 'off' })).toShowRace({ within: [-2, 0] });
+    expect(findCell(result, { method: 'GET', retry: 'off' })).toShowRace({ within: AT_THE_BOUNDARY });
   });
 
   it('POST with retry off fails too', () => {
-    expect(findCell(result, { method: 'POST', retry: 'off' })).toShowRace({ within: [-2, 0] });
+    expect(findCell(result, { method: 'POST', retry: 'off' })).toShowRace({ within: AT_THE_BOUNDARY });
   });
 
   it('the race sits at the upstream close: in its densest 1.5 ms within 3 ms of it failures are far more likely than 10 ms or more away', () => {
