@@ -1,5 +1,7 @@
 // The library entry for users' own scripts and vitest suites: one call measures a sweep and
 // returns its analysis, with the raw history for anything the analysis does not say.
+import { assertCanCapture } from './capture/tcpdump.js';
+import { UsageError } from './util/errors.js';
 import { FIELD_DEFAULTS, runField, type FieldOptions } from './field/run-field.js';
 import type { FieldResult } from './field/field-verdict.js';
 import { analyzeHistory, type RunAnalysis } from './analysis/analyze-history.js';
@@ -31,6 +33,7 @@ export interface SweepResult extends RunAnalysis {
 
 export async function sweep(input: SweepConfigInput, options: SweepOptions = {}): Promise<SweepResult> {
   const config = parseSweepConfig(input);
+  if (config.capture) assertCanCapture();
   const runtime = options.runtime ?? (await selectRuntime(runtimeChoice(config.runtime), localRuntimeOptions(config))).runtime;
   if (config.upstreamNode) await runtime.prepareUpstreamNode(config.upstreamNode);
   const memory = memoryHistory();
@@ -54,6 +57,7 @@ export interface SoakResult extends SoakAnalysis {
  */
 export async function soak(input: Record<string, unknown>, options: { runtime?: Runtime } = {}): Promise<SoakResult> {
   const config = parseSoakConfig(input);
+  if (config.sweep.capture) throw new UsageError('capture: the soak command captures (keepalive-lab soak --capture --out DIR); soak() keeps no run directory');
   const runtime = options.runtime ?? (await selectRuntime(runtimeChoice(config.sweep.runtime), localRuntimeOptions(config.sweep))).runtime;
   const memory = memoryHistory();
   try {

@@ -16,6 +16,7 @@ import { DEFAULT_PROXY, proxyFlavours } from '../proxy/registry.js';
 import { PROXY_BINARY_FLAGS } from './proxy-flags.js';
 import { addSweepFlags, flagOfField, settingsFromFlags, sweepFlagsOf, type SweepFlag } from './sweep-flags.js';
 import { UsageError } from '../util/errors.js';
+import { assertCanCapture } from '../capture/tcpdump.js';
 import { assertNewRunDir } from '../util/out-dir.js';
 import { writeRunFile } from '../util/run-dir-files.js';
 
@@ -28,7 +29,7 @@ const SOAK_FLAGS: readonly SweepFlag[] = [
   { field: 'pool', option: '--pool <n>', kind: 'number', help: 'idle upstream connections the proxy keeps, shared by all requests (nginx keepalive N) (default 32)' },
   { field: 'clientConnections', option: '--client-connections <n>', kind: 'number', help: 'client keep-alive connections to the proxy at most (default 256)' },
   { field: 'seed', option: '--seed <n>', kind: 'number', help: 'seed of the arrivals (default 1)' },
-  ...sweepFlagsOf(['runtime', ...Object.keys(PROXY_BINARY_FLAGS) as SweepFlag['field'][]]),
+  ...sweepFlagsOf(['runtime', ...Object.keys(PROXY_BINARY_FLAGS) as SweepFlag['field'][], 'capture', 'captureLimit']),
 ];
 
 /** The command's own flags; every setting flag is in SOAK_FLAGS, keyed by commander's name for it. */
@@ -61,6 +62,7 @@ async function runSoakCommand(flags: SoakFlags): Promise<number> {
     throw new UsageError(message);
   }
   const { runtime, note } = await selectRuntime(runtimeChoice(config.sweep.runtime), localRuntimeOptions(config.sweep));
+  if (config.sweep.capture) assertCanCapture();
   const out = flags.out ?? path.join('runs', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   assertNewRunDir(out, HISTORY_FILE);
   fs.mkdirSync(out, { recursive: true });
@@ -79,6 +81,7 @@ async function runSoakCommand(flags: SoakFlags): Promise<number> {
     if (closeError) throw closeError;
   });
   const outcome = await runSoakCells(config, runtime, history, {
+    ...(config.sweep.capture ? { captureInto: out } : {}),
     onCell: (cell) => process.stderr.write(`soak ${cell.id}: ${config.soak.rate} requests/s for ${config.soak.duration / 1000} s (effective close ${cell.effectiveCloseMs} ms)\n`),
   });
   await finish();

@@ -15,6 +15,7 @@ import { describeProfile, PROFILES } from '../scenario/profiles.js';
 import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
 import { assertSameSetup, resumePlan, type ResumePlan } from '../sweep/resume-plan.js';
 import { runSweep } from '../sweep/run-sweep.js';
+import { assertCanCapture } from '../capture/tcpdump.js';
 import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
 import { noteTornLine } from './torn-line.js';
@@ -114,6 +115,7 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
   if (resume) assertSameSetup(resume, runtime.name, runtime.versions, out);
   // Fetched before the run directory exists: a Node version that cannot be had leaves nothing.
   if (config.upstreamNode) await runtime.prepareUpstreamNode(config.upstreamNode);
+  if (config.capture) assertCanCapture();
   if (resume) {
     const left = expandTopologyGroups(config).flatMap((group) => group.cells).filter((cell) => !resume.completedCells.has(cell.id));
     process.stderr.write(`resume: ${resume.completedCells.size} cells complete, ${left.length} to measure (${resume.trialsDone.size} of them partly)\n`);

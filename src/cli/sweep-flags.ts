@@ -6,12 +6,13 @@
 import type { Command } from 'commander';
 import { PROFILE_NAMES } from '../scenario/profiles.js';
 import type { SweepConfigInput } from '../scenario/sweep-config.js';
+import { DEFAULT_CAPTURE_LIMIT_MB } from '../capture/tcpdump.js';
 import { UsageError } from '../util/errors.js';
 import { expandOffsets, splitList } from './parse-list.js';
 import { proxyBinaryOptions, proxyChoicesHelp, retryPoliciesHelp } from './proxy-flags.js';
 
 /** How a flag's text becomes its setting's value. */
-type Kind = 'text' | 'list' | 'number' | 'offsets' | 'fault' | 'fault-sets' | 'switch';
+type Kind = 'text' | 'list' | 'number' | 'offsets' | 'fault' | 'fault-sets' | 'switch' | 'flag';
 
 export interface SweepFlag {
   /** The setting of the sweep's schema the flag sets (a soak's own settings: soak/soak-config.ts). */
@@ -21,6 +22,12 @@ export interface SweepFlag {
   kind: Kind;
   help: string;
 }
+
+/** Shared by sweep and soak (the gate has its own, with the same words). */
+const CAPTURE_FLAGS: SweepFlag[] = [
+  { field: 'capture', option: '--capture', kind: 'flag', help: 'capture the run\'s packets with tcpdump into DIR/capture/, a ring per topology; keepalive-lab explain DIR --trial ID shows a trial\'s, report.html draws its sample failures\'' },
+  { field: 'captureLimit', option: '--capture-limit <MB>', kind: 'number', help: `the most each topology's capture keeps on disk, in megabytes (the oldest packets go first) (default ${DEFAULT_CAPTURE_LIMIT_MB})` },
+];
 
 const SETTINGS: SweepFlag[] = [
   { field: 'runtime', option: '--runtime <name>', kind: 'text', help: 'local (processes here), containers (Docker, through Testcontainers) or auto (containers when a Docker engine answers) (default: KEEPALIVE_LAB_RUNTIME, else local)' },
@@ -55,6 +62,7 @@ export const SWEEP_FLAGS: readonly SweepFlag[] = [
   ...SETTINGS,
   ...proxyBinaryOptions().map(({ setting, option, help }) => ({ field: setting as SweepFlag['field'], option, kind: 'text' as const, help })),
   { field: 'out', option: '--out <dir>', kind: 'text', help: 'run directory for trials.jsonl, summary.json, summary.csv, report.md, report.html (default runs/<time>)' },
+  ...CAPTURE_FLAGS,
 ];
 
 /** The flag's name ("--proxy-timeout") and where commander keeps its value ("proxyTimeout"). */
@@ -109,6 +117,7 @@ function valueOf(flag: SweepFlag, value: unknown): unknown {
     case 'list': return splitList(text);
     case 'number': return toNumber(text, flagName(flag));
     case 'switch': return 'always';
+    case 'flag': return true;
     case 'fault': return [value as string[]];
     case 'fault-sets': return text.split(';').map((set) => (set.trim() === 'none' ? [] : splitList(set)));
     case 'offsets':

@@ -28,6 +28,9 @@ const proxyLog = open({ at: num, level: text, reason: text, trial: text.nullable
 const upstream = open({ t: num, ev: z.enum(['open', 'request', 'response', 'close']), conn: num, trial: text.optional() });
 const cellEnd = open({ cell: text, completed: z.boolean(), seconds: num });
 const block = open({ block: num, cells: z.array(text), seconds: num, trials: num, offTarget: num });
+const capture = open({ group: text, file: text, iface: text, listeners: z.array(open({ role: z.enum(['proxy', 'fault layer', 'upstream']), host: text, port: num })), anchorPort: num,
+  ring: open({ files: num, fileBytes: num }), snaplen: num });
+const captureEnd = open({ group: text, captured: num.nullable(), dropped: num.nullable() });
 const soakRequest = open({ cell: text, id: text, status: num.nullable(), errorClass, latencyMs: num, sentAt: num, endedAt: num });
 
 const fieldPlan = open({ bins: z.array(open({ fromMs: num, toMs: num })), idleText: text, leftOut: z.array(text), groupSize: num, rate: num, maxRequests: num, maxSeconds: num,
@@ -46,7 +49,7 @@ const gateVerdict = open({ result: open({ outcome: text, reason: text, proxy: ga
 
 /** The schema of each record type a history may hold; a type not listed is kept unchecked (and unread). */
 export const RECORD_SCHEMAS: Record<string, z.ZodTypeAny> = {
-  run, resume, versions, cell, trial, 'proxy-log': proxyLog, upstream, 'cell-end': cellEnd, block, 'soak-request': soakRequest,
+  run, resume, versions, cell, trial, 'proxy-log': proxyLog, upstream, 'cell-end': cellEnd, block, 'soak-request': soakRequest, capture, 'capture-end': captureEnd,
   'field-run': fieldRun, 'field-trial': fieldTrial, 'field-verdict': fieldVerdict, 'gate-setup': gateSetup, 'gate-verdict': gateVerdict,
 };
 

@@ -197,4 +197,38 @@ export interface SoakRequestRecord {
   endedAt: number;
 }
 
-export type HistoryRecord = RunRecord | ResumeRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord | BlockRecord | SoakRequestRecord;
+/** Who listens on a port of a captured topology: what the packets to it are for. */
+export type WireRole = 'proxy' | 'fault layer' | 'upstream';
+
+export interface WireListener {
+  role: WireRole;
+  host: string;
+  port: number;
+}
+
+/**
+ * A packet capture of one topology's traffic (`--capture`): tcpdump's ring of files
+ * `${file}0`, `${file}1`, ... (relative to the run directory), on `iface`, of the listeners'
+ * TCP ports and the clock anchors' UDP port (capture/clock-anchors.ts).
+ */
+export interface CaptureRecord {
+  type: 'capture';
+  group: string;
+  file: string;
+  iface: string;
+  listeners: WireListener[];
+  anchorPort: number;
+  ring: { files: number; fileBytes: number };
+  snaplen: number;
+}
+
+/** The capture's end: what tcpdump wrote and what the kernel dropped (null: it did not say). */
+export interface CaptureEndRecord {
+  type: 'capture-end';
+  group: string;
+  captured: number | null;
+  dropped: number | null;
+}
+
+export type HistoryRecord = RunRecord | ResumeRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord | BlockRecord | SoakRequestRecord
+  | CaptureRecord | CaptureEndRecord;

@@ -5,6 +5,7 @@ import { analyzeHistory, type RunAnalysis } from '../analysis/analyze-history.js
 import { readHistoryFile } from '../history/history-file.js';
 import type { HistoryRecord } from '../history/records.js';
 import { htmlReport } from './html/html-report.js';
+import { runCaptures } from '../capture/run-capture.js';
 import { markdownReport } from './markdown-report.js';
 import { summaryCsv, summaryJson } from './summary.js';
 import { writeRunFile } from '../util/run-dir-files.js';
@@ -20,6 +21,8 @@ export async function writeRunOutputs(dir: string, history: readonly HistoryReco
   writeRunFile(dir, 'summary.json', JSON.stringify(summaryJson(analysis), null, 2) + '\n');
   writeRunFile(dir, 'summary.csv', summaryCsv(analysis));
   writeRunFile(dir, 'report.md', markdownReport(analysis, history));
-  writeRunFile(dir, 'report.html', await htmlReport(analysis, history));
+  // A run made with --capture draws its sample failures' packets too.
+  const captures = runCaptures(dir, history);
+  writeRunFile(dir, 'report.html', await htmlReport(analysis, history, captures.captured ? (trial) => captures.find(trial) : undefined));
   return analysis;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { onCleanup } from '../util/cleanup.js';
 import { reapDirOnExit } from '../util/reaper.js';
 import { freePort, hostPort } from '../util/ports.js';
-import type { ProxyLogRecord, UpstreamEventRecord } from '../history/records.js';
+import type { ProxyLogRecord, UpstreamEventRecord, WireListener } from '../history/records.js';
 import { proxyVersion, resolveProxyBinary } from '../proxy/binary.js';
 import type { ProxyFlavour } from '../proxy/flavour.js';
 import { startLocalProxy } from '../proxy/local-process.js';
@@ -96,13 +96,13 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
     stops.push(upstream.stop);
     readUpstreamEvents = upstream.drainEvents;
     let proxyUpstream = { host: '127.0.0.1', port: upstream.port };
+    const listeners: WireListener[] = [{ role: 'upstream', ...proxyUpstream }];
     const layerVersions: Record<string, string> = {};
     if (spec.faultLayer) {
-      const toxiproxy = await startLocalToxiproxy(toxiproxyBinary);
-      stops.push(toxiproxy.stop);
-      layerVersions.toxiproxy = toxiproxy.version;
-      const [host, port] = (await createFaultProxy(toxiproxy.url, hostPort(proxyUpstream.host, proxyUpstream.port), spec.faultLayer.faults)).split(':');
-      proxyUpstream = { host: host!, port: Number(port) };
+      const layer = await startFaultLayer(spec.faultLayer, proxyUpstream, stops, toxiproxyBinary);
+      layerVersions.toxiproxy = layer.version;
+      proxyUpstream = layer.endpoint;
+      listeners.push({ role: 'fault layer', ...proxyUpstream });
     }
     let clientsReach = proxyUpstream;
     const processIds: NonNullable<StartedTopology['processIds']> = { ...(upstream.child.process.pid !== undefined ? { upstream: upstream.child.process.pid } : {}) };
@@ -117,6 +117,7 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
       });
       stops.push(proxy.stop);
       clientsReach = proxy.endpoint;
+      listeners.push({ role: 'proxy', ...proxy.endpoint });
       if (proxy.pid !== undefined) processIds.proxy = proxy.pid;
     }
     // (A pass-through flavour starts nothing: the clients reach the upstream, or the fault layer, straight.)
@@ -126,6 +127,7 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
       upstream: { host: '127.0.0.1', port: upstream.port },
       versions: { ...versions, upstreamNode: upstream.nodeVersion, ...layerVersions },
       processIds,
+      wire: { iface: 'lo', anchorHost: '127.0.0.1', listeners },
       drainProxyLog() {
         const drained = proxyLog;
         proxyLog = [];
@@ -142,6 +144,15 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
     await stopAll();
     throw error;
   }
+}
+
+/** A Toxiproxy in front of `upstream` with the faults; its stop joins `stops`. */
+async function startFaultLayer(faultLayer: NonNullable<TopologySpec['faultLayer']>, upstream: { host: string; port: number }, stops: (() => Promise<void>)[],
+  toxiproxyBinary?: string): Promise<{ endpoint: { host: string; port: number }; version: string }> {
+  const toxiproxy = await startLocalToxiproxy(toxiproxyBinary);
+  stops.push(toxiproxy.stop);
+  const [host, port] = (await createFaultProxy(toxiproxy.url, hostPort(upstream.host, upstream.port), faultLayer.faults)).split(':');
+  return { endpoint: { host: host!, port: Number(port) }, version: toxiproxy.version };
 }
 
 /** The flavour's process with the spec's lanes on a free 127.0.0.1 port. */

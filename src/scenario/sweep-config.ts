@@ -1,4 +1,5 @@
 // What a sweep measures, validated in one schema shared by the CLI flags and the config file.
+import { DEFAULT_CAPTURE_LIMIT_MB } from '../capture/tcpdump.js';
 import { z } from 'zod';
 import { faultSchema } from '../faults/fault.js';
 import { DEFAULT_PROXY, findProxyFlavour, PROXY_NAMES, proxyFlavour, proxyFlavours } from '../proxy/registry.js';
@@ -87,6 +88,10 @@ export const sweepConfigSchema = z.object({
   toxiproxyBin: z.string().min(1).optional(),
   ...BINARY_SETTINGS,
   out: z.string().min(1).optional(),
+  /** Capture each topology's packets into the run directory's capture/ (needs tcpdump). */
+  capture: z.boolean().default(false),
+  /** The bound of each topology's capture, in millions of bytes (tcpdump's unit; 2 at least: a ring of two 1 MB files). */
+  captureLimit: z.number().int('give whole megabytes (millions of bytes), e.g. 200').min(2, 'at least 2 (MB): tcpdump rotates whole megabytes, and a ring needs two files').default(DEFAULT_CAPTURE_LIMIT_MB),
 }).strict().superRefine((config, ctx) => {
   const flavour = proxyFlavour(config.proxy);
   const wrong = config.retry.find((policy) => !flavour.retryPolicies.includes(policy));

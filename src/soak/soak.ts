@@ -8,6 +8,7 @@ import type { Runtime, TopologySpec } from '../runtime/runtime.js';
 import { expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
 import { topologySpecFor } from '../sweep/run-sweep.js';
 import { withTopology } from '../sweep/topology-session.js';
+import { ringFor } from '../capture/tcpdump.js';
 import { monotonicMs } from '../workload/clock.js';
 import { runSoak } from './run-soak.js';
 import type { SoakConfig } from './soak-config.js';
@@ -15,6 +16,8 @@ import type { SoakConfig } from './soak-config.js';
 export interface SoakHooks {
   onCell?: (cell: CellRecord) => void;
   onRequest?: (record: SoakRequestRecord) => void;
+  /** Capture each topology's packets into this run directory (`--capture`). */
+  captureInto?: string;
 }
 
 /**
@@ -61,7 +64,7 @@ export async function runSoakCells(config: SoakConfig, runtime: Runtime, history
         if (!outcome.completed) return { completed: false, reason: `${cell.id}: ${outcome.reason}` };
       }
       return null;
-    });
+    }, hooks.captureInto !== undefined ? { captureInto: { runDir: hooks.captureInto, ring: ringFor(config.sweep.captureLimit) } } : {});
     if (outcome) return outcome;
   }
   return { completed: true };

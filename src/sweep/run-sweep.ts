@@ -13,6 +13,8 @@ import { dueTrials, plannedTrialCount, runBoundaryTrials, splitIntoBlocks, type 
 import { assertSameUpstream, type ResumePlan } from './resume-plan.js';
 import { monotonicMs } from '../workload/clock.js';
 import { quantile } from '../util/stats.js';
+import { UsageError } from '../util/errors.js';
+import { ringFor } from '../capture/tcpdump.js';
 import { withTopologies, type TopologySession } from './topology-session.js';
 import { seededRandom, shuffle } from '../util/random.js';
 import { stratumWidthMs } from '../scenario/strata.js';
@@ -83,8 +85,10 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
   if (pending.length === 0) return { completed: true };
   // Idle closes each upstream reports, server side: during its probe they are the probe's.
   const idleCloses = pending.map(() => [] as number[]);
+  if (config.capture && !config.out) throw new UsageError('capture needs out: the run directory the packets are written to');
   return withTopologies(runtime, pending.map(({ group }, i) => ({
     spec: topologySpecFor(group, config), key: group.key,
+    ...(config.capture ? { captureInto: { runDir: config.out!, ring: ringFor(config.captureLimit) } } : {}),
     onUpstreamEvent: (record) => {
       if (record.ev === 'close' && record.by === 'server-idle' && typeof record.idleMs === 'number') idleCloses[i]!.push(record.idleMs);
     },

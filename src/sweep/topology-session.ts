@@ -1,10 +1,13 @@
 // One started topology of a run, as the sweep and the soak both use it: the versions it learnt
 // go into the history, its proxy log and upstream events are drained into the history every
 // 500 ms and after each cell, and it stops only after the last log lines had time to arrive.
+// With --capture, its packets are captured from when it is up until it stops.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { HistorySink } from '../history/history-file.js';
 import type { UpstreamEventRecord } from '../history/records.js';
 import type { Runtime, StartedTopology, TopologySpec } from '../runtime/runtime.js';
+import { startWireCapture, type WireCapture } from '../capture/wire-capture.js';
+import type { Ring } from '../capture/tcpdump.js';
 
 /** nginx writes its error line before it answers, but the pipe and the upstream's buffered
  *  event file lag a little: wait this long before the last drain of a cell. */
@@ -17,12 +20,17 @@ export interface TopologySession {
   settleAndDrain(): Promise<void>;
 }
 
-/**
- * Starts `spec`, runs `body` with it, and stops it whatever happens. `onUpstreamEvent` sees each
- * upstream event as it is drained (the sweep collects the upstream's idle closes with it).
- */
+export interface TopologyOptions {
+  /** Sees each upstream event as it is drained (the sweep collects the upstream's idle closes with it). */
+  onUpstreamEvent?: (record: UpstreamEventRecord) => void;
+  /** Capture the topology's packets into this run directory (`--capture`), in this ring. */
+  captureInto?: { runDir: string; ring: Ring };
+}
+
+/** Starts `spec`, runs `body` with it, and stops it whatever happens. */
 export async function withTopology<T>(runtime: Runtime, spec: TopologySpec, groupKey: string, history: HistorySink,
-  body: (session: TopologySession) => Promise<T>, onUpstreamEvent?: (record: UpstreamEventRecord) => void): Promise<T> {
+  body: (session: TopologySession) => Promise<T>, options: TopologyOptions = {}): Promise<T> {
+  const { onUpstreamEvent, captureInto } = options;
   const topology = await runtime.start(spec);
   // Versions known only once a topology runs (the fault layer's) belong in the history too.
   const extraVersions = Object.entries(topology.versions).filter(([name, version]) => runtime.versions[name] !== version);
@@ -38,12 +46,14 @@ export async function withTopology<T>(runtime: Runtime, spec: TopologySpec, grou
     await delay(topology.logLagMs ?? LOG_SETTLE_MS);
     drain();
   };
+  const capture = captureInto !== undefined ? await startCapture(topology, captureInto, groupKey, history) : null;
   const drainTimer = setInterval(drain, DRAIN_EVERY_MS);
   try {
     return await body({ topology, settleAndDrain });
   } finally {
     clearInterval(drainTimer);
     await settleAndDrain();
+    await capture?.stop();
     await topology.stop();
     // What the proxy and the upstream wrote while stopping (their last log lines, the closes of
     // the connections still open) arrives after the drain above: once more, now that they ended.
@@ -51,10 +61,20 @@ export async function withTopology<T>(runtime: Runtime, spec: TopologySpec, grou
   }
 }
 
-export interface TopologyToStart {
+/** The capture of a started topology; one that failed to start stops the topology first. */
+async function startCapture(topology: StartedTopology, into: { runDir: string; ring: Ring }, groupKey: string, history: HistorySink): Promise<WireCapture> {
+  try {
+    if (!topology.wire) throw new Error(`--capture: the ${topology.runtime} runtime does not say where its traffic passes`);
+    return await startWireCapture(topology.wire, into.runDir, groupKey, history, into.ring);
+  } catch (error) {
+    await topology.stop();
+    throw error;
+  }
+}
+
+export interface TopologyToStart extends TopologyOptions {
   spec: TopologySpec;
   key: string;
-  onUpstreamEvent?: (record: UpstreamEventRecord) => void;
 }
 
 /**
@@ -67,7 +87,7 @@ export async function withTopologies<T>(runtime: Runtime, topologies: readonly T
   const open = (index: number, sessions: TopologySession[]): Promise<T> => {
     const next = topologies[index];
     if (next === undefined) return body(sessions);
-    return withTopology(runtime, next.spec, next.key, history, (session) => open(index + 1, [...sessions, session]), next.onUpstreamEvent);
+    return withTopology(runtime, next.spec, next.key, history, (session) => open(index + 1, [...sessions, session]), next);
   };
   return open(0, []);
 }

@@ -16,10 +16,15 @@ import { blockWidths } from '../../analysis/block-widths.js';
 import type { BlockRecord, TrialRecord } from '../../history/records.js';
 import { CSP_META, escapeHtml, figure, STYLE, table } from './html-parts.js';
 import { renderSvg } from './vega-svg.js';
+import { sequenceDiagram } from './sequence-diagram.js';
+import type { TrialWire } from '../../capture/run-capture.js';
 import { profileOf, type LoadBalancerProfile } from '../../scenario/profiles.js';
 import { DISTURBED_OFF_TARGET } from '../../analysis/disturbance.js';
 
-export async function htmlReport(analysis: RunAnalysis, history: readonly HistoryRecord[]): Promise<string> {
+/** Finds a trial's captured packets (a run made with --capture; capture/run-capture.ts). */
+export type PacketFinder = (trial: TrialRecord) => TrialWire;
+
+export async function htmlReport(analysis: RunAnalysis, history: readonly HistoryRecord[], packets?: PacketFinder): Promise<string> {
   const run = analysis.run;
   const advice = pairingAdvice(analysis.cells, run?.proxy);
   const heatRows = heatmapRows(analysis.cells);
@@ -27,7 +32,7 @@ export async function htmlReport(analysis: RunAnalysis, history: readonly Histor
     await renderSvg(heatmapSpec(heatRows)),
     table(['timeout pairing', 'scenario', 'cell', 'failure rate'], heatRows.map((r) => [r.pairing, r.scenario, r.cell, percent(r.failureRate)])));
   const cellSections: string[] = [];
-  for (const [index, cell] of analysis.cells.entries()) cellSections.push(await cellSection(cell, index, history));
+  for (const [index, cell] of analysis.cells.entries()) cellSections.push(await cellSection(cell, index, history, packets));
   const versions = Object.entries(analysis.versions).map(([name, version]) => [name, version]);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -75,7 +80,7 @@ function adviceBlock(advice: PairingAdvice): string {
 <p>${escapeHtml(advice.summary)}</p><p class="fix">${escapeHtml(advice.recommendation)}</p></section>`;
 }
 
-async function cellSection(cell: CellAnalysis, index: number, history: readonly HistoryRecord[]): Promise<string> {
+async function cellSection(cell: CellAnalysis, index: number, history: readonly HistoryRecord[], packets?: PacketFinder): Promise<string> {
   const rows = gapRateRows(cell.bins);
   const drawn = nearRows(rows);
   const chart = rows.length === 0 ? '<p>No trial was measured in this cell.</p>' : figure(`gap-${index}`, `${cell.id}: failure rate against the idle gap`,
@@ -101,7 +106,7 @@ ${cell.window.map((w) => `<li>Window at the ${escapeHtml(String(w.boundary))} bo
 <p class="note">The chart shows bins in [${NEAR_RANGE_MS[0]}, ${NEAR_RANGE_MS[1]}) ms; the table lists every bin with its interval. The shaded band is each bin's 95% interval, drawn only where a bin holds ${BAND_MIN_TRIALS} or more trials: fewer give intervals too wide to read (0 of 3 reaches 56%), so such bins are faded points without a band.</p>
 ${chart}
 ${await blockFigure(cell, index, history)}
-${sampleFailures(cell, history)}
+${sampleFailures(cell, history, packets)}
 </section>`;
 }
 
@@ -124,9 +129,19 @@ ${figure(`blocks-${index}`, `${cell.id}: W of each block against its load (${wid
       rows.map((row) => [row.block, row.trials, row.widthMs.toFixed(3), percent(row.offTarget, 0), row.leftOut ? 'yes' : 'no', share(row.machineBusyShare), share(row.machineStealShare)])))}`;
 }
 
-function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[]): string {
+function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[], packets?: PacketFinder): string {
   const timelines = sampleFailureTimelines(history, cell.id);
   if (timelines.length === 0) return '';
+  // The same trials as the timelines: a cell's first failures.
+  const trials = history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id && r.errorClass !== 'ok').slice(0, timelines.length);
   return `<h4>Sample failures (<code>keepalive-lab explain DIR --trial ID</code> for any other)</h4>
-${timelines.map((text) => `<pre class="timeline">${escapeHtml(text)}</pre>`).join('\n')}`;
+${timelines.map((text, i) => `<pre class="timeline">${escapeHtml(text)}</pre>${packets ? packetFigure(packets(trials[i]!), trials[i]!) : ''}`).join('\n')}`;
+}
+
+/** The trial's packets as a sequence diagram, with the ladder as text beneath it. */
+function packetFigure(wire: TrialWire, trial: TrialRecord): string {
+  if (!wire.found || !wire.capture) return `<p class="note">Packets: ${escapeHtml(wire.missing ?? '')}.</p>`;
+  const findings = wire.found.findings.map((finding) => `<li>${escapeHtml(finding)}</li>`).join('');
+  return `<figure class="packets">${sequenceDiagram(wire.found, trial)}
+<figcaption>Trial ${escapeHtml(trial.id)} on the wire (captured on ${escapeHtml(wire.capture.record.iface)}, times to ±${wire.capture.clockErrorMs.toFixed(3)} ms):<ul>${findings}</ul></figcaption></figure>`;
 }

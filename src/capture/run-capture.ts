@@ -1,0 +1,39 @@
+// A run directory's captures, searched for one trial: each capture the history records is read
+// (once) until one holds the trial's request.
+import type { CaptureEndRecord, CaptureRecord, HistoryRecord, TrialRecord } from '../history/records.js';
+import { readCapture, type CaptureReading } from './capture-reader.js';
+import { trialPackets, type TrialPackets } from './trial-packets.js';
+
+export interface TrialWire {
+  found: TrialPackets | null;
+  capture: CaptureReading | null;
+  /** Why no packets were found, in a sentence (null when found). */
+  missing: string | null;
+}
+
+/** Reads a run's captures lazily and finds trials in them. */
+export function runCaptures(runDir: string, history: readonly HistoryRecord[]) {
+  const records = history.filter((r): r is CaptureRecord => r.type === 'capture');
+  const ends = history.filter((r): r is CaptureEndRecord => r.type === 'capture-end');
+  const readings = new Map<CaptureRecord, CaptureReading | null>();
+  const read = (record: CaptureRecord) => {
+    if (!readings.has(record)) readings.set(record, readCapture(runDir, record));
+    return readings.get(record)!;
+  };
+  return {
+    captured: records.length > 0,
+    find(trial: TrialRecord): TrialWire {
+      if (records.length === 0) return { found: null, capture: null, missing: 'this run captured no packets (run it with --capture)' };
+      for (const record of records) {
+        const capture = read(record);
+        const found = capture ? trialPackets(capture, history, trial) : null;
+        if (found && capture) return { found, capture, missing: null };
+      }
+      const dropped = ends.reduce((sum, end) => sum + (end.dropped ?? 0), 0);
+      return {
+        found: null, capture: null,
+        missing: `no capture holds this trial's request: the ring keeps the newest ${records[0]!.ring.files} x ${records[0]!.ring.fileBytes / 1e6} MB of each topology${dropped > 0 ? `, and the kernel dropped ${dropped} packets` : ''}`,
+      };
+    },
+  };
+}
