@@ -2,7 +2,9 @@
 # Installs what keepalive-lab needs on a Debian/Ubuntu machine: nginx (when missing) and the
 # npm dependencies, then builds dist/ (no prepare script: a packed keepalive-lab installs with no
 # script to run, and none for npm to list).
-# --tests also installs Chromium, which the report suite opens report.html in (headless,
+# --capture installs tcpdump, which --capture (packet evidence of each run) needs.
+# --tests also installs tcpdump and tshark (the capture suite reads packets back with Wireshark's
+# command line), Chromium, which the report suite opens report.html in (headless,
 # through playwright-core), python3 for the gate suite's non-Node upstream, and haproxy and caddy
 # for their suites; a sweep itself needs none of them (--proxy haproxy needs haproxy, --proxy
 # caddy needs caddy).
@@ -10,10 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_tests=false
+with_capture=false
 for arg in "$@"; do
   case "$arg" in
-    --tests) with_tests=true ;;
-    *) echo "setup.sh: unknown option $arg: use --tests or nothing" >&2; exit 2 ;;
+    --tests) with_tests=true; with_capture=true ;;
+    --capture) with_capture=true ;;
+    *) echo "setup.sh: unknown option $arg: use --tests, --capture or nothing" >&2; exit 2 ;;
   esac
 done
 
@@ -26,6 +30,8 @@ if $with_tests && ! command -v chromium >/dev/null 2>&1 && [ -z "${KEEPALIVE_LAB
 if $with_tests && ! command -v python3 >/dev/null 2>&1; then packages+=(python3); fi
 if $with_tests && ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then packages+=(haproxy); fi
 if $with_tests && ! command -v caddy >/dev/null 2>&1; then packages+=(caddy); fi
+if $with_capture && ! command -v tcpdump >/dev/null 2>&1 && [ ! -x /usr/bin/tcpdump ] && [ ! -x /usr/sbin/tcpdump ]; then packages+=(tcpdump); fi
+if $with_tests && ! command -v tshark >/dev/null 2>&1; then packages+=(tshark); fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "setup: installing ${packages[*]} with apt-get"
   $sudo apt-get update -q

@@ -138,3 +138,28 @@ describe('--capture on a long soak: the ring\'s bound, and Ctrl-C [local]', () =
     expect(capture.packets[0]!.atMs - firstRequest.sentAt).toBeGreaterThan(5_000);
   });
 });
+
+describe('--capture without tcpdump, or without the privilege to capture: one line, exit 2, no run directory', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kal-capture-denied-'));
+    fs.chmodSync(tmp, 0o777);
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('as a user that may not capture (nobody)', () => {
+    const out = path.join(tmp, 'as-nobody');
+    const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'sweep', '--capture', '--runtime', 'local', '--out', out], { encoding: 'utf8', timeout: 30_000 });
+    expect(result.stderr.trim()).toMatch(/^keepalive-lab: --capture: this user may not capture packets; run as root, or let tcpdump capture \(setcap cap_net_raw,cap_net_admin=eip \S+\)$/);
+    expect(result.status).toBe(2);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('with no tcpdump installed (none on PATH)', () => {
+    const out = path.join(tmp, 'no-tcpdump');
+    const result = spawnSync(process.execPath, [CLI, 'sweep', '--capture', '--runtime', 'local', '--out', out], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: tmp } });
+    expect(result.stderr.trim()).toBe('keepalive-lab: --capture needs tcpdump, which is not installed: run scripts/setup.sh --capture (or apt-get install tcpdump)');
+    expect(result.status).toBe(2);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
