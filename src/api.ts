@@ -33,8 +33,8 @@ export interface SweepResult extends RunAnalysis {
 
 export async function sweep(input: SweepConfigInput, options: SweepOptions = {}): Promise<SweepResult> {
   const config = parseSweepConfig(input);
-  if (config.capture) assertCanCapture();
   const runtime = options.runtime ?? (await selectRuntime(runtimeChoice(config.runtime), localRuntimeOptions(config))).runtime;
+  if (config.capture) assertCanCapture();
   if (config.upstreamNode) await runtime.prepareUpstreamNode(config.upstreamNode);
   const memory = memoryHistory();
   const history = options.historyFile ? teeHistory(memory, openHistoryFile(options.historyFile)) : memory;

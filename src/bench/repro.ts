@@ -9,6 +9,8 @@
 // together), and per run the ratio of the identical cells' W. With --lanes a,b,c it measures
 // every load in turn (W against load). Not a test: it reports what this machine does.
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sweep } from '../api.js';
 import { analyzeHistory, type CellAnalysis } from '../analysis/analyze-history.js';
@@ -27,6 +29,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     json: { type: 'string' },
     out: { type: 'string' },
+    // on, off, or alternate (odd runs capture, even runs do not): what --capture does to W.
+    capture: { type: 'string', default: 'off' },
   },
 });
 const runs = Number(values.runs);
@@ -45,14 +49,19 @@ interface RunFigures {
 
 const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
 
+const captures = (run: number) => values.capture === 'on' || (values.capture === 'alternate' && run % 2 === 1);
+
 async function oneRun(run: number, lanes: number | undefined): Promise<{ figures: RunFigures; history: HistoryRecord[] }> {
   const started = performance.now();
+  const captureDir = captures(run) ? fs.mkdtempSync(path.join(os.tmpdir(), 'keepalive-lab-repro-capture-')) : null;
   const result = await sweep({
+    ...(captureDir ? { capture: true, out: captureDir } : {}),
     proxyTimeout: ['60s'], upstreamTimeout: ['100ms'], methods: values.methods!.split(',') as ('GET' | 'POST')[], retry: ['default', 'off'],
     offsets: values.offsets!.split(',').map(Number),
     trials: Number(values.trials), seed: Number(values.seed) + run, ...(lanes !== undefined ? { lanes } : {}),
   }, { runtime: localRuntime(), ...(values.out ? { historyFile: `${values.out}/lanes${lanes ?? 'default'}-run${run}.jsonl` } : {}) });
   const seconds = (performance.now() - started) / 1000;
+  if (captureDir) fs.rmSync(captureDir, { recursive: true, force: true });
   const trials = result.cells.reduce((sum, cell) => sum + cell.trials, 0);
   // The methods of one topology fire together: each topology's seconds appear on each of its cells.
   const methods = new Set(result.cells.map((cell) => cell.method)).size;
@@ -109,11 +118,21 @@ try {
       histories.push(tagRun(history, run));
       const line = one.cells.map((c) => `${c.id.replace('P60000-K100-exact-', '')} W ${c.widthMs.toFixed(3)} [${c.widthMsCi95.map((v) => v.toFixed(3)).join(', ')}]` +
         `${c.disturbed ? ' (disturbed)' : ''}, ${c.blocksLeftOut} blocks left out`).join('; ');
-      process.stderr.write(`lanes ${one.lanes} run ${run}: ${one.seconds} s, ${one.trialsPerSecond} trials/s; ${line}\n`);
+      process.stderr.write(`lanes ${one.lanes} run ${run}${captures(run) ? ' (captured)' : ''}: ${one.seconds} s, ${one.trialsPerSecond} trials/s; ${line}\n`);
     }
     // Pooled: every run's trials as one cell (each run's blocks its own blocks).
     const pooled = analyzeHistory(histories.flat().filter((record) => record.type === 'cell' || record.type === 'trial')).cells;
     const cells = summarize(figures, pooled);
+    if (values.capture === 'alternate') {
+      // Each half pooled on its own: W with tcpdump capturing, and without.
+      for (const [label, keep] of [['captured', true], ['not captured', false]] as const) {
+        const half = histories.filter((_, i) => captures(i + 1) === keep).flat().filter((record) => record.type === 'cell' || record.type === 'trial');
+        for (const cell of analyzeHistory(half).cells) {
+          const width = upstreamWidth(cell);
+          process.stdout.write(`  ${label}: ${cell.id} pooled W ${round(width.widthMs)} [${width.widthMsCi95.map((v) => round(v)).join(', ')}] ms over ${cell.trials} trials\n`);
+        }
+      }
+    }
     const ratios = figures.map((run) => {
       const [a, b] = IDENTICAL.map((id) => run.cells.find((c) => c.id === id)!.widthMs);
       return b === 0 ? null : round(a! / b!, 3);

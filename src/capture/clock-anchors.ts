@@ -1,7 +1,7 @@
 // tcpdump stamps packets with the wall clock; the history runs on the monotonic clock. To put
-// both on one timeline the harness sends itself a UDP datagram (an anchor) ten times a second while
-// capturing, and reads the monotonic clock just before and just after the send, which hands the
-// datagram to the kernel (and the capture) within the call. The next anchor carries those two
+// both on one timeline the harness sends a UDP datagram (an anchor) across the captured interface
+// ten times a second, and reads the monotonic clock just before the send and just after the
+// datagram went to the kernel (and the capture). The next anchor carries those two
 // readings: each pair brackets the wall-clock stamp the capture gave the earlier one. (Pairing
 // the clocks once from Node is not enough: performance.timeOrigin differed by 1.2 ms between two
 // processes; and a reading put in the datagram itself was 0.05-0.1 ms early, the send's own time.)
@@ -12,6 +12,8 @@ export const ANCHOR_TAG = 'keepalive-lab-clock ';
 // Ten a second: a small ring on a busy run keeps under a second of packets, and each file
 // should hold pairs (an anchor is paired by the next one).
 const ANCHOR_EVERY_MS = 100;
+/** Where anchors to a container go: the discard port, on which nothing listens there. */
+const DISCARD_PORT = 9;
 /** A bracket wider than this (the process was descheduled in the send) pairs nothing. */
 export const MAX_BRACKET_MS = 0.2;
 
@@ -23,47 +25,53 @@ export interface ClockAnchors {
 }
 
 /**
- * Binds a UDP socket on `host` and sends anchors to itself until stopped: the first once
- * `beforeFirst` (given the port, e.g. to start the capture that must see it) resolved.
+ * Sends anchors until stopped, from a UDP socket of its own: to itself on 127.0.0.1 (the local
+ * runtime's loopback), or to `target` (a container's address, so that the anchors cross its
+ * network's bridge; nothing listens on the discard port there, and the ICMP answer is ignored by
+ * an unconnected socket). The first goes once `beforeFirst` (given the socket's port, e.g. to
+ * start the capture that must see it) resolved.
  */
-export async function startClockAnchors(host: string, beforeFirst: (port: number) => Promise<void>): Promise<ClockAnchors> {
-  const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  // Anchors arrive back at this socket; reading them is not needed.
+export async function startClockAnchors(target: string | undefined, beforeFirst: (port: number) => Promise<void>): Promise<ClockAnchors> {
+  const socket = dgram.createSocket('udp4');
+  // Anchors to itself arrive back at this socket; reading them is not needed.
   socket.on('message', () => {});
+  socket.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(0, host, () => resolve());
+    socket.bind(0, target === undefined ? '127.0.0.1' : '0.0.0.0', () => resolve());
   });
   const port = socket.address().port;
-  // Connected to itself: a connected socket's send goes to the kernel within the call, where one
-  // given an address waits a tick for a lookup.
-  await new Promise<void>((resolve) => socket.connect(port, host, () => resolve()));
+  const to = target === undefined ? { host: '127.0.0.1', port } : { host: target, port: DISCARD_PORT };
   let sequence = 0;
   let previous = '-';
-  const send = () => {
-    const payload = `${ANCHOR_TAG}${sequence} ${previous}`;
-    const before = monotonicMs();
-    socket.send(payload);
-    const after = monotonicMs();
-    previous = `${sequence} ${before} ${after}`;
+  const send = () => new Promise<void>((resolve) => {
+    const sent = sequence;
     sequence += 1;
-  };
+    const before = monotonicMs();
+    // dgram looks an address up on the next tick, then hands the datagram to the kernel within
+    // the send: a tick queued after it runs once the datagram is out.
+    socket.send(`${ANCHOR_TAG}${sent} ${previous}`, to.port, to.host);
+    process.nextTick(() => {
+      previous = `${sent} ${before} ${monotonicMs()}`;
+      resolve();
+    });
+  });
   try {
     await beforeFirst(port);
   } catch (error) {
     socket.close();
     throw error;
   }
-  send();
-  const timer = setInterval(send, ANCHOR_EVERY_MS);
+  await send();
+  const timer = setInterval(() => void send(), ANCHOR_EVERY_MS);
   timer.unref();
   return {
     port,
     async stop() {
       clearInterval(timer);
       // Two: the second carries the first's bracket.
-      send();
-      send();
+      await send();
+      await send();
       await new Promise<void>((resolve) => socket.close(() => resolve()));
     },
   };

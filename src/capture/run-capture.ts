@@ -29,6 +29,11 @@ export function runCaptures(runDir: string, history: readonly HistoryRecord[]) {
         const found = capture ? trialPackets(capture, history, trial) : null;
         if (found && capture) return { found, capture, missing: null };
       }
+      // The gate leaves the trial's id out of requests an upstream refused with a query string.
+      const run = history.find((r) => r.type === 'run');
+      if (run?.type === 'run' && run.settings.trialsTagged === false) {
+        return { found: null, capture: null, missing: 'the gate\'s requests carried no trial id (the upstream refused a query string), so a trial\'s packets cannot be told from the others\'; open the capture/ files in Wireshark' };
+      }
       const dropped = ends.reduce((sum, end) => sum + (end.dropped ?? 0), 0);
       return {
         found: null, capture: null,

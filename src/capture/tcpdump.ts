@@ -2,6 +2,7 @@
 // directory, so a capture of any length takes at most RING.files x RING.fileBytes of disk.
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import { processTreeCpuMs } from '../runtime/process-cpu.js';
 import { startChild } from '../util/child.js';
 import { UsageError } from '../util/errors.js';
 import { which } from '../util/which.js';
@@ -36,6 +37,9 @@ export interface CaptureStats {
   /** What tcpdump said when it stopped: packets written, and those the kernel dropped. */
   captured: number | null;
   dropped: number | null;
+  /** tcpdump's own CPU over the capture (ms) and the capture's length (s): what capturing cost. */
+  cpuMs: number | null;
+  seconds: number;
 }
 
 export interface RunningCapture {
@@ -62,9 +66,9 @@ export function checkCapturePrivilege(binary: string, iface: string): void {
   throw new UsageError(`--capture: ${why}; run as root, or let tcpdump capture (setcap cap_net_raw,cap_net_admin=eip ${binary})`);
 }
 
-/** Before anything starts: tcpdump is there and may capture (on the loopback: the same
- *  privilege opens a container network's bridge). */
+/** Before anything starts: tcpdump is there, and this process may capture. */
 export function assertCanCapture(): void {
+  // A container network's bridge takes the same privilege, and exists only once a topology runs.
   checkCapturePrivilege(tcpdumpBinary(), 'lo');
 }
 
@@ -107,15 +111,18 @@ export async function startTcpdump(start: TcpdumpStart): Promise<RunningCapture>
   if (child.process.exitCode !== null || child.process.signalCode !== null) {
     throw new Error(`tcpdump did not start: ${stderr.filter((line) => !line.includes('listening on')).join(' ').trim() || `exit ${child.process.exitCode}`}`);
   }
+  const startedAt = performance.now();
   return {
     async stop() {
+      const cpuMs = child.process.pid === undefined ? null : processTreeCpuMs(child.process.pid);
+      const seconds = Math.round((performance.now() - startedAt) / 10) / 100;
       await child.stop();
       await exited;
       const count = (what: string) => {
         const line = stderr.find((text) => text.endsWith(what));
         return line ? Number(line.split(' ')[0]) : null;
       };
-      return { captured: count('packets captured'), dropped: count('packets dropped by kernel') };
+      return { captured: count('packets captured'), dropped: count('packets dropped by kernel'), cpuMs: cpuMs === null ? null : Math.round(cpuMs), seconds };
     },
   };
 }

@@ -61,11 +61,10 @@ const address = (host: string, port: number) => `${host.includes(':') ? `[${host
 export function trialPackets(capture: CaptureReading, history: readonly HistoryRecord[], trial: TrialRecord): TrialPackets | null {
   const roles = new Map(capture.record.listeners.map((listener) => [address(listener.host, listener.port), listener.role]));
   const present = new Set(roles.values());
-  // Who connects to each listener: the client to the proxy; the proxy to the fault layer, or to
-  // the upstream when no fault layer runs; the fault layer to the upstream; the client straight
-  // to the upstream when no proxy runs.
-  const openerOf = (role: WireRole): Party => (role === 'proxy' ? 'client' : role === 'fault layer' ? (present.has('proxy') ? 'proxy' : 'client')
-    : present.has('fault layer') ? 'fault layer' : present.has('proxy') ? 'proxy' : 'client');
+  // Who connects to each listener: the one before it in the chain client -> proxy -> tap (the
+  // gate's) -> fault layer -> upstream, of those the topology runs.
+  const chain = (['client', 'proxy', 'tap', 'fault layer', 'upstream'] as const).filter((party) => party === 'client' || present.has(party));
+  const openerOf = (role: WireRole): Party => chain[chain.indexOf(role) - 1]!;
   const ends = (packet: CapturedPacket) => ({ src: address(packet.src, packet.srcPort), dst: address(packet.dst, packet.dstPort) });
   const requests = capture.packets.filter((packet) => roles.has(ends(packet).dst) && carriesTrial(packet.payload, trial.id));
   if (requests.length === 0) return null;
@@ -86,7 +85,9 @@ export function trialPackets(capture: CaptureReading, history: readonly HistoryR
     return connections.get(order[index]!)!.from !== 'client' || (packet.atMs >= from && packet.atMs <= until);
   });
   const upstreamEvents = history.filter((r): r is UpstreamEventRecord => r.type === 'upstream');
-  for (const connection of connections.values()) nameUpstreamConnection(connection, upstreamEvents, requests[0]!.atMs);
+  // The connection events are the upstream's own, or in the gate the tap's (of the proxy's connections to it).
+  const recorder: WireRole = present.has('tap') ? 'tap' : 'upstream';
+  for (const connection of connections.values()) if (connection.to === recorder) nameUpstreamConnection(connection, upstreamEvents, requests[0]!.atMs);
   const rows = packets.filter((packet) => packet.atMs >= from && packet.atMs <= until && !isBareAck(packet)).map((packet): LadderRow => {
     const index = inConnection(packet);
     const connection = connections.get(order[index]!)!;
@@ -96,12 +97,11 @@ export function trialPackets(capture: CaptureReading, history: readonly HistoryR
   return { group: capture.record.group, connections: order.map((k) => connections.get(k)!), rows, packets, findings: findings(order.map((k) => connections.get(k)!), packets, trial, ends) };
 }
 
-/** The upstream numbers its connections and names the opener's port in their `open` event. */
+/** The upstream (the gate's tap) numbers its connections and names the opener's port in their `open` event. */
 function nameUpstreamConnection(connection: WireConnection, events: readonly UpstreamEventRecord[], requestAt: number): void {
-  if (connection.to !== 'upstream') return;
   const port = Number(connection.fromAddress.slice(connection.fromAddress.lastIndexOf(':') + 1));
   // Ports are reused over a run: the last open from this port before the request.
-  const open = events.filter((event) => event.ev === 'open' && (event as { peer?: number }).peer === port && event.t <= requestAt + 1).at(-1);
+  const open = events.filter((event) => event.ev === 'open' && event.peer === port && event.t <= requestAt + 1).at(-1);
   if (open) connection.upstreamConn = open.conn;
 }
 
@@ -135,13 +135,16 @@ function findings(connections: readonly WireConnection[], packets: readonly Capt
     const fin = own.find((packet) => packet.flags.fin && ends(packet).src === connection.toAddress);
     const reset = own.find((packet) => packet.flags.rst && ends(packet).src === connection.toAddress && packet.atMs >= request.atMs);
     const answered = own.some((packet) => ends(packet).src === connection.toAddress && packet.payload.length > 0 && packet.atMs >= request.atMs);
-    const name = `${connection.upstreamConn !== undefined ? `connection ${connection.upstreamConn} ` : ''}(${connection.fromAddress} -> ${connection.toAddress})`;
-    const finText = fin ? (fin.atMs <= request.atMs ? `the ${connection.to}'s FIN went out ${(request.atMs - fin.atMs).toFixed(3)} ms before the ${connection.from} wrote the request: they crossed`
-      : `the ${connection.to}'s FIN came ${(fin.atMs - request.atMs).toFixed(3)} ms after the request`) : `no FIN from the ${connection.to}`;
-    const resetText = reset ? `the ${connection.to} answered the request with an RST ${(reset.atMs - request.atMs).toFixed(3)} ms later` : '';
-    const outcome = answered ? 'the request was answered' : reset && !fin
+    // The tap relays the upstream's FIN and RST to the proxy: they are the upstream's.
+    const closer = connection.to === 'tap' ? 'upstream' : connection.to;
+    const relayed = connection.to === 'tap' ? ' (relayed by the tap)' : '';
+    const name = connection.upstreamConn !== undefined ? `connection ${connection.upstreamConn} (${connection.fromAddress} -> ${connection.toAddress})` : `the connection ${connection.fromAddress} -> ${connection.toAddress}`;
+    const finText = fin ? (fin.atMs <= request.atMs ? `the ${closer}'s FIN${relayed} went out ${(request.atMs - fin.atMs).toFixed(3)} ms before the ${connection.from} wrote the request: they crossed`
+      : `the ${closer}'s FIN${relayed} came ${(fin.atMs - request.atMs).toFixed(3)} ms after the request`) : `no FIN from the ${closer}${relayed}`;
+    const resetText = reset ? `the ${closer} answered the request with an RST${relayed} ${(reset.atMs - request.atMs).toFixed(3)} ms later` : '';
+    const outcome = answered ? 'the request was answered' : reset && !fin && !relayed
       // A socket closed with data unread resets the connection: the request arrived as the idle close ran.
-      ? `${resetText} (the request reached the ${connection.to}'s socket as it closed the idle connection, and a socket closed with unread data sends an RST, not a FIN)`
+      ? `${resetText} (the request reached the ${closer}'s socket as it closed the idle connection, and a socket closed with unread data sends an RST, not a FIN)`
       : reset ? resetText : 'the request got no answer on it';
     sentences.push(`on ${name}: ${finText}; ${outcome}.`);
   }

@@ -17,7 +17,8 @@ const BLOCK_TIMEOUT_MS = 1000;
 
 export interface WireScope {
   iface: string;
-  anchorHost: string;
+  /** Where the clock anchors go (a container's address); unset: the loopback. */
+  anchorTo?: string;
   listeners: WireListener[];
 }
 
@@ -46,7 +47,7 @@ export async function startWireCapture(scope: WireScope, runDir: string, group: 
   const file = path.join(CAPTURE_FOLDER, `${fileStem(group)}.pcap`);
   // The anchors' socket first (its port goes in the filter), then tcpdump, then the first anchor.
   const started: { tcpdump?: RunningCapture } = {};
-  const anchors = await startClockAnchors(scope.anchorHost, async (port) => {
+  const anchors = await startClockAnchors(scope.anchorTo, async (port) => {
     started.tcpdump = await startTcpdump({ binary: tcpdumpBinary(), iface: scope.iface, filter: captureFilter(scope.listeners, port), file: path.join(runDir, file), ring });
   });
   history.append({ type: 'capture', group, file, iface: scope.iface, listeners: scope.listeners, anchorPort: anchors.port, ring, snaplen: SNAPLEN });

@@ -6,7 +6,7 @@
 // the race from that evidence.
 import type { Fault } from '../faults/fault.js';
 import type { HistorySink } from '../history/history-file.js';
-import type { ProxyLogReason, ProxyLogRecord } from '../history/records.js';
+import type { ProxyLogReason, ProxyLogRecord, WireListener } from '../history/records.js';
 import type { ProbeResult } from '../probe/probe.js';
 import type { PreparedProxyConf } from '../proxy/gate-flavour.js';
 import { createFaultProxy } from '../toxiproxy/fault-proxy.js';
@@ -43,6 +43,8 @@ export interface GateChain {
   conf: PreparedProxyConf;
   /** host:port the proxy sends to (the tap's). */
   upstreamAddress: string;
+  /** Who listens where behind the proxy (the tap, the fault layer, the upstream): for a capture. */
+  wire: WireListener[];
   trialConnections: TrialConnectionIndex;
   proxyLog: Partial<Record<ProxyLogReason, number>>;
   proxyLogSamples: Partial<Record<ProxyLogReason, string>>;
@@ -82,6 +84,11 @@ export async function startGateChain(input: GateChainInput): Promise<GateChain> 
   const chain: GateChain = {
     conf,
     upstreamAddress: tap.address,
+    wire: [
+      { role: 'tap', ...endpointOf(tap.address) },
+      ...(faultAddress ? [{ role: 'fault layer' as const, ...endpointOf(faultAddress) }] : []),
+      { role: 'upstream', ...upstream.endpoint },
+    ],
     trialConnections,
     proxyLog,
     proxyLogSamples,

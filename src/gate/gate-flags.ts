@@ -53,6 +53,8 @@ export const GATE_FLAG_LIST: readonly GateFlag[] = [
   { field: 'seed', option: '--seed <n>', help: 'seed of the burst order', shownDefault: String(GATE_DEFAULTS.seed) },
   { field: 'allowConfigCode', option: '--allow-config-code', help: 'run a config that loads code (nginx load_module, perl, njs, Lua; HAProxy lua-load, external-check, program): only for a config you trust' },
   { field: 'allowMasked', option: '--allow-masked', help: 'pass a race the proxy hid by retrying (with a warning) instead of failing on it' },
+  { field: 'capture', option: '--capture', help: 'capture the bursts\' packets with tcpdump into DIR/capture/; keepalive-lab explain DIR --trial ID shows a trial\'s' },
+  { field: 'captureLimit', option: '--capture-limit <MB>', help: 'the most the capture keeps on disk, in megabytes (the oldest packets go first)', shownDefault: '200' },
   { field: 'out', option: '--out <dir>', help: 'run directory for trials.jsonl, summary.json, report.md, report.html (default runs/gate-<time>)' },
 ];
 

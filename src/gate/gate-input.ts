@@ -12,6 +12,7 @@ import { checkGateRunDir } from './gate-history.js';
 import { GATE_DEFAULTS, GATE_FLAGS, GATE_FLAVOURS } from './gate-flags.js';
 import { gateFlavour } from './gate-proxy.js';
 import type { GateOptions } from './run-gate.js';
+import { assertCanCapture, DEFAULT_CAPTURE_LIMIT_MB } from '../capture/tcpdump.js';
 
 /** The settings that belong to one flavour (its config, its pool, its binary). */
 const GATE_PROXIES = GATE_FLAVOURS.map((flavour) => flavour.name) as [string, ...string[]];
@@ -55,6 +56,8 @@ const gateInputSchema = z.strictObject({
   allowMasked: z.boolean().default(false),
   allowConfigCode: z.boolean().default(false),
   out: z.string().min(1, 'needs a directory').optional(),
+  capture: z.boolean().default(false),
+  captureLimit: numeric.pipe(z.number().int('give whole megabytes (millions of bytes), e.g. 200').min(2, 'at least 2 (MB): tcpdump rotates whole megabytes, and a ring needs two files')).default(DEFAULT_CAPTURE_LIMIT_MB),
   // Each gate flavour's own settings: its config file, the pool in it, its binary.
   ...Object.fromEntries(GATE_FLAVOURS.flatMap((flavour) => [
     [flavour.gate.confSetting, z.string().min(1, 'needs a file').optional()],
@@ -119,7 +122,10 @@ export function parseGateInput(input: unknown, naming: Naming): Omit<GateOptions
       fail(`${name('faults')}: ${(error as Error).message}`);
     }
   }
+  if (options.capture && !options.out) fail(`${name('capture')} needs ${name('out')}: the run directory the packets are written to`);
   if (options.out) checkGateRunDir(options.out, name('out'));
+  // The gate's chain runs here, whatever runs the upstream: its traffic crosses the loopback.
+  if (options.capture) assertCanCapture();
   const binary = flavourSetting(flavour.binary.setting);
   const settings = Object.fromEntries(Object.entries(options).filter(([key]) => !FLAVOUR_SETTINGS.has(key)));
   return { ...(settings as typeof options), proxy: flavour.name, ...(conf ? { proxyConf: conf } : {}), ...(pool ? { pool } : {}), ...(binary ? { proxyBin: binary } : {}) };

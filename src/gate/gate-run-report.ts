@@ -12,6 +12,9 @@ import { interval, markdownTable, percent } from '../report/format.js';
 import { gapRateRows, gapRateSpec, nearRows } from '../report/html/chart-specs.js';
 import { CSP_META, escapeHtml, figure, STYLE, table } from '../report/html/html-parts.js';
 import { renderSvg } from '../report/html/vega-svg.js';
+import { packetFigure, type PacketFinder } from '../report/html/packet-figure.js';
+import { runCaptures } from '../capture/run-capture.js';
+import { captureSentence } from '../capture/capture-text.js';
 import { HISTORY_FILE } from '../report/write-outputs.js';
 import { GATE_CELL, type GateHistoryRecord, type GateSetupRecord, type GateVerdictRecord } from './gate-history.js';
 import { gateText, verdictLabel } from './gate-report.js';
@@ -50,7 +53,9 @@ export async function writeGateOutputs(dir: string, records?: readonly GateHisto
   const summary = gate.result ?? { outcome: null, reason: 'the run ended before a verdict', trials: gate.trials.length };
   writeRunFile(dir, 'summary.json', `${JSON.stringify(summary, null, 2)}\n`);
   writeRunFile(dir, 'report.md', gateMarkdown(gate));
-  writeRunFile(dir, 'report.html', await gateHtml(gate));
+  // A run made with --capture draws its sample failures' packets too.
+  const captures = runCaptures(dir, gate.history);
+  writeRunFile(dir, 'report.html', await gateHtml(gate, captures.captured ? (trial) => captures.find(trial) : undefined));
   return gate;
 }
 
@@ -107,7 +112,7 @@ function evidenceList(text: string): string {
   return `<dl class="evidence">\n${items.join('\n')}\n</dl>`;
 }
 
-export async function gateHtml(gate: GateRun): Promise<string> {
+export async function gateHtml(gate: GateRun, packets?: PacketFinder): Promise<string> {
   const result = gate.result;
   const kind = !result ? 'undecided' : result.outcome === 'pass' ? 'pass' : result.failureKind === 'masked' ? 'masked' : result.outcome === 'fail' ? 'fail' : 'undecided';
   const rows = gapRateRows(gate.bins);
@@ -115,6 +120,9 @@ export async function gateHtml(gate: GateRun): Promise<string> {
   const chart = rows.length === 0 ? '<p>No trial was fired.</p>' : figure('gap', 'Failure rate against the idle gap, at the decisive close',
     await renderSvg(gapRateSpec(windowEdges(gate.bins), drawn)), table(BIN_HEADER, gate.bins.map(binRow)));
   const samples = sampleFailureTimelines(gate.history, GATE_CELL, 3);
+  // The same trials as the timelines: the first failures.
+  const sampled = gate.trials.filter((trial) => trial.errorClass !== 'ok').slice(0, samples.length);
+  const capture = captureSentence(gate.history);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 ${CSP_META}
@@ -132,7 +140,8 @@ ${result ? evidenceList(gateText(result)) : '<p>(no verdict record)</p>'}
 <h2>Failure rate by idle gap</h2>
 <p>${escapeHtml(aimedAt(gate.setup))}</p>
 ${chart}
-${samples.length === 0 ? '' : `<h3>Sample failures (<code>keepalive-lab explain DIR --trial ID</code> for any other)</h3>\n${samples.map((text) => `<pre class="timeline">${escapeHtml(text)}</pre>`).join('\n')}`}
+${samples.length === 0 ? '' : `<h3>Sample failures (<code>keepalive-lab explain DIR --trial ID</code> for any other)</h3>\n${samples.map((text, i) => `<pre class="timeline">${escapeHtml(text)}</pre>${packets ? packetFigure(packets(sampled[i]!), sampled[i]!) : ''}`).join('\n')}`}
+${capture === null ? '' : `<p>${escapeHtml(capture)}</p>`}
 <details><summary>Gate settings</summary><pre class="settings">${escapeHtml(JSON.stringify(gate.run?.settings ?? {}, null, 2))}</pre></details>
 </body></html>
 `;

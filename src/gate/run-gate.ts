@@ -35,6 +35,9 @@ import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from '
 import { sequentialDesign, type SequentialDesign } from './sequential-design.js';
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
 import { withTestcontainers } from '../runtime/load-containers.js';
+import { startWireCapture } from '../capture/wire-capture.js';
+import { DEFAULT_CAPTURE_LIMIT_MB, ringFor } from '../capture/tcpdump.js';
+import type { WireListener } from '../history/records.js';
 
 
 export interface GateOptions {
@@ -75,6 +78,9 @@ export interface GateOptions {
   allowConfigCode?: boolean;
   /** The run directory (trials.jsonl, summary.json, report.md, report.html); unset: none. */
   out?: string;
+  /** Capture the bursts' packets into the run directory, keeping at most captureLimit MB. */
+  capture?: boolean;
+  captureLimit?: number;
   onProgress?: (line: string) => void;
 }
 
@@ -190,6 +196,7 @@ async function measureIn(run: GateRun, monotonicAtStart: number): Promise<GateRe
   const { decisive } = decided;
   const ports = await startCopies(run, chain, burstSize, decisive.atMs!);
   base.proxy.copies = ports.length;
+  if (options.capture && options.out && history) await captureBursts(run, options.out, history, [...ports.map((port) => ({ role: 'proxy' as const, host: '127.0.0.1', port })), ...chain.wire]);
   history?.append({ type: 'gate-setup', proxy: base.proxy, upstream: base.upstream, decisive, faults: options.faults, maxFailureRate: options.maxFailureRate,
     confidence: options.confidence, trialsNeededToPass: base.trialsNeededToPass });
   say(`firing bursts of ${burstSize} at the ${decisive.boundary}'s close (${decisive.atMs!.toFixed(1)} ms idle) through ${ports.length} cop${ports.length === 1 ? 'y' : 'ies'} of the proxy; a pass needs ${base.trialsNeededToPass} trials at this limit`);
@@ -200,6 +207,12 @@ async function measureIn(run: GateRun, monotonicAtStart: number): Promise<GateRe
   const verdict = firedVerdict({ firing, final: chain.evidenceOf(firing.trials), decisive, maxFailureRate: options.maxFailureRate, confidence: options.confidence,
     maxSeconds: options.maxSeconds, trialsNeededToPass: base.trialsNeededToPass, lastLookTrials: run.design.looks.at(-1)!.trials, tagTrials, allowMasked: options.allowMasked ?? false });
   return finish(verdict, decisive, firing.trials);
+}
+
+/** tcpdump on the chain's ports (the proxy's copies, the tap, the faults, the upstream) for the bursts, stopped first. */
+async function captureBursts(run: GateRun, out: string, history: HistorySink<GateHistoryRecord>, listeners: WireListener[]): Promise<void> {
+  const capture = await startWireCapture({ iface: 'lo', listeners }, out, 'gate', history, ringFor(run.options.captureLimit ?? DEFAULT_CAPTURE_LIMIT_MB));
+  run.stops.push(capture.stop);
 }
 
 function proxySettingsOf(options: GateOptions): GateProxySettings {

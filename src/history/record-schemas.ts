@@ -28,7 +28,7 @@ const proxyLog = open({ at: num, level: text, reason: text, trial: text.nullable
 const upstream = open({ t: num, ev: z.enum(['open', 'request', 'response', 'close']), conn: num, trial: text.optional() });
 const cellEnd = open({ cell: text, completed: z.boolean(), seconds: num });
 const block = open({ block: num, cells: z.array(text), seconds: num, trials: num, offTarget: num });
-const capture = open({ group: text, file: text, iface: text, listeners: z.array(open({ role: z.enum(['proxy', 'fault layer', 'upstream']), host: text, port: num })), anchorPort: num,
+const capture = open({ group: text, file: text, iface: text, listeners: z.array(open({ role: z.enum(['proxy', 'tap', 'fault layer', 'upstream']), host: text, port: num })), anchorPort: num,
   ring: open({ files: num, fileBytes: num }), snaplen: num });
 const captureEnd = open({ group: text, captured: num.nullable(), dropped: num.nullable() });
 const soakRequest = open({ cell: text, id: text, status: num.nullable(), errorClass, latencyMs: num, sentAt: num, endedAt: num });

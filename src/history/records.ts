@@ -124,6 +124,8 @@ export interface UpstreamEventRecord {
   trial?: string;
   by?: string;
   idleMs?: number | null;
+  /** `open`: the opener's port (the proxy's end of the connection), which names it in a capture. */
+  peer?: number;
 }
 
 export interface CellEndRecord {
@@ -198,7 +200,7 @@ export interface SoakRequestRecord {
 }
 
 /** Who listens on a port of a captured topology: what the packets to it are for. */
-export type WireRole = 'proxy' | 'fault layer' | 'upstream';
+export type WireRole = 'proxy' | 'tap' | 'fault layer' | 'upstream';
 
 export interface WireListener {
   role: WireRole;
@@ -228,6 +230,9 @@ export interface CaptureEndRecord {
   group: string;
   captured: number | null;
   dropped: number | null;
+  /** tcpdump's CPU (ms) over the capture's seconds: what capturing took from the machine. */
+  cpuMs: number | null;
+  seconds: number;
 }
 
 export type HistoryRecord = RunRecord | ResumeRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord | BlockRecord | SoakRequestRecord

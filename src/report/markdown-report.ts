@@ -6,6 +6,7 @@ import { findProxyFlavour } from '../proxy/registry.js';
 import { interval, markdownTable, percent, span } from './format.js';
 import { summaryTable } from './summary-table.js';
 import { loadSentence, runLoadSentence, widthSentences } from './window-text.js';
+import { captureSentence } from '../capture/capture-text.js';
 import { NODE_VERSION_HEADER, nodeVersionRows } from './node-versions.js';
 import { profileOf } from '../scenario/profiles.js';
 import { sampleFailureTimelines } from '../explain/trial-timeline.js';
@@ -30,6 +31,7 @@ export function markdownReport(analysis: RunAnalysis, history: readonly HistoryR
     `core window is the span of ${BIN_MS} ms bins failing at >= ${percent(CORE_RATE, 0)}, offsets relative to the boundary.`,
     '',
     ...[runLoadSentence(run?.settings)].filter((line) => line !== '').flatMap((line) => [line, '']),
+    ...[captureSentence(history)].filter((line): line is string => line !== null).flatMap((line) => [line, '']),
     summaryTable(analysis.cells),
     '',
     ...nodeVersionSection(analysis),

@@ -127,7 +127,7 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
       upstream: { host: '127.0.0.1', port: upstream.port },
       versions: { ...versions, upstreamNode: upstream.nodeVersion, ...layerVersions },
       processIds,
-      wire: { iface: 'lo', anchorHost: '127.0.0.1', listeners },
+      wire: { iface: 'lo', listeners },
       drainProxyLog() {
         const drained = proxyLog;
         proxyLog = [];

@@ -33,9 +33,9 @@ export interface StartedTopology {
   /** The proxy's and the upstream's process ids on this machine, where the runtime knows them
    *  (local processes): their CPU while firing is read from /proc. */
   processIds?: { proxy?: number; upstream?: number };
-  /** Where the topology's traffic passes, for a packet capture: the interface to capture on, the
-   *  host the clock anchors are sent on (it must cross that interface), and who listens where. */
-  wire?: { iface: string; anchorHost: string; listeners: WireListener[] };
+  /** Where the topology's traffic passes, for a packet capture: the interface to capture on, an
+   *  address on it to send the clock anchors to (unset: the loopback), and who listens where. */
+  wire?: { iface: string; anchorTo?: string; listeners: WireListener[] };
   /** Proxy log records read since the last call. */
   drainProxyLog(): ProxyLogRecord[];
   /** Upstream connection events recorded since the last call. */

@@ -49,7 +49,7 @@ let nextConn = 0;
 const sockets = new Set<net.Socket>();
 const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (proxySide) => {
   const conn = ++nextConn;
-  emit({ t: now(), ev: 'open', conn });
+  emit({ t: now(), ev: 'open', conn, ...(proxySide.remotePort !== undefined ? { peer: proxySide.remotePort } : {}) });
   const upstream = net.connect({ host: upstreamHost, port: upstreamPort, allowHalfOpen: true, noDelay: true });
   sockets.add(proxySide).add(upstream);
   let closedBy: string | null = null;

@@ -16,13 +16,10 @@ import { blockWidths } from '../../analysis/block-widths.js';
 import type { BlockRecord, TrialRecord } from '../../history/records.js';
 import { CSP_META, escapeHtml, figure, STYLE, table } from './html-parts.js';
 import { renderSvg } from './vega-svg.js';
-import { sequenceDiagram } from './sequence-diagram.js';
-import type { TrialWire } from '../../capture/run-capture.js';
+import { captureSentence } from '../../capture/capture-text.js';
+import { packetFigure, type PacketFinder } from './packet-figure.js';
 import { profileOf, type LoadBalancerProfile } from '../../scenario/profiles.js';
 import { DISTURBED_OFF_TARGET } from '../../analysis/disturbance.js';
-
-/** Finds a trial's captured packets (a run made with --capture; capture/run-capture.ts). */
-export type PacketFinder = (trial: TrialRecord) => TrialWire;
 
 export async function htmlReport(analysis: RunAnalysis, history: readonly HistoryRecord[], packets?: PacketFinder): Promise<string> {
   const run = analysis.run;
@@ -45,6 +42,7 @@ ${CSP_META}
 <p class="meta">Runtime <b>${escapeHtml(run?.runtime ?? '?')}</b>, proxy <b>${escapeHtml(run?.proxy ?? '?')}</b>, started ${escapeHtml(run?.startedAt ?? '?')}.
 ${analysis.cells.length} cells, ${analysis.cells.reduce((n, c) => n + c.trials, 0)} trials.</p>
 ${runLoadSentence(run?.settings) === '' ? '' : `<p>${escapeHtml(runLoadSentence(run?.settings))}</p>`}
+${captureSentence(history) === null ? '' : `<p>${escapeHtml(captureSentence(history)!)}</p>`}
 <p>Each cell is a proxy idle timeout P, an upstream idle timeout K (closed the Node way, <code>stock</code>, or exactly K after
 the last response, <code>exact</code>), a method and the proxy's retry policy. A trial reuses a proxy-to-upstream connection that has
 been idle for a boundary (when the upstream or the proxy closes it) plus an offset; a failure is any trial without a successful answer
@@ -136,12 +134,4 @@ function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[], p
   const trials = history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id && r.errorClass !== 'ok').slice(0, timelines.length);
   return `<h4>Sample failures (<code>keepalive-lab explain DIR --trial ID</code> for any other)</h4>
 ${timelines.map((text, i) => `<pre class="timeline">${escapeHtml(text)}</pre>${packets ? packetFigure(packets(trials[i]!), trials[i]!) : ''}`).join('\n')}`;
-}
-
-/** The trial's packets as a sequence diagram, with the ladder as text beneath it. */
-function packetFigure(wire: TrialWire, trial: TrialRecord): string {
-  if (!wire.found || !wire.capture) return `<p class="note">Packets: ${escapeHtml(wire.missing ?? '')}.</p>`;
-  const findings = wire.found.findings.map((finding) => `<li>${escapeHtml(finding)}</li>`).join('');
-  return `<figure class="packets">${sequenceDiagram(wire.found, trial)}
-<figcaption>Trial ${escapeHtml(trial.id)} on the wire (captured on ${escapeHtml(wire.capture.record.iface)}, times to ±${wire.capture.clockErrorMs.toFixed(3)} ms):<ul>${findings}</ul></figcaption></figure>`;
 }

@@ -8,7 +8,7 @@ import type { TrialRecord } from '../../history/records.js';
 import type { Party, TrialPackets } from '../../capture/trial-packets.js';
 import { escapeHtml } from './html-parts.js';
 
-const COLUMN_ORDER: Party[] = ['client', 'proxy', 'fault layer', 'upstream'];
+const COLUMN_ORDER: Party[] = ['client', 'proxy', 'tap', 'fault layer', 'upstream'];
 const ROW = 34;
 const SLOPE = 18;
 const LEFT = 110;

@@ -138,6 +138,7 @@ async function startContainerTopology(spec: TopologySpec, flavour: ProxyFlavour,
     const address = await clientAddressing(proxy, network, state);
     return {
       runtime: 'containers',
+      wire: networkWire(network, { proxy, toxiproxy, upstream }),
       proxy: address(proxy, PROXY_PORT),
       upstream: address(upstream, UPSTREAM_PORT),
       versions: state.versions,
@@ -235,6 +236,26 @@ async function faultLayerAddress(spec: TopologySpec, toxiproxy: StartedTestConta
   const upstreamAddress = `${upstream.getIpAddress(network.getName())}:${UPSTREAM_PORT}`;
   await createFaultProxy(url, upstreamAddress, spec.faultLayer!.faults, `0.0.0.0:${TOXIPROXY_PROXY_PORT}`);
   return `toxiproxy:${TOXIPROXY_PROXY_PORT}`;
+}
+
+/**
+ * Where a topology's packets pass: its network's bridge on this host (Docker names it br- and
+ * the network id's first 12 characters), which carries the proxy's, the fault layer's and the
+ * upstream's traffic, and the clients' where they reach the proxy on the bridge. The clock
+ * anchors go to the upstream's address, across the bridge.
+ */
+function networkWire(network: StartedNetwork, parts: { proxy: StartedTestContainer; toxiproxy: StartedTestContainer | null; upstream: StartedTestContainer }): NonNullable<StartedTopology['wire']> {
+  const name = network.getName();
+  const upstreamIp = parts.upstream.getIpAddress(name);
+  return {
+    iface: `br-${network.getId().slice(0, 12)}`,
+    anchorTo: upstreamIp,
+    listeners: [
+      { role: 'proxy', host: parts.proxy.getIpAddress(name), port: PROXY_PORT },
+      ...(parts.toxiproxy ? [{ role: 'fault layer' as const, host: parts.toxiproxy.getIpAddress(name), port: TOXIPROXY_PROXY_PORT }] : []),
+      { role: 'upstream', host: upstreamIp, port: UPSTREAM_PORT },
+    ],
+  };
 }
 
 /**
