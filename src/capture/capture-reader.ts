@@ -69,7 +69,7 @@ export function readCapture(runDir: string, record: CaptureRecord): CaptureReadi
     const segment = decodePacket(linkType, packet.data);
     return segment ? [{ ...segment, raw: packet }] : [];
   });
-  const anchors = anchorPairs(decoded.filter((segment) => segment.protocol === 'udp' && segment.dstPort === record.anchorPort)
+  const anchors = anchorPairs(decoded.filter((segment) => segment.protocol === 'udp' && (segment.srcPort === record.anchorPort || segment.dstPort === record.anchorPort))
     .map((segment) => ({ wallMs: segment.raw.wallMs, payload: segment.payload })));
   const toMonotonic = wallToMonotonic(anchors);
   if (!toMonotonic) throw new Error(`${files.join(', ')}: no clock anchor in the capture, so its packets cannot be put on the history's clock`);

@@ -16,8 +16,18 @@ export function runCaptures(runDir: string, history: readonly HistoryRecord[]) {
   const records = history.filter((r): r is CaptureRecord => r.type === 'capture');
   const ends = history.filter((r): r is CaptureEndRecord => r.type === 'capture-end');
   const readings = new Map<CaptureRecord, CaptureReading | null>();
+  const problems: string[] = [];
+  // A capture that cannot be read (cut short, its anchors lost) leaves its trials without
+  // packets, and the reports say why: it never stops them from being written.
   const read = (record: CaptureRecord) => {
-    if (!readings.has(record)) readings.set(record, readCapture(runDir, record));
+    if (!readings.has(record)) {
+      try {
+        readings.set(record, readCapture(runDir, record));
+      } catch (error) {
+        problems.push((error as Error).message);
+        readings.set(record, null);
+      }
+    }
     return readings.get(record)!;
   };
   return {
@@ -35,6 +45,7 @@ export function runCaptures(runDir: string, history: readonly HistoryRecord[]) {
         return { found: null, capture: null, missing: 'the gate\'s requests carried no trial id (the upstream refused a query string), so a trial\'s packets cannot be told from the others\'; open the capture/ files in Wireshark' };
       }
       const dropped = ends.reduce((sum, end) => sum + (end.dropped ?? 0), 0);
+      if (problems.length > 0) return { found: null, capture: null, missing: `a capture could not be read: ${problems[0]}` };
       return {
         found: null, capture: null,
         missing: `no capture holds this trial's request: the ring keeps the newest ${records[0]!.ring.files} x ${records[0]!.ring.fileBytes / 1e6} MB of each topology${dropped > 0 ? `, and the kernel dropped ${dropped} packets` : ''}`,
