@@ -24,24 +24,31 @@ export interface ClockAnchors {
   stop(): Promise<void>;
 }
 
+/** From this host's address on a container network's bridge to a container's address on it. */
+export interface AnchorPath {
+  from: string;
+  to: string;
+}
+
 /**
  * Sends anchors until stopped, from a UDP socket of its own: to itself on 127.0.0.1 (the local
- * runtime's loopback), or to `target` (a container's address, so that the anchors cross its
- * network's bridge; nothing listens on the discard port there, and the ICMP answer is ignored by
- * an unconnected socket). The first goes once `beforeFirst` (given the socket's port, e.g. to
- * start the capture that must see it) resolved.
+ * runtime's loopback), or along `path` (across a container network's bridge, to the discard
+ * port of a container, where nothing listens; an unconnected socket ignores the ICMP answer).
+ * The socket is bound to the loopback or to the bridge's own address, never to every interface.
+ * The first anchor goes once `beforeFirst` (given the socket's port, e.g. to start the capture
+ * that must see it) resolved.
  */
-export async function startClockAnchors(target: string | undefined, beforeFirst: (port: number) => Promise<void>): Promise<ClockAnchors> {
+export async function startClockAnchors(path: AnchorPath | undefined, beforeFirst: (port: number) => Promise<void>): Promise<ClockAnchors> {
   const socket = dgram.createSocket('udp4');
   // Anchors to itself arrive back at this socket; reading them is not needed.
   socket.on('message', () => {});
   socket.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(0, target === undefined ? '127.0.0.1' : '0.0.0.0', () => resolve());
+    socket.bind(0, path?.from ?? '127.0.0.1', () => resolve());
   });
   const port = socket.address().port;
-  const to = target === undefined ? { host: '127.0.0.1', port } : { host: target, port: DISCARD_PORT };
+  const to = path === undefined ? { host: '127.0.0.1', port } : { host: path.to, port: DISCARD_PORT };
   let sequence = 0;
   let previous = '-';
   const send = () => new Promise<void>((resolve) => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { HistorySink } from '../history/history-file.js';
 import type { WireListener } from '../history/records.js';
-import { startClockAnchors } from './clock-anchors.js';
+import { startClockAnchors, type AnchorPath } from './clock-anchors.js';
 import { SNAPLEN, startTcpdump, tcpdumpBinary, type Ring, type RunningCapture } from './tcpdump.js';
 
 /** The folder of a run directory the captures go into. */
@@ -17,8 +17,8 @@ const BLOCK_TIMEOUT_MS = 1000;
 
 export interface WireScope {
   iface: string;
-  /** Where the clock anchors go (a container's address); unset: the loopback. */
-  anchorTo?: string;
+  /** The clock anchors' way across the interface; unset: the loopback. */
+  anchor?: AnchorPath;
   listeners: WireListener[];
 }
 
@@ -47,7 +47,7 @@ export async function startWireCapture(scope: WireScope, runDir: string, group: 
   const file = path.join(CAPTURE_FOLDER, `${fileStem(group)}.pcap`);
   // The anchors' socket first (its port goes in the filter), then tcpdump, then the first anchor.
   const started: { tcpdump?: RunningCapture } = {};
-  const anchors = await startClockAnchors(scope.anchorTo, async (port) => {
+  const anchors = await startClockAnchors(scope.anchor, async (port) => {
     started.tcpdump = await startTcpdump({ binary: tcpdumpBinary(), iface: scope.iface, filter: captureFilter(scope.listeners, port), file: path.join(runDir, file), ring });
   });
   history.append({ type: 'capture', group, file, iface: scope.iface, listeners: scope.listeners, anchorPort: anchors.port, ring, snaplen: SNAPLEN });

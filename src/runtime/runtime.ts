@@ -1,6 +1,7 @@
 // The runtime-neutral interface: a described topology (data) goes in, a started topology
 // (addresses, logs, stop) comes out. Suites and the CLI never know which runtime runs them.
 import type { ProxyLogRecord, UpstreamEventRecord, WireListener } from '../history/records.js';
+import type { AnchorPath } from '../capture/clock-anchors.js';
 import type { Fault } from '../faults/fault.js';
 import type { LaneProxySpec } from '../proxy/flavour.js';
 import type { UpstreamSpec } from '../upstream/upstream-spec.js';
@@ -33,9 +34,10 @@ export interface StartedTopology {
   /** The proxy's and the upstream's process ids on this machine, where the runtime knows them
    *  (local processes): their CPU while firing is read from /proc. */
   processIds?: { proxy?: number; upstream?: number };
-  /** Where the topology's traffic passes, for a packet capture: the interface to capture on, an
-   *  address on it to send the clock anchors to (unset: the loopback), and who listens where. */
-  wire?: { iface: string; anchorTo?: string; listeners: WireListener[] };
+  /** Where the topology's traffic passes, for a packet capture: the interface to capture on, the
+   *  addresses the clock anchors go from and to across it (unset: the loopback), and who
+   *  listens where. */
+  wire?: { iface: string; anchor?: AnchorPath; listeners: WireListener[] };
   /** Proxy log records read since the last call. */
   drainProxyLog(): ProxyLogRecord[];
   /** Upstream connection events recorded since the last call. */

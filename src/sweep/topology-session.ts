@@ -64,7 +64,7 @@ export async function withTopology<T>(runtime: Runtime, spec: TopologySpec, grou
 /** The capture of a started topology; one that failed to start stops the topology first. */
 async function startCapture(topology: StartedTopology, into: { runDir: string; ring: Ring }, groupKey: string, history: HistorySink): Promise<WireCapture> {
   try {
-    if (!topology.wire) throw new Error(`--capture: the ${topology.runtime} runtime does not say where its traffic passes`);
+    if (!topology.wire) throw new Error(`--capture: this ${topology.runtime} topology's traffic passes no interface of this machine (a Docker engine in a VM or on another host): capture where the engine runs, or use --runtime local`);
     return await startWireCapture(topology.wire, into.runDir, groupKey, history, into.ring);
   } catch (error) {
     await topology.stop();

@@ -136,9 +136,10 @@ async function startContainerTopology(spec: TopologySpec, flavour: ProxyFlavour,
     // log line (it carries the log that analysis reads, and the version line comes before it).
     if (flavour.container!.readyLine) await waitUntil(() => proxyLogging, 5_000, () => `the ${flavour.name} container's log stream did not deliver its start lines within 5 s`);
     const address = await clientAddressing(proxy, network, state);
+    const wire = networkWire(network, { proxy, toxiproxy, upstream });
     return {
       runtime: 'containers',
-      wire: networkWire(network, { proxy, toxiproxy, upstream }),
+      ...(wire ? { wire } : {}),
       proxy: address(proxy, PROXY_PORT),
       upstream: address(upstream, UPSTREAM_PORT),
       versions: state.versions,
@@ -244,12 +245,17 @@ async function faultLayerAddress(spec: TopologySpec, toxiproxy: StartedTestConta
  * upstream's traffic, and the clients' where they reach the proxy on the bridge. The clock
  * anchors go to the upstream's address, across the bridge.
  */
-function networkWire(network: StartedNetwork, parts: { proxy: StartedTestContainer; toxiproxy: StartedTestContainer | null; upstream: StartedTestContainer }): NonNullable<StartedTopology['wire']> {
+function networkWire(network: StartedNetwork, parts: { proxy: StartedTestContainer; toxiproxy: StartedTestContainer | null; upstream: StartedTestContainer }): StartedTopology['wire'] {
   const name = network.getName();
   const upstreamIp = parts.upstream.getIpAddress(name);
+  const iface = `br-${network.getId().slice(0, 12)}`;
+  // This host's own address on the bridge (the network's gateway): the anchors leave from it.
+  const gateway = os.networkInterfaces()[iface]?.find((address) => address.family === 'IPv4')?.address;
+  // No such interface here: the engine runs elsewhere (a VM, another host), out of tcpdump's reach.
+  if (!gateway) return undefined;
   return {
-    iface: `br-${network.getId().slice(0, 12)}`,
-    anchorTo: upstreamIp,
+    iface,
+    anchor: { from: gateway, to: upstreamIp },
     listeners: [
       { role: 'proxy', host: parts.proxy.getIpAddress(name), port: PROXY_PORT },
       ...(parts.toxiproxy ? [{ role: 'fault layer' as const, host: parts.toxiproxy.getIpAddress(name), port: TOXIPROXY_PROXY_PORT }] : []),
