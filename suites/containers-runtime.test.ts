@@ -65,14 +65,16 @@ describeContainers('containers runtime', () => {
     expect(summary.versions).toMatchObject({ nginxImage: expect.any(String), nodeImage: expect.any(String), toxiproxy: expect.any(String), nginx: expect.any(String), upstreamNode: expect.any(String) });
     expect(summary.cells[0]).toMatchObject({ path: 'toxiproxy', faults: [expect.objectContaining({ type: 'latency', stream: 'upstream' })] });
     expect(leftovers()).toEqual([]);
-    // --capture on this runtime: tcpdump on the network's bridge, and a trial's packets found
-    // on each hop (client -> proxy -> Toxiproxy -> upstream) by its id.
+    // --capture on this runtime: tcpdump on the network's bridge, and an answered trial's packets
+    // found on each hop (client -> proxy -> Toxiproxy -> upstream) by its id. (A failed one may
+    // stop short: 13 of 65 failures in one run met Toxiproxy closing the proxy's connection, its
+    // upstream side closed already, and got an RST from it, never forwarded.)
     const history = readHistoryFile(path.join(out, 'trials.jsonl'));
     const capture = history.find((r): r is CaptureRecord => r.type === 'capture')!;
     expect(capture.iface).toMatch(/^br-[0-9a-f]{12}$/);
     expect(capture.listeners.map((l) => l.role)).toEqual(['proxy', 'fault layer', 'upstream']);
     expect(history.find((r): r is CaptureEndRecord => r.type === 'capture-end')).toMatchObject({ captured: expect.any(Number), dropped: 0 });
-    const trial = history.find((r): r is TrialRecord => r.type === 'trial')!;
+    const trial = history.find((r): r is TrialRecord => r.type === 'trial' && r.errorClass === 'ok')!;
     const wire = runCaptures(out, history).find(trial);
     expect(wire.found, wire.missing ?? '').not.toBeNull();
     expect(wire.found!.connections.map((c) => `${c.from}->${c.to}`)).toEqual(['client->proxy', 'proxy->fault layer', 'fault layer->upstream']);
