@@ -116,15 +116,22 @@ describe('--capture on a long soak: the ring\'s bound, and Ctrl-C [local]', () =
 
   it('a 2 MB ring holds at most two 1 MB files while the soak captures many times that, and nothing runs after Ctrl-C', async () => {
     const out = path.join(tmp, 'soak');
+    // Its own TMPDIR: after Ctrl-C, nothing the run put there (nginx's prefix, the upstream's events) may be left.
+    const runTmp = path.join(tmp, 'tmpdir');
+    fs.mkdirSync(runTmp);
     const child = spawn(process.execPath, [CLI, 'soak', '--proxy-timeout', '60s', '--upstream-timeout', '100ms', '--methods', 'GET', '--retry', 'default',
-      '--rate', '2000', '--duration', '120s', '--capture', '--capture-limit', '2', '--runtime', 'local', '--out', out], { stdio: 'ignore', detached: true });
+      '--rate', '2000', '--duration', '120s', '--capture', '--capture-limit', '2', '--runtime', 'local', '--out', out], { stdio: 'ignore', detached: true, env: { ...process.env, TMPDIR: runTmp } });
     const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
     // 2,000 requests a second write about 4 MB of packets a second: 15 s wrap the ring many times.
     await new Promise((resolve) => setTimeout(resolve, 15_000));
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(130);
-    const running = spawnSync('pgrep', ['-f', out], { encoding: 'utf8' });
-    expect(running.stdout.trim(), 'processes still running with the run directory in their command line').toBe('');
+    // tcpdump names the run directory in its command line, nginx its prefix in the TMPDIR.
+    for (const dir of [out, runTmp]) {
+      const running = spawnSync('pgrep', ['-af', dir], { encoding: 'utf8' });
+      expect(running.stdout.trim(), `processes still running with ${dir} in their command line`).toBe('');
+    }
+    expect(fs.readdirSync(runTmp), 'left in the run\'s TMPDIR').toEqual([]);
     const folder = path.join(out, 'capture');
     const files = fs.readdirSync(folder);
     expect(files.length).toBeLessThanOrEqual(2);
