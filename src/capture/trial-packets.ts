@@ -78,11 +78,14 @@ export function trialPackets(capture: CaptureReading, history: readonly HistoryR
   const until = trial.endedAt + AFTER_MS;
   const order = [...connections.keys()];
   const inConnection = (packet: CapturedPacket) => order.indexOf(key(ends(packet).src, ends(packet).dst));
+  const lives = order.map((k) => lifeAround(capture.packets.filter((packet) => key(ends(packet).src, ends(packet).dst) === k),
+    requests.find((request) => key(ends(request).src, ends(request).dst) === k)!.atMs));
   const packets = capture.packets.filter((packet) => {
     const index = inConnection(packet);
     if (index < 0) return false;
     // The client's connection carries a lane's every trial: only this one's span of it.
-    return connections.get(order[index]!)!.from !== 'client' || (packet.atMs >= from && packet.atMs <= until);
+    if (connections.get(order[index]!)!.from === 'client') return packet.atMs >= from && packet.atMs <= until;
+    return packet.atMs >= lives[index]![0] && packet.atMs < lives[index]![1];
   });
   const upstreamEvents = history.filter((r): r is UpstreamEventRecord => r.type === 'upstream');
   // The connection events are the upstream's own, or in the gate the tap's (of the proxy's connections to it).
@@ -103,6 +106,15 @@ function nameUpstreamConnection(connection: WireConnection, events: readonly Ups
   // Ports are reused over a run: the last open from this port before the request.
   const open = events.filter((event) => event.ev === 'open' && event.peer === port && event.t <= requestAt + 1).at(-1);
   if (open) connection.upstreamConn = open.conn;
+}
+
+/**
+ * The life of the connection that carried the request: from its SYN to the next connection's
+ * on the same ports (a port is used again over a long run), as [from, until) ms.
+ */
+function lifeAround(packets: readonly CapturedPacket[], requestAt: number): [number, number] {
+  const opens = packets.filter((packet) => packet.flags.syn && !packet.flags.ack).map((packet) => packet.atMs);
+  return [opens.filter((at) => at <= requestAt).at(-1) ?? -Infinity, opens.find((at) => at > requestAt) ?? Infinity];
 }
 
 /** An ACK that carries nothing: left out of the ladder (kept in --pcap). */

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { readPcap, writePcap } from '../../src/capture/pcap-format.js';
 import { decodePacket } from '../../src/capture/packet-decode.js';
 import { ANCHOR_TAG, anchorPairs, MAX_BRACKET_MS, wallToMonotonic } from '../../src/capture/clock-anchors.js';
-import { carriesTrial } from '../../src/capture/trial-packets.js';
+import { carriesTrial, trialPackets } from '../../src/capture/trial-packets.js';
+import type { CaptureReading, CapturedPacket } from '../../src/capture/capture-reader.js';
+import type { HistoryRecord, TrialRecord } from '../../src/history/records.js';
 
 /** An Ethernet frame with an IPv4 TCP segment from 127.0.0.1:src to 127.0.0.1:dst. */
 function tcpFrame(src: number, dst: number, flags: number, payload = ''): Buffer {
@@ -85,5 +87,57 @@ describe('a trial\'s request', () => {
     expect(carriesTrial(Buffer.from('POST /lane/3/?t=c0.571 HTTP/1.1\r\n'), 'c0.57')).toBe(false);
     expect(carriesTrial(Buffer.from('HTTP/1.1 200 OK\r\nx: t=c0.57\r\n'), 'c0.57')).toBe(false);
     expect(carriesTrial(Buffer.from('{"body":"GET /?t=c0.57 HTTP/1.1"}'), 'c0.57')).toBe(false);
+  });
+});
+
+describe('a trial\'s packets, from a capture', () => {
+  const PROXY = 8080;
+  const UPSTREAM = 3000;
+  let at = 0;
+  /** A packet between 127.0.0.1 ports at `ms`, with TCP flags by name and a payload. */
+  const packet = (ms: number, src: number, dst: number, flags: string, payload = ''): CapturedPacket => ({
+    protocol: 'tcp', src: '127.0.0.1', dst: '127.0.0.1', srcPort: src, dstPort: dst, seq: at++, ack: 0,
+    flags: { syn: flags.includes('S'), ack: flags.includes('A'), fin: flags.includes('F'), rst: flags.includes('R'), psh: payload !== '' },
+    payload: Buffer.from(payload), atMs: ms, raw: { wallMs: ms, length: 60, data: Buffer.alloc(0) },
+  });
+  const capture = (packets: CapturedPacket[]): CaptureReading => ({
+    record: { type: 'capture', group: 'g', file: 'capture/g.pcap', iface: 'lo', anchorPort: 9, ring: { files: 10, fileBytes: 1e6 }, snaplen: 512,
+      listeners: [{ role: 'proxy', host: '127.0.0.1', port: PROXY }, { role: 'upstream', host: '127.0.0.1', port: UPSTREAM }] },
+    linkType: 1, snaplen: 512, packets, files: [], anchors: 2, clockErrorMs: 0.01,
+  });
+  const trial = { type: 'trial', cell: 'c', id: 'c0.7', lane: 0, method: 'POST', boundary: 'upstream', intendedOffsetMs: 0, gapMs: 100, gapOffsetMs: 0, gapClock: 'upstream',
+    receiptGapMs: 100, status: 502, errorClass: '502', latencyMs: 1, sentAt: 1100, endedAt: 1101 } satisfies TrialRecord;
+  const history: HistoryRecord[] = [
+    { type: 'upstream', t: 500, ev: 'open', conn: 3, peer: 40001 },
+    { type: 'upstream', t: 990, ev: 'open', conn: 9, peer: 40002 },
+  ];
+
+  it('names the upstream\'s connection by its open event, keeps that connection\'s life only, and says the FIN crossed the request', () => {
+    const found = trialPackets(capture([
+      // An earlier connection on the same ports, closed long before: not this trial's.
+      packet(100, 40002, UPSTREAM, 'S'), packet(101, 40002, UPSTREAM, 'FA'),
+      packet(990, 40002, UPSTREAM, 'S'), packet(990.1, UPSTREAM, 40002, 'SA'),
+      packet(999.9, UPSTREAM, 40002, 'A', 'HTTP/1.1 200 OK\r\n'),
+      packet(1100.01, 50000, PROXY, 'A', 'POST /lane/0/?t=c0.7 HTTP/1.1\r\n'),
+      packet(1100.03, UPSTREAM, 40002, 'FA'),
+      packet(1100.04, 40002, UPSTREAM, 'A', 'POST /lane/0/?t=c0.7 HTTP/1.1\r\n'),
+      packet(1100.05, UPSTREAM, 40002, 'R'),
+      packet(1100.2, PROXY, 50000, 'A', 'HTTP/1.1 502 Bad Gateway\r\n'),
+    ]), history, trial)!;
+    expect(found.connections.map((c) => [c.from, c.to, c.upstreamConn])).toEqual([['client', 'proxy', undefined], ['proxy', 'upstream', 9]]);
+    expect(found.packets.some((p) => p.atMs < 990)).toBe(false);
+    expect(found.rows.map((row) => `${row.sender}>${row.receiver} ${row.what}`)).toEqual([
+      'upstream>proxy HTTP/1.1 200 OK (17 bytes)',
+      'client>proxy POST /lane/0/?t=c0.7 HTTP/1.1 (31 bytes)',
+      'upstream>proxy FIN',
+      'proxy>upstream POST /lane/0/?t=c0.7 HTTP/1.1 (31 bytes)',
+      'upstream>proxy RST',
+      'proxy>client HTTP/1.1 502 Bad Gateway (26 bytes)',
+    ]);
+    expect(found.findings).toEqual(['on connection 9 (127.0.0.1:40002 -> 127.0.0.1:3000): the upstream\'s FIN went out 0.010 ms before the proxy wrote the request: they crossed; the upstream answered the request with an RST 0.010 ms later.']);
+  });
+
+  it('finds nothing for a trial whose request the capture does not hold', () => {
+    expect(trialPackets(capture([packet(1100, 50000, PROXY, 'A', 'POST /?t=c0.70 HTTP/1.1\r\n')]), history, trial)).toBeNull();
   });
 });
