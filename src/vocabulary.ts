@@ -62,3 +62,10 @@ export interface CellSpec {
   /** With no proxy: the client that talks to the upstream (part of the identity). */
   client?: ClientKind;
 }
+
+/** The clock anchors' way across a captured interface (capture/clock-anchors.ts): from this
+ *  host's address on a container network's bridge to a container's address on it. */
+export interface AnchorPath {
+  from: string;
+  to: string;
+}

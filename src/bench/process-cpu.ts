@@ -3,7 +3,7 @@
 // benchmark's reach, and gone when the sweep returns, so they are sampled while it runs.
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { cpuTicks } from '../runtime/process-cpu.js';
+import { cpuTicks } from '../util/process-cpu.js';
 
 function commandLine(pid: string): string | null {
   try {

@@ -7,6 +7,7 @@
 // processes; and a reading put in the datagram itself was 0.05-0.1 ms early, the send's own time.)
 import dgram from 'node:dgram';
 import { monotonicMs } from '../workload/clock.js';
+import type { AnchorPath } from '../vocabulary.js';
 
 export const ANCHOR_TAG = 'keepalive-lab-clock ';
 // Ten a second: a small ring on a busy run keeps under a second of packets, and each file
@@ -22,12 +23,6 @@ export interface ClockAnchors {
   port: number;
   /** Sends the last anchors and stops. */
   stop(): Promise<void>;
-}
-
-/** From this host's address on a container network's bridge to a container's address on it. */
-export interface AnchorPath {
-  from: string;
-  to: string;
 }
 
 /**

@@ -2,13 +2,10 @@
 // directory, so a capture of any length takes at most RING.files x RING.fileBytes of disk.
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { processTreeCpuMs } from '../runtime/process-cpu.js';
+import { processTreeCpuMs } from '../util/process-cpu.js';
 import { startChild } from '../util/child.js';
 import { UsageError } from '../util/errors.js';
 import { which } from '../util/which.js';
-
-/** The default bound of one topology's capture, in millions of bytes. */
-export const DEFAULT_CAPTURE_LIMIT_MB = 200;
 
 export interface Ring {
   files: number;

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { HistorySink } from '../history/history-file.js';
 import type { WireListener } from '../history/records.js';
-import { startClockAnchors, type AnchorPath } from './clock-anchors.js';
+import { startClockAnchors } from './clock-anchors.js';
+import type { AnchorPath } from '../vocabulary.js';
 import { SNAPLEN, startTcpdump, tcpdumpBinary, type Ring, type RunningCapture } from './tcpdump.js';
 
 /** The folder of a run directory the captures go into. */

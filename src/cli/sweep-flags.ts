@@ -5,8 +5,7 @@
 // registry (proxy-flags.ts).
 import type { Command } from 'commander';
 import { PROFILE_NAMES } from '../scenario/profiles.js';
-import type { SweepConfigInput } from '../scenario/sweep-config.js';
-import { DEFAULT_CAPTURE_LIMIT_MB } from '../capture/tcpdump.js';
+import { DEFAULT_CAPTURE_LIMIT_MB, type SweepConfigInput } from '../scenario/sweep-config.js';
 import { UsageError } from '../util/errors.js';
 import { expandOffsets, splitList } from './parse-list.js';
 import { proxyBinaryOptions, proxyChoicesHelp, retryPoliciesHelp } from './proxy-flags.js';

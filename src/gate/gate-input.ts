@@ -6,13 +6,13 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { parseFaultSpec } from '../faults/fault.js';
 import { DEFAULT_PROXY, proxyFlavour } from '../proxy/registry.js';
-import { durationMs } from '../scenario/sweep-config.js';
+import { DEFAULT_CAPTURE_LIMIT_MB, durationMs } from '../scenario/sweep-config.js';
 import { UsageError } from '../util/errors.js';
 import { checkGateRunDir } from './gate-history.js';
 import { GATE_DEFAULTS, GATE_FLAGS, GATE_FLAVOURS } from './gate-flags.js';
 import { gateFlavour } from './gate-proxy.js';
 import type { GateOptions } from './run-gate.js';
-import { assertCanCapture, DEFAULT_CAPTURE_LIMIT_MB } from '../capture/tcpdump.js';
+import { assertCanCapture } from '../capture/tcpdump.js';
 
 /** The settings that belong to one flavour (its config, its pool, its binary). */
 const GATE_PROXIES = GATE_FLAVOURS.map((flavour) => flavour.name) as [string, ...string[]];

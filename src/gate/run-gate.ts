@@ -36,7 +36,8 @@ import { sequentialDesign, type SequentialDesign } from './sequential-design.js'
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
 import { withTestcontainers } from '../runtime/load-containers.js';
 import { startWireCapture } from '../capture/wire-capture.js';
-import { DEFAULT_CAPTURE_LIMIT_MB, ringFor } from '../capture/tcpdump.js';
+import { ringFor } from '../capture/tcpdump.js';
+import { DEFAULT_CAPTURE_LIMIT_MB } from '../scenario/sweep-config.js';
 import type { WireListener } from '../history/records.js';
 
 

@@ -1,11 +1,10 @@
 // The runtime-neutral interface: a described topology (data) goes in, a started topology
 // (addresses, logs, stop) comes out. Suites and the CLI never know which runtime runs them.
 import type { ProxyLogRecord, UpstreamEventRecord, WireListener } from '../history/records.js';
-import type { AnchorPath } from '../capture/clock-anchors.js';
 import type { Fault } from '../faults/fault.js';
 import type { LaneProxySpec } from '../proxy/flavour.js';
 import type { UpstreamSpec } from '../upstream/upstream-spec.js';
-import type { Endpoint, ProxyName } from '../vocabulary.js';
+import type { AnchorPath, Endpoint, ProxyName } from '../vocabulary.js';
 
 export interface TopologySpec {
   /**

@@ -1,5 +1,4 @@
 // What a sweep measures, validated in one schema shared by the CLI flags and the config file.
-import { DEFAULT_CAPTURE_LIMIT_MB } from '../capture/tcpdump.js';
 import { z } from 'zod';
 import { faultSchema } from '../faults/fault.js';
 import { DEFAULT_PROXY, findProxyFlavour, PROXY_NAMES, proxyFlavour, proxyFlavours } from '../proxy/registry.js';
@@ -35,6 +34,9 @@ export const BOUNDARY_CHOICES = ['auto', 'upstream', 'proxy', 'both'] as const;
  * runs each, docs/benchmarks.md). 16 is the most that stays within 15% of the lowest load.
  */
 export const DEFAULT_LANES = 16;
+
+/** The default bound of one topology's packet capture (--capture-limit), in millions of bytes. */
+export const DEFAULT_CAPTURE_LIMIT_MB = 200;
 
 /** Trials per offset by default: at 16 lanes the default sweep's 8 cells then take about 35 s
  *  here (19 offsets). A precise W takes more (--trials 100: about 2 minutes). */

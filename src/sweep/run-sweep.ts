@@ -19,7 +19,7 @@ import { withTopologies, type TopologySession } from './topology-session.js';
 import { seededRandom, shuffle } from '../util/random.js';
 import { stratumWidthMs } from '../scenario/strata.js';
 import { DISTURBED_OFF_TARGET, isOffTarget } from '../analysis/disturbance.js';
-import { machineCpuTimes, machineShares, processTreeCpuMs, type MachineCpuTimes } from '../runtime/process-cpu.js';
+import { machineCpuTimes, machineShares, processTreeCpuMs, type MachineCpuTimes } from '../util/process-cpu.js';
 import type { ClientKind } from '../vocabulary.js';
 
 

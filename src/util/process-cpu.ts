@@ -1,6 +1,7 @@
-// CPU time of a started topology's processes, read from /proc: what the harness's own firing
+// CPU time of processes and of the machine, read from /proc: what the harness's own firing
 // cost the proxy and the upstream (the window widens when the proxy's event loop is busy, so
-// a measured window comes with the load it was measured under).
+// a measured window comes with the load it was measured under), and what a capture's tcpdump
+// took.
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
