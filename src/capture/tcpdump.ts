@@ -95,6 +95,10 @@ export async function startTcpdump(start: TcpdumpStart): Promise<RunningCapture>
     '-C', String(start.ring.fileBytes / 1_000_000), '-W', String(start.ring.files),
     '-w', start.file, start.filter,
   ], {
+    // Its own process group: a terminal's Ctrl-C reaches the whole foreground group, and tcpdump
+    // stopped by it at once would lose its last block (see wire-capture.ts); the harness's
+    // cleanup stops it after the wait instead, and the reaper if the harness dies.
+    detached: true,
     onStderrLine: (line) => {
       stderr.push(line);
       if (line.includes('listening on')) listening();

@@ -16,15 +16,20 @@ export function isShuttingDown(): boolean {
   return shuttingDown;
 }
 
-/** Registers an undo; the returned function runs it once and unregisters it. */
+/**
+ * Registers an undo; the returned function runs it once and unregisters it. A second call while
+ * the first still runs waits for it: a run stopping on its own path when Ctrl-C arrives must not
+ * go on (closing the history) while a part is still stopping (a capture waits 1.2 s).
+ */
 export function onCleanup(undo: Undo): () => Promise<void> {
   installSignalHandlers();
-  let done = false;
-  const runOnce = async () => {
-    if (done) return;
-    done = true;
-    pending.delete(runOnce);
-    await undo();
+  let running: Promise<void> | null = null;
+  const runOnce = (): Promise<void> => {
+    running ??= (async () => {
+      pending.delete(runOnce);
+      await undo();
+    })();
+    return running;
   };
   pending.add(runOnce);
   return runOnce;
