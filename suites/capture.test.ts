@@ -77,11 +77,17 @@ describe('--capture: a failed trial\'s packets, K=100ms exact behind nginx P=60s
       closes.push(close.t - firstClose.atMs);
     }
     const summary = `writes ${writes.map((d) => d.toFixed(3)).join(', ')}; closes ${closes.map((d) => d.toFixed(3)).join(', ')}`;
-    // Measured: writes -0.008 to 0.058 ms, closes 0.034 to 0.192 ms. The pairing of the clocks
-    // may be off by its bracket (reading.clockErrorMs), so a packet may read that much early.
+    // Measured: writes -0.052 to 0.071 ms; closes 0.034 to 0.68 ms, and once 1.47 ms in a CI run.
+    // The pairing of the clocks may be off by its bracket (reading.clockErrorMs), so a packet may
+    // read that much early. The harness reads its clock just before it writes, so its write agrees
+    // within 1 ms every time. The upstream stamps a close when its event loop runs the socket's
+    // close event, after the packets: within 1 ms as a rule (the median), later when that loop
+    // was held up, but never before the packet.
     const slack = readCapture(out, history.find((r): r is CaptureRecord => r.type === 'capture')!)!.clockErrorMs + 0.02;
     for (const delta of [...writes, ...closes]) expect(delta, summary).toBeGreaterThan(-slack);
-    for (const delta of [...writes, ...closes]) expect(delta, summary).toBeLessThan(1);
+    for (const delta of writes) expect(delta, summary).toBeLessThan(1);
+    expect([...closes].sort((a, b) => a - b)[Math.floor(closes.length / 2)], summary).toBeLessThan(1);
+    for (const delta of closes) expect(delta, summary).toBeLessThan(5);
   });
 
   it('explain --trial shows the ladder, and --pcap writes a file tshark reads with the packet count', () => {
