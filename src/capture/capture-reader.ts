@@ -31,7 +31,7 @@ export interface CaptureReading {
 }
 
 /** The ring's files of `record` in `runDir`, oldest packets first. */
-export function captureFiles(runDir: string, record: CaptureRecord): string[] {
+function captureFiles(runDir: string, record: CaptureRecord): string[] {
   const folder = path.join(runDir, CAPTURE_FOLDER);
   const base = path.basename(record.file);
   let names: string[];

@@ -1,5 +1,5 @@
 // Debian's tcpdump, run for the length of one topology: a ring of bounded files in the run
-// directory, so a capture of any length takes at most RING.files x RING.fileBytes of disk.
+// directory, so a capture of any length takes at most its ring's files x fileBytes of disk.
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { processTreeCpuMs } from '../util/process-cpu.js';
@@ -28,7 +28,7 @@ export function ringFor(limitMb: number): Ring {
  *  request of this harness fits; a long body is cut, which the ladder does not need). */
 export const SNAPLEN = 512;
 
-export const CAPTURE_INSTALL = 'run scripts/setup.sh --capture (or apt-get install tcpdump)';
+const CAPTURE_INSTALL = 'run scripts/setup.sh --capture (or apt-get install tcpdump)';
 
 export interface CaptureStats {
   /** What tcpdump said when it stopped: packets written, and those the kernel dropped. */
@@ -55,7 +55,7 @@ export function tcpdumpBinary(): string {
  * Fails with one line when this process may not capture on `iface` (tcpdump needs CAP_NET_RAW):
  * compiling a filter for the interface opens it, and captures nothing.
  */
-export function checkCapturePrivilege(binary: string, iface: string): void {
+function checkCapturePrivilege(binary: string, iface: string): void {
   const result = spawnSync(binary, ['-i', iface, '-d', 'tcp'], { encoding: 'utf8', timeout: 10_000 });
   if (result.status === 0) return;
   const said = `${result.stderr ?? ''}`.trim().split('\n')[0] ?? '';

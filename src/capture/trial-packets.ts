@@ -123,7 +123,7 @@ function isBareAck(packet: CapturedPacket): boolean {
   return packet.payload.length === 0 && !syn && !fin && !rst;
 }
 
-export function describePacket(packet: CapturedPacket): string {
+function describePacket(packet: CapturedPacket): string {
   const { syn, ack, fin, rst } = packet.flags;
   const parts: string[] = [];
   if (syn) parts.push(ack ? 'SYN-ACK' : 'SYN');

@@ -5,10 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { HistorySink } from '../history/history-file.js';
-import type { WireListener } from '../history/records.js';
+import type { WireListener, WireScope } from '../history/records.js';
 import { onCleanup } from '../util/cleanup.js';
 import { startClockAnchors } from './clock-anchors.js';
-import type { AnchorPath } from '../vocabulary.js';
 import { SNAPLEN, startTcpdump, tcpdumpBinary, type Ring, type RunningCapture } from './tcpdump.js';
 
 /** The folder of a run directory the captures go into. */
@@ -17,19 +16,13 @@ export const CAPTURE_FOLDER = 'capture';
 /** tcpdump's packet-buffer timeout (ms): see stop(). */
 const BLOCK_TIMEOUT_MS = 1000;
 
-export interface WireScope {
-  iface: string;
-  /** The clock anchors' way across the interface; unset: the loopback. */
-  anchor?: AnchorPath;
-  listeners: WireListener[];
-}
 
 export interface WireCapture {
   stop(): Promise<void>;
 }
 
 /** The capture filter: the listeners' TCP ports (both directions) and the anchors' UDP port. */
-export function captureFilter(listeners: readonly WireListener[], anchorPort: number): string {
+function captureFilter(listeners: readonly WireListener[], anchorPort: number): string {
   const ports = [...new Set(listeners.map((listener) => listener.port))].map((port) => `port ${port}`).join(' or ');
   return `(tcp and (${ports})) or (udp and port ${anchorPort})`;
 }

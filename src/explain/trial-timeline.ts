@@ -86,12 +86,12 @@ export function trialTimeline(history: readonly HistoryRecord[], trialId: string
   return { trial, cell, events, reachedUpstream: requests.length > 0, upstreamRecorded: upstream.length > 0, connection, tapped: gateRun };
 }
 
-/** The first `count` failed trials of a cell, as formatted timelines: the reports' samples. */
-export function sampleFailureTimelines(history: readonly HistoryRecord[], cellId: string, count = 2): string[] {
+/** The first `count` failed trials of a cell, each with its formatted timeline: the reports' samples. */
+export function sampleFailureTimelines(history: readonly HistoryRecord[], cellId: string, count = 2): { trial: TrialRecord; text: string }[] {
   return history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cellId && r.errorClass !== 'ok').slice(0, count)
     .flatMap((trial) => {
       const timeline = trialTimeline(history, trial.id);
-      return timeline ? [formatTimeline(timeline)] : [];
+      return timeline ? [{ trial, text: formatTimeline(timeline) }] : [];
     });
 }
 

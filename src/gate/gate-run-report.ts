@@ -94,7 +94,7 @@ export function gateMarkdown(gate: GateRun): string {
     '',
     gate.bins.length === 0 ? '(no trial)' : markdownTable(BIN_HEADER, gate.bins.map(binRow)),
     '',
-    ...(samples.length === 0 ? [] : ['## Sample failures', '', '`keepalive-lab explain DIR --trial ID` prints any other.', '', ...samples.flatMap((text) => ['```', text, '```', ''])]),
+    ...(samples.length === 0 ? [] : ['## Sample failures', '', '`keepalive-lab explain DIR --trial ID` prints any other.', '', ...samples.flatMap(({ text }) => ['```', text, '```', ''])]),
     `Rebuilt from ${HISTORY_FILE} by \`keepalive-lab report DIR\`.`,
     '',
   ].join('\n');
@@ -120,8 +120,6 @@ export async function gateHtml(gate: GateRun, packets?: PacketFinder): Promise<s
   const chart = rows.length === 0 ? '<p>No trial was fired.</p>' : figure('gap', 'Failure rate against the idle gap, at the decisive close',
     await renderSvg(gapRateSpec(windowEdges(gate.bins), drawn)), table(BIN_HEADER, gate.bins.map(binRow)));
   const samples = sampleFailureTimelines(gate.history, GATE_CELL, 3);
-  // The same trials as the timelines: the first failures.
-  const sampled = gate.trials.filter((trial) => trial.errorClass !== 'ok').slice(0, samples.length);
   const capture = captureSentence(gate.history);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -140,7 +138,7 @@ ${result ? evidenceList(gateText(result)) : '<p>(no verdict record)</p>'}
 <h2>Failure rate by idle gap</h2>
 <p>${escapeHtml(aimedAt(gate.setup))}</p>
 ${chart}
-${samples.length === 0 ? '' : `<h3>Sample failures (<code>keepalive-lab explain DIR --trial ID</code> for any other)</h3>\n${samples.map((text, i) => `<pre class="timeline">${escapeHtml(text)}</pre>${packets ? packetFigure(packets(sampled[i]!), sampled[i]!) : ''}`).join('\n')}`}
+${samples.length === 0 ? '' : `<h3>Sample failures (<code>keepalive-lab explain DIR --trial ID</code> for any other)</h3>\n${samples.map(({ trial, text }) => `<pre class="timeline">${escapeHtml(text)}</pre>${packets ? packetFigure(packets(trial), trial) : ''}`).join('\n')}`}
 ${capture === null ? '' : `<p>${escapeHtml(capture)}</p>`}
 <details><summary>Gate settings</summary><pre class="settings">${escapeHtml(JSON.stringify(gate.run?.settings ?? {}, null, 2))}</pre></details>
 </body></html>

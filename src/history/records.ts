@@ -1,6 +1,6 @@
 // The history: every record a run produces, in the order it happened, as JSON lines.
 // Analysis reads nothing else, so a report can always be recomputed from a stored run.
-import type { BoundaryKind, CellSpec, ErrorClass } from '../vocabulary.js';
+import type { AnchorPath, BoundaryKind, CellSpec, ErrorClass } from '../vocabulary.js';
 
 /**
  * Times in the history (`sentAt`, `endedAt`, `at`, `t`) are milliseconds of CLOCK_MONOTONIC
@@ -206,6 +206,14 @@ export interface WireListener {
   role: WireRole;
   host: string;
   port: number;
+}
+
+/** Where a topology's traffic passes, for a capture: the interface, the clock anchors' way
+ *  across it (unset: the loopback), and who listens where. */
+export interface WireScope {
+  iface: string;
+  anchor?: AnchorPath;
+  listeners: WireListener[];
 }
 
 /**

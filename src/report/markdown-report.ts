@@ -79,5 +79,5 @@ function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[]): 
   // A few per cell; `keepalive-lab explain` prints any other.
   const timelines = sampleFailureTimelines(history, cell.id);
   if (timelines.length === 0) return [];
-  return [`### Sample failures (first ${timelines.length}; \`keepalive-lab explain DIR --trial ID\` for any other)`, '', ...timelines.flatMap((text) => ['```', text, '```', ''])];
+  return [`### Sample failures (first ${timelines.length}; \`keepalive-lab explain DIR --trial ID\` for any other)`, '', ...timelines.flatMap(({ text }) => ['```', text, '```', ''])];
 }

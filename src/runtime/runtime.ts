@@ -1,10 +1,10 @@
 // The runtime-neutral interface: a described topology (data) goes in, a started topology
 // (addresses, logs, stop) comes out. Suites and the CLI never know which runtime runs them.
-import type { ProxyLogRecord, UpstreamEventRecord, WireListener } from '../history/records.js';
+import type { ProxyLogRecord, UpstreamEventRecord, WireScope } from '../history/records.js';
 import type { Fault } from '../faults/fault.js';
 import type { LaneProxySpec } from '../proxy/flavour.js';
 import type { UpstreamSpec } from '../upstream/upstream-spec.js';
-import type { AnchorPath, Endpoint, ProxyName } from '../vocabulary.js';
+import type { Endpoint, ProxyName } from '../vocabulary.js';
 
 export interface TopologySpec {
   /**
@@ -36,7 +36,7 @@ export interface StartedTopology {
   /** Where the topology's traffic passes, for a packet capture: the interface to capture on, the
    *  addresses the clock anchors go from and to across it (unset: the loopback), and who
    *  listens where. */
-  wire?: { iface: string; anchor?: AnchorPath; listeners: WireListener[] };
+  wire?: WireScope;
   /** Proxy log records read since the last call. */
   drainProxyLog(): ProxyLogRecord[];
   /** Upstream connection events recorded since the last call. */

@@ -130,8 +130,6 @@ ${figure(`blocks-${index}`, `${cell.id}: W of each block against its load (${wid
 function sampleFailures(cell: CellAnalysis, history: readonly HistoryRecord[], packets?: PacketFinder): string {
   const timelines = sampleFailureTimelines(history, cell.id);
   if (timelines.length === 0) return '';
-  // The same trials as the timelines: a cell's first failures.
-  const trials = history.filter((r): r is TrialRecord => r.type === 'trial' && r.cell === cell.id && r.errorClass !== 'ok').slice(0, timelines.length);
   return `<h4>Sample failures (<code>keepalive-lab explain DIR --trial ID</code> for any other)</h4>
-${timelines.map((text, i) => `<pre class="timeline">${escapeHtml(text)}</pre>${packets ? packetFigure(packets(trials[i]!), trials[i]!) : ''}`).join('\n')}`;
+${timelines.map(({ trial, text }) => `<pre class="timeline">${escapeHtml(text)}</pre>${packets ? packetFigure(packets(trial), trial) : ''}`).join('\n')}`;
 }

@@ -8,7 +8,7 @@ import { sequenceDiagram } from './sequence-diagram.js';
 /** Finds a trial's captured packets (capture/run-capture.ts). */
 export type PacketFinder = (trial: TrialRecord) => TrialWire;
 
-/** The trial's packets as a sequence diagram, with the ladder as text beneath it. */
+/** The trial's packets as a sequence diagram, with what they show beneath it. */
 export function packetFigure(wire: TrialWire, trial: TrialRecord): string {
   if (!wire.found || !wire.capture) return `<p class="note">Packets: ${escapeHtml(wire.missing ?? '')}.</p>`;
   const findings = wire.found.findings.map((finding) => `<li>${escapeHtml(finding)}</li>`).join('');
