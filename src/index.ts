@@ -48,3 +48,7 @@ export { trialTimeline, formatTimeline, type TrialTimeline, type TimelineEvent }
 export { summaryJson } from './report/summary.js';
 export { wilsonInterval } from './util/stats.js';
 export { parseDuration, formatDuration } from './util/duration.js';
+export { mergeRuns, type MergeOptions, type MergeOutcome } from './merge/merge-runs.js';
+export { shardSlice, parseShard, matrixHash, type ShardSpec } from './scenario/shards.js';
+export { shardManifest } from './analysis/shard-manifest.js';
+export { shardAgreements, type ShardAgreement, type ShardReading } from './analysis/shard-agreement.js';

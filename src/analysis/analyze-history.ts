@@ -1,6 +1,6 @@
 // Analysis: pure functions from a history to per-cell figures. Nothing here touches a socket
 // or a clock, so every number in a report can be recomputed from trials.jsonl.
-import type { CellRecord, FiringLoad, HistoryRecord, ProbeSummary, ProxyLogReason, RunRecord, TrialRecord } from '../history/records.js';
+import type { CellRecord, FiringLoad, HistoryRecord, MergeRecord, ProbeSummary, ProxyLogReason, RunRecord, TrialRecord } from '../history/records.js';
 import type { ErrorClass } from '../vocabulary.js';
 import type { Fault } from '../faults/fault.js';
 import type { ClientKind, CloseMode, Method, RetryPolicy } from '../vocabulary.js';
@@ -26,6 +26,10 @@ export interface CellAnalysis {
   upstreamNodeVersion?: string;
   /** With no proxy: the client measured (raw, node-agent, node-agent-timeout, undici). */
   client?: ClientKind;
+  /** A shard's copy of the reference cell (`--reference-cell`): the cell it copies. */
+  referenceOf?: string;
+  /** In a merge of shards: the shard that measured it. */
+  shard?: number;
   probe: ProbeSummary;
   upstreamIdleCloseMs?: number;
   probeAttempts?: number;
@@ -76,6 +80,8 @@ export interface RunAnalysis {
   /** The run's versions with those learnt as topologies started (e.g. `toxiproxy`). */
   versions: Record<string, string>;
   cells: CellAnalysis[];
+  /** A merge of shards: its shards and the missing ones (null for a run of one machine). */
+  merge: MergeRecord | null;
 }
 
 export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0.95): RunAnalysis {
@@ -133,6 +139,7 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
   return {
     run,
     versions,
+    merge: records.find((r): r is MergeRecord => r.type === 'merge') ?? null,
     cells: cells.map((cell) => analyzeCell(cell, trialsByCell.get(cell.id) ?? [], {
       completed: completedCells.has(cell.id),
       ...(loadOf.has(cell.id) ? { load: loadOf.get(cell.id)! } : {}),

@@ -32,7 +32,9 @@ export interface CaptureReading {
 
 /** The ring's files of `record` in `runDir`, oldest packets first. */
 function captureFiles(runDir: string, record: CaptureRecord): string[] {
-  const folder = path.join(runDir, CAPTURE_FOLDER);
+  // capture/, or a merge's capture/shard-I/: a history is data, so no other folder is read.
+  const named = path.posix.dirname(record.file);
+  const folder = path.join(runDir, /^capture(\/shard-\d+)?$/.test(named) ? named : CAPTURE_FOLDER);
   const base = path.basename(record.file);
   let names: string[];
   try {

@@ -3,6 +3,7 @@
 import type { CaptureEndRecord, CaptureRecord, HistoryRecord, TrialRecord } from '../history/records.js';
 import { readCapture, type CaptureReading } from './capture-reader.js';
 import { trialPackets, type TrialPackets } from './trial-packets.js';
+import { shardScope } from '../history/shard-scope.js';
 
 export interface TrialWire {
   found: TrialPackets | null;
@@ -34,9 +35,12 @@ export function runCaptures(runDir: string, history: readonly HistoryRecord[]) {
     captured: records.length > 0,
     find(trial: TrialRecord): TrialWire {
       if (records.length === 0) return { found: null, capture: null, missing: 'this run captured no packets (run it with --capture)' };
+      // A merge's shards each captured on their own clock: only the trial's shard is searched.
+      const scoped = shardScope(history, trial.shard);
       for (const record of records) {
+        if (record.shard !== trial.shard) continue;
         const capture = read(record);
-        const found = capture ? trialPackets(capture, history, trial) : null;
+        const found = capture ? trialPackets(capture, scoped, trial) : null;
         if (found && capture) return { found, capture, missing: null };
       }
       // The gate leaves the trial's id out of requests an upstream refused with a query string.

@@ -14,6 +14,7 @@ import { profilesCommand } from './profiles-command.js';
 import { toxiproxyCommand } from './toxiproxy-command.js';
 import { soakCommand } from './soak-command.js';
 import { fieldCommand } from './field-command.js';
+import { mergeCommand } from './merge-command.js';
 import { forTerminal } from '../util/terminal-text.js';
 
 // The installed package's own version (dist/cli/ -> the package root), as `npm ls` shows it.
@@ -36,7 +37,8 @@ const program = new Command('keepalive-lab')
   .addCommand(profilesCommand())
   .addCommand(gateCommand())
   .addCommand(soakCommand())
-  .addCommand(fieldCommand());
+  .addCommand(fieldCommand())
+  .addCommand(mergeCommand());
 for (const command of program.commands) {
   command.exitOverride().configureOutput({ outputError: (text, write) => write(oneLine(text)) });
 }

@@ -50,5 +50,5 @@ async function rebuild(dir: string): Promise<void> {
     return;
   }
   const analysis = await writeRunOutputs(dir, records as HistoryRecord[]);
-  process.stdout.write(`${summaryTable(analysis.cells)}\n`);
+  process.stdout.write(`${summaryTable(analysis.cells, analysis.merge)}\n`);
 }

@@ -7,7 +7,7 @@ import { openHistoryFile, readHistoryFile } from '../history/history-file.js';
 import { APPEND_NO_FOLLOW, openRegularFile } from '../util/run-dir-files.js';
 import { summaryTable } from '../report/summary-table.js';
 import type { RunAnalysis } from '../analysis/analyze-history.js';
-import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
+import { HISTORY_FILE, SHARD_MANIFEST_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { localRuntimeOptions } from '../runtime/local-runtime.js';
 import { runtimeChoice, selectRuntime } from '../runtime/select-runtime.js';
 import { expandTopologyGroups } from '../scenario/cells.js';
@@ -15,6 +15,8 @@ import { describeProfile, PROFILES } from '../scenario/profiles.js';
 import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
 import { assertSameSetup, resumePlan, type ResumePlan } from '../sweep/resume-plan.js';
 import { runSweep } from '../sweep/run-sweep.js';
+import { plannedGroups, type PlannedGroup } from '../scenario/shard-plan.js';
+import { shardText } from '../scenario/shards.js';
 import { assertCanCapture } from '../capture/tcpdump.js';
 import { onCleanup } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
@@ -104,6 +106,8 @@ function resumePlanFromFlags(flags: SweepFlags): ResumePlan {
 }
 
 async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: ResumePlan): Promise<number> {
+  // The shard's slice, and the reference cell checked, before anything starts.
+  const planned = plannedGroups(config);
   const spinMs = toNumber(flags.spinMs ?? '2', '--spin-ms');
   if (spinMs < 0 || spinMs > 1000) throw new UsageError(`--spin-ms: "${flags.spinMs}" must be from 0 (timers only) to 1000 ms`);
   // Resolve the runtime before creating anything: a missing nginx, engine or image must leave
@@ -126,6 +130,7 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
     fs.mkdirSync(out, { recursive: true });
   }
   process.stderr.write(`${note}\n`);
+  if (config.shard) process.stderr.write(`${shardNote(config, planned)}\n`);
   if (config.profile) process.stderr.write(`profile ${describeProfile(PROFILES[config.profile])}\n`);
   const history = openHistoryFile(historyPath);
   // Registered first, so it runs last on Ctrl-C: after the processes stopped, the history is
@@ -152,12 +157,22 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
     onTrial: (trial) => bar?.increment(1, { cell: trial.cell }),
   }).finally(() => bar?.stop());
   await finish();
-  process.stdout.write(`${summaryTable(analysis!.cells)}\n\nWrote ${out}/{${HISTORY_FILE},summary.json,summary.csv,report.md,report.html}\n`);
+  process.stdout.write(`${summaryTable(analysis!.cells)}\n\nWrote ${out}/{${HISTORY_FILE},summary.json,summary.csv,report.md,report.html${config.shard ? `,${SHARD_MANIFEST_FILE}` : ''}}\n`);
   if (!outcome.completed) {
     process.stderr.write(`keepalive-lab: the sweep stopped early: ${outcome.reason}\n`);
     return 1;
   }
   return 0;
+}
+
+/** What this shard measures, in a line: its topologies of the matrix's, and the reference copy. */
+function shardNote(config: SweepConfig, planned: readonly PlannedGroup[]): string {
+  const shard = config.shard!;
+  const all = expandTopologyGroups(config).length;
+  const own = planned.filter((group) => !group.reference);
+  const reference = planned.find((group) => group.reference);
+  const taken = own.length === 0 ? 'no topology (more shards than topologies): it writes its manifest only' : `${own.length} of the matrix's ${all} topologies (${own.reduce((sum, group) => sum + group.group.cells.length, 0)} cells)`;
+  return `shard ${shardText(shard)}: ${taken}${reference ? `, and the reference cell as ${reference.group.cells[0]!.id}` : ''}`;
 }
 
 /** Ends a history's last line if a kill left it without its newline (read and appended without following a symlink). */

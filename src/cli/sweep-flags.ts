@@ -53,6 +53,8 @@ const SETTINGS: SweepFlag[] = [
   { field: 'faults', option: '--fault <spec>', kind: 'fault', help: 'a fault between the proxy and the upstream, TYPE:STREAM[:VALUE][:KEY=VALUE], e.g. latency:upstream:10ms (repeat for several)' },
   { field: 'faults', option: '--faults <sets>', kind: 'fault-sets', help: 'several fault sets, each measured as its own cells: ";" between sets, "," within one, "none" for no faults' },
   { field: 'toxiproxy', option: '--through-toxiproxy', kind: 'switch', help: 'pass fault-free cells through Toxiproxy too (default: straight to the upstream)' },
+  { field: 'shard', option: '--shard <I/N>', kind: 'text', help: 'measure only shard I of N of this matrix (its topologies, by a stable hash), for a CI matrix or a Kubernetes Indexed Job; auto/N reads JOB_COMPLETION_INDEX (0-based); keepalive-lab merge joins the shards (docs/scale.md)' },
+  { field: 'referenceCell', option: '--reference-cell <id>', kind: 'text', help: 'with --shard: a cell of the matrix every shard also measures, as <id>@shardI, so that the merge can say whether the machines agree' },
   { field: 'toxiproxyBin', option: '--toxiproxy-bin <path>', kind: 'text', help: 'a real toxiproxy-server (default: on PATH, or KEEPALIVE_LAB_TOXIPROXY_BIN, else the embedded one)' },
 ];
 

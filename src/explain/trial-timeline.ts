@@ -3,6 +3,7 @@
 // Times are on the shared monotonic clock, relative to when the previous answer on the same
 // connection left the upstream: the instant the connection's idle time starts.
 import type { CellRecord, HistoryRecord, ProxyLogRecord, TrialRecord, UpstreamEventRecord } from '../history/records.js';
+import { shardScope } from '../history/shard-scope.js';
 
 export interface TimelineEvent {
   /** ms after the previous answer left the upstream. */
@@ -28,9 +29,11 @@ export interface TrialTimeline {
 /** How far apart the trial's own figure and the upstream's event may be to be the same answer. */
 const MATCH_MS = 1;
 
-export function trialTimeline(history: readonly HistoryRecord[], trialId: string): TrialTimeline | null {
-  const trial = history.find((r): r is TrialRecord => r.type === 'trial' && r.id === trialId);
+export function trialTimeline(whole: readonly HistoryRecord[], trialId: string): TrialTimeline | null {
+  const trial = whole.find((r): r is TrialRecord => r.type === 'trial' && r.id === trialId);
   if (!trial) return null;
+  // In a merge, the trial's own shard: other machines' clocks and connection numbers are not its.
+  const history = shardScope(whole, trial.shard);
   const cell = history.find((r): r is CellRecord => r.type === 'cell' && r.id === trial.cell);
   const upstream = history.filter((r): r is UpstreamEventRecord => r.type === 'upstream');
   // The gap starts at the previous answer's send stamp: find that answer among the upstream's

@@ -31,6 +31,9 @@ const block = open({ block: num, cells: z.array(text), seconds: num, trials: num
 const capture = open({ group: text, file: text, iface: text, listeners: z.array(open({ role: z.enum(['proxy', 'tap', 'fault layer', 'upstream']), host: text, port: num })), anchorPort: num,
   ring: open({ files: num, fileBytes: num }), snaplen: num });
 const captureEnd = open({ group: text, captured: num.nullable(), dropped: num.nullable() });
+const shardLoad = open({ seconds: num, blocks: num, machineBusyShare: num.nullable(), machineStealShare: num.nullable(), maxStealShare: num.nullable() });
+const merge = open({ mergedAt: text, harness: text, matrixHash: text, count: num, missing: z.array(num),
+  shards: z.array(open({ shard: open({ index: num, count: num }), from: text, harness: text, runtime: text, cells: z.array(text), completed: z.boolean(), versions: stringMap, load: shardLoad })) });
 const soakRequest = open({ cell: text, id: text, status: num.nullable(), errorClass, latencyMs: num, sentAt: num, endedAt: num });
 
 const fieldPlan = open({ bins: z.array(open({ fromMs: num, toMs: num })), idleText: text, leftOut: z.array(text), groupSize: num, rate: num, maxRequests: num, maxSeconds: num,
@@ -49,7 +52,7 @@ const gateVerdict = open({ result: open({ outcome: text, reason: text, proxy: ga
 
 /** The schema of each record type a history may hold; a type not listed is kept unchecked (and unread). */
 export const RECORD_SCHEMAS: Record<string, z.ZodTypeAny> = {
-  run, resume, versions, cell, trial, 'proxy-log': proxyLog, upstream, 'cell-end': cellEnd, block, 'soak-request': soakRequest, capture, 'capture-end': captureEnd,
+  run, resume, versions, cell, trial, 'proxy-log': proxyLog, upstream, 'cell-end': cellEnd, block, 'soak-request': soakRequest, capture, 'capture-end': captureEnd, merge,
   'field-run': fieldRun, 'field-trial': fieldTrial, 'field-verdict': fieldVerdict, 'gate-setup': gateSetup, 'gate-verdict': gateVerdict,
 };
 

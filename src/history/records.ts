@@ -1,6 +1,7 @@
 // The history: every record a run produces, in the order it happened, as JSON lines.
 // Analysis reads nothing else, so a report can always be recomputed from a stored run.
 import type { AnchorPath, BoundaryKind, CellSpec, ErrorClass } from '../vocabulary.js';
+import type { MachineDescription } from '../util/machine.js';
 
 /**
  * Times in the history (`sentAt`, `endedAt`, `at`, `t`) are milliseconds of CLOCK_MONOTONIC
@@ -14,8 +15,14 @@ export interface RunRecord {
   monotonicAtStart: number;
   runtime: string;
   proxy: string;
+  /** The keepalive-lab version that measured (absent before 0.1.0's shards). */
+  harness?: string;
+  /** The machine it ran on (absent in older runs). */
+  machine?: MachineDescription;
   versions: Record<string, string>;
   settings: Record<string, unknown>;
+  /** In a merge of shards: the shard whose records follow (see MergeRecord). */
+  shard?: number;
 }
 
 export interface ProbeSummary {
@@ -46,6 +53,10 @@ export interface CellRecord extends CellSpec {
   blocks?: number;
   /** The Node version the upstream reported when it started (e.g. v22.23.3). */
   upstreamNodeVersion?: string;
+  /** A shard's copy of the reference cell (`--reference-cell`): the id of the cell it copies. */
+  referenceOf?: string;
+  /** In a merge: the shard that measured it (every record of a merge carries its shard). */
+  shard?: number;
 }
 
 export interface TrialRecord {
@@ -85,6 +96,8 @@ export interface TrialRecord {
   /** Monotonic ms of the request write and of the end of the answer (or error). */
   sentAt: number;
   endedAt: number;
+  /** In a merge: the shard that measured it (its times are on that machine's clock). */
+  shard?: number;
   /** Whether the client reused an idle socket (Node's http.Agent says; other clients do not). */
   reusedSocket?: boolean;
   /**
@@ -185,6 +198,8 @@ export interface ResumeRecord {
   startedAt: string;
   monotonicAtStart: number;
   versions: Record<string, string>;
+  harness?: string;
+  machine?: MachineDescription;
 }
 
 /** One request of a soak run (Poisson arrivals through a shared pool): no aimed idle gap. */
@@ -230,6 +245,8 @@ export interface CaptureRecord {
   anchorPort: number;
   ring: { files: number; fileBytes: number };
   snaplen: number;
+  /** In a merge: the shard that captured it (its file then under capture/shard-I/). */
+  shard?: number;
 }
 
 /** The capture's end: what tcpdump wrote and what the kernel dropped (null: it did not say). */
@@ -243,5 +260,38 @@ export interface CaptureEndRecord {
   seconds: number;
 }
 
+/** What one shard of a sweep measured and on what (`shard.json`, analysis/shard-manifest.ts). */
+export interface ShardManifest {
+  harness: string;
+  /** Hash of every setting that changes what is measured (scenario/shards.ts): equal in every shard of one sweep. */
+  matrixHash: string;
+  shard: { index: number; count: number };
+  /** The topologies and cells it measured (its reference copy included). */
+  groups: string[];
+  cells: string[];
+  referenceCell?: string;
+  completed: boolean;
+  runtime: string;
+  machine?: MachineDescription;
+  versions: Record<string, string>;
+  /** The machine while its blocks fired: seconds of firing, mean busy and stolen shares. */
+  load: { seconds: number; blocks: number; machineBusyShare: number | null; machineStealShare: number | null; maxStealShare: number | null };
+}
+
+/**
+ * A merge of shards (`keepalive-lab merge`): what each shard was, where it was read from, and
+ * the shards missing. Every record after it carries `shard`, the shard that wrote it; each
+ * shard's own run record follows as a `shard-run`.
+ */
+export interface MergeRecord {
+  type: 'merge';
+  mergedAt: string;
+  harness: string;
+  matrixHash: string;
+  count: number;
+  shards: (ShardManifest & { from: string })[];
+  missing: number[];
+}
+
 export type HistoryRecord = RunRecord | ResumeRecord | VersionsRecord | CellRecord | TrialRecord | ProxyLogRecord | UpstreamEventRecord | CellEndRecord | BlockRecord | SoakRequestRecord
-  | CaptureRecord | CaptureEndRecord;
+  | CaptureRecord | CaptureEndRecord | MergeRecord;

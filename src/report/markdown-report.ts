@@ -11,13 +11,15 @@ import { NODE_VERSION_HEADER, nodeVersionRows } from './node-versions.js';
 import { profileOf } from '../scenario/profiles.js';
 import { sampleFailureTimelines } from '../explain/trial-timeline.js';
 import type { HistoryRecord } from '../history/records.js';
+import { shardAgreements } from '../analysis/shard-agreement.js';
+import { AGREEMENT_HEADER, agreementRows, agreementSentence, mergeSentence, SHARD_HEADER, shardRows } from './shard-text.js';
 
 
 export function markdownReport(analysis: RunAnalysis, history: readonly HistoryRecord[] = []): string {
   const run = analysis.run;
   const versions = Object.entries(analysis.versions).map(([name, version]) => `${name} ${version}`).join(', ');
   return [
-    '# keepalive-lab sweep',
+    analysis.merge ? '# keepalive-lab sweep (merged shards)' : '# keepalive-lab sweep',
     '',
     `Runtime: ${run?.runtime ?? '?'}; proxy: ${run?.proxy ?? '?'}; versions: ${versions || '?'}; started ${run?.startedAt ?? '?'}.`,
     '',
@@ -32,8 +34,10 @@ export function markdownReport(analysis: RunAnalysis, history: readonly HistoryR
     '',
     ...[runLoadSentence(run?.settings)].filter((line) => line !== '').flatMap((line) => [line, '']),
     ...[captureSentence(history)].filter((line): line is string => line !== null).flatMap((line) => [line, '']),
-    summaryTable(analysis.cells),
+    ...(analysis.merge ? [mergeSentence(analysis.merge), ''] : []),
+    summaryTable(analysis.cells, analysis.merge),
     '',
+    ...shardSection(analysis),
     ...nodeVersionSection(analysis),
     ...analysis.cells.flatMap((cell) => [...cellSection(cell, run?.proxy ?? 'nginx'), ...sampleFailures(cell, history)]),
   ].join('\n');
@@ -43,6 +47,17 @@ function profileLines(settings: Record<string, unknown> | undefined): string[] {
   const profile = profileOf(settings);
   if (!profile) return [];
   return [`Profile **${profile.name}**: ${profile.summary}.`, '', ...profile.models.map((m) => `- models: ${m}`), ...profile.cannotModel.map((c) => `- cannot model: ${c}`), ''];
+}
+
+/** A merge's shards: each one's machine and load, and whether the machines agree. */
+function shardSection(analysis: RunAnalysis): string[] {
+  if (!analysis.merge) return [];
+  const agreements = shardAgreements(analysis.cells);
+  return [
+    '## Shards and their machines', '', markdownTable(SHARD_HEADER, shardRows(analysis.merge)), '',
+    ...(agreements.length === 0 ? ['No reference cell was measured by every shard (`sweep --shard I/N --reference-cell ID`): nothing here says whether the machines measure alike.', ''] : []),
+    ...agreements.flatMap((agreement) => [agreementSentence(agreement), '', markdownTable(AGREEMENT_HEADER, agreementRows(agreement, analysis.merge)), '']),
+  ];
 }
 
 function nodeVersionSection(analysis: RunAnalysis): string[] {

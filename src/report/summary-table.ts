@@ -3,13 +3,17 @@ import type { CellAnalysis } from '../analysis/analyze-history.js';
 import { faultsLabel } from '../faults/fault.js';
 import { formatDuration, interval, markdownTable, percent, span } from './format.js';
 import { widthColumn } from './window-text.js';
+import { shardLabel } from './shard-text.js';
+import type { MergeRecord } from '../history/records.js';
 
-export function summaryTable(cells: readonly CellAnalysis[]): string {
+export function summaryTable(cells: readonly CellAnalysis[], merge: MergeRecord | null = null): string {
+  // A merge of shards says which shard, on which machine, measured each cell.
+  const withShard = cells.some((cell) => cell.shard !== undefined);
   // The path column appears only when some cell passed a Toxiproxy.
   const withPath = cells.some((cell) => cell.path !== 'direct');
   const withNode = cells.some((cell) => cell.upstreamNode !== undefined);
   const withClient = cells.some((cell) => cell.client !== undefined);
-  const header = ['proxy P', 'upstream K', 'close', ...(withNode ? ['node'] : []), 'effective close', 'method', ...(withClient ? ['client'] : []), 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'W ms [95% CI]', 'rate/aimed', '95% CI', '502s', 'no response', 'window (core)', 'proxy log', 'verdict'];
+  const header = ['proxy P', 'upstream K', 'close', ...(withNode ? ['node'] : []), 'effective close', 'method', ...(withClient ? ['client'] : []), 'retry', ...(withPath ? ['path (faults)'] : []), 'trials', 'failures', 'W ms [95% CI]', 'rate/aimed', '95% CI', '502s', 'no response', 'window (core)', 'proxy log', 'verdict', ...(withShard ? ['shard · machine'] : [])];
   const rows = cells.map((cell) => {
     const windows = cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-';
     const reasons = Object.entries(cell.proxyLog.reasons).map(([reason, count]) => `${count} ${reason}`).join(', ') || '-';
@@ -33,6 +37,7 @@ export function summaryTable(cells: readonly CellAnalysis[]): string {
       windows,
       reasons,
       verdict(cell),
+      ...(withShard ? [`${shardLabel(merge, cell.shard)}${cell.referenceOf !== undefined ? ' · reference copy' : ''}`] : []),
     ];
   });
   return markdownTable(header, rows);

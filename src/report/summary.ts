@@ -1,6 +1,7 @@
 // summary.json and summary.csv: the contract users' scripts read (keep these field names).
 import type { RunAnalysis } from '../analysis/analyze-history.js';
 import { faultsLabel } from '../faults/fault.js';
+import { shardAgreements } from '../analysis/shard-agreement.js';
 
 const round = (value: number, digits = 6) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -11,6 +12,10 @@ export function summaryJson(analysis: RunAnalysis) {
     versions: analysis.versions,
     startedAt: analysis.run?.startedAt ?? null,
     settings: analysis.run?.settings ?? {},
+    // A merge of shards: each shard's manifest (machine, load), the missing ones, and whether
+    // the machines agree on the reference cell.
+    ...(analysis.merge ? { merge: { count: analysis.merge.count, matrixHash: analysis.merge.matrixHash, partial: analysis.merge.missing.length > 0, missing: analysis.merge.missing,
+      shards: analysis.merge.shards, shardAgreement: shardAgreements(analysis.cells) } } : {}),
     // Everything analysis says of a cell, with rates rounded and bins reduced to their counts.
     cells: analysis.cells.map(({ bins, ...cell }) => ({
       ...cell,
@@ -29,7 +34,7 @@ export function summaryJson(analysis: RunAnalysis) {
 const CSV_COLUMNS = ['id', 'proxyTimeoutMs', 'upstreamTimeoutMs', 'upstreamClose', 'effectiveCloseMs', 'method', 'retry', 'path', 'faults',
   'trials', 'ok', 'status502', 'failures', 'failureRate', 'failureRateCi95Low', 'failureRateCi95High', 'rate502',
   'windowCoreFromMs', 'windowCoreToMs', 'proxyLogAttempts', 'failedReachedUpstream', 'completed', 'upstreamNode', 'upstreamNodeVersion', 'closedWithoutResponse', 'client',
-  'windowBoundary', 'widthMs', 'widthMsCi95Low', 'widthMsCi95High', 'lanes', 'proxyCpuShare', 'latenessP99Ms'] as const;
+  'windowBoundary', 'widthMs', 'widthMsCi95Low', 'widthMsCi95High', 'lanes', 'proxyCpuShare', 'latenessP99Ms', 'shard'] as const;
 
 export function summaryCsv(analysis: RunAnalysis): string {
   const rows = analysis.cells.map((cell) => {
@@ -70,6 +75,7 @@ export function summaryCsv(analysis: RunAnalysis): string {
       lanes: cell.load?.lanes ?? '',
       proxyCpuShare: cell.load?.proxyCpuShare ?? '',
       latenessP99Ms: cell.lateness?.p99Ms ?? '',
+      shard: cell.shard ?? '',
     };
     return CSV_COLUMNS.map((column) => String(values[column])).join(',');
   });

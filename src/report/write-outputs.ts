@@ -7,14 +7,16 @@ import type { HistoryRecord } from '../history/records.js';
 import { htmlReport } from './html/html-report.js';
 import { runCaptures } from '../capture/run-capture.js';
 import { markdownReport } from './markdown-report.js';
+import { shardManifest } from '../analysis/shard-manifest.js';
 import { summaryCsv, summaryJson } from './summary.js';
 import { writeRunFile } from '../util/run-dir-files.js';
 
 export const HISTORY_FILE = 'trials.jsonl';
+export const SHARD_MANIFEST_FILE = 'shard.json';
 
 /**
  * Reads DIR/trials.jsonl (or takes the records already read from it) and (re)writes
- * summary.json, summary.csv, report.md and report.html.
+ * summary.json, summary.csv, report.md and report.html (and a shard's shard.json).
  */
 export async function writeRunOutputs(dir: string, history: readonly HistoryRecord[] = readHistoryFile(path.join(dir, HISTORY_FILE))): Promise<RunAnalysis> {
   const analysis = analyzeHistory(history);
@@ -24,5 +26,8 @@ export async function writeRunOutputs(dir: string, history: readonly HistoryReco
   // A run made with --capture draws its sample failures' packets too.
   const captures = runCaptures(dir, history);
   writeRunFile(dir, 'report.html', await htmlReport(analysis, history, captures.captured ? (trial) => captures.find(trial) : undefined));
+  // A shard of a sweep says what part of which matrix it measured, and on what machine.
+  const manifest = shardManifest(history);
+  if (manifest) writeRunFile(dir, SHARD_MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');
   return analysis;
 }

@@ -7,6 +7,7 @@ import { parseDuration } from '../util/duration.js';
 import { UsageError } from '../util/errors.js';
 import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';
 import { PROFILE_NAMES, PROFILES, type ProfileName } from './profiles.js';
+import { parseShard } from './shards.js';
 
 /** A duration given as text ("500ms", "1s") or as a number of milliseconds. */
 export const durationMs = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -94,7 +95,19 @@ export const sweepConfigSchema = z.object({
   capture: z.boolean().default(false),
   /** The bound of each topology's capture, in millions of bytes (tcpdump's unit; 2 at least: a ring of two 1 MB files). */
   captureLimit: z.number().int('give whole megabytes (millions of bytes), e.g. 200').min(2, 'at least 2 (MB): tcpdump rotates whole megabytes, and a ring needs two files').default(DEFAULT_CAPTURE_LIMIT_MB),
+  /** This run is shard I of N of the matrix (shards.ts): "I/N", "auto/N" (JOB_COMPLETION_INDEX), or as recorded. */
+  shard: z.union([z.string(), z.object({ index: z.number().int(), count: z.number().int() }).strict()]).transform((value, ctx) => {
+    try {
+      return parseShard(typeof value === 'string' ? value : `${value.index}/${value.count}`);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }).optional(),
+  /** A cell every shard measures besides its own slice, to compare the machines (its id, as the report names it). */
+  referenceCell: z.string().min(1).optional(),
 }).strict().superRefine((config, ctx) => {
+  if (config.referenceCell !== undefined && config.shard === undefined) ctx.addIssue({ code: 'custom', path: ['referenceCell'], message: 'the reference cell is what every shard measures to compare the machines: add --shard I/N' });
   const flavour = proxyFlavour(config.proxy);
   const wrong = config.retry.find((policy) => !flavour.retryPolicies.includes(policy));
   if (wrong) ctx.addIssue({ code: 'custom', path: ['retry'], message: `"${wrong}" is not a retry policy of ${flavour.title}: use ${flavour.retryPolicies.join(', ')}` });

@@ -21,6 +21,7 @@ export interface ResumePlan {
 }
 
 export function resumePlan(history: readonly HistoryRecord[], dir: string): ResumePlan {
+  if (history.some((r) => r.type === 'merge')) throw new UsageError(`--resume ${dir}: a merge of shards is not resumed: resume the shard that stopped in its own directory, then merge again`);
   const run = history.find((r): r is RunRecord => r.type === 'run');
   if (!run) throw new UsageError(`--resume ${dir}: its history has no run record; it is not a sweep's --out directory`);
   // A run directory is data, never a source of programs to run: the binaries the run was given

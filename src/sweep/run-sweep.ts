@@ -7,7 +7,8 @@ import type { HistorySink } from '../history/history-file.js';
 import type { CellRecord, FiringLoad, TrialRecord } from '../history/records.js';
 import { probeIdleClose, type ProbeResult } from '../probe/probe.js';
 import type { Runtime, TopologySpec } from '../runtime/runtime.js';
-import { boundariesFor, expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
+import { boundariesFor, type TopologyGroup } from '../scenario/cells.js';
+import { plannedGroups, unitSeed, type PlannedGroup } from '../scenario/shard-plan.js';
 import type { SweepConfig } from '../scenario/sweep-config.js';
 import { dueTrials, plannedTrialCount, runBoundaryTrials, splitIntoBlocks, type FiredCell } from '../workload/boundary-trials.js';
 import { assertSameUpstream, type ResumePlan } from './resume-plan.js';
@@ -21,6 +22,7 @@ import { stratumWidthMs } from '../scenario/strata.js';
 import { DISTURBED_OFF_TARGET, isOffTarget } from '../analysis/disturbance.js';
 import { machineCpuTimes, machineShares, processTreeCpuMs, type MachineCpuTimes } from '../util/process-cpu.js';
 import type { ClientKind } from '../vocabulary.js';
+import { describeMachine, HARNESS_VERSION } from '../util/machine.js';
 
 
 export interface SweepHooks {
@@ -70,18 +72,15 @@ export function proxySpecFor(group: TopologyGroup, config: SweepConfig): Topolog
 }
 
 export async function runSweep(config: SweepConfig, runtime: Runtime, history: HistorySink, hooks: SweepHooks = {}): Promise<SweepOutcome> {
-  const groups = expandTopologyGroups(config);
+  // This run's topologies (a shard's slice, with the reference copy), each with its place in
+  // the whole matrix: trial ids and seeds never depend on how the matrix was sharded.
+  const planned = plannedGroups(config);
   recordStart(config, runtime, history, hooks.resume);
   const plan = sweepPlan(config, hooks.resume);
-  hooks.onPlan?.(groups.reduce((sum, group) => sum + group.cells.reduce((n, cell) => n + (plan.completed(cell.id) ? 0 : plan.remaining(group, cell.id)), 0), 0));
+  hooks.onPlan?.(planned.reduce((sum, { group }) => sum + group.cells.reduce((n, cell) => n + (plan.completed(cell.id) ? 0 : plan.remaining(group, cell.id)), 0), 0));
   // Cells keep their place in the plan on a resume: the same seed, and ids that say which
   // segment measured them (c3 first, r1c3 after the first resume).
-  const pending: { group: TopologyGroup; firstIndex: number }[] = [];
-  let cellIndex = 0;
-  for (const group of groups) {
-    if (!group.cells.every((cell) => plan.completed(cell.id))) pending.push({ group, firstIndex: cellIndex });
-    cellIndex += group.cells.length;
-  }
+  const pending = planned.filter(({ group }) => !group.cells.every((cell) => plan.completed(cell.id)));
   if (pending.length === 0) return { completed: true };
   // Idle closes each upstream reports, server side: during its probe they are the probe's.
   const idleCloses = pending.map(() => [] as number[]);
@@ -94,7 +93,8 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
     },
   })), history, async (sessions) => {
     const units: FiringUnit[] = [];
-    for (const [i, { group, firstIndex }] of pending.entries()) {
+    for (const [i, planned] of pending.entries()) {
+      const { group } = planned;
       const session = sessions[i]!;
       // An exact close is a timer set to K: its record far past K means the machine held the
       // timer back while the probe ran, and the probe's median with it.
@@ -105,7 +105,7 @@ export async function runSweep(config: SweepConfig, runtime: Runtime, history: H
         await session.settleAndDrain();
         return { result, upstreamCloses: idleCloses[i]! };
       });
-      units.push(...firingUnits({ config, hooks, history, plan, group, firstIndex, session, probed }));
+      units.push(...firingUnits({ config, hooks, history, plan, planned, session, probed }));
     }
     const outcome = await fireInBlocks(config, hooks, history, units);
     // A sweep stopped by an error leaves every cell partial (the blocks interleave them): each
@@ -126,8 +126,8 @@ interface FiringUnit {
   boundaries: CellRecord['boundaries'];
   client?: { kind: ClientKind; idleTimeoutMs: number };
   cells: (Omit<FiredCell, 'due'> & { shares: Record<string, number>[] })[];
-  /** Its place in the plan (its seeds). */
-  index: number;
+  /** The seed of its trial order (block 0), from its key (shard-plan.ts). */
+  seed: number;
   seconds: number;
   cpuMs: { proxy?: number; upstream?: number };
   /** The machine's CPU ticks over the unit's firing: total, idle, stolen (summed over its runs). */
@@ -147,15 +147,15 @@ interface GroupProbed {
   hooks: SweepHooks;
   history: HistorySink;
   plan: SweepPlan;
-  group: TopologyGroup;
-  firstIndex: number;
+  planned: PlannedGroup;
   session: TopologySession;
   probed: { probe: ProbeResult; upstreamIdleCloseMs?: number; attempts: number };
 }
 
 /** A probed topology's cells: their records into the history, their trials dealt into blocks. */
 function firingUnits(run: GroupProbed): FiringUnit[] {
-  const { config, hooks, history, group, session } = run;
+  const { config, hooks, history, session } = run;
+  const { group, firstIndex, seedKey, reference } = run.planned;
   const { topology } = session;
   const resume = hooks.resume;
   const effectiveCloseMs = run.probed.probe.medianCloseMs;
@@ -166,13 +166,13 @@ function firingUnits(run: GroupProbed): FiringUnit[] {
   const blocks = blockCount(config, group);
   const units = new Map<string, FiringUnit>();
   group.cells.forEach((cell, offset) => {
-    const index = run.firstIndex + offset;
+    const index = firstIndex + offset;
     if (run.plan.completed(cell.id)) return;
-    const trialPrefix = `${resume?.segment ?? ''}c${index}`;
+    const trialPrefix = `${resume?.segment ?? ''}${reference ? reference.trialPrefix : `c${index}`}`;
     const alreadyDone = resume?.trialsDone.get(cell.id);
     if (resume) assertSameUpstream(resume, cell.id, topology.versions.upstreamNode);
     const cellRecord: CellRecord = {
-      type: 'cell', ...cell, trialPrefix, effectiveCloseMs, probe: probeSummary,
+      type: 'cell', ...cell, ...(reference ? { referenceOf: reference.of } : {}), trialPrefix, effectiveCloseMs, probe: probeSummary,
       ...(upstreamIdleCloseMs !== undefined ? { upstreamIdleCloseMs } : {}), probeAttempts: run.probed.attempts, boundaries, lanes: config.lanes,
       stratumMs: stratumWidthMs(config.offsets), blocks,
       ...(topology.versions.upstreamNode ? { upstreamNodeVersion: topology.versions.upstreamNode } : {}) };
@@ -186,7 +186,7 @@ function firingUnits(run: GroupProbed): FiringUnit[] {
     if (!unit) {
       // With no proxy, the client is the thing measured; P is its own idle timeout.
       const client = cell.client !== undefined ? { client: { kind: cell.client, idleTimeoutMs: group.proxyTimeoutMs } } : {};
-      units.set(unitKey, (unit = { key: unitKey, session, boundaries, ...client, cells: [], index, seconds: 0, cpuMs: {}, machine: { total: 0, idle: 0, steal: 0 }, disturbed: [], refired: 0,
+      units.set(unitKey, (unit = { key: unitKey, session, boundaries, ...client, cells: [], seed: unitSeed(config.seed, seedKey, cell.client), seconds: 0, cpuMs: {}, machine: { total: 0, idle: 0, steal: 0 }, disturbed: [], refired: 0,
         blockBase: resume ? 1000 * Number(resume.segment.slice(1)) : 0 }));
     }
     const due = dueTrials({ boundaries, offsetsMs: config.offsets, trialsPerOffset: config.trials, alreadyDone });
@@ -271,8 +271,8 @@ async function fireUnit(config: SweepConfig, hooks: SweepHooks, history: History
     boundaries: unit.boundaries,
     offsetsMs: config.offsets,
     lanes: config.lanes,
-    // (The seed counts cells from 1, as it always has; each block draws anew.)
-    seed: config.seed + unit.index + 1 + (unit.blockBase + block) * 7_919,
+    // Each block draws anew.
+    seed: unit.seed + (unit.blockBase + block) * 7_919,
     block: unit.blockBase + block,
     maxSeconds: Math.max(1, config.maxCellSeconds - unit.seconds),
     spinMs: hooks.spinMs,
@@ -326,7 +326,7 @@ async function endCells(history: HistorySink, units: FiringUnit[], lanes: number
 /** The run's record, or on a resume the record of this segment. */
 function recordStart(config: SweepConfig, runtime: Runtime, history: HistorySink, resume: ResumePlan | undefined): void {
   if (resume) {
-    history.append({ type: 'resume', startedAt: new Date().toISOString(), monotonicAtStart: monotonicMs(), versions: runtime.versions });
+    history.append({ type: 'resume', startedAt: new Date().toISOString(), monotonicAtStart: monotonicMs(), versions: runtime.versions, harness: HARNESS_VERSION, machine: describeMachine() });
     return;
   }
   history.append({
@@ -335,6 +335,8 @@ function recordStart(config: SweepConfig, runtime: Runtime, history: HistorySink
     monotonicAtStart: monotonicMs(),
     runtime: runtime.name,
     proxy: config.proxy,
+    harness: HARNESS_VERSION,
+    machine: describeMachine(),
     versions: runtime.versions,
     settings: { ...config },
   });

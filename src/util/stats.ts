@@ -175,3 +175,51 @@ export function geometricMeanInterval(ratios: readonly number[]): { mean: number
   const half = (df <= T975.length ? T975[df - 1]! : 1.96 + 2.4 / df) * sd / Math.sqrt(logs.length);
   return { mean: Math.exp(mean), ci95: [Math.exp(mean - half), Math.exp(mean + half)] };
 }
+
+/**
+ * P(X >= x) for a chi-square variable with `df` degrees of freedom: the regularized upper
+ * incomplete gamma Q(df/2, x/2), by its series below a+1 and its continued fraction above
+ * (Numerical Recipes' gammq, to 1e-12).
+ */
+export function chiSquareSurvival(x: number, df: number): number {
+  if (!(x > 0)) return 1;
+  const a = df / 2;
+  const z = x / 2;
+  const logPrefix = -z + a * Math.log(z) - logGamma(a);
+  if (z < a + 1) {
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 1000 && Math.abs(term) > Math.abs(sum) * 1e-14; n++) sum += (term *= z / (a + n));
+    return Math.max(0, 1 - sum * Math.exp(logPrefix));
+  }
+  // Lentz's method for the continued fraction of Q.
+  const tiny = 1e-300;
+  let b = z + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 1000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-14) break;
+  }
+  return Math.min(1, Math.exp(logPrefix) * h);
+}
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9: about 15 digits). */
+function logGamma(x: number): number {
+  const g = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const y = x - 1;
+  let sum = g[0]!;
+  for (let i = 1; i < 9; i++) sum += g[i]! / (y + i);
+  const t = y + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(sum);
+}

@@ -20,6 +20,8 @@ import { captureSentence } from '../../capture/capture-text.js';
 import { packetFigure, type PacketFinder } from './packet-figure.js';
 import { profileOf, type LoadBalancerProfile } from '../../scenario/profiles.js';
 import { DISTURBED_OFF_TARGET } from '../../analysis/disturbance.js';
+import { shardAgreements } from '../../analysis/shard-agreement.js';
+import { AGREEMENT_HEADER, agreementRows, agreementSentence, mergeSentence, SHARD_HEADER, shardLabel, shardRows } from '../shard-text.js';
 
 export async function htmlReport(analysis: RunAnalysis, history: readonly HistoryRecord[], packets?: PacketFinder): Promise<string> {
   const run = analysis.run;
@@ -38,7 +40,7 @@ ${CSP_META}
 <title>keepalive-lab sweep ${escapeHtml(run?.startedAt ?? '')}</title>
 <style>${STYLE}</style></head>
 <body>
-<h1>keepalive-lab sweep</h1>
+<h1>keepalive-lab sweep${analysis.merge ? ' (merged shards)' : ''}</h1>
 <p class="meta">Runtime <b>${escapeHtml(run?.runtime ?? '?')}</b>, proxy <b>${escapeHtml(run?.proxy ?? '?')}</b>, started ${escapeHtml(run?.startedAt ?? '?')}.
 ${analysis.cells.length} cells, ${analysis.cells.reduce((n, c) => n + c.trials, 0)} trials.</p>
 ${runLoadSentence(run?.settings) === '' ? '' : `<p>${escapeHtml(runLoadSentence(run?.settings))}</p>`}
@@ -49,22 +51,34 @@ been idle for a boundary (when the upstream or the proxy closes it) plus an offs
 (502s, other errors, closes, resets). Intervals are 95% Wilson intervals; the core window is the span of ${BIN_MS} ms bins failing at
 &ge; ${percent(CORE_RATE, 0)}. "(ns)" in the heatmap: the interval includes 0.</p>
 ${profileBlock(profileOf(run?.settings))}
+${shardBlock(analysis)}
 <h2>Verdicts and recommendations</h2>
 ${advice.map(adviceBlock).join('\n')}
 ${nodeVersionRows(analysis.cells).length === 0 ? '' : `<h2>Upstream Node versions</h2>\n${table(NODE_VERSION_HEADER, nodeVersionRows(analysis.cells))}`}
 <h2>Failure rate over the timeout pairings</h2>
 ${heatmap}
 <h2>Cells</h2>
-${table(['cell', 'effective close', 'trials', 'failures', 'W ms [95% CI]', 'rate/aimed', '95% CI', '502s', 'no response', 'core window', 'proxy log', 'verdict'],
+${table(['cell', 'effective close', 'trials', 'failures', 'W ms [95% CI]', 'rate/aimed', '95% CI', '502s', 'no response', 'core window', 'proxy log', 'verdict', ...(analysis.merge ? ['shard · machine'] : [])],
     analysis.cells.map((cell) => [cell.id, `${cell.effectiveCloseMs.toFixed(1)} ms`, cell.trials, cell.failures, widthColumn(cell), percent(cell.failureRate), interval(cell.failureRateCi95),
       cell.status502, cell.closedWithoutResponse, cell.window.filter((w) => w.anyMs).map((w) => `${w.boundary} ${span(w.coreMs)}`).join('; ') || '-',
-      Object.entries(cell.proxyLog.reasons).map(([r, n]) => `${n} ${r}`).join(', ') || '-', verdict(cell)]), 'summary')}
+      Object.entries(cell.proxyLog.reasons).map(([r, n]) => `${n} ${r}`).join(', ') || '-', verdict(cell), ...(analysis.merge ? [shardLabel(analysis.merge, cell.shard)] : [])]), 'summary')}
 ${cellSections.join('\n')}
 <h2>Versions and settings</h2>
 ${table(['component', 'version'], versions)}
 <details><summary>Sweep settings</summary><pre class="settings">${escapeHtml(JSON.stringify(run?.settings ?? {}, null, 2))}</pre></details>
 </body></html>
 `;
+}
+
+/** A merge's shards: which machine measured what, what is missing, whether the machines agree. */
+function shardBlock(analysis: RunAnalysis): string {
+  if (!analysis.merge) return '';
+  const agreements = shardAgreements(analysis.cells);
+  return `<h2>Shards and their machines</h2>
+<p class="${analysis.merge.missing.length > 0 ? 'partial' : ''}">${escapeHtml(mergeSentence(analysis.merge))}</p>
+${table(SHARD_HEADER, shardRows(analysis.merge))}
+${agreements.length === 0 ? '<p>No reference cell was measured by every shard (<code>sweep --shard I/N --reference-cell ID</code>): nothing here says whether the machines measure alike.</p>'
+    : agreements.map((agreement) => `<p>${escapeHtml(agreementSentence(agreement))}</p>\n${table(AGREEMENT_HEADER, agreementRows(agreement, analysis.merge))}`).join('\n')}`;
 }
 
 function profileBlock(profile: LoadBalancerProfile | null): string {
