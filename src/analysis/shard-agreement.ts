@@ -25,7 +25,7 @@ export interface ShardAgreement {
   cell: string;
   readings: ShardReading[];
   /** Cochran's Q of the shards' W around their inverse-variance mean (null: fewer than two with a W that varies). */
-  width: { pooledMs: number; q: number; df: number; pValue: number } | null;
+  width: { pooledMs: number; pooledMsCi95: [number, number]; q: number; df: number; pValue: number } | null;
   /** Pearson's chi-square of equal failure rates, on each shard's counts shrunk by its block dispersion. */
   rate: { chiSquare: number; df: number; pValue: number } | null;
   /** true: the shards' W agree at 5%; false: they do not (see `flagged`); null: too little to tell. */
@@ -53,7 +53,11 @@ function agreementOf(cell: string, copies: readonly CellAnalysis[]): ShardAgreem
     const pooledMs = informative.reduce((sum, { w }, j) => sum + w * weights[j]!, 0) / weights.reduce((a, b) => a + b, 0);
     const q = informative.reduce((sum, { w, se }) => sum + ((w - pooledMs) / se) ** 2, 0);
     const df = informative.length - 1;
-    width = { pooledMs: round(pooledMs), q: round(q), df, pValue: round(chiSquareSurvival(q, df)) };
+    // The pooled W's interval from the copies' errors, widened by sqrt(Q/df) when they spread
+    // more than their errors say (the random-effects reading of Q): one machine's noise must
+    // not make the pool look surer than its copies.
+    const halfWidth = zForConfidence(0.95) * Math.sqrt(Math.max(1, q / df) / weights.reduce((a, b) => a + b, 0));
+    width = { pooledMs: round(pooledMs), pooledMsCi95: [round(Math.max(0, pooledMs - halfWidth)), round(pooledMs + halfWidth)], q: round(q), df, pValue: round(chiSquareSurvival(q, df)) };
     // Which shard stands out: its own z against the pooled W, two-sided, Bonferroni over k.
     const bound = zForConfidence(1 - ALPHA / informative.length);
     for (const { i, w, se } of informative) if (Math.abs(w - pooledMs) / se > bound) flagged.add(i);

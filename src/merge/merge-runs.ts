@@ -13,6 +13,7 @@ import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { UsageError } from '../util/errors.js';
 import { HARNESS_VERSION } from '../util/machine.js';
 import { assertNewRunDir } from '../util/out-dir.js';
+import { CAPTURE_FOLDER } from '../capture/wire-capture.js';
 
 export interface MergeOptions {
   dirs: readonly string[];
@@ -126,10 +127,12 @@ function copyCaptures(shards: readonly ReadShard[], records: HistoryRecord[], ou
     if (record.type !== 'capture') continue;
     const index = (record as CaptureRecord & { shard: number }).shard;
     const from = shards.find((shard) => shard.manifest.shard.index === index)!.dir;
-    const target = path.join('capture', `shard-${index}`, path.basename(record.file));
+    const target = path.posix.join(CAPTURE_FOLDER, `shard-${index}`, path.basename(record.file));
     fs.mkdirSync(path.join(out, path.dirname(target)), { recursive: true });
     const prefix = path.basename(record.file);
-    const sourceDir = path.join(from, path.dirname(record.file));
+    // A shard's history is data: its packets are read from its capture/ folder and nowhere else.
+    const sourceDir = path.join(from, CAPTURE_FOLDER);
+    if (path.posix.dirname(record.file) !== CAPTURE_FOLDER) continue;
     // The ring's files: FILE0, FILE1, ... and a resume's FILE.r1.pcap0 ... (capture/wire-capture.ts).
     for (const name of fs.existsSync(sourceDir) ? fs.readdirSync(sourceDir) : []) {
       if (!name.startsWith(prefix)) continue;

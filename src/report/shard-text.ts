@@ -64,13 +64,15 @@ export function agreementRows(agreement: ShardAgreement, merge: MergeRecord | nu
 /** Whether the shards' machines measured the reference cell alike, in a sentence. */
 export function agreementSentence(agreement: ShardAgreement): string {
   const tests = [
-    agreement.width ? `W: Cochran's Q ${agreement.width.q.toFixed(2)} on ${agreement.width.df} df, p = ${agreement.width.pValue.toFixed(3)}, pooled W ${agreement.width.pooledMs.toFixed(3)} ms` : null,
+    agreement.width ? `W: Cochran's Q ${agreement.width.q.toFixed(2)} on ${agreement.width.df} df, p = ${agreement.width.pValue.toFixed(3)}, pooled W ${agreement.width.pooledMs.toFixed(3)} [${agreement.width.pooledMsCi95[0].toFixed(3)}, ${agreement.width.pooledMsCi95[1].toFixed(3)}] ms` : null,
     agreement.rate ? `failure rates: chi-square ${agreement.rate.chiSquare.toFixed(2)} on ${agreement.rate.df} df (counts shrunk by each shard's block dispersion), p = ${agreement.rate.pValue.toFixed(3)}` : null,
   ].filter((test): test is string => test !== null);
   const flagged = agreement.readings.filter((reading) => reading.flagged).map((reading) => reading.shard);
   if (agreement.readings.length < 2) return `Reference cell ${agreement.cell}: measured by one shard only, so there is no other machine to compare it with.`;
   const head = `Reference cell ${agreement.cell}, measured by ${agreement.readings.length} shards on the same schedule:`;
   if (agreement.agree === null) return `${head} too few failures to compare the machines (${tests.join('; ') || 'no W varies'}).`;
-  if (agreement.agree) return `${head} the shards agree (${tests.join('; ')}): their cells can be read side by side.`;
-  return `${head} the shards DISAGREE beyond chance (${tests.join('; ')})${flagged.length > 0 ? `; shard${flagged.length > 1 ? 's' : ''} ${flagged.join(', ')} stand${flagged.length > 1 ? '' : 's'} out` : ''}: a difference between cells of different shards may be the machines', not the pairings'.`;
+  // Agreement is between the shards: a load they all shared (side by side on one machine)
+  // moves every copy alike and is not seen here; the pooled W against a run alone shows it.
+  if (agreement.agree) return `${head} the shards agree (${tests.join('; ')}): their cells can be read side by side; a shift every shard shared is not seen here (compare the pooled W with a run of the cell alone).`;
+  return `${head} the shards DISAGREE beyond chance (${tests.join('; ')})${flagged.length > 0 ? `; shard${flagged.length > 1 ? 's' : ''} ${flagged.join(', ')} stand${flagged.length > 1 ? '' : 's'} out` : ''}: a difference between cells of different shards may be the machines' (or, on one machine, the moments'), not the pairings'.`;
 }
