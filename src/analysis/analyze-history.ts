@@ -8,6 +8,7 @@ import { overdispersion, quantile, wilsonInterval } from '../util/stats.js';
 import { windowWidths, type WindowWidth } from './window-width.js';
 import { isOffTarget } from './disturbance.js';
 import { MAX_STRATUM_MS } from '../scenario/strata.js';
+import { runVersions } from '../history/run-versions.js';
 import { binTrials, isFailure, windowEdges, type GapBin, type WindowEdges } from './bins.js';
 
 export interface CellAnalysis {
@@ -127,15 +128,7 @@ export function analyzeHistory(records: readonly HistoryRecord[], confidence = 0
     }
   }
   const run = records.find((r): r is RunRecord => r.type === 'run') ?? null;
-  const versions: Record<string, string> = { ...run?.versions };
-  for (const record of records) {
-    if (record.type !== 'versions') continue;
-    for (const [name, version] of Object.entries(record.versions)) {
-      // Several topologies may report different values (e.g. no fault layer in one): list each once.
-      const seen = versions[name]?.split(', ') ?? [];
-      if (!seen.includes(version)) versions[name] = [...seen, version].join(', ');
-    }
-  }
+  const versions = runVersions(records, run?.versions);
   return {
     run,
     versions,

@@ -2,6 +2,7 @@
 // what machine, under what load. `report` writes it as shard.json; `merge` checks shards by it.
 import type { BlockRecord, CellEndRecord, CellRecord, HistoryRecord, ResumeRecord, RunRecord, ShardManifest } from '../history/records.js';
 import { matrixHash, type ShardSpec } from '../scenario/shards.js';
+import { runVersions } from '../history/run-versions.js';
 import { plannedGroups } from '../scenario/shard-plan.js';
 import { parseSweepConfig } from '../scenario/sweep-config.js';
 
@@ -13,14 +14,7 @@ export function shardManifest(history: readonly HistoryRecord[]): ShardManifest 
   const cells = history.filter((r): r is CellRecord => r.type === 'cell');
   const ends = history.filter((r): r is CellEndRecord => r.type === 'cell-end');
   const blocks = history.filter((r): r is BlockRecord => r.type === 'block');
-  const versions: Record<string, string> = { ...run.versions };
-  for (const record of history) {
-    if (record.type !== 'versions') continue;
-    for (const [name, version] of Object.entries(record.versions)) {
-      const seen = versions[name]?.split(', ') ?? [];
-      if (!seen.includes(version)) versions[name] = [...seen, version].join(', ');
-    }
-  }
+  const versions = runVersions(history, run.versions);
   const ids = [...new Set(cells.map((cell) => cell.id))];
   const completed = new Set(ends.filter((end) => end.completed).map((end) => end.cell));
   // A resumed shard may have moved machines: the last segment's machine is the one shown.

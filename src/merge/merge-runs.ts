@@ -9,6 +9,7 @@ import type { RunAnalysis } from '../analysis/analyze-history.js';
 import { shardManifest } from '../analysis/shard-manifest.js';
 import { openHistoryFile, readHistoryFile } from '../history/history-file.js';
 import type { CaptureRecord, HistoryRecord, MergeRecord, RunRecord, ShardManifest } from '../history/records.js';
+import { joinVersions } from '../history/run-versions.js';
 import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { UsageError } from '../util/errors.js';
 import { HARNESS_VERSION } from '../util/machine.js';
@@ -96,7 +97,7 @@ function mergedRecords(shards: readonly ReadShard[], merge: MergeRecord): Histor
   const runtimes = [...new Set(shards.map((shard) => shard.run.runtime))];
   const run: RunRecord = {
     type: 'run', startedAt, monotonicAtStart: first.monotonicAtStart, runtime: runtimes.join(', '), proxy: first.proxy,
-    harness: merge.harness, versions: mergedVersions(shards.map((shard) => shard.manifest.versions)), settings,
+    harness: merge.harness, versions: joinVersions(...shards.map((shard) => shard.manifest.versions)), settings,
   };
   const records: HistoryRecord[] = [run, merge];
   for (const shard of shards) {
@@ -106,19 +107,6 @@ function mergedRecords(shards: readonly ReadShard[], merge: MergeRecord): Histor
     }
   }
   return records;
-}
-
-/** Each component's versions over the shards, each listed once ("1.24.0, 1.26.1" where they differ). */
-function mergedVersions(all: readonly Record<string, string>[]): Record<string, string> {
-  const versions: Record<string, string> = {};
-  for (const each of all) {
-    for (const [name, version] of Object.entries(each)) {
-      const seen = versions[name]?.split(', ') ?? [];
-      for (const one of version.split(', ')) if (!seen.includes(one)) seen.push(one);
-      versions[name] = seen.join(', ');
-    }
-  }
-  return versions;
 }
 
 /** Each shard's packets, copied into capture/shard-I/, and its capture records pointed there. */
