@@ -6,6 +6,7 @@ import { parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js'
 import { proxyFlavours } from '../proxy/registry.js';
 import { UsageError } from '../util/errors.js';
 import { pairKey } from '../workload/boundary-trials.js';
+import { HARNESS_VERSION } from '../util/machine.js';
 
 export interface ResumePlan {
   config: SweepConfig;
@@ -18,6 +19,8 @@ export interface ResumePlan {
   trialsDone: Map<string, Record<string, number>>;
   /** Distinguishes this resume's trial ids from every earlier segment's ("r1", "r2", ...). */
   segment: string;
+  /** The keepalive-lab version that started the run (absent in runs made before it was recorded). */
+  harness?: string;
 }
 
 export function resumePlan(history: readonly HistoryRecord[], dir: string): ResumePlan {
@@ -45,14 +48,17 @@ export function resumePlan(history: readonly HistoryRecord[], dir: string): Resu
   }
   for (const id of completedCells) trialsDone.delete(id);
   const resumes = history.filter((r) => r.type === 'resume').length;
-  return { config, runtimeName: run.runtime, versions: run.versions, completedCells, cellRecords, trialsDone, segment: `r${resumes + 1}` };
+  return { config, runtimeName: run.runtime, versions: run.versions, completedCells, cellRecords, trialsDone, segment: `r${resumes + 1}`, ...(run.harness ? { harness: run.harness } : {}) };
 }
 
 /**
  * A resume must measure on the setup the run started on: the same runtime and the same version
  * of every component both know. Anything else would mix two setups in one cell.
  */
-export function assertSameSetup(plan: ResumePlan, runtimeName: string, versions: Record<string, string>, dir: string): void {
+export function assertSameSetup(plan: ResumePlan, runtimeName: string, versions: Record<string, string>, dir: string, harness = HARNESS_VERSION): void {
+  if (plan.harness !== undefined && plan.harness !== harness) {
+    throw new UsageError(`--resume ${dir}: the run was started by keepalive-lab ${plan.harness}, this is ${harness}: resume it with ${plan.harness}, or start a new run`);
+  }
   if (runtimeName !== plan.runtimeName) {
     throw new UsageError(`--resume ${dir}: the run was measured on the ${plan.runtimeName} runtime, this one is ${runtimeName}: resume it on ${plan.runtimeName}, or start a new run`);
   }

@@ -32,6 +32,10 @@ describe('resume plan', () => {
     expect(() => assertSameSetup(plan, 'local', { nginx: '1.22.1', node: 'v20.20.2', extra: 'x' }, 'DIR')).not.toThrow();
     expect(() => assertSameSetup(plan, 'containers', {}, 'DIR')).toThrow(/measured on the local runtime, this one is containers/);
     expect(() => assertSameSetup(plan, 'local', { nginx: '1.26.0', node: 'v20.20.2' }, 'DIR')).toThrow(/nginx 1\.22\.1 -> 1\.26\.0/);
+    // Another keepalive-lab would mix two versions in one cell (and the merge of its shards).
+    const recorded = resumePlan([{ ...run, harness: '0.1.0' }, ...history.slice(1)] as unknown as HistoryRecord[], 'DIR');
+    expect(() => assertSameSetup(recorded, 'local', {}, 'DIR', '0.1.0')).not.toThrow();
+    expect(() => assertSameSetup(recorded, 'local', {}, 'DIR', '0.2.0')).toThrow(/started by keepalive-lab 0\.1\.0, this is 0\.2\.0/);
   });
 
   it('takes no program to run from the run directory (a crafted record names a script as nginx)', () => {
