@@ -10,7 +10,8 @@ import { parseSweepConfig } from '../scenario/sweep-config.js';
 export function shardManifest(history: readonly HistoryRecord[]): ShardManifest | null {
   const run = history.find((r): r is RunRecord => r.type === 'run');
   const shard = run?.settings.shard as ShardSpec | undefined;
-  if (!run || !shard || typeof shard !== 'object') return null;
+  // A run directory is data: a shard is only what the sweep itself records, 1 <= index <= count.
+  if (!run || !shard || typeof shard !== 'object' || !Number.isInteger(shard.index) || !Number.isInteger(shard.count) || shard.index < 1 || shard.index > shard.count) return null;
   const cells = history.filter((r): r is CellRecord => r.type === 'cell');
   const ends = history.filter((r): r is CellEndRecord => r.type === 'cell-end');
   const blocks = history.filter((r): r is BlockRecord => r.type === 'block');

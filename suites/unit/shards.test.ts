@@ -163,5 +163,9 @@ describe('shardManifest', () => {
     // A shard stopped before a planned cell began is not complete.
     expect(shardManifest(history.filter((record) => record.type !== 'cell' && record.type !== 'cell-end'))!.completed).toBe(cells.length === 0);
     expect(shardManifest([{ ...run, settings: parseSweepConfig({}) }] as unknown as HistoryRecord[])).toBeNull();
+    // A crafted record is no shard.
+    for (const shard of [{ index: 'x', count: 2 }, { index: 3, count: 2 }, { index: 0, count: 2 }, '1/2']) {
+      expect(shardManifest([{ ...run, settings: { ...settings, shard } }] as unknown as HistoryRecord[])).toBeNull();
+    }
   });
 });
