@@ -241,10 +241,13 @@ describe('gate on a Node upstream, full config with --upstream-block', () => {
     const failing = unsafe.json();
     // A full config with a fixed listen port runs once: its copies could not share the port.
     expect(failing, `${failing.reason}${unsafe.earlier ? ` (the run before: ${unsafe.earlier})` : ''}`).toMatchObject({ outcome: 'fail', decisive: { boundary: 'upstream' }, proxy: { upstreamBlock: 'backend', keepaliveTimeoutMs: 2000, keepaliveConnections: 16, copies: 1 } });
-    // The config's keepalive_timeout, verified by measurement: nginx let its 16 idle connections
-    // go 2 s after their last use (its timer: within a few ms).
+    // The config's keepalive_timeout, verified by measurement: nginx let its idle connections go
+    // 2 s after their last use (its timer: within a few ms). The probe's burst of 16 requests
+    // opens up to 16: a request answered before another is written lets nginx reuse its
+    // connection for it (a CI run counted 15 closes).
     const measured = failing.proxy.keepaliveTimeoutMeasured as ProxyIdleClose;
-    expect(measured.samples).toBe(16);
+    expect(measured.samples).toBeGreaterThanOrEqual(12);
+    expect(measured.samples).toBeLessThanOrEqual(16);
     expect(measured.medianMs).toBeGreaterThanOrEqual(2000);
     expect(measured.medianMs).toBeLessThan(2020);
     // Stock Node closes a second after its keepAliveTimeout.
