@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // The keepalive-lab command: a thin layer over the library. Bad input is one line and exit 2;
 // a run that fails is one line and exit 1; both after everything started has been stopped.
-import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { cleanupAll } from '../util/cleanup.js';
 import { UsageError } from '../util/errors.js';
@@ -16,16 +15,15 @@ import { soakCommand } from './soak-command.js';
 import { fieldCommand } from './field-command.js';
 import { mergeCommand } from './merge-command.js';
 import { forTerminal } from '../util/terminal-text.js';
+import { HARNESS_VERSION } from '../util/machine.js';
 
-// The installed package's own version (dist/cli/ -> the package root), as `npm ls` shows it.
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 /** commander's message as one line: its suggestion ("(Did you mean --blocks?)") joins the line
  *  instead of following it, since bad input is one line. */
 const oneLine = (text: string) => `keepalive-lab: ${text.replace(/^error: /, '').replace(/\s*\n(?!$)/g, ' ')}`;
 
 const program = new Command('keepalive-lab')
-  .version(version, '-V, --version', 'print the version of keepalive-lab')
+  .version(HARNESS_VERSION, '-V, --version', 'print the version of keepalive-lab')
   .description('measure the keep-alive race between a proxy and its upstream (502s at the idle-timeout boundary)')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(oneLine(text)) })

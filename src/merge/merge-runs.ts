@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { RunAnalysis } from '../analysis/analyze-history.js';
 import { shardManifest } from '../analysis/shard-manifest.js';
 import { openHistoryFile, readHistoryFile } from '../history/history-file.js';
-import type { CaptureRecord, HistoryRecord, MergeRecord, RunRecord, ShardManifest } from '../history/records.js';
+import type { HistoryRecord, MergeRecord, RunRecord, ShardManifest } from '../history/records.js';
 import { joinVersions } from '../history/run-versions.js';
 import { HISTORY_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { UsageError } from '../util/errors.js';
@@ -113,7 +113,7 @@ function mergedRecords(shards: readonly ReadShard[], merge: MergeRecord): Histor
 function copyCaptures(shards: readonly ReadShard[], records: HistoryRecord[], out: string): void {
   for (const [i, record] of records.entries()) {
     if (record.type !== 'capture') continue;
-    const index = (record as CaptureRecord & { shard: number }).shard;
+    const index = record.shard!;
     const from = shards.find((shard) => shard.manifest.shard.index === index)!.dir;
     const target = path.posix.join(CAPTURE_FOLDER, `shard-${index}`, path.basename(record.file));
     fs.mkdirSync(path.join(out, path.dirname(target)), { recursive: true });

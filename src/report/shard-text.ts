@@ -4,15 +4,19 @@
 import type { ShardAgreement } from '../analysis/shard-agreement.js';
 import type { MergeRecord } from '../history/records.js';
 import { interval, percent } from './format.js';
+import { PROXY_NAMES } from '../proxy/registry.js';
 
 type MergedShard = MergeRecord['shards'][number];
 
+/** "host-a (2 cores)": the machine that measured a shard ('?' where it was not recorded). */
+function machineLabel(merge: MergeRecord | null, shard: number): string {
+  const machine = merge?.shards.find((candidate) => candidate.shard.index === shard)?.machine;
+  return machine ? `${machine.host} (${machine.cores} cores)` : '?';
+}
+
 /** "2/4 · host-a (2 cores)": the shard and its machine, for a cell's row. */
 export function shardLabel(merge: MergeRecord | null, shard: number | undefined): string {
-  if (shard === undefined) return '-';
-  const entry = merge?.shards.find((candidate) => candidate.shard.index === shard);
-  const machine = entry?.machine;
-  return `${shard}/${merge?.count ?? '?'}${machine ? ` · ${machine.host} (${machine.cores} cores)` : ''}`;
+  return shard === undefined ? '-' : `${shard}/${merge?.count ?? '?'} · ${machineLabel(merge, shard)}`;
 }
 
 export const SHARD_HEADER = ['shard', 'from', 'runtime', 'machine', 'kernel', 'node', 'proxy', 'cells', 'complete', 'firing s', 'machine busy', 'CPU stolen (max)'];
@@ -34,8 +38,10 @@ export function shardRows(merge: MergeRecord): (string | number)[][] {
   ]);
 }
 
+/** The proxies' and the fault layer's versions (the registry names the proxies). */
 function proxyVersions(shard: MergedShard): string {
-  return Object.entries(shard.versions).filter(([name]) => ['nginx', 'haproxy', 'caddy', 'toxiproxy'].includes(name)).map(([name, version]) => `${name} ${version}`).join(', ') || '-';
+  const components = new Set<string>([...PROXY_NAMES, 'toxiproxy']);
+  return Object.entries(shard.versions).filter(([name]) => components.has(name)).map(([name, version]) => `${name} ${version}`).join(', ') || '-';
 }
 
 /** What the merge holds: all shards, or which are missing (a partial merge says so first). */
@@ -52,7 +58,7 @@ export const AGREEMENT_HEADER = ['shard', 'machine', 'trials', 'failures', 'rate
 export function agreementRows(agreement: ShardAgreement, merge: MergeRecord | null): (string | number)[][] {
   return agreement.readings.map((reading) => [
     reading.shard,
-    shardLabel(merge, reading.shard).replace(/^[^·]*· /, ''),
+    machineLabel(merge, reading.shard),
     reading.trials,
     reading.failures,
     `${percent(reading.trials === 0 ? 0 : reading.failures / reading.trials)} ${interval(reading.failureRateCi95)}`,

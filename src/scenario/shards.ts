@@ -48,10 +48,10 @@ export function groupsOfShard<G extends { key: string }>(groups: readonly G[], s
 /**
  * What must match for shards to be parts of one sweep: every setting that changes what is
  * measured, as canonical JSON (keys sorted), hashed. Left out: where the run writes (`out`),
- * which shard it is, whether packets were kept, and the programs' paths (their versions are
- * compared apart, in the manifest's machine).
+ * which shard it is, whether packets were kept, and the programs' paths (every `...Bin`
+ * setting: their versions are compared apart, in the manifest).
  */
-export const NOT_THE_MATRIX = new Set(['out', 'shard', 'capture', 'captureLimit', 'runtime', 'toxiproxyBin', 'nginxBin', 'haproxyBin', 'caddyBin', 'command']);
+export const NOT_THE_MATRIX = new Set(['out', 'shard', 'capture', 'captureLimit', 'runtime', 'command']);
 
 export function matrixHash(settings: Record<string, unknown>): string {
   // A list setting is a set of values to measure: its order is not part of the matrix.

@@ -23,5 +23,5 @@ export function describeMachine(): MachineDescription {
   };
 }
 
-/** This package's version (dist/util/ and src/util/ both sit two levels below the package root). */
+/** This package's version, as `npm ls` shows it (dist/util/ and src/util/ both sit two levels below the package root). */
 export const HARNESS_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;

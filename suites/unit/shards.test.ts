@@ -56,10 +56,13 @@ describe('shard assignment', () => {
       const taken = Array.from({ length: count }, (_, i) => plannedGroups(parseSweepConfig({ ...matrix, shard: `${i + 1}/${count}` })).map((planned) => planned.group.key)).flat();
       expect(taken.sort()).toEqual([...groups].sort());
     }
-    // The seed is the run's seed and the key's hash: N does not enter it.
+    // Each topology is seeded from its key, whichever N dealt it.
+    const seedsWith = (count: number) => new Map(Array.from({ length: count }, (_, i) => plannedGroups(parseSweepConfig({ ...matrix, seed: 7, shard: `${i + 1}/${count}` })))
+      .flat().map((planned) => [planned.group.key, unitSeed(7, planned.seedKey, undefined)]));
+    const whole = new Map(plannedGroups(parseSweepConfig({ ...matrix, seed: 7 })).map((planned) => [planned.group.key, unitSeed(7, planned.seedKey, undefined)]));
+    for (const count of [2, 5, 70]) expect(seedsWith(count)).toEqual(whole);
+    expect(new Set(whole.values()).size).toBe(whole.size);
     const key = groups[5]!;
-    expect(unitSeed(7, key, undefined)).toBe(unitSeed(7, key, undefined));
-    expect(unitSeed(7, key, undefined)).not.toBe(unitSeed(7, groups[6]!, undefined));
     expect(unitSeed(7, key, 'undici')).not.toBe(unitSeed(7, key, 'raw'));
   });
 
