@@ -18,7 +18,10 @@ import type { GateResult } from './gate/gate-result.js';
 import { runGate } from './gate/run-gate.js';
 import { analyzeSoak, type SoakAnalysis } from './soak/soak-analysis.js';
 import { parseSoakConfig } from './soak/soak-config.js';
-import { runSoakCells } from './soak/soak.js';
+import { runSoakCells, soakPairingIds } from './soak/soak.js';
+import { predictRecords, predictRun, runTrafficPrediction, type PredictOptions, type RunPrediction } from './predict/predict-run.js';
+import type { GateHistoryRecord } from './gate/gate-history.js';
+import { loadSoakWindows, predictedSoak } from './soak/soak-prediction.js';
 
 export interface SweepOptions extends SweepHooks {
   /** Defaults to the config's `runtime` (else KEEPALIVE_LAB_RUNTIME, else local). */
@@ -29,6 +32,8 @@ export interface SweepOptions extends SweepHooks {
 
 export interface SweepResult extends RunAnalysis {
   history: HistoryRecord[];
+  /** At the config's `traffic`: the failures to expect a million requests and a day (null without). */
+  traffic: RunPrediction | null;
 }
 
 export async function sweep(input: SweepConfigInput, options: SweepOptions = {}): Promise<SweepResult> {
@@ -44,7 +49,7 @@ export async function sweep(input: SweepConfigInput, options: SweepOptions = {})
   } finally {
     await history.close();
   }
-  return { ...analyzeHistory(memory.records), history: memory.records };
+  return { ...analyzeHistory(memory.records), traffic: runTrafficPrediction(memory.records), history: memory.records };
 }
 
 export interface SoakResult extends SoakAnalysis {
@@ -57,6 +62,7 @@ export interface SoakResult extends SoakAnalysis {
  */
 export async function soak(input: Record<string, unknown>, options: { runtime?: Runtime } = {}): Promise<SoakResult> {
   const config = parseSoakConfig(input);
+  const windows = config.soak.windowFrom === undefined ? null : loadSoakWindows(config.soak.windowFrom, soakPairingIds(config));
   if (config.sweep.capture) throw new UsageError('capture: the soak command captures (keepalive-lab soak --capture --out DIR); soak() keeps no run directory');
   const runtime = options.runtime ?? (await selectRuntime(runtimeChoice(config.sweep.runtime), localRuntimeOptions(config.sweep))).runtime;
   const memory = memoryHistory();
@@ -66,7 +72,7 @@ export async function soak(input: Record<string, unknown>, options: { runtime?: 
   } finally {
     await memory.close();
   }
-  return { ...analyzeSoak(memory.records), history: memory.records };
+  return { ...predictedSoak(analyzeSoak(memory.records), windows, config), history: memory.records };
 }
 
 /** The cell with this method and retry policy (and pairing, when the sweep had several). */
@@ -105,4 +111,13 @@ export type FieldInput = Pick<FieldOptions, 'url'> & Partial<Omit<FieldOptions, 
  */
 export async function field(input: FieldInput): Promise<FieldResult> {
   return runField({ idle: 'auto', headers: [], ...FIELD_DEFAULTS, out: null, ...input });
+}
+
+/**
+ * The failures to expect at a production traffic from the window a sweep or a gate measured:
+ * `predict('runs/x', { rate: '50/s', pool: 32 })`, or `predict(result, ...)` on a sweep()'s result.
+ * Per million requests and per day, with 95% intervals carried from W's (predict/).
+ */
+export function predict(from: string | { history: readonly HistoryRecord[] }, options: PredictOptions): RunPrediction {
+  return typeof from === 'string' ? predictRun(from, options) : predictRecords(from.history as readonly GateHistoryRecord[], options);
 }

@@ -15,7 +15,7 @@
  * reasons. *Reports* (`report/`) and *vitest matchers* (`matchers/`) read the analysis. The CLI
  * (`cli/`) and the suites are thin layers over that; `sweep()` is the same pipeline as a call.
  */
-export { sweep, findCell, gate, soak, field, GATE_DEFAULTS, type SweepOptions, type SweepResult, type GateInput, type SoakResult, type FieldInput } from './api.js';
+export { sweep, findCell, gate, soak, field, predict, GATE_DEFAULTS, type SweepOptions, type SweepResult, type GateInput, type SoakResult, type FieldInput } from './api.js';
 export type { FieldResult } from './field/field-verdict.js';
 export type { SoakAnalysis, SoakCellAnalysis } from './soak/soak-analysis.js';
 export type { GateOptions } from './gate/run-gate.js';
@@ -52,3 +52,9 @@ export { mergeRuns, type MergeOptions, type MergeOutcome } from './merge/merge-r
 export { shardSlice, parseShard, matrixHash, type ShardSpec } from './scenario/shards.js';
 export { shardManifest } from './analysis/shard-manifest.js';
 export { shardAgreements, type ShardAgreement, type ShardReading } from './analysis/shard-agreement.js';
+export type { PredictOptions, RunPrediction, CellPrediction } from './predict/predict-run.js';
+export type { Prediction, FailureCurve, PoolShape, RatePrediction } from './predict/prediction.js';
+export { simulatePool, type PoolModelInput, type PoolModelResult, type CurvePiece } from './predict/pool-model.js';
+export { parseTraffic, type Traffic } from './predict/traffic.js';
+export type { SoakPrediction } from './soak/soak-prediction.js';
+export type { SoakConnections } from './soak/soak-connections.js';

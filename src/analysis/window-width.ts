@@ -99,8 +99,8 @@ export function widthPerBlock(trials: readonly TrialRecord[], stratumMs: number)
  * W per boundary of a cell's trials. `stratumMs` is the cell's stratum width (its record says;
  * for a run made before strata, the spacing of the offsets its trials were planned at).
  */
-export function windowWidths(trials: readonly TrialRecord[], stratumMs: number | undefined, confidence = 0.95): WindowWidth[] {
-  const boundaries = [...new Set(trials.map((trial) => trial.boundary))].sort();
+/** The blocks W leaves out (disturbed ones, unless all were), and whether the machine decided W. */
+function blockExclusion(trials: readonly TrialRecord[], stratumMs: number | undefined) {
   // A block's disturbance is a matter of time, not of boundary: judged on all its trials. Runs
   // made before strata aimed at points, and are taken as they are.
   const quality = trials.every((trial) => trial.aimOffsetMs !== undefined) ? blockQuality(trials, stratumMs ?? stratumWidthMs(trials.map((t) => t.intendedOffsetMs))) : [];
@@ -110,6 +110,34 @@ export function windowWidths(trials: readonly TrialRecord[], stratumMs: number |
   // noisy through them too (27% of the CPU stolen in one CI run): said, like all disturbed.
   const mostlyDisturbed = disturbedBlocks.length * 2 > quality.length;
   const excluded = new Set(allDisturbed ? [] : disturbedBlocks.map((block) => block.block));
+  return { disturbedBlocks, allDisturbed, mostlyDisturbed, excluded };
+}
+
+/** One stratum of the window's curve: its gap (ms from the boundary) and its failure rate. */
+export interface CurveStratum {
+  fromMs: number;
+  toMs: number;
+  trials: number;
+  failures: number;
+}
+
+/**
+ * The window's curve at one boundary: the failure rate per stratum of gap, from the same trials
+ * W is measured on (disturbed blocks left out alike), sorted by gap. Between strata, and past
+ * them, the curve is taken as 0, as W takes it.
+ */
+export function windowCurve(trials: readonly TrialRecord[], stratumMs: number | undefined, boundary: BoundaryKind): CurveStratum[] {
+  const { excluded } = blockExclusion(trials, stratumMs);
+  const own = trials.filter((trial) => trial.boundary === boundary && !excluded.has(trial.block ?? 0));
+  const widthOfStratum = stratumMs ?? stratumWidthMs(own.map((trial) => trial.intendedOffsetMs));
+  return [...strataOf(own, widthOfStratum).entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([offset, stratum]) => ({ fromMs: offset - widthOfStratum / 2, toMs: offset + widthOfStratum / 2, trials: stratum.trials, failures: stratum.failures }));
+}
+
+export function windowWidths(trials: readonly TrialRecord[], stratumMs: number | undefined, confidence = 0.95): WindowWidth[] {
+  const boundaries = [...new Set(trials.map((trial) => trial.boundary))].sort();
+  const { disturbedBlocks, allDisturbed, mostlyDisturbed, excluded } = blockExclusion(trials, stratumMs);
   return boundaries.map((boundary) => {
     const own = trials.filter((trial) => trial.boundary === boundary && !excluded.has(trial.block ?? 0));
     const widthOfStratum = stratumMs ?? stratumWidthMs(own.map((trial) => trial.intendedOffsetMs));

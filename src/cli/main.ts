@@ -14,6 +14,7 @@ import { toxiproxyCommand } from './toxiproxy-command.js';
 import { soakCommand } from './soak-command.js';
 import { fieldCommand } from './field-command.js';
 import { mergeCommand } from './merge-command.js';
+import { predictCommand } from './predict-command.js';
 import { forTerminal } from '../util/terminal-text.js';
 import { HARNESS_VERSION } from '../util/machine.js';
 
@@ -36,7 +37,8 @@ const program = new Command('keepalive-lab')
   .addCommand(gateCommand())
   .addCommand(soakCommand())
   .addCommand(fieldCommand())
-  .addCommand(mergeCommand());
+  .addCommand(mergeCommand())
+  .addCommand(predictCommand());
 for (const command of program.commands) {
   command.exitOverride().configureOutput({ outputError: (text, write) => write(oneLine(text)) });
 }

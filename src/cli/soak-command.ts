@@ -10,7 +10,8 @@ import { runtimeChoice, selectRuntime } from '../runtime/select-runtime.js';
 import { analyzeSoak } from '../soak/soak-analysis.js';
 import { parseSoakConfig } from '../soak/soak-config.js';
 import { soakJson, soakMarkdown, soakTable } from '../soak/soak-report.js';
-import { runSoakCells } from '../soak/soak.js';
+import { runSoakCells, soakPairingIds } from '../soak/soak.js';
+import { loadSoakWindows, predictedSoak } from '../soak/soak-prediction.js';
 import { onCleanup } from '../util/cleanup.js';
 import { DEFAULT_PROXY, proxyFlavours } from '../proxy/registry.js';
 import { PROXY_BINARY_FLAGS } from './proxy-flags.js';
@@ -24,10 +25,11 @@ import { writeRunFile } from '../util/run-dir-files.js';
 const SOAK_FLAGS: readonly SweepFlag[] = [
   { field: 'proxy', option: '--proxy <name>', kind: 'text', help: `a proxy: ${proxyFlavours().filter((flavour) => !flavour.passThrough).map((flavour) => flavour.name).join(', ')} (default ${DEFAULT_PROXY})` },
   ...sweepFlagsOf(['proxyTimeout', 'upstreamTimeout', 'upstreamClose', 'methods', 'retry']),
-  { field: 'rate', option: '--rate <n>', kind: 'number', help: 'mean requests per second, Poisson arrivals (default 100)' },
+  { field: 'rate', option: '--rate <list>', kind: 'list', help: 'mean requests per second, Poisson arrivals; several (e.g. 30,100,300) are each a cell on the same topology (default 100)' },
   { field: 'duration', option: '--duration <duration>', kind: 'text', help: 'traffic time per cell (default 60s)' },
   { field: 'pool', option: '--pool <n>', kind: 'number', help: 'idle upstream connections the proxy keeps, shared by all requests (nginx keepalive N) (default 32)' },
   { field: 'clientConnections', option: '--client-connections <n>', kind: 'number', help: 'client keep-alive connections to the proxy at most (default 256)' },
+  { field: 'windowFrom', option: '--window-from <dir>', kind: 'text', help: 'a sweep of the same pairings: each cell\'s failures predicted from its window, beside those observed (see keepalive-lab predict)' },
   { field: 'seed', option: '--seed <n>', kind: 'number', help: 'seed of the arrivals (default 1)' },
   ...sweepFlagsOf(['runtime', ...Object.keys(PROXY_BINARY_FLAGS) as SweepFlag['field'][], 'capture', 'captureLimit']),
 ];
@@ -61,6 +63,7 @@ async function runSoakCommand(flags: SoakFlags): Promise<number> {
     });
     throw new UsageError(message);
   }
+  const windows = config.soak.windowFrom === undefined ? null : loadSoakWindows(config.soak.windowFrom, soakPairingIds(config));
   const { runtime, note } = await selectRuntime(runtimeChoice(config.sweep.runtime), localRuntimeOptions(config.sweep));
   if (config.sweep.capture) assertCanCapture();
   const out = flags.out ?? path.join('runs', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -74,7 +77,7 @@ async function runSoakCommand(flags: SoakFlags): Promise<number> {
   const finish = onCleanup(async () => {
     // Reports from what reached the disk, even when the history's last write failed.
     const closeError = await history.close().then(() => null, (error: Error) => error);
-    const analysis = analyzeSoak(readHistoryFile(historyPath));
+    const analysis = predictedSoak(analyzeSoak(readHistoryFile(historyPath)), windows, config);
     writeRunFile(out, 'soak.json', `${soakJson(analysis)}\n`);
     writeRunFile(out, 'soak.md', soakMarkdown(analysis));
     text = flags.json ? soakJson(analysis) : `${soakTable(analysis.cells)}\n\nWrote ${out}/{${HISTORY_FILE},soak.json,soak.md}`;
@@ -82,7 +85,7 @@ async function runSoakCommand(flags: SoakFlags): Promise<number> {
   });
   const outcome = await runSoakCells(config, runtime, history, {
     ...(config.sweep.capture ? { captureInto: out } : {}),
-    onCell: (cell) => process.stderr.write(`soak ${cell.id}: ${config.soak.rate} requests/s for ${config.soak.duration / 1000} s (effective close ${cell.effectiveCloseMs} ms)\n`),
+    onCell: (cell) => process.stderr.write(`soak ${cell.id}: ${cell.soakRate} requests/s for ${config.soak.duration / 1000} s (effective close ${cell.effectiveCloseMs} ms)\n`),
   });
   await finish();
   process.stdout.write(`${text}\n`);

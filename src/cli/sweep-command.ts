@@ -6,6 +6,9 @@ import cliProgress from 'cli-progress';
 import { openHistoryFile, readHistoryFile } from '../history/history-file.js';
 import { APPEND_NO_FOLLOW, openRegularFile } from '../util/run-dir-files.js';
 import { summaryTable } from '../report/summary-table.js';
+import { forTerminal } from '../util/terminal-text.js';
+import { trafficSentences } from '../report/traffic-text.js';
+import type { RunPrediction } from '../predict/predict-run.js';
 import type { RunAnalysis } from '../analysis/analyze-history.js';
 import { HISTORY_FILE, SHARD_MANIFEST_FILE, writeRunOutputs } from '../report/write-outputs.js';
 import { localRuntimeOptions } from '../runtime/local-runtime.js';
@@ -135,7 +138,7 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
   const history = openHistoryFile(historyPath);
   // Registered first, so it runs last on Ctrl-C: after the processes stopped, the history is
   // flushed and the reports are written from what was measured.
-  let analysis: RunAnalysis | null = null;
+  let analysis: (RunAnalysis & { traffic: RunPrediction | null }) | null = null;
   const finish = onCleanup(async () => {
     // Reports from what reached the disk, even when the history's last write failed.
     const closeError = await history.close().then(() => null, (error: Error) => error);
@@ -157,7 +160,8 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
     onTrial: (trial) => bar?.increment(1, { cell: trial.cell }),
   }).finally(() => bar?.stop());
   await finish();
-  process.stdout.write(`${summaryTable(analysis!.cells)}\n\nWrote ${out}/{${HISTORY_FILE},summary.json,summary.csv,report.md,report.html${config.shard ? `,${SHARD_MANIFEST_FILE}` : ''}}\n`);
+  const traffic = analysis!.traffic ? `\n\nAt your traffic (--traffic ${analysis!.traffic.cells[0]!.traffic}):\n${trafficSentences(analysis!.traffic).map((line) => `- ${line}`).join('\n')}` : '';
+  process.stdout.write(`${summaryTable(analysis!.cells)}${forTerminal(traffic)}\n\nWrote ${out}/{${HISTORY_FILE},summary.json,summary.csv,report.md,report.html${config.shard ? `,${SHARD_MANIFEST_FILE}` : ''}}\n`);
   if (!outcome.completed) {
     process.stderr.write(`keepalive-lab: the sweep stopped early: ${outcome.reason}\n`);
     return 1;

@@ -15,7 +15,7 @@ type Kind = 'text' | 'list' | 'number' | 'offsets' | 'fault' | 'fault-sets' | 's
 
 export interface SweepFlag {
   /** The setting of the sweep's schema the flag sets (a soak's own settings: soak/soak-config.ts). */
-  field: (keyof SweepConfigInput & string) | 'rate' | 'duration' | 'pool' | 'clientConnections';
+  field: (keyof SweepConfigInput & string) | 'rate' | 'duration' | 'pool' | 'clientConnections' | 'windowFrom';
   /** The flag with its argument, as --help shows it ("--proxy-timeout <list>"). */
   option: string;
   kind: Kind;
@@ -55,6 +55,8 @@ const SETTINGS: SweepFlag[] = [
   { field: 'toxiproxy', option: '--through-toxiproxy', kind: 'switch', help: 'pass fault-free cells through Toxiproxy too (default: straight to the upstream)' },
   { field: 'shard', option: '--shard <I/N>', kind: 'text', help: 'measure only shard I of N of this matrix (its topologies, by a stable hash), for a CI matrix or a Kubernetes Indexed Job; auto/N reads JOB_COMPLETION_INDEX (0-based); keepalive-lab merge joins the shards (docs/scale.md)' },
   { field: 'referenceCell', option: '--reference-cell <id>', kind: 'text', help: 'with --shard: a cell of the matrix every shard also measures, as <id>@shardI, so that the merge can say whether the machines agree' },
+  { field: 'traffic', option: '--traffic <rate>', kind: 'text', help: 'the production traffic at the proxy (50/s, 3000/min, 1.7M/day or a profile 20/s:8h,200/s:16h): the reports say how many failures a million and a day each racing cell predicts there (keepalive-lab predict)' },
+  { field: 'trafficPool', option: '--traffic-pool <n>', kind: 'number', help: 'with --traffic: idle upstream connections each proxy worker keeps in production (nginx keepalive N) (default 32)' },
   { field: 'toxiproxyBin', option: '--toxiproxy-bin <path>', kind: 'text', help: 'a real toxiproxy-server (default: on PATH, or KEEPALIVE_LAB_TOXIPROXY_BIN, else the embedded one)' },
 ];
 

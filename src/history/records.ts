@@ -57,6 +57,8 @@ export interface CellRecord extends CellSpec {
   referenceOf?: string;
   /** In a merge: the shard that measured it (every record of a merge carries its shard). */
   shard?: number;
+  /** A soak's cell: the mean arrivals per second it was sent. */
+  soakRate?: number;
 }
 
 export interface TrialRecord {

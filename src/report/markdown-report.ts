@@ -12,10 +12,12 @@ import { profileOf } from '../scenario/profiles.js';
 import { sampleFailureTimelines } from '../explain/trial-timeline.js';
 import type { HistoryRecord } from '../history/records.js';
 import { shardAgreements } from '../analysis/shard-agreement.js';
+import type { RunPrediction } from '../predict/predict-run.js';
+import { trafficMarkdown } from './traffic-text.js';
 import { AGREEMENT_HEADER, agreementRows, agreementSentence, mergeSentence, SHARD_HEADER, shardRows } from './shard-text.js';
 
 
-export function markdownReport(analysis: RunAnalysis, history: readonly HistoryRecord[] = []): string {
+export function markdownReport(analysis: RunAnalysis, history: readonly HistoryRecord[] = [], traffic: RunPrediction | null = null): string {
   const run = analysis.run;
   const versions = Object.entries(analysis.versions).map(([name, version]) => `${name} ${version}`).join(', ');
   return [
@@ -37,6 +39,7 @@ export function markdownReport(analysis: RunAnalysis, history: readonly HistoryR
     ...(analysis.merge ? [mergeSentence(analysis.merge), ''] : []),
     summaryTable(analysis.cells, analysis.merge),
     '',
+    ...trafficMarkdown(traffic),
     ...shardSection(analysis),
     ...nodeVersionSection(analysis),
     ...analysis.cells.flatMap((cell) => [...cellSection(cell, run?.proxy ?? 'nginx'), ...sampleFailures(cell, history)]),

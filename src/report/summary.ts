@@ -2,10 +2,11 @@
 import type { RunAnalysis } from '../analysis/analyze-history.js';
 import { faultsLabel } from '../faults/fault.js';
 import { shardAgreements } from '../analysis/shard-agreement.js';
+import type { RunPrediction } from '../predict/predict-run.js';
 
 const round = (value: number, digits = 6) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-export function summaryJson(analysis: RunAnalysis) {
+export function summaryJson(analysis: RunAnalysis, traffic: RunPrediction | null = null) {
   return {
     runtime: analysis.run?.runtime ?? 'unknown',
     proxy: analysis.run?.proxy ?? 'unknown',
@@ -28,6 +29,8 @@ export function summaryJson(analysis: RunAnalysis) {
         standardErrorMs: round(width.standardErrorMs), dispersion: round(width.dispersion, 3) })),
       bins: bins.map(({ boundary, gapOffsetMs, trials, failures, status502, failedAttempts }) => ({ boundary, gapOffsetMs, trials, failures, status502, failedAttempts })),
     })),
+    // At the production traffic the run was given (--traffic): keepalive-lab predict's answer.
+    ...(traffic ? { traffic } : {}),
   };
 }
 

@@ -51,7 +51,7 @@ export function groupsOfShard<G extends { key: string }>(groups: readonly G[], s
  * which shard it is, whether packets were kept, and the programs' paths (every `...Bin`
  * setting: their versions are compared apart, in the manifest).
  */
-export const NOT_THE_MATRIX = new Set(['out', 'shard', 'capture', 'captureLimit', 'runtime', 'command']);
+export const NOT_THE_MATRIX = new Set(['out', 'shard', 'capture', 'captureLimit', 'runtime', 'command', 'traffic', 'trafficPool']);
 
 export function matrixHash(settings: Record<string, unknown>): string {
   // A list setting is a set of values to measure: its order is not part of the matrix.

@@ -4,6 +4,7 @@ import { faultSchema } from '../faults/fault.js';
 import { DEFAULT_PROXY, findProxyFlavour, PROXY_NAMES, proxyFlavour, proxyFlavours } from '../proxy/registry.js';
 import { CLIENT_KINDS, CLOSE_MODES, CLOSE_STYLES, METHODS } from '../vocabulary.js';
 import { parseDuration } from '../util/duration.js';
+import { parseTraffic } from '../predict/traffic.js';
 import { UsageError } from '../util/errors.js';
 import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';
 import { PROFILE_NAMES, PROFILES, type ProfileName } from './profiles.js';
@@ -106,7 +107,18 @@ export const sweepConfigSchema = z.object({
   }).optional(),
   /** A cell every shard measures besides its own slice, to compare the machines (its id, as the report names it). */
   referenceCell: z.string().min(1).optional(),
+  /** The production traffic the reports predict failures at (predict's `--rate`): reports only. */
+  traffic: z.string().superRefine((text, ctx) => {
+    try {
+      parseTraffic(text, 'traffic');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^traffic: /, '') });
+    }
+  }).optional(),
+  /** With traffic: idle upstream connections per proxy worker in production (default 32). */
+  trafficPool: z.number().int().min(1).max(100_000).optional(),
 }).strict().superRefine((config, ctx) => {
+  if (config.trafficPool !== undefined && config.traffic === undefined) ctx.addIssue({ code: 'custom', path: ['trafficPool'], message: 'the pool of the production traffic: add --traffic RATE' });
   if (config.referenceCell !== undefined && config.shard === undefined) ctx.addIssue({ code: 'custom', path: ['referenceCell'], message: 'the reference cell is what every shard measures to compare the machines: add --shard I/N' });
   const flavour = proxyFlavour(config.proxy);
   const wrong = config.retry.find((policy) => !flavour.retryPolicies.includes(policy));

@@ -3,9 +3,16 @@
 import type { CellRecord, HistoryRecord, RunRecord, SoakRequestRecord } from '../history/records.js';
 import type { ErrorClass } from '../vocabulary.js';
 import { wilsonInterval } from '../util/stats.js';
+import { cellId } from '../scenario/cells.js';
+import { soakConnections, type SoakConnections } from './soak-connections.js';
+import type { SoakPrediction } from './soak-prediction.js';
 
 export interface SoakCellAnalysis {
   id: string;
+  /** The pairing's cell id (the sweep's for the same pairing; `id` adds the rate when a soak sent several). */
+  pairingId: string;
+  /** The mean arrivals per second it was sent at. */
+  plannedRatePerSecond: number;
   proxyTimeoutMs: number;
   upstreamTimeoutMs: number;
   upstreamClose: CellRecord['upstreamClose'];
@@ -28,6 +35,10 @@ export interface SoakCellAnalysis {
   /** Idle connections the upstream closed during the cell, and connections it accepted. */
   upstreamIdleCloses: number;
   upstreamConnections: number;
+  /** The connection each request arrived on, as the upstream saw it, and its idle age at reuse. */
+  connections: SoakConnections;
+  /** What a sweep of the same pairing predicts (`soak --window-from DIR`). */
+  prediction?: SoakPrediction;
 }
 
 export interface SoakAnalysis {
@@ -37,11 +48,14 @@ export interface SoakAnalysis {
 
 export function analyzeSoak(records: readonly HistoryRecord[], confidence = 0.95): SoakAnalysis {
   const cells = records.filter((r): r is CellRecord => r.type === 'cell');
+  const run = records.find((r): r is RunRecord => r.type === 'run') ?? null;
+  const settingsRate = (run?.settings.soak as { rate?: number | number[] } | undefined)?.rate;
+  const connections = soakConnections(records, new Map(cells.map((cell) => [cell.id, cell.effectiveCloseMs])));
   const ends = new Map(records.flatMap((r) => (r.type === 'cell-end' ? [[r.cell, r] as const] : [])));
   const requests = new Map<string, SoakRequestRecord[]>(cells.map((cell) => [cell.id, []]));
   for (const record of records) if (record.type === 'soak-request') requests.get(record.cell)?.push(record);
   return {
-    run: records.find((r): r is RunRecord => r.type === 'run') ?? null,
+    run,
     cells: cells.map((cell) => {
       const mine = requests.get(cell.id) ?? [];
       const errorClasses: Partial<Record<ErrorClass, number>> = {};
@@ -62,6 +76,9 @@ export function analyzeSoak(records: readonly HistoryRecord[], confidence = 0.95
       const end = ends.get(cell.id);
       return {
         id: cell.id,
+        pairingId: cellId(cell),
+        // Soaks before several rates recorded one rate in their settings, none in the cell.
+        plannedRatePerSecond: cell.soakRate ?? (Array.isArray(settingsRate) ? settingsRate[0]! : settingsRate ?? 0),
         proxyTimeoutMs: cell.proxyTimeoutMs,
         upstreamTimeoutMs: cell.upstreamTimeoutMs,
         upstreamClose: cell.upstreamClose,
@@ -81,6 +98,7 @@ export function analyzeSoak(records: readonly HistoryRecord[], confidence = 0.95
         proxyLogAttempts: records.filter((r) => r.type === 'proxy-log' && r.trial !== null && ids.has(r.trial)).length,
         upstreamIdleCloses: upstreamEvents.filter((r) => r.type === 'upstream' && r.ev === 'close' && r.by === 'server-idle').length,
         upstreamConnections: upstreamEvents.filter((r) => r.type === 'upstream' && r.ev === 'open').length,
+        connections: connections.get(cell.id)!,
       };
     }),
   };

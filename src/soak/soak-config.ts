@@ -3,17 +3,38 @@
 import { z } from 'zod';
 import { proxyFlavour, proxyFlavours } from '../proxy/registry.js';
 import { UsageError } from '../util/errors.js';
+import { parseTraffic } from '../predict/traffic.js';
 import { durationMs, parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
 
+const soakRate = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  let rate = typeof value === 'number' ? value : Number.NaN;
+  if (typeof value === 'string') {
+    try {
+      const traffic = parseTraffic(value, 'rate');
+      rate = traffic.segments.length === 1 ? traffic.meanRatePerSecond : Number.NaN;
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^rate: /, '') });
+      return z.NEVER;
+    }
+  }
+  if (!(rate > 0)) ctx.addIssue({ code: 'custom', message: 'must be above 0 (one rate per value, e.g. 30,100,300)' });
+  else if (rate > 5000) ctx.addIssue({ code: 'custom', message: 'at most 5000 requests/s on this harness' });
+  return rate;
+});
+
 export const soakSettingsSchema = z.object({
-  /** Mean arrivals per second (Poisson). */
-  rate: z.number().positive('must be above 0').max(5000, 'at most 5000 requests/s on this harness').default(100),
+  /** Mean arrivals per second (Poisson): one, or several, each its own cell on the same topology
+   *  (a number, or a rate as predict takes one: "50/s", "3000/min"). */
+  rate: z.union([soakRate, z.array(soakRate).min(1, 'needs at least one rate')]).default(100)
+    .transform((rate) => (Array.isArray(rate) ? rate : [rate])),
   /** How long each cell receives traffic (ms). */
   duration: durationMs.pipe(z.number().positive('must be above 0')).default(60_000),
   /** Idle upstream connections the proxy keeps (nginx `keepalive N`), shared by all requests. */
   pool: z.number().int().min(1).max(1024).default(32),
   /** Client connections to the proxy at most. */
   clientConnections: z.number().int().min(1).max(4096).default(256),
+  /** A sweep's run directory of the same pairings: each cell's failures are predicted from its window. */
+  windowFrom: z.string().min(1).optional(),
 }).strict();
 
 export type SoakSettings = z.output<typeof soakSettingsSchema>;
@@ -24,14 +45,14 @@ export interface SoakConfig {
   soak: SoakSettings;
 }
 
-const SOAK_FIELDS = ['rate', 'duration', 'pool', 'clientConnections'] as const;
+const SOAK_FIELDS = ['rate', 'duration', 'pool', 'clientConnections', 'windowFrom'] as const;
 
 /** Splits and validates a soak config: soak fields here, the rest by the sweep's schema. */
 export function parseSoakConfig(input: Record<string, unknown>, source = 'config'): SoakConfig {
   const soakInput: Record<string, unknown> = {};
   const sweepInput: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) ((SOAK_FIELDS as readonly string[]).includes(key) ? soakInput : sweepInput)[key] = value;
-  for (const key of ['offsets', 'trials', 'boundaries', 'lanes', 'blocks', 'clients', 'probeSamples', 'maxCellSeconds', 'faults', 'toxiproxy', 'profile', 'upstreamNode'] as const) {
+  for (const key of ['offsets', 'trials', 'boundaries', 'lanes', 'blocks', 'clients', 'probeSamples', 'maxCellSeconds', 'faults', 'toxiproxy', 'profile', 'upstreamNode', 'traffic', 'trafficPool'] as const) {
     if (key in sweepInput) throw new UsageError(`${source}: ${key}: not a soak setting (soak sends Poisson traffic through one shared pool)`);
   }
   const sweep = parseSweepConfig({ ...sweepInput, lanes: 1 }, source);

@@ -10,6 +10,7 @@ import { topologySpecFor } from '../sweep/run-sweep.js';
 import { withTopology } from '../sweep/topology-session.js';
 import { ringFor } from '../capture/tcpdump.js';
 import { monotonicMs } from '../workload/clock.js';
+import type { CellSpec } from '../vocabulary.js';
 import { runSoak } from './run-soak.js';
 import type { SoakConfig } from './soak-config.js';
 
@@ -44,16 +45,17 @@ export async function runSoakCells(config: SoakConfig, runtime: Runtime, history
     const outcome = await withTopology(runtime, soakTopologySpec(group, config), group.key, history, async ({ topology, settleAndDrain }) => {
       const probe = await probeIdleClose(topology.upstream, { samples: 20, maxWaitMs: Math.max(30_000, 3 * group.upstreamTimeoutMs + 5_000) });
       const { closeTimesMs: _samples, ...probeSummary } = probe;
-      for (const cell of group.cells) {
+      /** One cell's traffic at one rate; its failure to complete ends the run. */
+      const soakCell = async (cell: CellSpec, ratePerSecond: number) => {
         const trialPrefix = `s${cellIndex++}`;
-        const cellRecord: CellRecord = { type: 'cell', ...cell, trialPrefix, effectiveCloseMs: probe.medianCloseMs, probe: probeSummary, boundaries: [], lanes: 1 };
+        const cellRecord: CellRecord = { type: 'cell', ...cell, trialPrefix, effectiveCloseMs: probe.medianCloseMs, probe: probeSummary, boundaries: [], lanes: 1, soakRate: ratePerSecond };
         history.append(cellRecord);
         hooks.onCell?.(cellRecord);
         const started = Date.now();
         const outcome = await runSoak(topology.proxy, {
           cell,
           trialPrefix,
-          ratePerSecond: config.soak.rate,
+          ratePerSecond,
           durationMs: config.soak.duration,
           maxClientConnections: config.soak.clientConnections,
           seed: config.sweep.seed + cellIndex,
@@ -61,11 +63,23 @@ export async function runSoakCells(config: SoakConfig, runtime: Runtime, history
         }, history);
         await settleAndDrain();
         history.append({ type: 'cell-end', cell: cell.id, completed: outcome.completed, ...(outcome.reason ? { reason: outcome.reason } : {}), seconds: (Date.now() - started) / 1000 });
-        if (!outcome.completed) return { completed: false, reason: `${cell.id}: ${outcome.reason}` };
+        return outcome.completed ? null : { completed: false, reason: `${cell.id}: ${outcome.reason}` };
+      };
+      for (const cell of group.cells) {
+        for (const ratePerSecond of config.soak.rate) {
+          // Several rates: each its own cell, named by its rate.
+          const outcome = await soakCell({ ...cell, id: config.soak.rate.length > 1 ? `${cell.id}@${ratePerSecond}/s` : cell.id }, ratePerSecond);
+          if (outcome) return outcome;
+        }
       }
       return null;
     }, hooks.captureInto !== undefined ? { captureInto: { runDir: hooks.captureInto, ring: ringFor(config.sweep.captureLimit) } } : {});
     if (outcome) return outcome;
   }
   return { completed: true };
+}
+
+/** The pairings' cell ids a soak of this config measures (the sweep's ids for them). */
+export function soakPairingIds(config: SoakConfig): string[] {
+  return expandTopologyGroups(config.sweep).flatMap((group) => group.cells.map((cell) => cell.id));
 }

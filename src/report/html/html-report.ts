@@ -21,9 +21,11 @@ import { packetFigure, type PacketFinder } from './packet-figure.js';
 import { profileOf, type LoadBalancerProfile } from '../../scenario/profiles.js';
 import { DISTURBED_OFF_TARGET } from '../../analysis/disturbance.js';
 import { shardAgreements } from '../../analysis/shard-agreement.js';
+import type { RunPrediction } from '../../predict/predict-run.js';
+import { trafficBlock } from './traffic-chart.js';
 import { AGREEMENT_HEADER, agreementRows, agreementSentence, mergeSentence, SHARD_HEADER, shardLabel, shardRows } from '../shard-text.js';
 
-export async function htmlReport(analysis: RunAnalysis, history: readonly HistoryRecord[], packets?: PacketFinder): Promise<string> {
+export async function htmlReport(analysis: RunAnalysis, history: readonly HistoryRecord[], packets?: PacketFinder, traffic: RunPrediction | null = null): Promise<string> {
   const run = analysis.run;
   const advice = pairingAdvice(analysis.cells, run?.proxy);
   const heatRows = heatmapRows(analysis.cells);
@@ -54,6 +56,7 @@ ${profileBlock(profileOf(run?.settings))}
 ${shardBlock(analysis)}
 <h2>Verdicts and recommendations</h2>
 ${advice.map(adviceBlock).join('\n')}
+${await trafficBlock(traffic)}
 ${nodeVersionRows(analysis.cells).length === 0 ? '' : `<h2>Upstream Node versions</h2>\n${table(NODE_VERSION_HEADER, nodeVersionRows(analysis.cells))}`}
 <h2>Failure rate over the timeout pairings</h2>
 ${heatmap}
