@@ -50,6 +50,7 @@ export const GATE_FLAG_LIST: readonly GateFlag[] = [
   { field: 'maxIdleWaitMs', option: '--max-idle-wait <duration>', help: 'longest idle gap to fire at; a longer decisive close is judged by the measured order', shownDefault: '10s' },
   { field: 'minMarginMs', option: '--min-margin <duration>', help: 'how much later than the proxy the upstream must close when judged by order', shownDefault: '1s' },
   ...GATE_FLAVOURS.map(({ binary }) => ({ field: binary.setting, option: `${binary.flag} <path>`, help: `${binary.program} binary (default: ${binary.program} on PATH, or ${binary.env})` })),
+  { field: 'traffic', option: '--traffic <rate>', help: 'your production traffic at the proxy (50/s, 3000/min, 1.7M/day): the verdict says how many failures a day to expect there if you ship (keepalive-lab predict)' },
   { field: 'seed', option: '--seed <n>', help: 'seed of the burst order', shownDefault: String(GATE_DEFAULTS.seed) },
   { field: 'allowConfigCode', option: '--allow-config-code', help: 'run a config that loads code (nginx load_module, perl, njs, Lua; HAProxy lua-load, external-check, program): only for a config you trust' },
   { field: 'allowMasked', option: '--allow-masked', help: 'pass a race the proxy hid by retrying (with a warning) instead of failing on it' },

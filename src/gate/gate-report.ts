@@ -4,6 +4,8 @@ import junitModule, { type Builder } from 'junit-report-builder';
 import { findProxyFlavour } from '../proxy/registry.js';
 import { describeOther } from './failure-evidence.js';
 import type { GateResult } from './gate-result.js';
+import { predictionSentence } from '../predict/prediction-text.js';
+import { parseTraffic, trafficText } from '../predict/traffic.js';
 
 // The package is CommonJS (module.exports = builder) while its types declare an ES default:
 // under NodeNext the default import is the builder at run time, typed as the module.
@@ -64,10 +66,20 @@ export function gateText(result: GateResult): string {
       lines.push(`  masked    ${result.maskedAttempts} upstream attempt${one ? '' : 's'} raced and ${one ? 'was' : 'were'} retried by the proxy: the client saw ${result.failures} failures; requests it does not retry (POST, or retry off) fail there`);
     }
   }
+  const expected = trafficLine(result);
+  if (expected) lines.push(`  traffic   ${expected}`);
   if (result.fix) lines.push(`  fix       ${result.fix.text}`);
   lines.push(`  took      ${result.seconds.toFixed(1)} s`);
   if (result.runDir) lines.push(`  run       ${result.runDir} (trials.jsonl, report.md, report.html; keepalive-lab explain ${result.runDir} for a failed trial)`);
   return lines.join('\n');
+}
+
+/** With --traffic: what the measured window means there; on a FAIL, what shipping costs a day. */
+export function trafficLine(result: GateResult): string | null {
+  const expected = result.atTraffic;
+  if (!expected) return null;
+  const sentence = predictionSentence(expected, trafficText(parseTraffic(expected.traffic)));
+  return result.outcome === 'pass' ? sentence : `if you ship, ${sentence}`;
 }
 
 export function gateJson(result: GateResult): string {

@@ -8,6 +8,7 @@ import type { AcceptCapacity } from './accept-capacity.js';
 import type { Fix, GateOutcome } from './gate-decision.js';
 import type { ProxyIdleClose, ProxyKeptIdle } from './proxy-idle-probe.js';
 import type { Look } from './sequential-design.js';
+import type { Prediction } from '../predict/prediction.js';
 
 export interface GateResult {
   outcome: GateOutcome;
@@ -66,4 +67,6 @@ export interface GateResult {
   seconds: number;
   /** The run directory that holds this run (trials.jsonl and the reports), or null. */
   runDir: string | null;
+  /** With --traffic: the failures to expect there through the config's pool (keepalive-lab predict). */
+  atTraffic?: Prediction;
 }

@@ -25,12 +25,16 @@ import { acceptCapacity, type AcceptCapacity } from './accept-capacity.js';
 import { fireUntilDecided, MAX_COPIES } from './fire-bursts.js';
 import { startGateChain, type GateChain } from './gate-chain.js';
 import { recommendFix } from './gate-decision.js';
-import { openGateHistory, type GateHistoryRecord } from './gate-history.js';
+import { gateTrialRecord, openGateHistory, type GateHistoryRecord } from './gate-history.js';
 import { gateFlavour, gateProxy, type GateProxy, type GateProxySettings, type GateReadyFlavour } from './gate-proxy.js';
 import { buildRequest, healthCheck } from './gate-request.js';
 import type { GateResult } from './gate-result.js';
 import { writeGateOutputs } from './gate-run-report.js';
 import { decisiveClose, firedVerdict, type Verdict } from './gate-verdict.js';
+import { answerMsOf, windowOf } from '../predict/run-windows.js';
+import { predictFailures } from '../predict/prediction.js';
+import { parseTraffic } from '../predict/traffic.js';
+import { DEFAULT_POOL } from '../predict/predict-run.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
 import { sequentialDesign, type SequentialDesign } from './sequential-design.js';
 import { startUpstreamCommand, upstreamAtUrl, type UserUpstream } from './user-upstream.js';
@@ -79,6 +83,8 @@ export interface GateOptions {
   allowConfigCode?: boolean;
   /** The run directory (trials.jsonl, summary.json, report.md, report.html); unset: none. */
   out?: string;
+  /** Your production traffic ("50/s"): the result then says how many failures to expect there. */
+  traffic?: string;
   /** Capture the bursts' packets into the run directory, keeping at most captureLimit MB. */
   capture?: boolean;
   captureLimit?: number;
@@ -359,9 +365,18 @@ function gateResult(run: GateRun, parts: ResultParts, verdict: Verdict, decisive
     upstreamConnections: parts.tagTrials ? chain.trialConnections.tally(trials.map((trial) => trial.id)) : null,
     failureRate: trials.length === 0 ? 0 : failures / trials.length, decisionInterval: verdict.interval, failureRateCi95: wilsonInterval(failures, trials.length, 0.95),
     decidingLook: verdict.decidingLook, proxyLog: chain.proxyLog, proxyLogSamples: chain.proxyLogSamples, fix, seconds: (Date.now() - run.started) / 1000, runDir: options.out ?? null,
+    ...atTraffic(options, decisive, conf, trials),
   };
   parts.history?.append({ type: 'gate-verdict', result });
   return result;
+}
+
+/** With --traffic: the window the bursts measured, at that traffic through the config's pool. */
+function atTraffic(options: GateOptions, decisive: GateResult['decisive'], conf: PreparedProxyConf, trials: readonly BurstTrial[]): Pick<GateResult, 'atTraffic'> {
+  if (options.traffic === undefined || decisive.boundary !== 'upstream' || decisive.atMs === null || trials.length === 0) return {};
+  const records = trials.map((trial) => gateTrialRecord(trial, 'upstream', decisive.atMs!, options.method));
+  const window = windowOf(records, undefined, decisive.atMs);
+  return { atTraffic: predictFailures(window, parseTraffic(options.traffic), { pool: conf.keepaliveConnections ?? DEFAULT_POOL, workers: 1, answerMs: answerMsOf(records) }) };
 }
 
 const describeMs = (ms: number | null) => (ms === null ? 'its timeout' : `${ms.toFixed(0)} ms`);

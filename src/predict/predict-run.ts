@@ -33,6 +33,8 @@ export interface CellPrediction extends Prediction {
   upstreamTimeoutMs: number | null;
   /** Why nothing is predicted (the proxy closes first), or null. */
   noUpstreamClose: string | null;
+  /** Trials a second the run fired while it measured W (null: not recorded). */
+  firingRatePerSecond: number | null;
   curve?: FailureCurve;
 }
 
@@ -65,6 +67,7 @@ export function predictWindow(window: RunWindow, traffic: Traffic, options: Omit
     proxyTimeoutMs: window.proxyTimeoutMs,
     upstreamTimeoutMs: window.upstreamTimeoutMs,
     noUpstreamClose: window.noUpstreamClose,
+    firingRatePerSecond: window.firingRatePerSecond,
     ...prediction,
     ...(options.curve && window.noUpstreamClose === null ? { curve: failureCurve(window, shape, traffic.segments.map((segment) => segment.ratePerSecond)) } : {}),
   };

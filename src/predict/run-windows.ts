@@ -21,14 +21,17 @@ export interface RunWindow extends MeasuredWindow {
   pool: number | null;
   /** Why the cell has no window at the upstream's close (the proxy closes first), or null. */
   noUpstreamClose: string | null;
+  /** Trials a second while the cell fired (null: not recorded): the load W was measured under,
+   *  which moves it (docs/predict.md). */
+  firingRatePerSecond: number | null;
 }
 
-function answerMsOf(trials: readonly TrialRecord[]): number {
+export function answerMsOf(trials: readonly TrialRecord[]): number {
   const answered = trials.filter((trial) => !isFailure(trial)).map((trial) => trial.latencyMs);
   return answered.length === 0 ? 1 : Math.round(quantile(answered, 0.5) * 1000) / 1000;
 }
 
-function windowOf(trials: readonly TrialRecord[], stratumMs: number | undefined, closeMs: number): MeasuredWindow {
+export function windowOf(trials: readonly TrialRecord[], stratumMs: number | undefined, closeMs: number): MeasuredWindow {
   const upstream = trials.filter((trial) => trial.boundary === 'upstream');
   const width = windowWidths(upstream, stratumMs).find((entry) => entry.boundary === 'upstream');
   return {
@@ -45,7 +48,9 @@ const NO_UPSTREAM_CLOSE = 'the proxy closes its idle connections before the upst
 export function runWindows(records: readonly GateHistoryRecord[]): RunWindow[] {
   const setup = records.find((record): record is GateSetupRecord => record.type === 'gate-setup');
   const trialsOf = new Map<string, TrialRecord[]>();
+  const secondsOf = new Map<string, number>();
   for (const record of records) {
+    if (record.type === 'cell-end') secondsOf.set(record.cell, (secondsOf.get(record.cell) ?? 0) + record.seconds);
     if (record.type !== 'trial') continue;
     const list = trialsOf.get(record.cell) ?? [];
     list.push(record);
@@ -63,6 +68,7 @@ export function runWindows(records: readonly GateHistoryRecord[]): RunWindow[] {
       trials: trials.length,
       pool: setup.proxy.keepaliveConnections,
       noUpstreamClose: upstream ? null : NO_UPSTREAM_CLOSE,
+      firingRatePerSecond: null,
       ...(upstream ? windowOf(trials, undefined, setup.decisive.atMs!) : { closeMs: 0, curve: [], widthMs: 0, widthMsCi95: [0, 0] as [number, number] }),
     }];
   }
@@ -80,6 +86,7 @@ export function runWindows(records: readonly GateHistoryRecord[]): RunWindow[] {
       trials: trials.length,
       pool: null,
       noUpstreamClose: close ? null : NO_UPSTREAM_CLOSE,
+      firingRatePerSecond: secondsOf.get(cell.id) ? Math.round(trials.length / secondsOf.get(cell.id)!) : null,
       ...(close ? windowOf(trials, cell.stratumMs, close.atMs) : { closeMs: cell.effectiveCloseMs, curve: [], widthMs: 0, widthMsCi95: [0, 0] as [number, number] }),
     };
   });
