@@ -1,5 +1,6 @@
 // The library entry for users' own scripts and vitest suites: one call measures a sweep and
 // returns its analysis, with the raw history for anything the analysis does not say.
+import { assertCanPin } from './runtime/cpu-pinning.js';
 import { assertCanCapture } from './capture/tcpdump.js';
 import { UsageError } from './util/errors.js';
 import { FIELD_DEFAULTS, runField, type FieldOptions } from './field/run-field.js';
@@ -40,6 +41,7 @@ export async function sweep(input: SweepConfigInput, options: SweepOptions = {})
   const config = parseSweepConfig(input);
   const runtime = options.runtime ?? (await selectRuntime(runtimeChoice(config.runtime), localRuntimeOptions(config))).runtime;
   if (config.capture) assertCanCapture();
+  if (config.pin) assertCanPin();
   if (config.upstreamNode) await runtime.prepareUpstreamNode(config.upstreamNode);
   const memory = memoryHistory();
   const history = options.historyFile ? teeHistory(memory, openHistoryFile(options.historyFile)) : memory;
@@ -63,6 +65,7 @@ export interface SoakResult extends SoakAnalysis {
 export async function soak(input: Record<string, unknown>, options: { runtime?: Runtime } = {}): Promise<SoakResult> {
   const config = parseSoakConfig(input);
   const windows = config.soak.windowFrom === undefined ? null : loadSoakWindows(config.soak.windowFrom, soakPairingIds(config));
+  if (config.sweep.pin) assertCanPin();
   if (config.sweep.capture) throw new UsageError('capture: the soak command captures (keepalive-lab soak --capture --out DIR); soak() keeps no run directory');
   const runtime = options.runtime ?? (await selectRuntime(runtimeChoice(config.sweep.runtime), localRuntimeOptions(config.sweep))).runtime;
   const memory = memoryHistory();

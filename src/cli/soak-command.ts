@@ -1,5 +1,6 @@
 // `keepalive-lab soak`: Poisson traffic through the proxy's shared pool for a while, per
 // pairing; failures per 10,000 requests.
+import { assertCanPin } from '../runtime/cpu-pinning.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -31,7 +32,7 @@ const SOAK_FLAGS: readonly SweepFlag[] = [
   { field: 'clientConnections', option: '--client-connections <n>', kind: 'number', help: 'client keep-alive connections to the proxy at most (default 256)' },
   { field: 'windowFrom', option: '--window-from <dir>', kind: 'text', help: 'a sweep of the same pairings: each cell\'s failures predicted from its window, beside those observed (see keepalive-lab predict)' },
   { field: 'seed', option: '--seed <n>', kind: 'number', help: 'seed of the arrivals (default 1)' },
-  ...sweepFlagsOf(['runtime', ...Object.keys(PROXY_BINARY_FLAGS) as SweepFlag['field'][], 'capture', 'captureLimit']),
+  ...sweepFlagsOf(['runtime', 'pin', ...Object.keys(PROXY_BINARY_FLAGS) as SweepFlag['field'][], 'capture', 'captureLimit']),
 ];
 
 /** The command's own flags; every setting flag is in SOAK_FLAGS, keyed by commander's name for it. */
@@ -66,6 +67,7 @@ async function runSoakCommand(flags: SoakFlags): Promise<number> {
   const windows = config.soak.windowFrom === undefined ? null : loadSoakWindows(config.soak.windowFrom, soakPairingIds(config));
   const { runtime, note } = await selectRuntime(runtimeChoice(config.sweep.runtime), localRuntimeOptions(config.sweep));
   if (config.sweep.capture) assertCanCapture();
+  if (config.sweep.pin) assertCanPin();
   const out = flags.out ?? path.join('runs', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   assertNewRunDir(out, HISTORY_FILE);
   fs.mkdirSync(out, { recursive: true });

@@ -1,4 +1,5 @@
 // `keepalive-lab sweep`: flags and/or a JSON config file -> a validated sweep -> a run directory.
+import { assertCanPin } from '../runtime/cpu-pinning.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -123,6 +124,7 @@ async function runSweepCommand(config: SweepConfig, flags: SweepFlags, resume?: 
   // Fetched before the run directory exists: a Node version that cannot be had leaves nothing.
   if (config.upstreamNode) await runtime.prepareUpstreamNode(config.upstreamNode);
   if (config.capture) assertCanCapture();
+  if (config.pin) assertCanPin();
   if (resume) {
     const left = expandTopologyGroups(config).flatMap((group) => group.cells).filter((cell) => !resume.completedCells.has(cell.id));
     process.stderr.write(`resume: ${resume.completedCells.size} cells complete, ${left.length} to measure (${resume.trialsDone.size} of them partly)\n`);

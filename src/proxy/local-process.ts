@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startChild, waitUntil, type ManagedChild } from '../util/child.js';
 import { canConnect } from '../util/ports.js';
+import { onCpus } from '../runtime/cpu-pinning.js';
 import type { ProxyFlavour } from './flavour.js';
 
 export interface LocalProxyOptions {
@@ -16,6 +17,8 @@ export interface LocalProxyOptions {
   prefix: string;
   /** The config's file name, where it is not the flavour's own. */
   configFile?: string;
+  /** CPUs to run on (`--pin`), else wherever the scheduler puts it. */
+  cpus?: readonly number[];
   onLogLine: (line: string) => void;
 }
 
@@ -31,7 +34,8 @@ export async function startLocalProxy(flavour: WithProcess, options: LocalProxyO
   const confPath = path.join(options.prefix, options.configFile ?? flavour.process.configFile);
   fs.writeFileSync(confPath, options.confText);
   const startupLines: string[] = [];
-  const child = startChild(options.binary, flavour.process.args(confPath, options.prefix), {
+  const [command, args] = onCpus(options.cpus, options.binary, flavour.process.args(confPath, options.prefix));
+  const child = startChild(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(flavour.process.env ? { env: { ...process.env, ...flavour.process.env(options.prefix) } } : {}),
     onStderrLine: (line) => {

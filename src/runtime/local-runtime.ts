@@ -92,7 +92,7 @@ async function startLocalTopology(spec: TopologySpec, proxyChoice: LocalProxyCho
   try {
     // The harness's own Node, unless the spec asks for a version (from the cache, see node-binaries.ts).
     const nodeBinary = spec.upstream.node !== undefined ? (await ensureNodeBinary(spec.upstream.node)).path : process.execPath;
-    const upstream = await startLocalUpstream(spec.upstream, await freePort(), path.join(workDir, 'upstream-events.jsonl'), nodeBinary);
+    const upstream = await startLocalUpstream(spec.upstream, await freePort(), path.join(workDir, 'upstream-events.jsonl'), nodeBinary, spec.cpus?.upstream);
     stops.push(upstream.stop);
     readUpstreamEvents = upstream.drainEvents;
     let proxyUpstream = { host: '127.0.0.1', port: upstream.port };
@@ -165,6 +165,7 @@ async function startLaneProxy(spec: TopologySpec, flavour: Parameters<typeof sta
     listenPort: port,
     prefix: workDir,
     onLogLine,
+    ...(spec.cpus ? { cpus: spec.cpus.proxy } : {}),
   });
   return { endpoint: { host: '127.0.0.1', port }, pid: proxy.child.process.pid, stop: proxy.stop };
 }

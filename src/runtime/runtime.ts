@@ -6,6 +6,8 @@ import type { LaneProxySpec } from '../proxy/flavour.js';
 import type { UpstreamSpec } from '../upstream/upstream-spec.js';
 import type { Endpoint, ProxyName } from '../vocabulary.js';
 
+import type { PinnedCpus } from './cpu-pinning.js';
+
 export interface TopologySpec {
   /**
    * The proxy: a flavour (src/proxy/registry.ts) and its lanes. A pass-through flavour (`none`)
@@ -15,6 +17,8 @@ export interface TopologySpec {
   upstream: UpstreamSpec;
   /** Put a Toxiproxy between the proxy and the upstream, with these faults (may be none). */
   faultLayer?: { faults: Fault[] };
+  /** The CPUs the proxy and the upstream run on (`--pin`; local processes only). */
+  cpus?: PinnedCpus;
   /** Folder to copy the proxy's config and logs into when the topology stops. */
   artifactsDir?: string;
   /** Name for the copied artifacts (several topologies may share a folder). */

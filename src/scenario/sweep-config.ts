@@ -5,6 +5,7 @@ import { DEFAULT_PROXY, findProxyFlavour, PROXY_NAMES, proxyFlavour, proxyFlavou
 import { CLIENT_KINDS, CLOSE_MODES, CLOSE_STYLES, METHODS } from '../vocabulary.js';
 import { parseDuration } from '../util/duration.js';
 import { parseTraffic } from '../predict/traffic.js';
+import { PIN_LAYOUTS } from '../runtime/cpu-pinning.js';
 import { UsageError } from '../util/errors.js';
 import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';
 import { PROFILE_NAMES, PROFILES, type ProfileName } from './profiles.js';
@@ -107,6 +108,9 @@ export const sweepConfigSchema = z.object({
   }).optional(),
   /** A cell every shard measures besides its own slice, to compare the machines (its id, as the report names it). */
   referenceCell: z.string().min(1).optional(),
+  /** Where the proxy and the upstream run: each on its own CPU (split) or both on one (shared);
+   *  unset, wherever the scheduler puts them (local runtime; runtime/cpu-pinning.ts). */
+  pin: z.enum(PIN_LAYOUTS, { message: `not a layout: use ${PIN_LAYOUTS.join(' or ')}` }).optional(),
   /** The production traffic the reports predict failures at (predict's `--rate`): reports only. */
   traffic: z.string().superRefine((text, ctx) => {
     try {
@@ -118,6 +122,7 @@ export const sweepConfigSchema = z.object({
   /** With traffic: idle upstream connections per proxy worker in production (default 32). */
   trafficPool: z.number().int().min(1).max(100_000).optional(),
 }).strict().superRefine((config, ctx) => {
+  if (config.pin !== undefined && config.runtime === 'containers') ctx.addIssue({ code: 'custom', path: ['pin'], message: 'pinning runs on the local runtime: add --runtime local' });
   if (config.trafficPool !== undefined && config.traffic === undefined) ctx.addIssue({ code: 'custom', path: ['trafficPool'], message: 'the pool of the production traffic: add --traffic RATE' });
   if (config.referenceCell !== undefined && config.shard === undefined) ctx.addIssue({ code: 'custom', path: ['referenceCell'], message: 'the reference cell is what every shard measures to compare the machines: add --shard I/N' });
   const flavour = proxyFlavour(config.proxy);

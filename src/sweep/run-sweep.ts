@@ -23,6 +23,7 @@ import { DISTURBED_OFF_TARGET, isOffTarget } from '../analysis/disturbance.js';
 import { machineCpuTimes, machineShares, processTreeCpuMs, type MachineCpuTimes } from '../util/process-cpu.js';
 import type { ClientKind } from '../vocabulary.js';
 import { describeMachine, HARNESS_VERSION } from '../util/machine.js';
+import { pinnedCpus } from '../runtime/cpu-pinning.js';
 
 
 export interface SweepHooks {
@@ -54,6 +55,7 @@ export function topologySpecFor(group: TopologyGroup, config: SweepConfig): Topo
       ...(group.upstreamNode !== undefined ? { node: group.upstreamNode } : {}),
     },
     ...(group.path === 'toxiproxy' ? { faultLayer: { faults: group.faults } } : {}),
+    ...(config.pin ? { cpus: pinnedCpus(config.pin) } : {}),
     ...(config.out ? { artifactsDir: `${config.out}/logs`, artifactsName: group.key } : {}),
   };
 }

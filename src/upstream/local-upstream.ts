@@ -3,6 +3,7 @@ import { startChild, waitUntil, type ManagedChild } from '../util/child.js';
 import type { UpstreamEventRecord } from '../history/records.js';
 import { eventFileReader, parseUpstreamLine } from './upstream-output.js';
 import { UPSTREAM_PROGRAM, upstreamArgs, type UpstreamSpec } from './upstream-spec.js';
+import { onCpus } from '../runtime/cpu-pinning.js';
 
 export interface LocalUpstream {
   port: number;
@@ -13,10 +14,11 @@ export interface LocalUpstream {
   stop(): Promise<void>;
 }
 
-export async function startLocalUpstream(spec: UpstreamSpec, port: number, eventsPath: string, nodeBinary = process.execPath): Promise<LocalUpstream> {
+export async function startLocalUpstream(spec: UpstreamSpec, port: number, eventsPath: string, nodeBinary = process.execPath, cpus?: readonly number[]): Promise<LocalUpstream> {
   let ready: { port: number; node: string } | null = null;
   const errors: string[] = [];
-  const child = startChild(nodeBinary, [UPSTREAM_PROGRAM, ...upstreamArgs(spec), '--port', String(port), '--events', eventsPath, '--exit-with-stdin'], {
+  const [command, args] = onCpus(cpus, nodeBinary, [UPSTREAM_PROGRAM, ...upstreamArgs(spec), '--port', String(port), '--events', eventsPath, '--exit-with-stdin']);
+  const child = startChild(command, args, {
     onStdoutLine: (line) => {
       const parsed = parseUpstreamLine(line);
       if (parsed?.kind === 'listening') ready = parsed;

@@ -65,6 +65,8 @@ export async function containersRuntime(options: ContainersRuntimeOptions = {}):
     name: 'containers',
     versions,
     async start(spec) {
+      // Pinning starts local processes under taskset; a container's CPUs are the engine's to set.
+      if (spec.cpus) throw new Error('--pin runs on the local runtime: add --runtime local');
       if (spec.faultLayer) toxiproxyImage ??= await ensureImage(engine.client, images.toxiproxy!);
       const upstreamImages = spec.upstream.node !== undefined ? { ...images, node: nodeImageFor(spec.upstream.node) } : images;
       if (spec.upstream.node !== undefined) await ensureImage(engine.client, upstreamImages.node);
