@@ -21,7 +21,6 @@ import { analyzeSoak, type SoakAnalysis } from './soak/soak-analysis.js';
 import { parseSoakConfig } from './soak/soak-config.js';
 import { runSoakCells, soakPairingIds } from './soak/soak.js';
 import { predictRecords, predictRun, runTrafficPrediction, type PredictOptions, type RunPrediction } from './predict/predict-run.js';
-import type { GateHistoryRecord } from './gate/gate-history.js';
 import { loadSoakWindows, predictedSoak } from './soak/soak-prediction.js';
 
 export interface SweepOptions extends SweepHooks {
@@ -122,5 +121,5 @@ export async function field(input: FieldInput): Promise<FieldResult> {
  * Per million requests and per day, with 95% intervals carried from W's (predict/).
  */
 export function predict(from: string | { history: readonly HistoryRecord[] }, options: PredictOptions): RunPrediction {
-  return typeof from === 'string' ? predictRun(from, options) : predictRecords(from.history as readonly GateHistoryRecord[], options);
+  return typeof from === 'string' ? predictRun(from, options) : predictRecords(from.history, options);
 }

@@ -55,6 +55,6 @@ export { shardAgreements, type ShardAgreement, type ShardReading } from './analy
 export type { PredictOptions, RunPrediction, CellPrediction } from './predict/predict-run.js';
 export type { Prediction, FailureCurve, PoolShape, RatePrediction } from './predict/prediction.js';
 export { simulatePool, type PoolModelInput, type PoolModelResult, type CurvePiece } from './predict/pool-model.js';
-export { parseTraffic, type Traffic } from './predict/traffic.js';
-export type { SoakPrediction } from './soak/soak-prediction.js';
+export { parseTraffic, type Traffic } from './scenario/traffic.js';
+export type { SoakPrediction } from './soak/soak-analysis.js';
 export type { SoakConnections } from './soak/soak-connections.js';

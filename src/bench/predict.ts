@@ -14,7 +14,6 @@ import { readHistoryFile } from '../history/history-file.js';
 import { analyzeSoak } from '../soak/soak-analysis.js';
 import { withPredictions } from '../soak/soak-prediction.js';
 import { runWindows } from '../predict/run-windows.js';
-import type { GateHistoryRecord } from '../gate/gate-history.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,7 +55,7 @@ async function round(index: number): Promise<string[]> {
   const soak = analyzeSoak(readHistoryFile(path.join(soakDir, 'trials.jsonl')));
   const lines = [`round ${index} (${dir})`];
   for (const lanes of laneCounts) {
-    const windows = runWindows(readHistoryFile<GateHistoryRecord>(path.join(dir, `sweep-lanes-${lanes}`, 'trials.jsonl')));
+    const windows = runWindows(readHistoryFile<{ type: string }>(path.join(dir, `sweep-lanes-${lanes}`, 'trials.jsonl')));
     const window = windows[0]!;
     lines.push(`  sweep --lanes ${lanes}: W ${window.widthMs.toFixed(3)} [${window.widthMsCi95.map((v) => v.toFixed(3)).join(', ')}] ms at ${window.firingRatePerSecond ?? '?'} trials/s, answer ${window.answerMs} ms`);
     for (const cell of withPredictions(soak, windows, { pool: Number(values.pool), workers: 1 }).cells) {

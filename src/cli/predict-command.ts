@@ -2,8 +2,8 @@
 // expect at a production traffic, per million requests and per day, and their curve over rates.
 import { Command } from 'commander';
 import { predictRun } from '../predict/predict-run.js';
-import { cellLabel, curveTable, MODEL_ASSUMPTIONS, peakText, predictionSentence, predictionTable } from '../predict/prediction-text.js';
-import { parseTraffic, trafficText } from '../predict/traffic.js';
+import { cellLabel, curveTable, MODEL_ASSUMPTIONS, peakText, predictionSentence, predictionTable } from '../report/prediction-text.js';
+import { parseTraffic, trafficText } from '../scenario/traffic.js';
 import { UsageError } from '../util/errors.js';
 import { forTerminal } from '../util/terminal-text.js';
 import { positiveInt, positiveNumber } from './parse-number.js';

@@ -4,7 +4,7 @@
 // line, `maxFailureRate` in a call), before anything starts.
 import fs from 'node:fs';
 import { z } from 'zod';
-import { parseTraffic } from '../predict/traffic.js';
+import { parseTraffic } from '../scenario/traffic.js';
 import { parseFaultSpec } from '../faults/fault.js';
 import { DEFAULT_PROXY, proxyFlavour } from '../proxy/registry.js';
 import { DEFAULT_CAPTURE_LIMIT_MB, durationMs } from '../scenario/sweep-config.js';

@@ -4,8 +4,8 @@ import junitModule, { type Builder } from 'junit-report-builder';
 import { findProxyFlavour } from '../proxy/registry.js';
 import { describeOther } from './failure-evidence.js';
 import type { GateResult } from './gate-result.js';
-import { predictionSentence } from '../predict/prediction-text.js';
-import { parseTraffic, trafficText } from '../predict/traffic.js';
+import { predictionSentence } from '../report/prediction-text.js';
+import { parseTraffic, trafficText } from '../scenario/traffic.js';
 
 // The package is CommonJS (module.exports = builder) while its types declare an ES default:
 // under NodeNext the default import is the builder at run time, typed as the module.

@@ -33,7 +33,7 @@ import { writeGateOutputs } from './gate-run-report.js';
 import { decisiveClose, firedVerdict, type Verdict } from './gate-verdict.js';
 import { answerMsOf, windowOf } from '../predict/run-windows.js';
 import { predictFailures } from '../predict/prediction.js';
-import { parseTraffic } from '../predict/traffic.js';
+import { parseTraffic } from '../scenario/traffic.js';
 import { DEFAULT_POOL } from '../predict/predict-run.js';
 import { measureProxyIdleClose, type ProxyIdleClose, type ProxyKeptIdle } from './proxy-idle-probe.js';
 import { sequentialDesign, type SequentialDesign } from './sequential-design.js';

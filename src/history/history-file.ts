@@ -8,6 +8,9 @@ import type { HistoryRecord } from './records.js';
 /** Any record with a type: the sweep's, or a command's own beside them (the gate's verdict). */
 interface Typed { type: string }
 
+/** A run directory's history: every record, one JSON line each, in the order it happened. */
+export const HISTORY_FILE = 'trials.jsonl';
+
 export interface HistorySink<R extends Typed = HistoryRecord> {
   append(record: R): void;
   /** Resolves once everything appended so far is on disk; rejects with the write's error. */

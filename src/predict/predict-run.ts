@@ -1,13 +1,11 @@
 // `predict DIR`: a run directory's measured windows turned into expected failures at a traffic.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { GateHistoryRecord } from '../gate/gate-history.js';
-import { readHistoryFile } from '../history/history-file.js';
-import { HISTORY_FILE } from '../report/write-outputs.js';
+import { HISTORY_FILE, readHistoryFile } from '../history/history-file.js';
 import { UsageError } from '../util/errors.js';
 import { failureCurve, predictFailures, type FailureCurve, type PoolShape, type Prediction } from './prediction.js';
-import { runWindows, type RunWindow } from './run-windows.js';
-import { parseTraffic, type Traffic } from './traffic.js';
+import { runWindows, type RunRecords, type RunWindow } from './run-windows.js';
+import { parseTraffic, type Traffic } from '../scenario/traffic.js';
 
 /** nginx's pool when the run does not say (its default since 1.29.7, and soak's). */
 export const DEFAULT_POOL = 32;
@@ -74,7 +72,7 @@ export function predictWindow(window: RunWindow, traffic: Traffic, options: Omit
 }
 
 /** Predictions for a history's cells (bad input: a UsageError naming the fix). */
-export function predictRecords(records: readonly GateHistoryRecord[], options: PredictOptions, dir: string | null = null): RunPrediction {
+export function predictRecords(records: RunRecords, options: PredictOptions, dir: string | null = null): RunPrediction {
   const traffic = typeof options.rate === 'string' ? parseTraffic(options.rate) : options.rate;
   const windows = runWindows(records);
   if (windows.length === 0) throw new UsageError(`${dir ?? 'the history'} has no aimed trials: predict reads a sweep's or a gate's run directory`);
@@ -99,7 +97,7 @@ export function predictRun(dir: string, options: PredictOptions): RunPrediction 
   if (!fs.existsSync(file)) throw new UsageError(`${dir} has no ${HISTORY_FILE}: give the --out directory of a sweep or a gate`);
   // Checked before the history is read: a bad rate starts nothing.
   const traffic = typeof options.rate === 'string' ? parseTraffic(options.rate) : options.rate;
-  return predictRecords(readHistoryFile<GateHistoryRecord>(file), { ...options, rate: traffic }, dir);
+  return predictRecords(readHistoryFile<RunRecords[number]>(file), { ...options, rate: traffic }, dir);
 }
 
 /**
@@ -107,8 +105,8 @@ export function predictRun(dir: string, options: PredictOptions): RunPrediction 
  * the pool they name (`--traffic-pool`, else the gate's config's, else 32) and their workers;
  * null when they name none, or the run aimed no trial.
  */
-export function runTrafficPrediction(records: readonly GateHistoryRecord[]): RunPrediction | null {
-  const settings = records.find((record) => record.type === 'run')?.settings as Record<string, unknown> | undefined;
+export function runTrafficPrediction(records: RunRecords): RunPrediction | null {
+  const settings = (records.find((record) => record.type === 'run') as { settings?: Record<string, unknown> } | undefined)?.settings;
   if (typeof settings?.traffic !== 'string') return null;
   const number = (value: unknown) => (typeof value === 'number' && value >= 1 ? value : undefined);
   const pool = number(settings.trafficPool);

@@ -7,7 +7,7 @@
 // W times a factor of the traffic and the pool (pool-model.ts), and W's interval carries over
 // as it is, widened by the simulation's own error.
 import { simulatePool, type CurvePiece, type PoolModelResult } from './pool-model.js';
-import type { Traffic } from './traffic.js';
+import type { Traffic } from '../scenario/traffic.js';
 
 /** A cell's window as the prediction takes it. */
 export interface MeasuredWindow {

@@ -3,10 +3,19 @@
 // long a request held its connection.
 import { windowCurve, windowWidths } from '../analysis/window-width.js';
 import { isFailure } from '../analysis/bins.js';
-import { GATE_CELL, type GateHistoryRecord, type GateSetupRecord } from '../gate/gate-history.js';
-import type { CellRecord, TrialRecord } from '../history/records.js';
+import type { CellRecord, HistoryRecord, TrialRecord } from '../history/records.js';
 import { quantile } from '../util/stats.js';
 import type { MeasuredWindow } from './prediction.js';
+
+/** A run's records: a sweep's, or a gate's with its own setup and verdict records besides. */
+export type RunRecords = readonly (HistoryRecord | { type: string })[];
+
+/** What the prediction reads of a gate's setup record (gate/gate-history.ts): where it aimed, and the config's pool. */
+interface GateSetupLike {
+  type: 'gate-setup';
+  decisive: { boundary: string; atMs: number | null };
+  proxy: { keepaliveConnections: number | null };
+}
 
 export interface RunWindow extends MeasuredWindow {
   cell: string;
@@ -45,8 +54,9 @@ export function windowOf(trials: readonly TrialRecord[], stratumMs: number | und
 const NO_UPSTREAM_CLOSE = 'the proxy closes its idle connections before the upstream does: no reused connection meets the upstream\'s close';
 
 /** Every cell's window (sweeps, soaks' absent: they aim nothing), in the history's order. */
-export function runWindows(records: readonly GateHistoryRecord[]): RunWindow[] {
-  const setup = records.find((record): record is GateSetupRecord => record.type === 'gate-setup');
+export function runWindows(all: RunRecords): RunWindow[] {
+  const setup = all.find((record): record is GateSetupLike => record.type === 'gate-setup');
+  const records = all.filter((record): record is HistoryRecord => record.type !== 'gate-setup' && record.type !== 'gate-verdict');
   const trialsOf = new Map<string, TrialRecord[]>();
   const secondsOf = new Map<string, number>();
   for (const record of records) {
@@ -57,10 +67,11 @@ export function runWindows(records: readonly GateHistoryRecord[]): RunWindow[] {
     trialsOf.set(record.cell, list);
   }
   if (setup) {
-    const trials = trialsOf.get(GATE_CELL) ?? [];
+    // A gate's history holds one cell's trials.
+    const trials = [...trialsOf.values()].flat();
     const upstream = setup.decisive.boundary === 'upstream' && setup.decisive.atMs !== null;
     return [{
-      cell: GATE_CELL,
+      cell: trials[0]?.cell ?? 'gate',
       method: trials[0]?.method ?? 'GET',
       proxyTimeoutMs: null,
       upstreamTimeoutMs: null,

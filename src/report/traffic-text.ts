@@ -1,8 +1,8 @@
 // The reports' section on production traffic (`--traffic`): per racing cell, the failures to
 // expect a million requests and a day, and where over the request rate they peak.
 import type { RunPrediction } from '../predict/predict-run.js';
-import { cellLabel, MODEL_ASSUMPTIONS, peakText, predictionSentence, predictionTable } from '../predict/prediction-text.js';
-import { parseTraffic, trafficText } from '../predict/traffic.js';
+import { cellLabel, MODEL_ASSUMPTIONS, peakText, predictionSentence, predictionTable } from './prediction-text.js';
+import { parseTraffic, trafficText } from '../scenario/traffic.js';
 
 /** One sentence per cell: what its window means at the traffic. */
 export function trafficSentences(prediction: RunPrediction): string[] {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { analyzeHistory, type RunAnalysis } from '../analysis/analyze-history.js';
-import { readHistoryFile } from '../history/history-file.js';
+import { HISTORY_FILE, readHistoryFile } from '../history/history-file.js';
 import type { HistoryRecord } from '../history/records.js';
 import { htmlReport } from './html/html-report.js';
 import { runCaptures } from '../capture/run-capture.js';
@@ -12,7 +12,7 @@ import { summaryCsv, summaryJson } from './summary.js';
 import { writeRunFile } from '../util/run-dir-files.js';
 import { runTrafficPrediction, type RunPrediction } from '../predict/predict-run.js';
 
-export const HISTORY_FILE = 'trials.jsonl';
+export { HISTORY_FILE } from '../history/history-file.js';
 export const SHARD_MANIFEST_FILE = 'shard.json';
 
 /**

@@ -4,7 +4,7 @@ import { faultSchema } from '../faults/fault.js';
 import { DEFAULT_PROXY, findProxyFlavour, PROXY_NAMES, proxyFlavour, proxyFlavours } from '../proxy/registry.js';
 import { CLIENT_KINDS, CLOSE_MODES, CLOSE_STYLES, METHODS } from '../vocabulary.js';
 import { parseDuration } from '../util/duration.js';
-import { parseTraffic } from '../predict/traffic.js';
+import { parseTraffic } from './traffic.js';
 import { PIN_LAYOUTS } from '../runtime/cpu-pinning.js';
 import { UsageError } from '../util/errors.js';
 import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';

@@ -5,7 +5,7 @@ import type { ErrorClass } from '../vocabulary.js';
 import { wilsonInterval } from '../util/stats.js';
 import { cellId } from '../scenario/cells.js';
 import { soakConnections, type SoakConnections } from './soak-connections.js';
-import type { SoakPrediction } from './soak-prediction.js';
+import type { PoolShape } from '../predict/prediction.js';
 
 export interface SoakCellAnalysis {
   id: string;
@@ -39,6 +39,25 @@ export interface SoakCellAnalysis {
   connections: SoakConnections;
   /** What a sweep of the same pairing predicts (`soak --window-from DIR`). */
   prediction?: SoakPrediction;
+}
+
+/** What a sweep of the same pairing predicts for a soak cell (soak-prediction.ts). */
+export interface SoakPrediction {
+  /** The sweep's cell whose window predicts (the same pairing, method and retry policy). */
+  fromCell: string;
+  shape: PoolShape;
+  widthMs: number;
+  widthMsCi95: [number, number];
+  perTenThousand: number;
+  perTenThousandCi95: [number, number];
+  /** The observed rate minus the predicted, over the two's combined standard error: within
+   *  ±1.96 they agree at 95%. */
+  differenceZ: number;
+  agrees: boolean;
+  /** Reuses the model expects within NEAR_CLOSE_MS of the close, and how far those the upstream
+   *  saw lie from it (in standard deviations of a Poisson count). */
+  nearCloseExpected: number;
+  nearCloseZ: number | null;
 }
 
 export interface SoakAnalysis {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { proxyFlavour, proxyFlavours } from '../proxy/registry.js';
 import { UsageError } from '../util/errors.js';
-import { parseTraffic } from '../predict/traffic.js';
+import { parseTraffic } from '../scenario/traffic.js';
 import { durationMs, parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
 
 const soakRate = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -25,8 +25,7 @@ const soakRate = z.union([z.number(), z.string()]).transform((value, ctx) => {
 export const soakSettingsSchema = z.object({
   /** Mean arrivals per second (Poisson): one, or several, each its own cell on the same topology
    *  (a number, or a rate as predict takes one: "50/s", "3000/min"). */
-  rate: z.union([soakRate, z.array(soakRate).min(1, 'needs at least one rate')]).default(100)
-    .transform((rate) => (Array.isArray(rate) ? rate : [rate])),
+  rate: z.preprocess((rate) => (rate === undefined || Array.isArray(rate) ? rate : [rate]), z.array(soakRate).min(1, 'needs at least one rate')).default([100]),
   /** How long each cell receives traffic (ms). */
   duration: durationMs.pipe(z.number().positive('must be above 0')).default(60_000),
   /** Idle upstream connections the proxy keeps (nginx `keepalive N`), shared by all requests. */
@@ -60,7 +59,8 @@ export function parseSoakConfig(input: Record<string, unknown>, source = 'config
   const parsed = soakSettingsSchema.safeParse(soakInput);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new UsageError(`${source}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    // A list's item is named by its list (rate, not rate.1): the message quotes the value.
+    throw new UsageError(`${source}: ${issue.path.filter((part) => typeof part !== 'number').join('.') || '(top level)'}: ${issue.message}`);
   }
   return { sweep, soak: parsed.data };
 }

@@ -1,39 +1,20 @@
 // A soak's observed failures beside what a sweep of the same pairing predicts for its traffic
 // (`soak --window-from DIR`): the prediction's model checked against the real thing, twice over:
 // on the failures, and on the evidence the model rests on, the reuses that came near the close.
+import fs from 'node:fs';
+import path from 'node:path';
 import { simulatePool } from '../predict/pool-model.js';
-import { predictAtRate, type PoolShape } from '../predict/prediction.js';
+import { predictAtRate } from '../predict/prediction.js';
 import { shapeFor } from '../predict/predict-run.js';
 import type { RunWindow } from '../predict/run-windows.js';
 import { zForConfidence } from '../util/stats.js';
 import { NEAR_CLOSE_MS } from './soak-connections.js';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { GateHistoryRecord } from '../gate/gate-history.js';
-import { readHistoryFile } from '../history/history-file.js';
 import { runWindows } from '../predict/run-windows.js';
-import { HISTORY_FILE } from '../report/write-outputs.js';
+import { HISTORY_FILE, readHistoryFile } from '../history/history-file.js';
 import { UsageError } from '../util/errors.js';
-import type { SoakCellAnalysis } from './soak-analysis.js';
+import type { SoakCellAnalysis, SoakPrediction } from './soak-analysis.js';
 import type { SoakConfig } from './soak-config.js';
 
-export interface SoakPrediction {
-  /** The sweep's cell whose window predicts (the same pairing, method and retry policy). */
-  fromCell: string;
-  shape: PoolShape;
-  widthMs: number;
-  widthMsCi95: [number, number];
-  perTenThousand: number;
-  perTenThousandCi95: [number, number];
-  /** The observed rate minus the predicted, over the two's combined standard error: within
-   *  ±1.96 they agree at 95%. */
-  differenceZ: number;
-  agrees: boolean;
-  /** Reuses the model expects within NEAR_CLOSE_MS of the close, and how far those the upstream
-   *  saw lie from it (in standard deviations of a Poisson count). */
-  nearCloseExpected: number;
-  nearCloseZ: number | null;
-}
 
 /** The sweep window of a soak cell's pairing, or undefined. */
 export function windowForSoakCell(cell: SoakCellAnalysis, windows: readonly RunWindow[]): RunWindow | undefined {
@@ -88,7 +69,7 @@ export function withPredictions<T extends { cells: SoakCellAnalysis[] }>(analysi
 export function loadSoakWindows(dir: string, pairingIds: readonly string[]): RunWindow[] {
   const file = path.join(dir, HISTORY_FILE);
   if (!fs.existsSync(file)) throw new UsageError(`--window-from ${dir}: no ${HISTORY_FILE} there: give the --out directory of a sweep of the same pairings`);
-  const windows = runWindows(readHistoryFile<GateHistoryRecord>(file));
+  const windows = runWindows(readHistoryFile<{ type: string }>(file));
   const missing = pairingIds.filter((id) => !windows.some((window) => window.cell === id));
   if (missing.length > 0) throw new UsageError(`--window-from ${dir}: the sweep has no cell ${missing[0]}: sweep the soak's pairings (the same timeouts, close, methods and retry) first`);
   return windows;

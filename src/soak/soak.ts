@@ -6,9 +6,10 @@ import type { CellRecord, SoakRequestRecord } from '../history/records.js';
 import { probeIdleClose } from '../probe/probe.js';
 import type { Runtime, TopologySpec } from '../runtime/runtime.js';
 import { expandTopologyGroups, type TopologyGroup } from '../scenario/cells.js';
-import { topologySpecFor } from '../sweep/run-sweep.js';
+import { crossCheckedProbe, topologySpecFor } from '../sweep/run-sweep.js';
 import { withTopology } from '../sweep/topology-session.js';
 import { ringFor } from '../capture/tcpdump.js';
+import { pinHarness, pinnedCpus } from '../runtime/cpu-pinning.js';
 import { monotonicMs } from '../workload/clock.js';
 import type { CellSpec } from '../vocabulary.js';
 import { runSoak } from './run-soak.js';
@@ -31,6 +32,16 @@ function soakTopologySpec(group: TopologyGroup, config: SoakConfig): TopologySpe
 }
 
 export async function runSoakCells(config: SoakConfig, runtime: Runtime, history: HistorySink, hooks: SoakHooks = {}): Promise<{ completed: boolean; reason?: string }> {
+  // --pin: the harness moves off the proxy's and the upstream's CPUs while it runs.
+  const unpin = config.sweep.pin ? pinHarness(pinnedCpus(config.sweep.pin)) : () => {};
+  try {
+    return await soakTopologies(config, runtime, history, hooks);
+  } finally {
+    unpin();
+  }
+}
+
+async function soakTopologies(config: SoakConfig, runtime: Runtime, history: HistorySink, hooks: SoakHooks): Promise<{ completed: boolean; reason?: string }> {
   history.append({
     type: 'run',
     startedAt: new Date().toISOString(),
@@ -42,13 +53,22 @@ export async function runSoakCells(config: SoakConfig, runtime: Runtime, history
   });
   let cellIndex = 0;
   for (const group of expandTopologyGroups(config.sweep)) {
+    let idleCloses: number[] = [];
     const outcome = await withTopology(runtime, soakTopologySpec(group, config), group.key, history, async ({ topology, settleAndDrain }) => {
-      const probe = await probeIdleClose(topology.upstream, { samples: 20, maxWaitMs: Math.max(30_000, 3 * group.upstreamTimeoutMs + 5_000) });
+      // The sweep's probe, checked against the upstream's own idle closes: the soak's ages at
+      // reuse are read against it, and a busy moment can move the client's view of the close.
+      const { probe, upstreamIdleCloseMs } = await crossCheckedProbe(group.upstreamClose === 'exact' ? group.upstreamTimeoutMs : undefined, async () => {
+        idleCloses = [];
+        const result = await probeIdleClose(topology.upstream, { samples: 20, maxWaitMs: Math.max(30_000, 3 * group.upstreamTimeoutMs + 5_000) });
+        await settleAndDrain();
+        return { result, upstreamCloses: idleCloses };
+      });
       const { closeTimesMs: _samples, ...probeSummary } = probe;
       /** One cell's traffic at one rate; its failure to complete ends the run. */
       const soakCell = async (cell: CellSpec, ratePerSecond: number) => {
         const trialPrefix = `s${cellIndex++}`;
-        const cellRecord: CellRecord = { type: 'cell', ...cell, trialPrefix, effectiveCloseMs: probe.medianCloseMs, probe: probeSummary, boundaries: [], lanes: 1, soakRate: ratePerSecond };
+        const cellRecord: CellRecord = { type: 'cell', ...cell, trialPrefix, effectiveCloseMs: probe.medianCloseMs, probe: probeSummary, boundaries: [], lanes: 1, soakRate: ratePerSecond,
+          ...(upstreamIdleCloseMs !== undefined ? { upstreamIdleCloseMs } : {}) };
         history.append(cellRecord);
         hooks.onCell?.(cellRecord);
         const started = Date.now();
@@ -73,7 +93,12 @@ export async function runSoakCells(config: SoakConfig, runtime: Runtime, history
         }
       }
       return null;
-    }, hooks.captureInto !== undefined ? { captureInto: { runDir: hooks.captureInto, ring: ringFor(config.sweep.captureLimit) } } : {});
+    }, {
+      onUpstreamEvent: (record) => {
+        if (record.ev === 'close' && record.by === 'server-idle' && typeof record.idleMs === 'number') idleCloses.push(record.idleMs);
+      },
+      ...(hooks.captureInto !== undefined ? { captureInto: { runDir: hooks.captureInto, ring: ringFor(config.sweep.captureLimit) } } : {}),
+    });
     if (outcome) return outcome;
   }
   return { completed: true };

@@ -23,7 +23,7 @@ import { DISTURBED_OFF_TARGET, isOffTarget } from '../analysis/disturbance.js';
 import { machineCpuTimes, machineShares, processTreeCpuMs, type MachineCpuTimes } from '../util/process-cpu.js';
 import type { ClientKind } from '../vocabulary.js';
 import { describeMachine, HARNESS_VERSION } from '../util/machine.js';
-import { pinnedCpus } from '../runtime/cpu-pinning.js';
+import { pinHarness, pinnedCpus } from '../runtime/cpu-pinning.js';
 
 
 export interface SweepHooks {
@@ -74,6 +74,16 @@ export function proxySpecFor(group: TopologyGroup, config: SweepConfig): Topolog
 }
 
 export async function runSweep(config: SweepConfig, runtime: Runtime, history: HistorySink, hooks: SweepHooks = {}): Promise<SweepOutcome> {
+  // --pin: the harness moves off the proxy's and the upstream's CPUs while it runs.
+  const unpin = config.pin ? pinHarness(pinnedCpus(config.pin)) : () => {};
+  try {
+    return await sweepTopologies(config, runtime, history, hooks);
+  } finally {
+    unpin();
+  }
+}
+
+async function sweepTopologies(config: SweepConfig, runtime: Runtime, history: HistorySink, hooks: SweepHooks): Promise<SweepOutcome> {
   // This run's topologies (a shard's slice, with the reference copy), each with its place in
   // the whole matrix: trial ids and seeds never depend on how the matrix was sharded.
   const planned = plannedGroups(config);
@@ -375,7 +385,7 @@ const LATE_TIMER_TOLERANCE_MS = 1.5;
  * 1.5 ms, and every trial missed the window. Such a probe is repeated (up to 3 in all), and so is
  * one during which an exact close's own timer fired late.
  */
-async function crossCheckedProbe(expectedCloseMs: number | undefined, runProbe: () => Promise<{ result: ProbeResult; upstreamCloses: number[] }>): Promise<{ probe: ProbeResult; upstreamIdleCloseMs?: number; attempts: number }> {
+export async function crossCheckedProbe(expectedCloseMs: number | undefined, runProbe: () => Promise<{ result: ProbeResult; upstreamCloses: number[] }>): Promise<{ probe: ProbeResult; upstreamIdleCloseMs?: number; attempts: number }> {
   let last: { probe: ProbeResult; upstreamIdleCloseMs?: number; attempts: number } | null = null;
   for (let attempt = 1; attempt <= PROBE_ATTEMPTS; attempt++) {
     const { result, upstreamCloses } = await runProbe();

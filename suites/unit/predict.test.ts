@@ -2,7 +2,7 @@
 // what can be worked out by hand, the interval carried from W's, the curve's peaks, the replay
 // of recorded arrivals, and the soak's reading of the upstream's events.
 import { describe, expect, it } from 'vitest';
-import { parseTraffic } from '../../src/predict/traffic.js';
+import { parseTraffic } from '../../src/scenario/traffic.js';
 import { replayPool, simulatePool, type CurvePiece } from '../../src/predict/pool-model.js';
 import { failureCurve, predictAtRate, predictFailures, type MeasuredWindow } from '../../src/predict/prediction.js';
 import { soakConnections } from '../../src/soak/soak-connections.js';

@@ -23,7 +23,7 @@ describe('Poisson arrivals', () => {
 describe('soak config', () => {
   it('takes the pairing settings of a sweep and its own', () => {
     const config = parseSoakConfig({ proxyTimeout: ['60s'], upstreamTimeout: ['5ms'], rate: 200, duration: '10s', pool: 8 });
-    expect(config.soak).toEqual({ rate: 200, duration: 10_000, pool: 8, clientConnections: 256 });
+    expect(config.soak).toEqual({ rate: [200], duration: 10_000, pool: 8, clientConnections: 256 });
     expect(config.sweep.proxyTimeout).toEqual([60_000]);
   });
   it('refuses what does not apply, in one line', () => {

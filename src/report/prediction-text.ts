@@ -1,9 +1,9 @@
 // Predictions in words and tables: the sentence the reports and the gate print, and predict's
 // table and curve.
-import { formatDuration, markdownTable } from '../report/format.js';
-import type { CellPrediction, RunPrediction } from './predict-run.js';
-import type { FailureCurve, Prediction } from './prediction.js';
-import { formatRate } from './traffic.js';
+import { formatDuration, markdownTable } from './format.js';
+import type { CellPrediction, RunPrediction } from '../predict/predict-run.js';
+import type { FailureCurve, Prediction } from '../predict/prediction.js';
+import { formatRate } from '../scenario/traffic.js';
 
 /** Two or three significant digits, whole numbers from 100 on. */
 export function countText(value: number): string {
