@@ -35,6 +35,8 @@ export interface PoolModelInput {
   answerMs: number;
   /** The upstream's idle close K: the age (ms) the curve's offsets are taken from. */
   closeMs: number;
+  /** The proxy's own idle close P (ms): past it the proxy closes the connection itself. */
+  proxyCloseMs?: number;
   curve: readonly CurvePiece[];
   /** Also count the reuses whose age lands in [closeMs + from, closeMs + to) (ms): the band the soak's
    *  upstream events are checked against. */
@@ -92,13 +94,14 @@ class IdlePool {
   private readonly goneAge: number;
   private readonly band: readonly [number, number] | null;
 
-  constructor(private readonly pool: number, private readonly closeMs: number, private readonly curve: readonly CurvePiece[], ageBandMs?: [number, number]) {
+  constructor(private readonly pool: number, private readonly closeMs: number, private readonly curve: readonly CurvePiece[], ageBandMs?: [number, number], proxyCloseMs = Infinity) {
     const sorted = [...curve].sort((a, b) => a.fromMs - b.fromMs);
     this.cumulative = cumulativeCurve(sorted);
     // Ages (ms) where the curve starts, and past which a connection is gone: past K and the
     // end of the measured window, the proxy has seen the upstream's FIN and dropped it.
     this.curveFromAge = sorted.length > 0 ? closeMs + sorted[0]!.fromMs : Infinity;
-    this.goneAge = closeMs + Math.max(0, sorted.length > 0 ? sorted.at(-1)!.toMs : 0);
+    // And past P, the proxy closes it itself: with P below K, no connection lives to the close.
+    this.goneAge = Math.min(proxyCloseMs, closeMs + Math.max(0, sorted.length > 0 ? sorted.at(-1)!.toMs : 0));
     this.band = ageBandMs ? [closeMs + ageBandMs[0], closeMs + ageBandMs[1]] : null;
   }
 
@@ -136,7 +139,9 @@ class IdlePool {
   private advance(until: number): void {
     if (this.idle.length > this.idleFrom) {
       const since = this.idle[this.idle.length - 1]!;
-      if (until - since >= this.curveFromAge) this.integral += this.cumulative(until - since - this.closeMs) - this.cumulative(this.now - since - this.closeMs);
+      // Only while it lives: past goneAge the proxy has dropped it (its FIN seen, or P passed).
+      const to = Math.min(until - since, this.goneAge);
+      if (to >= this.curveFromAge && to > this.now - since) this.integral += this.cumulative(to - this.closeMs) - this.cumulative(this.now - since - this.closeMs);
       // The youngest is past its close: so is every older one.
       if (until - since >= this.goneAge) this.idleFrom = this.idle.length;
     }
@@ -190,7 +195,7 @@ export function simulatePool(input: PoolModelInput): PoolModelResult {
   const targetRse = input.targetRelativeError ?? 0.02;
   const minArrivals = input.minArrivals ?? 200_000;
   const maxArrivals = Math.max(minArrivals, input.maxArrivals ?? 4_000_000);
-  const state = new IdlePool(pool, closeMs, curve, input.ageBandMs);
+  const state = new IdlePool(pool, closeMs, curve, input.ageBandMs, input.proxyCloseMs);
   const batches: number[] = [];
   let at = 0;
   let arrivals = 0;
@@ -234,8 +239,8 @@ export interface ReplayResult {
  * The pool followed over recorded arrivals (a soak's, with each request's own answer time)
  * instead of Poisson ones: what the model expects of the traffic the harness really sent.
  */
-export function replayPool(arrivals: readonly RecordedArrival[], options: Pick<PoolModelInput, 'pool' | 'closeMs' | 'curve' | 'ageBandMs'>): ReplayResult {
-  const state = new IdlePool(options.pool, options.closeMs, options.curve, options.ageBandMs);
+export function replayPool(arrivals: readonly RecordedArrival[], options: Pick<PoolModelInput, 'pool' | 'closeMs' | 'curve' | 'ageBandMs' | 'proxyCloseMs'>): ReplayResult {
+  const state = new IdlePool(options.pool, options.closeMs, options.curve, options.ageBandMs, options.proxyCloseMs);
   let expectedFailures = 0;
   for (const arrival of [...arrivals].sort((a, b) => a.at - b.at)) {
     state.runTo(arrival.at);

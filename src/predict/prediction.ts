@@ -13,6 +13,8 @@ import type { Traffic } from '../scenario/traffic.js';
 export interface MeasuredWindow {
   /** The upstream's idle close K (ms): where the window's offsets start from. */
   closeMs: number;
+  /** The proxy's idle timeout P (ms), where known: it closes idle connections at that age itself. */
+  proxyCloseMs?: number;
   curve: CurvePiece[];
   widthMs: number;
   widthMsCi95: [number, number];
@@ -66,7 +68,7 @@ const PREDICTION_BUDGET: SimulationBudget = { minArrivals: 200_000, maxArrivals:
 const CURVE_BUDGET: SimulationBudget = { minArrivals: 40_000, maxArrivals: 400_000, targetRelativeError: 0.05 };
 
 function simulate(window: MeasuredWindow, shape: PoolShape, ratePerSecond: number, curve: readonly CurvePiece[], budget: SimulationBudget): PoolModelResult {
-  return simulatePool({ ratePerSecond, ...shape, closeMs: window.closeMs, curve, ...budget });
+  return simulatePool({ ratePerSecond, ...shape, closeMs: window.closeMs, curve, ...budget, ...(window.proxyCloseMs !== undefined ? { proxyCloseMs: window.proxyCloseMs } : {}) });
 }
 
 /** Failures per million at one rate, with the interval from W's and the simulation's error. */

@@ -14,7 +14,7 @@ export type RunRecords = readonly (HistoryRecord | { type: string })[];
 interface GateSetupLike {
   type: 'gate-setup';
   decisive: { boundary: string; atMs: number | null };
-  proxy: { keepaliveConnections: number | null };
+  proxy: { keepaliveConnections: number | null; keepaliveTimeoutMs?: number };
 }
 
 export interface RunWindow extends MeasuredWindow {
@@ -81,6 +81,7 @@ export function runWindows(all: RunRecords): RunWindow[] {
       noUpstreamClose: upstream ? null : NO_UPSTREAM_CLOSE,
       firingRatePerSecond: null,
       ...(upstream ? windowOf(trials, undefined, setup.decisive.atMs!) : { closeMs: 0, curve: [], widthMs: 0, widthMsCi95: [0, 0] as [number, number] }),
+      ...(typeof setup.proxy.keepaliveTimeoutMs === 'number' ? { proxyCloseMs: setup.proxy.keepaliveTimeoutMs } : {}),
     }];
   }
   const cells: CellRecord[] = [];
@@ -99,6 +100,7 @@ export function runWindows(all: RunRecords): RunWindow[] {
       noUpstreamClose: close ? null : NO_UPSTREAM_CLOSE,
       firingRatePerSecond: secondsOf.get(cell.id) ? Math.round(trials.length / secondsOf.get(cell.id)!) : null,
       ...(close ? windowOf(trials, cell.stratumMs, close.atMs) : { closeMs: cell.effectiveCloseMs, curve: [], widthMs: 0, widthMsCi95: [0, 0] as [number, number] }),
+      proxyCloseMs: cell.proxyTimeoutMs,
     };
   });
 }

@@ -49,13 +49,17 @@ export function curveTable(curve: FailureCurve): string {
 }
 
 export function peakText(curve: FailureCurve): string {
-  return `Most failures per request at ${formatRate(curve.peakPerMillion.ratePerSecond)} requests/s (${countText(curve.peakPerMillion.failuresPerMillion)} per million); ` +
-    `most a day at ${formatRate(curve.peakPerDay.ratePerSecond)} requests/s (${countText(curve.peakPerDay.failuresPerDay)} a day).`;
+  if (curve.peakPerMillion.failuresPerMillion === 0) return 'No failure expected at any rate from what was measured: the intervals\' upper ends are the bounds.';
+  const last = curve.points.at(-1)!;
+  const perDay = curve.peakPerDay === last
+    ? `a day they still rise at ${formatRate(last.ratePerSecond)} requests/s, the curve's end (${countText(last.failuresPerDay)} a day: deeper connections, reused only when requests overlap, reach K)`
+    : `most a day at ${formatRate(curve.peakPerDay.ratePerSecond)} requests/s (${countText(curve.peakPerDay.failuresPerDay)} a day)`;
+  return `Most failures per request at ${formatRate(curve.peakPerMillion.ratePerSecond)} requests/s (${countText(curve.peakPerMillion.failuresPerMillion)} per million); ${perDay}.`;
 }
 
 /** What the model assumes, in one paragraph (the CLI's and the reports' footnote). */
 export const MODEL_ASSUMPTIONS = 'The model: Poisson arrivals spread evenly over the workers; each worker keeps its own pool and reuses the most recently '
   + 'used idle connection (nginx\'s keepalive cache); every request holds its connection for the same time; the window is the one this run measured, '
   + 'on this machine. It leaves out other traffic on the same upstream, retries by clients, bursts, and anything that moves K or W in production '
-  + '(another kernel, a network between the proxy and the upstream). W grows with the proxy\'s load: measured at 1, 2, 4 and 16 lanes it was 0.13, 0.17, 0.19 '
-  + 'and 0.34 ms, so take it from a sweep that fires about as fast as your proxy serves (--lanes; "W fired at").';
+  + '(another kernel, a network between the proxy and the upstream). W moves with the proxy\'s load ("W fired at": take it from a sweep that fires about as fast '
+  + 'as your proxy serves) and with where the proxy and the upstream run (--pin): against soaks here, observed over predicted ran 0.43-1.8 with the layout pinned, 0.33-2.6 unpinned (docs/predict.md).';

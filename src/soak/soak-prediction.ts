@@ -36,7 +36,8 @@ export function predictSoakCell(cell: SoakCellAnalysis, window: RunWindow, setti
   const observedSe = (observedAbove ? cell.perTenThousand - cell.perTenThousandCi95[0] : cell.perTenThousandCi95[1] - cell.perTenThousand) / z;
   const combined = Math.hypot(predictedSe, observedSe);
   const differenceZ = combined > 0 ? (cell.perTenThousand - perTenThousand) / combined : 0;
-  const band = simulatePool({ ratePerSecond: cell.plannedRatePerSecond, ...shape, closeMs: cell.effectiveCloseMs, curve: window.curve, ageBandMs: NEAR_CLOSE_MS });
+  const band = simulatePool({ ratePerSecond: cell.plannedRatePerSecond, ...shape, closeMs: cell.effectiveCloseMs, curve: window.curve, ageBandMs: NEAR_CLOSE_MS,
+    ...(window.proxyCloseMs !== undefined ? { proxyCloseMs: window.proxyCloseMs } : {}) });
   const nearCloseExpected = band.ageBandShare * cell.requests;
   const observedNear = cell.connections.nearClose;
   return {

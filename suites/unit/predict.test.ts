@@ -120,6 +120,14 @@ describe('the prediction', () => {
     expect(at.failuresPerMillionCi95[1]).toBeGreaterThan(0);
   });
 
+  it('a proxy that closes its idle connections before K meets no close: nothing, with no upper bound either', () => {
+    const at = predictAtRate({ ...window(100), proxyCloseMs: 50 }, shape, 10);
+    expect(at.failuresPerMillion).toBe(0);
+    expect(at.failuresPerMillionCi95).toEqual([0, 0]);
+    // Past the close (P above K), P changes nothing.
+    expect(predictAtRate({ ...window(100), proxyCloseMs: 60_000 }, shape, 10).failuresPerMillion).toBe(predictAtRate(window(100), shape, 10).failuresPerMillion);
+  });
+
   it('peaks per request near a rate of 1/K, and per day near 2/K, where requests do not overlap', () => {
     const curve = failureCurve(window(100), shape, [], 41);
     // λe^(-λK) is largest at λ = 1/K (10/s); λ²e^(-λK) at 2/K (20/s). The grid steps 17% a point.
