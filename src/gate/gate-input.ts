@@ -4,7 +4,7 @@
 // line, `maxFailureRate` in a call), before anything starts.
 import fs from 'node:fs';
 import { z } from 'zod';
-import { parseTraffic } from '../scenario/traffic.js';
+import { trafficSetting } from '../scenario/traffic.js';
 import { parseFaultSpec } from '../faults/fault.js';
 import { DEFAULT_PROXY, proxyFlavour } from '../proxy/registry.js';
 import { DEFAULT_CAPTURE_LIMIT_MB, durationMs } from '../scenario/sweep-config.js';
@@ -58,13 +58,7 @@ const gateInputSchema = z.strictObject({
   allowConfigCode: z.boolean().default(false),
   out: z.string().min(1, 'needs a directory').optional(),
   // The production traffic the verdict predicts failures at (keepalive-lab predict's --rate).
-  traffic: z.string().superRefine((text, ctx) => {
-    try {
-      parseTraffic(text, 'traffic');
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^traffic: /, '') });
-    }
-  }).optional(),
+  traffic: trafficSetting.optional(),
   capture: z.boolean().default(false),
   captureLimit: numeric.pipe(z.number().int('give whole megabytes (millions of bytes), e.g. 200').min(2, 'at least 2 (MB): tcpdump rotates whole megabytes, and a ring needs two files')).default(DEFAULT_CAPTURE_LIMIT_MB),
   // Each gate flavour's own settings: its config file, the pool in it, its binary.

@@ -4,7 +4,7 @@ import { faultSchema } from '../faults/fault.js';
 import { DEFAULT_PROXY, findProxyFlavour, PROXY_NAMES, proxyFlavour, proxyFlavours } from '../proxy/registry.js';
 import { CLIENT_KINDS, CLOSE_MODES, CLOSE_STYLES, METHODS } from '../vocabulary.js';
 import { parseDuration } from '../util/duration.js';
-import { parseTraffic } from './traffic.js';
+import { trafficSetting } from './traffic.js';
 import { PIN_LAYOUTS } from '../runtime/cpu-pinning.js';
 import { UsageError } from '../util/errors.js';
 import { NODE_VERSION_PATTERN } from '../runtime/node-binaries.js';
@@ -112,13 +112,7 @@ export const sweepConfigSchema = z.object({
    *  unset, wherever the scheduler puts them (local runtime; runtime/cpu-pinning.ts). */
   pin: z.enum(PIN_LAYOUTS, { message: `not a layout: use ${PIN_LAYOUTS.join(' or ')}` }).optional(),
   /** The production traffic the reports predict failures at (predict's `--rate`): reports only. */
-  traffic: z.string().superRefine((text, ctx) => {
-    try {
-      parseTraffic(text, 'traffic');
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^traffic: /, '') });
-    }
-  }).optional(),
+  traffic: trafficSetting.optional(),
   /** With traffic: idle upstream connections per proxy worker in production (default 32). */
   trafficPool: z.number().int().min(1).max(100_000).optional(),
 }).strict().superRefine((config, ctx) => {

@@ -1,5 +1,6 @@
 // A traffic description as people give it: a rate ("50/s", "3000/min", "1.7M/day") or a day's
 // profile of rates ("20/s:8h,200/s:16h"), each part Poisson at its rate.
+import { z } from 'zod';
 import { UsageError } from '../util/errors.js';
 
 export interface TrafficSegment {
@@ -60,3 +61,12 @@ export function trafficText(traffic: Traffic): string {
 export function formatRate(perSecond: number): string {
   return perSecond >= 100 ? String(Math.round(perSecond)) : perSecond >= 1 ? String(Math.round(perSecond * 10) / 10) : perSecond.toPrecision(2);
 }
+
+/** A setting that holds a traffic (a sweep's or a gate's `traffic`), checked as parseTraffic reads it. */
+export const trafficSetting = z.string().superRefine((text, ctx) => {
+  try {
+    parseTraffic(text, 'traffic');
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^traffic: /, '') });
+  }
+});
