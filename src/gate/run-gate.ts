@@ -375,7 +375,7 @@ function gateResult(run: GateRun, parts: ResultParts, verdict: Verdict, decisive
 function atTraffic(options: GateOptions, decisive: GateResult['decisive'], conf: PreparedProxyConf, trials: readonly BurstTrial[]): Pick<GateResult, 'atTraffic'> {
   if (options.traffic === undefined || decisive.boundary !== 'upstream' || decisive.atMs === null || trials.length === 0) return {};
   const records = trials.map((trial) => gateTrialRecord(trial, 'upstream', decisive.atMs!, options.method));
-  const window = windowOf(records, undefined, decisive.atMs);
+  const window = { ...windowOf(records, undefined, decisive.atMs), proxyCloseMs: conf.keepaliveTimeoutMs };
   return { atTraffic: predictFailures(window, parseTraffic(options.traffic), { pool: conf.keepaliveConnections ?? DEFAULT_POOL, workers: 1, answerMs: answerMsOf(records) }) };
 }
 

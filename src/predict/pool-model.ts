@@ -15,7 +15,8 @@
 // a new connection opened when none is idle. Each worker has its own pool, and requests are
 // spread over the workers evenly and at random, so a worker sees Poisson arrivals at rate / workers.
 // A request holds its connection for `answerMs` (from its write to the upstream's answer), the
-// same for every request. An idle connection is gone once its age passes K and the window's end.
+// same for every request. An idle connection is gone once its age passes K and the window's end
+// (the proxy has seen the upstream's FIN), or the proxy's own idle timeout P.
 import { seededRandom } from '../util/random.js';
 
 /** The window's curve: the failure probability over stretches of age relative to K (ms). */
@@ -84,7 +85,7 @@ class IdlePool {
   /** When each busy connection frees up (a binary min-heap). */
   private readonly busy: number[] = [];
   private now = 0;
-  /** ∫ f(age of the top idle connection - K) dt since the last `takeIntegral` (ms). */
+  /** ∫ f(age of the top idle connection - K) dt (ms) since the caller last set it to 0. */
   integral = 0;
   opened = 0;
   inBand = 0;

@@ -3,18 +3,16 @@
 // on the failures, and on the evidence the model rests on, the reuses that came near the close.
 import fs from 'node:fs';
 import path from 'node:path';
+import { HISTORY_FILE, readHistoryFile } from '../history/history-file.js';
 import { simulatePool } from '../predict/pool-model.js';
 import { predictAtRate } from '../predict/prediction.js';
 import { shapeFor } from '../predict/predict-run.js';
-import type { RunWindow } from '../predict/run-windows.js';
-import { zForConfidence } from '../util/stats.js';
-import { NEAR_CLOSE_MS } from './soak-connections.js';
-import { runWindows } from '../predict/run-windows.js';
-import { HISTORY_FILE, readHistoryFile } from '../history/history-file.js';
+import { runWindows, type RunWindow } from '../predict/run-windows.js';
 import { UsageError } from '../util/errors.js';
+import { zForConfidence } from '../util/stats.js';
 import type { SoakCellAnalysis, SoakPrediction } from './soak-analysis.js';
 import type { SoakConfig } from './soak-config.js';
-
+import { NEAR_CLOSE_MS } from './soak-connections.js';
 
 /** The sweep window of a soak cell's pairing, or undefined. */
 export function windowForSoakCell(cell: SoakCellAnalysis, windows: readonly RunWindow[]): RunWindow | undefined {
