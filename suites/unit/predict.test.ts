@@ -6,6 +6,7 @@ import { parseTraffic } from '../../src/scenario/traffic.js';
 import { replayPool, simulatePool, type CurvePiece } from '../../src/predict/pool-model.js';
 import { failureCurve, predictAtRate, predictFailures, type MeasuredWindow } from '../../src/predict/prediction.js';
 import { soakConnections } from '../../src/soak/soak-connections.js';
+import { runWindows } from '../../src/predict/run-windows.js';
 import type { HistoryRecord } from '../../src/history/records.js';
 import { UsageError } from '../../src/util/errors.js';
 
@@ -155,5 +156,37 @@ describe('the soak\'s connections, from the upstream\'s events', () => {
     ];
     const seen = soakConnections(records, new Map([['c', 10]])).get('c')!;
     expect(seen).toEqual({ reused: 1, opened: 2, unseen: 1, medianAgeMs: 7.5, nearClose: 1 });
+  });
+});
+
+describe('the windows of a run directory\'s history', () => {
+  const trial = (cell: string, offset: number, failed: boolean, boundary: 'upstream' | 'proxy' = 'upstream'): HistoryRecord => ({
+    type: 'trial', cell, id: `${cell}.${offset}.${failed}`, lane: 0, method: 'POST', boundary, intendedOffsetMs: offset, aimOffsetMs: offset, block: 0,
+    gapMs: 100 + offset, gapOffsetMs: offset, gapClock: 'upstream', receiptGapMs: 100 + offset, status: failed ? 502 : 200, errorClass: failed ? '502' : 'ok',
+    latencyMs: 0.8, sentAt: 0, endedAt: 1,
+  });
+  const probe = { samples: 1, medianCloseMs: 100, p5CloseMs: 100, p95CloseMs: 100, closedBy: {}, advertisedKeepAlive: null };
+
+  it('a gate\'s: its one cell at the decisive close, through its config\'s pool and idle timeout', () => {
+    const records = [
+      { type: 'gate-setup', decisive: { boundary: 'upstream', atMs: 100, gapsMs: [99.5, 100, 100.5] }, proxy: { keepaliveConnections: 16, keepaliveTimeoutMs: 60_000 } },
+      trial('gate', -0.5, false), trial('gate', 0, true), trial('gate', 0, false), trial('gate', 0.5, false),
+    ];
+    const [window] = runWindows(records);
+    expect(window).toMatchObject({ cell: 'gate', closeMs: 100, pool: 16, proxyCloseMs: 60_000, noUpstreamClose: null, answerMs: 0.8 });
+    // Points 0.5 ms apart: the one failing point at half its trials is 0.25 ms of certain failure.
+    expect(window!.widthMs).toBeCloseTo(0.25, 9);
+  });
+
+  it('a sweep\'s: each cell, and none at the upstream\'s close where the proxy closes first', () => {
+    const cell = (id: string, proxyTimeoutMs: number, kind: 'upstream' | 'proxy') => ({ type: 'cell', id, proxyTimeoutMs, upstreamTimeoutMs: 100, upstreamClose: 'exact', closeStyle: 'fin',
+      method: 'POST', retry: 'off', faults: [], path: 'direct', trialPrefix: id, effectiveCloseMs: 100, probe, boundaries: [{ kind, atMs: kind === 'upstream' ? 100 : proxyTimeoutMs }], lanes: 1, stratumMs: 0.5 });
+    const records = [cell('racing', 60_000, 'upstream'), cell('safe', 50, 'proxy'), trial('racing', 0, true), trial('racing', 0, false), trial('safe', 0, false, 'proxy'),
+      { type: 'cell-end', cell: 'racing', completed: true, seconds: 0.5 }] as HistoryRecord[];
+    const [racing, safe] = runWindows(records);
+    expect(racing).toMatchObject({ cell: 'racing', closeMs: 100, proxyCloseMs: 60_000, noUpstreamClose: null, firingRatePerSecond: 4 });
+    expect(racing!.widthMs).toBeCloseTo(0.25, 9);
+    expect(safe).toMatchObject({ cell: 'safe', widthMs: 0, proxyCloseMs: 50 });
+    expect(safe!.noUpstreamClose).toMatch(/the proxy closes its idle connections before the upstream does/);
   });
 });
