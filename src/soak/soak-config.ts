@@ -7,10 +7,16 @@ import { parseTraffic } from '../scenario/traffic.js';
 import { durationMs, parseSweepConfig, type SweepConfig } from '../scenario/sweep-config.js';
 
 const soakRate = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  let rate = typeof value === 'number' ? value : Number.NaN;
-  if (typeof value === 'string') {
+  // A bare number is requests a second, as a flag's list gives it ("0" as much as 0).
+  const plain = typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
+  let rate = typeof plain === 'number' ? plain : Number.NaN;
+  if (typeof plain === 'string' && plain.includes(':')) {
+    ctx.addIssue({ code: 'custom', message: `"${plain}": a soak sends each rate as its own cell, not a day's profile: give rates, e.g. 30,100,300 or 50/s` });
+    return z.NEVER;
+  }
+  if (typeof plain === 'string') {
     try {
-      const traffic = parseTraffic(value, 'rate');
+      const traffic = parseTraffic(plain, 'rate');
       rate = traffic.segments.length === 1 ? traffic.meanRatePerSecond : Number.NaN;
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^rate: /, '') });
