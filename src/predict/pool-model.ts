@@ -66,7 +66,7 @@ export interface PoolModelResult {
 const BATCH_ARRIVALS = 10_000;
 
 /** ∫ f over offsets up to x (ms): the curve's cumulative, W at its far end. */
-export function cumulativeCurve(curve: readonly CurvePiece[]): (offsetMs: number) => number {
+function cumulativeCurve(curve: readonly CurvePiece[]): (offsetMs: number) => number {
   return (x) => {
     let sum = 0;
     for (const piece of curve) {
@@ -95,7 +95,7 @@ class IdlePool {
   private readonly goneAge: number;
   private readonly band: readonly [number, number] | null;
 
-  constructor(private readonly pool: number, private readonly closeMs: number, private readonly curve: readonly CurvePiece[], ageBandMs?: [number, number], proxyCloseMs = Infinity) {
+  constructor(private readonly pool: number, private readonly closeMs: number, curve: readonly CurvePiece[], ageBandMs?: [number, number], proxyCloseMs = Infinity) {
     const sorted = [...curve].sort((a, b) => a.fromMs - b.fromMs);
     this.cumulative = cumulativeCurve(sorted);
     // Ages (ms) where the curve starts, and past which a connection is gone: past K and the
@@ -116,24 +116,16 @@ class IdlePool {
     this.advance(until);
   }
 
-  /** An arrival now: takes the most recent idle connection (its age), or opens one (null). The
-   *  request then holds a connection for `holdMs`. */
-  take(holdMs: number): number | null {
-    let age: number | null = null;
+  /** An arrival now: takes the most recent idle connection, or opens one. The request then holds
+   *  a connection for `holdMs`. */
+  take(holdMs: number): void {
     if (this.idle.length > this.idleFrom) {
-      age = this.now - this.idle.pop()!;
+      const age = this.now - this.idle.pop()!;
       if (this.band && age >= this.band[0] && age < this.band[1]) this.inBand++;
       // Taken past the close: the connection was closed under it; the request goes out anew.
       if (age >= this.closeMs) this.opened++;
     } else this.opened++;
     pushHeap(this.busy, this.now + holdMs);
-    return age;
-  }
-
-  /** f at an age (ms since the connection's last answer). */
-  failureAt(age: number): number {
-    const x = age - this.closeMs;
-    return this.curve.find((piece) => x >= piece.fromMs && x < piece.toMs)?.rate ?? 0;
   }
 
   /** Integrates f over the top idle connection's age as time runs on to `until`. */
@@ -221,34 +213,6 @@ export function simulatePool(input: PoolModelInput): PoolModelResult {
     ageBandShare: state.inBand / Math.max(1, arrivals),
     maxIdle: state.maxIdle,
   };
-}
-
-/** One recorded request: when it was written (ms) and how long it held its upstream connection. */
-export interface RecordedArrival {
-  at: number;
-  holdMs: number;
-}
-
-export interface ReplayResult {
-  /** The failures the window's curve expects at the ages these very arrivals met. */
-  expectedFailures: number;
-  newConnections: number;
-  ageBand: number;
-}
-
-/**
- * The pool followed over recorded arrivals (a soak's, with each request's own answer time)
- * instead of Poisson ones: what the model expects of the traffic the harness really sent.
- */
-export function replayPool(arrivals: readonly RecordedArrival[], options: Pick<PoolModelInput, 'pool' | 'closeMs' | 'curve' | 'ageBandMs' | 'proxyCloseMs'>): ReplayResult {
-  const state = new IdlePool(options.pool, options.closeMs, options.curve, options.ageBandMs, options.proxyCloseMs);
-  let expectedFailures = 0;
-  for (const arrival of [...arrivals].sort((a, b) => a.at - b.at)) {
-    state.runTo(arrival.at);
-    const age = state.take(arrival.holdMs);
-    if (age !== null) expectedFailures += state.failureAt(age);
-  }
-  return { expectedFailures, newConnections: state.opened, ageBand: state.inBand };
 }
 
 /** The batch means' standard error over their mean (Infinity while it cannot be told). */

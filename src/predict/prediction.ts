@@ -35,6 +35,8 @@ export interface RatePrediction {
   failuresPerMillionCi95: [number, number];
   /** Share of requests that open a new upstream connection (none idle). */
   newConnectionShare: number;
+  /** Share of requests that reuse a connection aged within the band asked for (soak's check). */
+  ageBandShare?: number;
 }
 
 export interface Prediction extends PoolShape {
@@ -58,22 +60,24 @@ export interface FailureCurve {
   peakPerDay: RatePrediction & { failuresPerDay: number };
 }
 
-interface SimulationBudget {
+export interface SimulationBudget {
   minArrivals: number;
   maxArrivals: number;
   targetRelativeError: number;
 }
 
-const PREDICTION_BUDGET: SimulationBudget = { minArrivals: 200_000, maxArrivals: 4_000_000, targetRelativeError: 0.02 };
+export const PREDICTION_BUDGET: SimulationBudget = { minArrivals: 200_000, maxArrivals: 4_000_000, targetRelativeError: 0.02 };
 const CURVE_BUDGET: SimulationBudget = { minArrivals: 40_000, maxArrivals: 400_000, targetRelativeError: 0.05 };
 
-function simulate(window: MeasuredWindow, shape: PoolShape, ratePerSecond: number, curve: readonly CurvePiece[], budget: SimulationBudget): PoolModelResult {
-  return simulatePool({ ratePerSecond, ...shape, closeMs: window.closeMs, curve, ...budget, ...(window.proxyCloseMs !== undefined ? { proxyCloseMs: window.proxyCloseMs } : {}) });
+function simulate(window: MeasuredWindow, shape: PoolShape, ratePerSecond: number, curve: readonly CurvePiece[], budget: SimulationBudget, ageBandMs?: [number, number]): PoolModelResult {
+  return simulatePool({ ratePerSecond, ...shape, closeMs: window.closeMs, curve, ...budget, ...(window.proxyCloseMs !== undefined ? { proxyCloseMs: window.proxyCloseMs } : {}),
+    ...(ageBandMs ? { ageBandMs } : {}) });
 }
 
-/** Failures per million at one rate, with the interval from W's and the simulation's error. */
-export function predictAtRate(window: MeasuredWindow, shape: PoolShape, ratePerSecond: number, budget: SimulationBudget = PREDICTION_BUDGET): RatePrediction {
-  const run = simulate(window, shape, ratePerSecond, window.curve, budget);
+/** Failures per million at one rate, with the interval from W's and the simulation's error (and,
+ *  asked, the share of reuses aged within a band around K, from the same arrivals). */
+export function predictAtRate(window: MeasuredWindow, shape: PoolShape, ratePerSecond: number, budget: SimulationBudget = PREDICTION_BUDGET, ageBandMs?: [number, number]): RatePrediction {
+  const run = simulate(window, shape, ratePerSecond, window.curve, budget, ageBandMs);
   // Failures per request per ms of W. With no failure measured, W is 0 and the curve says
   // nothing of where the window lies: a flat curve over the strata measured stands in.
   let perMsOfWidth: number;
@@ -97,6 +101,7 @@ export function predictAtRate(window: MeasuredWindow, shape: PoolShape, ratePerS
       million(window.widthMsCi95[1] * perMsOfWidth * (1 + 2 * relativeError)),
     ],
     newConnectionShare: run.newConnectionShare,
+    ...(ageBandMs ? { ageBandShare: run.ageBandShare } : {}),
   };
 }
 

@@ -4,8 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HISTORY_FILE, readHistoryFile } from '../history/history-file.js';
-import { simulatePool } from '../predict/pool-model.js';
-import { predictAtRate } from '../predict/prediction.js';
+import { PREDICTION_BUDGET, predictAtRate } from '../predict/prediction.js';
 import { shapeFor } from '../predict/predict-run.js';
 import { runWindows, type RunWindow } from '../predict/run-windows.js';
 import { UsageError } from '../util/errors.js';
@@ -23,7 +22,8 @@ export function predictSoakCell(cell: SoakCellAnalysis, window: RunWindow, setti
   const shape = shapeFor(window, settings);
   // The soak's own close: the window's offsets are from the close, wherever it fell this time.
   const measured = { ...window, closeMs: cell.effectiveCloseMs };
-  const predicted = predictAtRate(measured, shape, cell.plannedRatePerSecond);
+  // One simulation for both: the failures, and the reuses near the close the upstream is checked on.
+  const predicted = predictAtRate(measured, shape, cell.plannedRatePerSecond, PREDICTION_BUDGET, NEAR_CLOSE_MS);
   const toTenThousand = (perMillion: number) => perMillion / 100;
   const z = zForConfidence(confidence);
   const perTenThousand = toTenThousand(predicted.failuresPerMillion);
@@ -34,9 +34,7 @@ export function predictSoakCell(cell: SoakCellAnalysis, window: RunWindow, setti
   const observedSe = (observedAbove ? cell.perTenThousand - cell.perTenThousandCi95[0] : cell.perTenThousandCi95[1] - cell.perTenThousand) / z;
   const combined = Math.hypot(predictedSe, observedSe);
   const differenceZ = combined > 0 ? (cell.perTenThousand - perTenThousand) / combined : 0;
-  const band = simulatePool({ ratePerSecond: cell.plannedRatePerSecond, ...shape, closeMs: cell.effectiveCloseMs, curve: window.curve, ageBandMs: NEAR_CLOSE_MS,
-    ...(window.proxyCloseMs !== undefined ? { proxyCloseMs: window.proxyCloseMs } : {}) });
-  const nearCloseExpected = band.ageBandShare * cell.requests;
+  const nearCloseExpected = predicted.ageBandShare! * cell.requests;
   const observedNear = cell.connections.nearClose;
   return {
     fromCell: window.cell,

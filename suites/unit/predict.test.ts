@@ -1,9 +1,9 @@
 // The prediction's pure parts (issue 28): the traffic's words, the pool's simulation against
-// what can be worked out by hand, the interval carried from W's, the curve's peaks, the replay
-// of recorded arrivals, and the soak's reading of the upstream's events.
+// what can be worked out by hand, the interval carried from W's, the curve's peaks, the soak's
+// reading of the upstream's events and the windows of a run's history.
 import { describe, expect, it } from 'vitest';
 import { parseTraffic } from '../../src/scenario/traffic.js';
-import { replayPool, simulatePool, type CurvePiece } from '../../src/predict/pool-model.js';
+import { simulatePool, type CurvePiece } from '../../src/predict/pool-model.js';
 import { failureCurve, predictAtRate, predictFailures, type MeasuredWindow } from '../../src/predict/prediction.js';
 import { soakConnections } from '../../src/soak/soak-connections.js';
 import { runWindows } from '../../src/predict/run-windows.js';
@@ -78,17 +78,6 @@ describe('the pool\'s simulation', () => {
     const three = simulatePool({ ratePerSecond: 60, pool: 8, workers: 3, answerMs: 0.5, closeMs: 50, curve: FLAT });
     const one = simulatePool({ ratePerSecond: 20, pool: 8, workers: 1, answerMs: 0.5, closeMs: 50, curve: FLAT });
     expect(three.failuresPerRequest).toBe(one.failuresPerRequest);
-  });
-
-  it('replays recorded arrivals: the curve at the ages they met', () => {
-    // Each request answered at once; the next comes K + x after it, on the same connection.
-    const arrivals = [{ at: 0, holdMs: 0 }, { at: 99.5, holdMs: 0 }, { at: 99.5 + 100.5, holdMs: 0 }, { at: 99.5 + 100.5 + 200, holdMs: 0 }];
-    const replay = replayPool(arrivals, { pool: 4, closeMs: 100, curve: FLAT, ageBandMs: [-1, 1] });
-    // Ages 99.5 and 100.5 meet the curve (0.1 each); 200 finds the connection gone.
-    expect(replay.expectedFailures).toBeCloseTo(0.2, 9);
-    expect(replay.ageBand).toBe(2);
-    // The first opens; the one at age 100.5 took a connection already closed; so did nothing at 200: it found none.
-    expect(replay.newConnections).toBe(3);
   });
 });
 

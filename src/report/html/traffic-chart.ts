@@ -1,11 +1,10 @@
 // report.html's chart of expected failures a day against the request rate, per racing cell, on
 // log scales, with the traffic the run was given marked.
 import type { RunPrediction } from '../../predict/predict-run.js';
-import { countText } from '../prediction-text.js';
 import { formatRate } from '../../scenario/traffic.js';
 import { escapeHtml, figure, table } from './html-parts.js';
 import { trafficSentences } from '../traffic-text.js';
-import { MODEL_ASSUMPTIONS } from '../prediction-text.js';
+import { countText, MODEL_ASSUMPTIONS } from '../prediction-text.js';
 import { renderSvg, type ChartSpec } from './vega-svg.js';
 
 interface CurveRow {
